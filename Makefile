@@ -1,0 +1,98 @@
+# popvault -- one Makefile: build, check, asan, demo, install, deps.
+
+PROG	= popvault
+VERSION	= 0.1.0
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+PKGS	= openssl sqlite3 zlib libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	= -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla \
+	  -Wno-unused-parameter
+CSTD	= -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 \
+	  -DPOPVAULT_VERSION='"$(VERSION)"'
+OPT	?= -O2 -g
+CFLAGS	?=
+WERROR	?= -Werror
+ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -Icore -Iformats \
+	  $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS	= $(PKG_LIBS)
+
+BUILD	?= build
+
+CORE_SRC = $(wildcard core/*.c)
+FMT_SRC	 = $(wildcard formats/*.c)
+CMD_SRC	 = $(wildcard cmd/*.c)
+LIB_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(FMT_SRC))
+CMD_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRC))
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+HDRS	 = $(wildcard core/*.h formats/*.h cmd/*.h tests/unit/*.h)
+
+.PHONY: all check asan demo install deps clean lint unit bench
+
+all: $(PROG)
+
+$(PROG): $(BUILD)/$(PROG)
+	cp $(BUILD)/$(PROG) $@
+
+$(BUILD)/$(PROG): $(CMD_OBJ) $(BUILD)/libpopvault.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libpopvault.a $(LDLIBS)
+
+$(BUILD)/libpopvault.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpopvault.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpopvault.a \
+	    $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+# Every test: C unit tests, then integration tests against a private
+# Dovecot. Ends with the line "N passed, N failed".
+check: deps $(BUILD)/$(PROG) $(UNIT_BIN)
+	POPVAULT=$(CURDIR)/$(BUILD)/$(PROG) UNITDIR=$(CURDIR)/$(BUILD)/tests \
+	    tests/run.sh
+
+# The same tests under AddressSanitizer and UBSan, in a separate tree.
+asan:
+	$(MAKE) BUILD=build-asan CC=$${CC:-cc} \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    check
+
+demo: deps $(PROG)
+	tests/demo.sh
+
+install: $(PROG)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/$(PROG)
+	@for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" \
+	    $(DESTDIR)$(MANDIR)/man1/ || true; done
+	@for m in docs/*.5; do [ -f "$$m" ] && install -m 0644 "$$m" \
+	    $(DESTDIR)$(MANDIR)/man5/ || true; done
+
+# Installs the Debian packages the build and the tests need (only those
+# missing; needs root or sudo when something is missing).
+deps:
+	@tests/deps.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    -Icore -Iformats core formats cmd
+	@ls docs/*.[15] >/dev/null 2>&1 && mandoc -Tlint docs/*.[15] || true
+
+clean:
+	rm -rf build build-asan $(PROG)

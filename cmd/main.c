@@ -1,0 +1,81 @@
+/*
+ * main.c -- popvault: archive POP3 mailboxes. Dispatches to one
+ * subcommand per file (cmd/NAME.c); nothing else happens here.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "secret.h"
+#include "util.h"
+
+static const struct cmd *const cmds[] = {
+	&cmd_fetch,
+};
+#define NCMDS	(sizeof cmds / sizeof cmds[0])
+
+static void
+usage(FILE *fp)
+{
+	size_t	i;
+
+	fprintf(fp, "usage: popvault COMMAND [OPTIONS] [ARGS]\n"
+	    "       popvault --help | --version | help COMMAND\n\n"
+	    "Archive POP3 mailboxes, keeping mail on the server.\n\n"
+	    "Commands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(fp, "  %-8s %s\n", cmds[i]->name, cmds[i]->summary);
+	fprintf(fp, "\nRun 'popvault COMMAND --help' for a command's "
+	    "options.\n");
+}
+
+static const struct cmd *
+find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i]->name, name) == 0)
+			return cmds[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd	*c;
+
+	secret_init();
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("popvault %s\n", POPVAULT_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if ((c = find(argv[2])) == NULL) {
+			fprintf(stderr, "popvault: no command %s\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		c->usage();
+		return EXIT_OK;
+	}
+	if ((c = find(argv[1])) == NULL) {
+		fprintf(stderr, "popvault: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}

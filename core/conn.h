@@ -1,0 +1,99 @@
+/*
+ * conn.h -- a TCP connection, optionally wrapped in TLS, with deadlines.
+ *
+ * Every blocking step (connect, handshake, read, write) waits with poll()
+ * for at most the idle timeout, and never past the connection's current
+ * deadline: the caller sets a deadline per command, so a server that
+ * drips one byte a minute cannot hold us forever (fetchmail
+ * CVE-2011-1947). Reads go into one fixed buffer owned by the connection;
+ * callers look at it (conn_peek) and say how much they used
+ * (conn_consume), so message data is not copied on its way to the
+ * dot-unstuffer.
+ *
+ * OpenSSL is used in this file only. TLS: peer verification on, TLS 1.2
+ * at least, host name checked by OpenSSL (SSL_set1_host, no partial
+ * wildcards), SNI sent for names; or, with a pin, the SHA-256 of the
+ * certificate or of its public key must match and nothing else is
+ * checked (as mpop's tls_fingerprint).
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error kinds; conn_errkind() says which one the last failure was. */
+enum conn_err {
+	CONN_OK = 0,
+	CONN_E_RESOLVE,		/* host name lookup failed */
+	CONN_E_CONNECT,		/* TCP connect failed or timed out */
+	CONN_E_TIMEOUT,		/* idle timeout or deadline passed */
+	CONN_E_EOF,		/* peer closed the connection */
+	CONN_E_IO,		/* socket error */
+	CONN_E_TLS,		/* handshake or certificate failure */
+	CONN_E_TOOLONG,		/* a line exceeded its cap */
+	CONN_E_INTR		/* interrupted by a signal we act on */
+};
+
+struct conn_tls {
+	const char	*ca_file;	/* NULL: the system's CAs */
+	const char	*fingerprint;	/* "sha256:HEX" (colons allowed),
+					 * cert or public key; NULL: none */
+};
+
+struct conn;
+
+/*
+ * Connect to host:port within timeout_ms (each address tried in turn,
+ * sharing the budget). Returns a connection or NULL with a message in
+ * err. The idle timeout for later I/O is idle_ms.
+ */
+struct conn	*conn_connect(const char *host, const char *port,
+		    int timeout_ms, int idle_ms, char *err, size_t errlen);
+
+/*
+ * Start TLS on the connection (immediately for implicit TLS, or after a
+ * STLS +OK). Fails if bytes are already buffered (response injection).
+ * host is what the certificate must name. Returns 0 or -1 (CONN_E_TLS,
+ * CONN_E_TIMEOUT, ...) with conn_error() set.
+ */
+int		 conn_starttls(struct conn *, const char *host,
+		    const struct conn_tls *);
+
+/* Absolute deadline (now_ms() scale) for the I/O that follows; 0: none. */
+void		 conn_set_deadline(struct conn *, int64_t deadline_ms);
+/* Deadline relative to now. */
+void		 conn_deadline_in(struct conn *, int64_t ms);
+
+/* Write all of buf; 0 or -1. */
+int		 conn_write(struct conn *, const void *, size_t);
+
+/*
+ * Read one line, at most cap bytes including its end. On success *line
+ * points into the connection's buffer (valid until the next call on
+ * the connection) and *len excludes the CRLF (or bare LF). Returns 0,
+ * or -1 with CONN_E_TOOLONG, CONN_E_EOF, CONN_E_TIMEOUT, ...
+ */
+int		 conn_getline(struct conn *, size_t cap, const char **line,
+		    size_t *len);
+
+/*
+ * Buffered bytes: conn_peek() reads more if none are buffered, and
+ * points *p at what is buffered. conn_consume() drops n of them.
+ * conn_pending() says how many are buffered without reading.
+ */
+int		 conn_peek(struct conn *, const char **p, size_t *n);
+void		 conn_consume(struct conn *, size_t n);
+size_t		 conn_pending(struct conn *);
+
+int		 conn_is_tls(struct conn *);
+/* TLS details for -vv and probe: version, cipher, subject, SHA-256. */
+void		 conn_tls_info(struct conn *, char *buf, size_t len);
+
+enum conn_err	 conn_errkind(struct conn *);
+const char	*conn_error(struct conn *);
+/* Set by a signal handler: makes blocked I/O fail with CONN_E_INTR. */
+void		 conn_interrupt(void);
+void		 conn_close(struct conn *);
+
+#endif

@@ -1,0 +1,582 @@
+/*
+ * idx.c -- the SQLite index; see idx.h.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "idx.h"
+#include "log.h"
+#include "util.h"
+
+enum {
+	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
+	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
+	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+};
+
+static const char *const idx_sql[S_NSTMT] = {
+	[S_ACCT_GET] = "SELECT id, dir FROM accounts WHERE name = ?1",
+	[S_ACCT_DIR] = "SELECT 1 FROM accounts WHERE dir = ?1",
+	[S_ACCT_ADD] = "INSERT INTO accounts(name, dir, host, port, user, "
+	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_ACCT_DONE] = "UPDATE accounts SET last_outcome = ?2, "
+	    "last_listed = ?3, last_run_at = ?4 WHERE id = ?1",
+	[S_UIDLS] = "SELECT uidl FROM sightings WHERE account_id = ?1 "
+	    "ORDER BY uidl",
+	[S_DUP_MID] = "SELECT id FROM messages WHERE message_id = ?1 AND "
+	    "body_sha256 = ?2 LIMIT 1",
+	[S_MID_ANY] = "SELECT 1 FROM messages WHERE message_id = ?1 LIMIT 1",
+	[S_DUP_SHA] = "SELECT id FROM messages WHERE sha256 = ?1 AND "
+	    "message_id IS NULL LIMIT 1",
+	[S_MSG_ADD] = "INSERT INTO messages(account_id, sha256, body_sha256, "
+	    "size, message_id, date, from_addr, subject, return_path, state, "
+	    "format, location, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, 'pending', ?10, ?11, ?12)",
+	[S_SIGHT_ADD] = "INSERT OR IGNORE INTO sightings(account_id, uidl, "
+	    "msg, size, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_SET_ARCHIVED] = "UPDATE messages SET state = 'archived', "
+	    "archived_at = ?2 WHERE id = ?1 AND state = 'pending'",
+	[S_PENDING] = "SELECT id, location, sha256 FROM messages WHERE "
+	    "account_id = ?1 AND state = 'pending' ORDER BY id",
+	[S_DROP_SIGHT] = "DELETE FROM sightings WHERE msg = ?1",
+	[S_DROP_MSG] = "DELETE FROM messages WHERE id = ?1 AND "
+	    "state = 'pending'",
+	[S_COUNT] = "SELECT count(*) FROM messages WHERE account_id = ?1",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+};
+
+/* Schema, one entry per version: entry k migrates from k to k + 1. */
+static const char *const idx_migrations[] = {
+	"CREATE TABLE accounts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  dir TEXT NOT NULL UNIQUE,"
+	"  host TEXT, port TEXT, user TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_run_at INTEGER, last_outcome TEXT, last_listed INTEGER);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  sha256 BLOB NOT NULL,"
+	"  body_sha256 BLOB NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  message_id TEXT, date TEXT, from_addr TEXT, subject TEXT,"
+	"  return_path TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN "
+	"    ('pending', 'archived', 'verified')),"
+	"  format TEXT NOT NULL,"
+	"  location TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  archived_at INTEGER, verified_at INTEGER, note TEXT);"
+	"CREATE INDEX messages_sha ON messages(sha256);"
+	"CREATE INDEX messages_mid ON messages(message_id);"
+	"CREATE INDEX messages_state ON messages(account_id, state);"
+	"CREATE TABLE sightings ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  uidl TEXT NOT NULL,"
+	"  msg INTEGER NOT NULL REFERENCES messages(id),"
+	"  size INTEGER,"
+	"  first_seen INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'on_server' CHECK (state IN "
+	"    ('on_server', 'delete_pending', 'deleted', 'gone')),"
+	"  PRIMARY KEY (account_id, uidl)) WITHOUT ROWID;"
+	"CREATE INDEX sightings_msg ON sightings(msg);",
+};
+
+struct idx {
+	sqlite3		*db;
+	sqlite3_stmt	*st[S_NSTMT];
+	char		 err[512];
+};
+
+static int
+idx_fail(struct idx *x, const char *what)
+{
+	snprintf(x->err, sizeof x->err, "index: %s: %s", what,
+	    sqlite3_errmsg(x->db));
+	return -1;
+}
+
+const char *
+idx_error(struct idx *x)
+{
+	return x->err;
+}
+
+static sqlite3_stmt *
+stmt(struct idx *x, int which)
+{
+	sqlite3_stmt	*s = x->st[which];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(x->db, idx_sql[which], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			idx_fail(x, "prepare");
+			return NULL;
+		}
+		x->st[which] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Run a statement that returns no rows. */
+static int
+step_done(struct idx *x, sqlite3_stmt *s, const char *what)
+{
+	int	r = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, what);
+	return 0;
+}
+
+static int
+exec(struct idx *x, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(x->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(x->err, sizeof x->err, "index: %s",
+		    msg ? msg : sqlite3_errmsg(x->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+idx_migrate(struct idx *x)
+{
+	sqlite3_stmt	*s;
+	int		 v, n = (int)(sizeof idx_migrations /
+			    sizeof idx_migrations[0]);
+	char		 sql[64];
+
+	if (exec(x, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (sqlite3_prepare_v2(x->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (v > n) {
+		snprintf(x->err, sizeof x->err, "index: schema version %d is "
+		    "newer than this popvault (%d); upgrade popvault", v, n);
+		exec(x, "ROLLBACK");
+		return -1;
+	}
+	for (; v < n; v++) {
+		if (exec(x, idx_migrations[v]) == -1) {
+			exec(x, "ROLLBACK");
+			return -1;
+		}
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (exec(x, sql) == -1) {
+			exec(x, "ROLLBACK");
+			return -1;
+		}
+	}
+	return exec(x, "COMMIT");
+fail:
+	idx_fail(x, "reading schema version");
+	exec(x, "ROLLBACK");
+	return -1;
+}
+
+struct idx *
+idx_open(const char *path, char *err, size_t errlen)
+{
+	struct idx	*x = xcalloc(1, sizeof *x);
+	int		 fd;
+	mode_t		 old;
+
+	/* Create the file ourselves so it is 0600 whatever the umask. */
+	old = umask(077);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		umask(old);
+		snprintf(err, errlen, "index %s: %s", path, strerror(errno));
+		free(x);
+		return NULL;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		umask(old);
+		snprintf(err, errlen, "index %s: %s", path,
+		    x->db ? sqlite3_errmsg(x->db) : "out of memory");
+		sqlite3_close(x->db);
+		free(x);
+		return NULL;
+	}
+	sqlite3_busy_timeout(x->db, 60000);
+	sqlite3_extended_result_codes(x->db, 1);
+	/* FULL: a returned COMMIT survives a power cut (see DESIGN.md). */
+	if (exec(x, "PRAGMA journal_mode = WAL") == -1 ||
+	    exec(x, "PRAGMA synchronous = FULL") == -1 ||
+	    exec(x, "PRAGMA foreign_keys = ON") == -1 ||
+	    idx_migrate(x) == -1) {
+		umask(old);
+		snprintf(err, errlen, "%s", x->err);
+		idx_close(x);
+		return NULL;
+	}
+	umask(old);
+	return x;
+}
+
+void
+idx_close(struct idx *x)
+{
+	int	i;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < S_NSTMT; i++)
+		sqlite3_finalize(x->st[i]);
+	sqlite3_close(x->db);
+	free(x);
+}
+
+int
+idx_begin(struct idx *x)
+{
+	sqlite3_stmt	*s = stmt(x, S_BEGIN);
+
+	return s == NULL ? -1 : step_done(x, s, "begin");
+}
+
+int
+idx_commit(struct idx *x)
+{
+	sqlite3_stmt	*s = stmt(x, S_COMMIT);
+
+	return s == NULL ? -1 : step_done(x, s, "commit");
+}
+
+void
+idx_rollback(struct idx *x)
+{
+	sqlite3_stmt	*s = stmt(x, S_ROLLBACK);
+
+	if (s != NULL && sqlite3_get_autocommit(x->db) == 0)
+		step_done(x, s, "rollback");
+}
+
+/* A folder name from an account name: [A-Za-z0-9@._+-], no leading dot. */
+static void
+safe_dir(const char *name, char *out, size_t outlen)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; name[i] != '\0' && o + 1 < outlen && o < 64; i++) {
+		char	c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '@' || c == '.' ||
+		    c == '_' || c == '+' || c == '-'))
+			c = '_';
+		if (o == 0 && c == '.')
+			c = '_';
+		out[o++] = c;
+	}
+	if (o == 0 && outlen > 1)
+		out[o++] = '_';
+	out[o] = '\0';
+}
+
+int
+idx_account_find(struct idx *x, const char *name, int64_t *id, char *dir,
+    size_t dirlen)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_ACCT_GET)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		snprintf(dir, dirlen, "%s", sqlite3_column_text(s, 1));
+		sqlite3_reset(s);
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "looking up account");
+	return 1;
+}
+
+int
+idx_account(struct idx *x, const char *name, const char *host,
+    const char *port, const char *user, int64_t *id, char *dir,
+    size_t dirlen)
+{
+	sqlite3_stmt	*s;
+	char		 base[80], cand[96];
+	int		 r, n;
+
+	if ((r = idx_account_find(x, name, id, dir, dirlen)) != 1)
+		return r;
+	if (idx_begin(x) == -1)
+		return -1;
+	safe_dir(name, base, sizeof base);
+	for (n = 1;; n++) {
+		if (n == 1)
+			snprintf(cand, sizeof cand, "%s", base);
+		else
+			snprintf(cand, sizeof cand, "%s-%d", base, n);
+		if ((s = stmt(x, S_ACCT_DIR)) == NULL)
+			goto fail;
+		sqlite3_bind_text(s, 1, cand, -1, SQLITE_STATIC);
+		r = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (r == SQLITE_DONE)
+			break;
+		if (r != SQLITE_ROW) {
+			idx_fail(x, "choosing account folder");
+			goto fail;
+		}
+	}
+	if ((s = stmt(x, S_ACCT_ADD)) == NULL)
+		goto fail;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, cand, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, port, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, wall_now());
+	if (step_done(x, s, "adding account") == -1)
+		goto fail;
+	*id = sqlite3_last_insert_rowid(x->db);
+	if (idx_commit(x) == -1)
+		goto fail;
+	snprintf(dir, dirlen, "%s", cand);
+	return 0;
+fail:
+	idx_rollback(x);
+	return -1;
+}
+
+int
+idx_account_done(struct idx *x, int64_t id, const char *outcome,
+    int64_t listed, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_ACCT_DONE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, outcome, -1, SQLITE_STATIC);
+	if (listed >= 0)
+		sqlite3_bind_int64(s, 3, listed);
+	sqlite3_bind_int64(s, 4, when);
+	return step_done(x, s, "recording run");
+}
+
+int
+idx_known_uidls(struct idx *x, int64_t account_id,
+    int (*cb)(void *, const char *, size_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_UIDLS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(arg, (const char *)sqlite3_column_text(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing known UIDLs");
+	return 0;
+}
+
+int
+idx_find_dup(struct idx *x, const char *mid, size_t midlen,
+    const unsigned char body[HASH_LEN], const unsigned char whole[HASH_LEN],
+    int64_t *id, int *collision)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	*collision = 0;
+	if (mid != NULL) {
+		if ((s = stmt(x, S_DUP_MID)) == NULL)
+			return -1;
+		sqlite3_bind_text(s, 1, mid, (int)midlen, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, body, HASH_LEN, SQLITE_STATIC);
+	} else {
+		if ((s = stmt(x, S_DUP_SHA)) == NULL)
+			return -1;
+		sqlite3_bind_blob(s, 1, whole, HASH_LEN, SQLITE_STATIC);
+	}
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "looking for duplicates");
+	if (mid == NULL)
+		return 0;
+	if ((s = stmt(x, S_MID_ANY)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, mid, (int)midlen, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_ROW)
+		*collision = 1;
+	else if (r != SQLITE_DONE)
+		return idx_fail(x, "looking for collisions");
+	return 0;
+}
+
+static void
+bind_opt(sqlite3_stmt *s, int col, const char *p, size_t len)
+{
+	if (p == NULL)
+		sqlite3_bind_null(s, col);
+	else
+		sqlite3_bind_text(s, col, p, (int)len, SQLITE_STATIC);
+}
+
+int
+idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_MSG_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->account_id);
+	sqlite3_bind_blob(s, 2, m->sha256, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, m->body_sha256, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)m->size);
+	bind_opt(s, 5, m->message_id, m->message_id_len);
+	bind_opt(s, 6, m->date, m->date_len);
+	bind_opt(s, 7, m->from, m->from_len);
+	bind_opt(s, 8, m->subject, m->subject_len);
+	bind_opt(s, 9, m->return_path, m->return_path_len);
+	sqlite3_bind_text(s, 10, m->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 11, m->location, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 12, m->first_seen);
+	if (step_done(x, s, "adding message") == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(x->db);
+	return 0;
+}
+
+int
+idx_add_sighting(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, int64_t msg_id, uint64_t size, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SIGHT_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, msg_id);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
+	sqlite3_bind_int64(s, 5, when);
+	return step_done(x, s, "adding sighting");
+}
+
+int
+idx_set_archived(struct idx *x, int64_t msg_id, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SET_ARCHIVED)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_int64(s, 2, when);
+	return step_done(x, s, "marking archived");
+}
+
+int
+idx_pending(struct idx *x, int64_t account_id,
+    int (*cb)(void *, int64_t, const char *, const unsigned char *),
+    void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_PENDING)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 2) != HASH_LEN) {
+			sqlite3_reset(s);
+			snprintf(x->err, sizeof x->err, "index: bad hash");
+			return -1;
+		}
+		if (cb(arg, sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_blob(s, 2)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing pending messages");
+	return 0;
+}
+
+int
+idx_drop_message(struct idx *x, int64_t msg_id)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_DROP_SIGHT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	if (step_done(x, s, "dropping sightings") == -1)
+		return -1;
+	if ((s = stmt(x, S_DROP_MSG)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	return step_done(x, s, "dropping message");
+}
+
+int64_t
+idx_count_messages(struct idx *x, int64_t account_id)
+{
+	sqlite3_stmt	*s;
+	int64_t		 n = -1;
+
+	if ((s = stmt(x, S_COUNT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
+}

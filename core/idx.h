@@ -1,0 +1,107 @@
+/*
+ * idx.h -- the SQLite index of a vault.
+ *
+ * One database per vault, in WAL mode with synchronous=FULL: a COMMIT
+ * that returned is durable, which the delete protocol relies on. The
+ * schema carries a version (PRAGMA user_version) and is migrated
+ * forward on open. Only bound parameters are used.
+ *
+ * Tables:
+ *   accounts   one row per account, with the folder that holds its
+ *              archive and the outcome of its last run
+ *   messages   one row per stored copy: hashes, header metadata, state
+ *              (pending = intent written, archived = durable on disk,
+ *              verified = read back and matched), archive location
+ *   sightings  every (account, UIDL) seen, pointing at the stored
+ *              message that holds its content; "messages keyed by
+ *              (account, UIDL)" is the join of the two
+ *
+ * Every function returns 0 (or a count) on success and -1 on failure
+ * with idx_error() set. SQLITE_BUSY is waited for (busy timeout), never
+ * returned as such.
+ */
+#ifndef IDX_H
+#define IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+#define IDX_SCHEMA_VERSION	1
+
+struct idx;
+
+struct idx_msg {
+	int64_t		 account_id;
+	unsigned char	 sha256[HASH_LEN];
+	unsigned char	 body_sha256[HASH_LEN];
+	uint64_t	 size;
+	const char	*message_id;	size_t message_id_len;
+	const char	*date;		size_t date_len;
+	const char	*from;		size_t from_len;
+	const char	*subject;	size_t subject_len;
+	const char	*return_path;	size_t return_path_len;
+	const char	*format;
+	const char	*location;
+	int64_t		 first_seen;
+};
+
+struct idx	*idx_open(const char *path, char *err, size_t errlen);
+void		 idx_close(struct idx *);
+const char	*idx_error(struct idx *);
+
+int		 idx_begin(struct idx *);	/* BEGIN IMMEDIATE */
+int		 idx_commit(struct idx *);
+void		 idx_rollback(struct idx *);
+
+/*
+ * Find or create the account called name. *id gets its id and dir (of
+ * dirlen bytes) the name of its folder under the vault's accounts/,
+ * made from name with unsafe characters replaced and made unique.
+ */
+int		 idx_account(struct idx *, const char *name, const char *host,
+		    const char *port, const char *user, int64_t *id,
+		    char *dir, size_t dirlen);
+/* Like idx_account without creating: 0 found, 1 not found, -1 error. */
+int		 idx_account_find(struct idx *, const char *name, int64_t *id,
+		    char *dir, size_t dirlen);
+int		 idx_account_done(struct idx *, int64_t id, const char *outcome,
+		    int64_t listed, int64_t when);
+
+/*
+ * Call cb for every UIDL sighted in the account, in SQLite's BINARY
+ * order (memcmp, then shorter first). cb returning -1 stops with -1.
+ */
+int		 idx_known_uidls(struct idx *, int64_t account_id,
+		    int (*cb)(void *, const char *, size_t), void *arg);
+
+/*
+ * Look for a stored message with the same content key: Message-ID plus
+ * body hash when mid is not NULL, else the hash of the whole message.
+ * Returns 1 with *id set when found, 0 when not; with a Message-ID
+ * whose stored bodies all differ, *collision is set to 1.
+ */
+int		 idx_find_dup(struct idx *, const char *mid, size_t midlen,
+		    const unsigned char body[HASH_LEN],
+		    const unsigned char whole[HASH_LEN], int64_t *id,
+		    int *collision);
+
+int		 idx_add_message(struct idx *, const struct idx_msg *,
+		    int64_t *id);
+int		 idx_add_sighting(struct idx *, int64_t account_id,
+		    const char *uidl, size_t uidllen, int64_t msg_id,
+		    uint64_t size, int64_t when);
+int		 idx_set_archived(struct idx *, int64_t msg_id, int64_t when);
+
+/* Rows of the account still in state pending (an interrupted batch). */
+int		 idx_pending(struct idx *, int64_t account_id,
+		    int (*cb)(void *, int64_t id, const char *location,
+		    const unsigned char sha[HASH_LEN]), void *arg);
+/* Forget a pending message and the sightings that point at it. */
+int		 idx_drop_message(struct idx *, int64_t msg_id);
+
+/* Counts for reports and tests. */
+int64_t		 idx_count_messages(struct idx *, int64_t account_id);
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * pop3.c -- the POP3 client session; see pop3.h for the story.
+ *
+ * Parsing lives in pop3parse.c; this file only sequences commands,
+ * enforces the security rules (no credential before TLS, STLS required
+ * unless told otherwise, capabilities re-learnt after TLS) and streams
+ * message bodies through the dot-unstuffer to the caller's sink.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "log.h"
+#include "pop3.h"
+#include "util.h"
+
+#define POP3_OUTBUF	(256 * 1024)
+/* Slowest average rate a RETR may have before its deadline passes. */
+#define POP3_MIN_RATE	(16 * 1024)
+
+struct pop3 {
+	struct pop3_opts	 o;
+	struct conn		*c;
+	struct pop3_caps	 caps;
+	int			 have_capa;
+	char			 greeting[POP3_STATUS_MAX + 1];
+	char			*out;		/* decoded message bytes */
+	enum pop3_errclass	 eclass;
+	char			 err[768];
+};
+
+static int
+pop3_fail(struct pop3 *p, enum pop3_errclass ec, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+pop3_fail(struct pop3 *p, enum pop3_errclass ec, const char *fmt, ...)
+{
+	va_list	ap;
+
+	p->eclass = ec;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Turn the connection's failure into ours. */
+static int
+pop3_connfail(struct pop3 *p, const char *during)
+{
+	enum pop3_errclass	ec;
+
+	switch (conn_errkind(p->c)) {
+	case CONN_E_TIMEOUT:
+		ec = POP3_E_TIMEOUT;
+		break;
+	case CONN_E_TLS:
+		ec = POP3_E_TLS;
+		break;
+	case CONN_E_TOOLONG:
+		ec = POP3_E_PROTO;
+		break;
+	case CONN_E_INTR:
+		ec = POP3_E_INTR;
+		break;
+	default:
+		ec = POP3_E_NET;
+		break;
+	}
+	return pop3_fail(p, ec, "%s: %s", during, conn_error(p->c));
+}
+
+struct pop3 *
+pop3_new(const struct pop3_opts *o)
+{
+	struct pop3	*p = xcalloc(1, sizeof *p);
+
+	p->o = *o;
+	if (p->o.window == 0)
+		p->o.window = 1;
+	if (p->o.max_listing == 0)
+		p->o.max_listing = 10000000;
+	p->out = xmalloc(POP3_OUTBUF);
+	return p;
+}
+
+static int
+pop3_send(struct pop3 *p, const char *cmd, int secret)
+{
+	char	line[POP3_STATUS_MAX];
+	size_t	n = strlen(cmd);
+
+	if (n + 2 > sizeof line)
+		return pop3_fail(p, POP3_E_USAGE, "command too long");
+	if (secret)
+		log_verbose("> %.*s ****", (int)strcspn(cmd, " "), cmd);
+	else
+		log_verbose("> %s", cmd);
+	memcpy(line, cmd, n);
+	memcpy(line + n, "\r\n", 2);
+	if (conn_write(p->c, line, n + 2) == -1)
+		return pop3_connfail(p, "sending command");
+	return 0;
+}
+
+/*
+ * Read a status line into *st (text points into the connection's buffer,
+ * valid until the next read). Returns 0 for a well-formed line (+OK or
+ * -ERR), -1 on I/O failure or garbage.
+ */
+static int
+pop3_status(struct pop3 *p, struct pop3_status *st, const char *what)
+{
+	const char	*line;
+	size_t		 len;
+	char		 esc[256];
+
+	if (conn_getline(p->c, POP3_STATUS_MAX, &line, &len) == -1)
+		return pop3_connfail(p, what);
+	log_verbose("< %s", log_escape(line, len, esc, sizeof esc));
+	if (pop3_parse_status(line, len, st) == -1)
+		return pop3_fail(p, POP3_E_PROTO, "%s: not a POP3 reply: %s",
+		    what, log_escape(line, len, esc, sizeof esc));
+	return 0;
+}
+
+/* The class of a -ERR to a command, from its response code. */
+static enum pop3_errclass
+rcode_class(const struct pop3_status *st, enum pop3_errclass dflt)
+{
+	switch (st->rcode) {
+	case POP3_RC_IN_USE:
+	case POP3_RC_SYS_TEMP:
+	case POP3_RC_LOGIN_DELAY:
+		return POP3_E_TEMP;
+	case POP3_RC_AUTH:
+		return POP3_E_AUTH;
+	case POP3_RC_SYS_PERM:
+		return dflt == POP3_E_AUTH ? POP3_E_AUTH : POP3_E_PROTO;
+	default:
+		return dflt;
+	}
+}
+
+static int
+pop3_err_reply(struct pop3 *p, const struct pop3_status *st,
+    enum pop3_errclass dflt, const char *what)
+{
+	char	esc[256];
+
+	return pop3_fail(p, rcode_class(st, dflt), "%s: server said: %s",
+	    what, log_escape(st->text, st->textlen, esc, sizeof esc));
+}
+
+/* Read the lines of a multi-line listing, calling cb for each. */
+static int
+pop3_lines(struct pop3 *p, size_t cap, const char *what,
+    int (*cb)(struct pop3 *, const char *, size_t, void *), void *arg)
+{
+	const char	*line;
+	size_t		 len;
+
+	for (;;) {
+		if (conn_getline(p->c, cap, &line, &len) == -1)
+			return pop3_connfail(p, what);
+		if (pop3_is_terminator(line, len))
+			return 0;
+		if (len > 0 && line[0] == '.') {
+			line++;
+			len--;
+		}
+		if (cb(p, line, len, arg) == -1)
+			return -1;
+	}
+}
+
+static int
+capa_line(struct pop3 *p, const char *line, size_t len, void *arg)
+{
+	(void)arg;
+	log_debug("capability: %.*s", (int)len, line);
+	return pop3_parse_capa_line(line, len, &p->caps);
+}
+
+static int
+pop3_capa(struct pop3 *p)
+{
+	struct pop3_status	st;
+
+	memset(&p->caps, 0, sizeof p->caps);
+	p->have_capa = 0;
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (pop3_send(p, "CAPA", 0) == -1 ||
+	    pop3_status(p, &st, "CAPA") == -1)
+		return -1;
+	if (!st.ok)
+		return 0;	/* RFC 1939 server: no capabilities known */
+	p->have_capa = 1;
+	return pop3_lines(p, POP3_STATUS_MAX, "CAPA", capa_line, NULL);
+}
+
+static int
+pop3_stls(struct pop3 *p)
+{
+	struct pop3_status	st;
+
+	if (!(p->caps.flags & POP3_CAP_STLS))
+		return pop3_fail(p, POP3_E_TLS, "server does not offer STLS; "
+		    "refusing to continue without TLS (use pop3s:// or "
+		    "--insecure-plaintext)");
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (pop3_send(p, "STLS", 0) == -1 ||
+	    pop3_status(p, &st, "STLS") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_fail(p, POP3_E_TLS, "server refused STLS; "
+		    "refusing to continue without TLS");
+	/* Anything already buffered was sent in clear: injection. */
+	if (conn_pending(p->c) != 0)
+		return pop3_fail(p, POP3_E_TLS, "server sent data after its "
+		    "STLS reply (response injection); aborting");
+	if (conn_starttls(p->c, p->o.host, &p->o.tlsopts) == -1)
+		return pop3_connfail(p, "TLS");
+	return 0;
+}
+
+int
+pop3_connect(struct pop3 *p)
+{
+	struct pop3_status	st;
+	char			err[512], info[512];
+
+	if (p->o.tls == POP3_TLS_NONE && !p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "plaintext POP3 needs --insecure-plaintext");
+	p->c = conn_connect(p->o.host, p->o.port, p->o.connect_timeout_ms,
+	    p->o.timeout_ms, err, sizeof err);
+	if (p->c == NULL)
+		return pop3_fail(p, POP3_E_NET, "%s", err);
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (p->o.tls == POP3_TLS_IMPLICIT &&
+	    conn_starttls(p->c, p->o.host, &p->o.tlsopts) == -1)
+		return pop3_connfail(p, "TLS");
+	if (pop3_status(p, &st, "greeting") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_err_reply(p, &st, POP3_E_TEMP, "greeting");
+	memcpy(p->greeting, st.text, st.textlen);
+	p->greeting[st.textlen] = '\0';
+	if (pop3_capa(p) == -1)
+		return -1;
+	if (p->o.tls == POP3_TLS_STARTTLS) {
+		if (pop3_stls(p) == -1)
+			return -1;
+		/* RFC 2595 section 4: forget what was learnt in clear. */
+		if (pop3_capa(p) == -1)
+			return -1;
+	}
+	if (log_level() >= LOG_DEBUG && conn_is_tls(p->c)) {
+		conn_tls_info(p->c, info, sizeof info);
+		log_debug("TLS: %s", info);
+	}
+	return 0;
+}
+
+static int
+pop3_cmd_ok(struct pop3 *p, const char *cmd, int secret,
+    enum pop3_errclass dflt, const char *what)
+{
+	struct pop3_status	st;
+
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (pop3_send(p, cmd, secret) == -1 ||
+	    pop3_status(p, &st, what) == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_err_reply(p, &st, dflt, what);
+	return 0;
+}
+
+int
+pop3_login(struct pop3 *p, const char *user, const char *pass,
+    enum pop3_auth auth)
+{
+	char		 cmd[POP3_STATUS_MAX], hex[33];
+	char		*buf;
+	const char	*ts;
+	size_t		 tslen, plen = strlen(pass);
+	int		 r;
+
+	if (!conn_is_tls(p->c) && !p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "refusing to send credentials without TLS");
+	if (strpbrk(user, "\r\n") != NULL || strpbrk(pass, "\r\n") != NULL)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "user name or password contains a line break");
+	if (auth == POP3_AUTH_APOP) {
+		if (pop3_apop_stamp(p->greeting, strlen(p->greeting), &ts,
+		    &tslen) == -1)
+			return pop3_fail(p, POP3_E_AUTH, "APOP requested but "
+			    "the greeting has no valid timestamp");
+		buf = xmalloc(tslen + plen);
+		memcpy(buf, ts, tslen);
+		memcpy(buf + tslen, pass, plen);
+		hash_md5_hex(buf, tslen + plen, hex);
+		explicit_bzero(buf, tslen + plen);
+		free(buf);
+		if (xsnprintf(cmd, sizeof cmd, "APOP %s %s", user, hex) == -1)
+			return pop3_fail(p, POP3_E_USAGE, "user name too long");
+		r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "APOP");
+		explicit_bzero(cmd, sizeof cmd);
+		return r;
+	}
+	if (xsnprintf(cmd, sizeof cmd, "USER %s", user) == -1)
+		return pop3_fail(p, POP3_E_USAGE, "user name too long");
+	if (pop3_cmd_ok(p, cmd, 0, POP3_E_AUTH, "USER") == -1)
+		return -1;
+	if (xsnprintf(cmd, sizeof cmd, "PASS %s", pass) == -1)
+		return pop3_fail(p, POP3_E_USAGE, "password too long");
+	r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
+	explicit_bzero(cmd, sizeof cmd);
+	return r;
+}
+
+static int
+uidl_line(struct pop3 *p, const char *line, size_t len, void *arg)
+{
+	struct pop3_listing	*l = arg;
+	struct pop3_entry	*e;
+	const char		*uid;
+	size_t			 ulen;
+	uint32_t		 num;
+	char			 esc[256];
+
+	if (pop3_parse_uidl(line, len, &num, &uid, &ulen) == -1)
+		return pop3_fail(p, POP3_E_PROTO, "bad UIDL line: %s",
+		    log_escape(line, len, esc, sizeof esc));
+	if (l->n > 0 && num <= l->e[l->n - 1].num)
+		return pop3_fail(p, POP3_E_PROTO, "UIDL listing out of order "
+		    "or repeated at message %u", num);
+	if (l->n == p->o.max_listing)
+		return pop3_fail(p, POP3_E_PROTO, "UIDL listing longer than "
+		    "%zu messages", p->o.max_listing);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->e = xreallocarray(l->e, l->cap, sizeof *l->e);
+	}
+	if (l->alen + ulen > l->acap) {
+		while (l->alen + ulen > l->acap)
+			l->acap = l->acap ? l->acap * 2 : 65536;
+		l->arena = xreallocarray(l->arena, l->acap, 1);
+	}
+	e = &l->e[l->n++];
+	e->num = num;
+	e->uid_off = (uint32_t)l->alen;
+	e->uid_len = (uint8_t)ulen;
+	e->size = 0;
+	memcpy(l->arena + l->alen, uid, ulen);
+	l->alen += ulen;
+	return 0;
+}
+
+struct list_ctx {
+	struct pop3_listing	*l;
+	size_t			 next;
+};
+
+static int
+list_line(struct pop3 *p, const char *line, size_t len, void *arg)
+{
+	struct list_ctx	*lc = arg;
+	uint32_t	 num;
+	uint64_t	 size;
+	char		 esc[256];
+
+	if (pop3_parse_list(line, len, &num, &size) == -1)
+		return pop3_fail(p, POP3_E_PROTO, "bad LIST line: %s",
+		    log_escape(line, len, esc, sizeof esc));
+	/* Both listings are sorted by number; they must match one to one. */
+	if (lc->next >= lc->l->n || lc->l->e[lc->next].num != num)
+		return pop3_fail(p, POP3_E_PROTO, "LIST and UIDL disagree at "
+		    "message %u", num);
+	lc->l->e[lc->next++].size = size;
+	return 0;
+}
+
+int
+pop3_listing(struct pop3 *p, struct pop3_listing *l)
+{
+	struct pop3_status	st;
+	struct list_ctx		lc;
+
+	memset(l, 0, sizeof *l);
+	/* Listings may be long: allow ten times the usual deadline. */
+	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
+	if (pop3_send(p, "UIDL", 0) == -1 ||
+	    pop3_status(p, &st, "UIDL") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_fail(p, POP3_E_PROTO, "server does not support "
+		    "UIDL, which keeping mail on the server needs");
+	if (pop3_lines(p, POP3_LISTING_MAX, "UIDL", uidl_line, l) == -1)
+		return -1;
+	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
+	if (pop3_send(p, "LIST", 0) == -1 ||
+	    pop3_status(p, &st, "LIST") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_err_reply(p, &st, POP3_E_PROTO, "LIST");
+	lc.l = l;
+	lc.next = 0;
+	if (pop3_lines(p, POP3_LISTING_MAX, "LIST", list_line, &lc) == -1)
+		return -1;
+	if (lc.next != l->n)
+		return pop3_fail(p, POP3_E_PROTO, "LIST has %zu messages, "
+		    "UIDL %zu", lc.next, l->n);
+	return 0;
+}
+
+/* Stream one multi-line RETR body to the sink. */
+static int
+pop3_body(struct pop3 *p, const struct pop3_sink *s, uint32_t num)
+{
+	struct dot_state	 ds;
+	const char		*in;
+	size_t			 inlen, outlen, used;
+	uint64_t		 total = 0;
+	int			 done = 0;
+
+	dot_init(&ds);
+	while (!done) {
+		if (conn_peek(p->c, &in, &inlen) == -1)
+			return pop3_connfail(p, "RETR");
+		if (inlen > POP3_OUTBUF)
+			inlen = POP3_OUTBUF;
+		done = dot_feed(&ds, in, inlen, p->out, &outlen, &used);
+		conn_consume(p->c, used);
+		total += outlen;
+		if (total > p->o.max_msg_size)
+			return pop3_fail(p, POP3_E_PROTO, "message %u is larger "
+			    "than the maximum size (%llu bytes); aborting", num,
+			    (unsigned long long)p->o.max_msg_size);
+		if (outlen > 0 && s->data(s->arg, p->out, outlen) == -1)
+			return pop3_fail(p, POP3_E_LOCAL, "storing message %u",
+			    num);
+	}
+	return 0;
+}
+
+/*
+ * Queue RETR commands for idx[from..to) in one write. With a window of
+ * at most 64 commands of at most 16 bytes each, the bytes in flight
+ * stay far below any socket send buffer, so the write cannot block on a
+ * server that writes before it reads (RFC 2449 section 6.6).
+ */
+static int
+pop3_queue(struct pop3 *p, const struct pop3_listing *l, const size_t *idx,
+    size_t from, size_t to)
+{
+	char	buf[64 * 24];
+	size_t	k, n = 0;
+	int	w;
+
+	for (k = from; k < to; k++) {
+		w = snprintf(buf + n, sizeof buf - n, "RETR %u\r\n",
+		    l->e[idx[k]].num);
+		if (w < 0 || (size_t)w >= sizeof buf - n)
+			return pop3_fail(p, POP3_E_USAGE, "RETR queue");
+		n += (size_t)w;
+		log_verbose("> RETR %u", l->e[idx[k]].num);
+	}
+	if (n > 0 && conn_write(p->c, buf, n) == -1)
+		return pop3_connfail(p, "sending RETR");
+	return 0;
+}
+
+int
+pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
+    const size_t *idx, size_t n, const struct pop3_sink *s)
+{
+	struct pop3_status	 st;
+	size_t			 sent = 0, done = 0, to;
+	unsigned		 window = 1;
+	uint64_t		 size;
+	char			 esc[256], what[32];
+
+	if (p->caps.flags & POP3_CAP_PIPELINING)
+		window = p->o.window > 64 ? 64 : p->o.window;
+	while (done < n) {
+		/* Refill when half the window has been answered. */
+		if (sent - done <= window / 2 && sent < n) {
+			to = done + window < n ? done + window : n;
+			if (pop3_queue(p, l, idx, sent, to) == -1)
+				return -1;
+			sent = to;
+		}
+		size = l->e[idx[done]].size;
+		if (size > p->o.max_msg_size)
+			size = p->o.max_msg_size;
+		conn_deadline_in(p->c, p->o.timeout_ms +
+		    (int64_t)(size / POP3_MIN_RATE) * 1000);
+		snprintf(what, sizeof what, "RETR %u", l->e[idx[done]].num);
+		if (pop3_status(p, &st, what) == -1)
+			return -1;
+		if (!st.ok) {
+			log_escape(st.text, st.textlen, esc, sizeof esc);
+			if (s->failed(s->arg, idx[done], esc) == -1)
+				return pop3_fail(p, POP3_E_LOCAL,
+				    "message %u", l->e[idx[done]].num);
+			done++;
+			continue;
+		}
+		if (s->begin(s->arg, idx[done]) == -1)
+			return pop3_fail(p, POP3_E_LOCAL, "message %u",
+			    l->e[idx[done]].num);
+		if (pop3_body(p, s, l->e[idx[done]].num) == -1)
+			return -1;
+		if (s->end(s->arg, idx[done]) == -1)
+			return pop3_fail(p, POP3_E_LOCAL, "message %u",
+			    l->e[idx[done]].num);
+		done++;
+	}
+	return 0;
+}
+
+int
+pop3_quit(struct pop3 *p)
+{
+	return pop3_cmd_ok(p, "QUIT", 0, POP3_E_PROTO, "QUIT");
+}
+
+void
+pop3_free(struct pop3 *p)
+{
+	if (p == NULL)
+		return;
+	conn_close(p->c);
+	free(p->out);
+	free(p);
+}
+
+const struct pop3_caps *
+pop3_caps(struct pop3 *p)
+{
+	return &p->caps;
+}
+
+const char *
+pop3_greeting(struct pop3 *p)
+{
+	return p->greeting;
+}
+
+const char *
+pop3_error(struct pop3 *p)
+{
+	return p->err;
+}
+
+enum pop3_errclass
+pop3_errclass(struct pop3 *p)
+{
+	return p->eclass;
+}
+
+struct conn *
+pop3_conn(struct pop3 *p)
+{
+	return p->c;
+}
+
+void
+pop3_listing_free(struct pop3_listing *l)
+{
+	free(l->e);
+	free(l->arena);
+	memset(l, 0, sizeof *l);
+}

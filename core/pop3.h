@@ -1,0 +1,126 @@
+/*
+ * pop3.h -- the POP3 client session (RFC 1939, 2449, 2595).
+ *
+ * The story of a session, one function per step:
+ *
+ *   pop3_new(opts)          nothing on the wire yet
+ *   pop3_connect(p)         TCP; TLS at once (implicit) or after STLS;
+ *                           greeting, CAPA (re-issued after TLS)
+ *   pop3_login(p, u, pw)    USER/PASS or APOP; refused on a clear-text
+ *                           connection unless opts.insecure_plaintext
+ *   pop3_listing(p, &l)     UIDL and LIST, merged by message number
+ *   pop3_retrieve(p, ...)   RETR, pipelined when CAPA says PIPELINING,
+ *                           each message streamed to a sink
+ *   pop3_quit(p)            QUIT; +OK means the UPDATE state was entered
+ *   pop3_free(p)
+ *
+ * Every step returns 0 or -1. On -1, pop3_error() has a one-line
+ * message (server text escaped) and pop3_errclass() says what kind of
+ * failure it was, so callers can choose an exit code or retry policy.
+ * After -1 the session is unusable except for pop3_free().
+ */
+#ifndef POP3_H
+#define POP3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "pop3parse.h"
+
+enum pop3_tls {
+	POP3_TLS_IMPLICIT,	/* pop3s://, port 995 */
+	POP3_TLS_STARTTLS,	/* pop3://, STLS required */
+	POP3_TLS_NONE		/* pop3:// with --insecure-plaintext */
+};
+
+enum pop3_auth {
+	POP3_AUTH_USER,		/* USER/PASS */
+	POP3_AUTH_APOP		/* only when asked */
+};
+
+enum pop3_errclass {
+	POP3_E_NONE = 0,
+	POP3_E_NET,		/* cannot connect, connection lost */
+	POP3_E_TIMEOUT,		/* idle timeout or deadline */
+	POP3_E_TEMP,		/* -ERR [IN-USE], [SYS/TEMP], bad greeting */
+	POP3_E_AUTH,		/* credentials refused */
+	POP3_E_TLS,		/* TLS or STLS failure */
+	POP3_E_PROTO,		/* the server broke the protocol */
+	POP3_E_LOCAL,		/* a sink callback failed */
+	POP3_E_INTR,		/* interrupted by a signal */
+	POP3_E_USAGE		/* a request that policy forbids */
+};
+
+struct pop3_opts {
+	const char	*host;
+	const char	*port;
+	enum pop3_tls	 tls;
+	struct conn_tls	 tlsopts;
+	int		 insecure_plaintext;
+	int		 connect_timeout_ms;
+	int		 timeout_ms;	/* idle, and base of every deadline */
+	uint64_t	 max_msg_size;	/* abort a RETR past this */
+	unsigned	 window;	/* RETRs in flight when pipelining */
+	size_t		 max_listing;	/* most messages accepted in UIDL */
+};
+
+/* One message of the server's listing; uid is in the listing's arena. */
+struct pop3_entry {
+	uint32_t	num;
+	uint32_t	uid_off;
+	uint64_t	size;		/* from LIST: a hint only */
+	uint8_t		uid_len;
+};
+
+struct pop3_listing {
+	struct pop3_entry	*e;
+	size_t			 n, cap;
+	char			*arena;
+	size_t			 alen, acap;
+};
+
+#define POP3_UID(l, i)	((l)->arena + (l)->e[(i)].uid_off)
+
+/*
+ * Where RETR streams a message. begin() is called when the +OK arrives,
+ * data() with decoded bytes (any split), end() after the terminator;
+ * failed() instead of all three when the server answers -ERR for that
+ * message (it may have been deleted by another session). Any callback
+ * returning -1 aborts the retrieval with POP3_E_LOCAL.
+ */
+struct pop3_sink {
+	int	(*begin)(void *arg, size_t i);
+	int	(*data)(void *arg, const char *p, size_t n);
+	int	(*end)(void *arg, size_t i);
+	int	(*failed)(void *arg, size_t i, const char *why);
+	void	 *arg;
+};
+
+struct pop3;
+
+struct pop3		*pop3_new(const struct pop3_opts *);
+int			 pop3_connect(struct pop3 *);
+int			 pop3_login(struct pop3 *, const char *user,
+			    const char *pass, enum pop3_auth);
+int			 pop3_listing(struct pop3 *, struct pop3_listing *);
+/*
+ * Retrieve the messages l->e[idx[k]] for k < n in that order, numbered
+ * from this session's listing. Returns 0 when every message was either
+ * delivered to the sink or reported to failed().
+ */
+int			 pop3_retrieve(struct pop3 *,
+			    const struct pop3_listing *, const size_t *idx,
+			    size_t n, const struct pop3_sink *);
+int			 pop3_quit(struct pop3 *);
+void			 pop3_free(struct pop3 *);
+
+const struct pop3_caps	*pop3_caps(struct pop3 *);
+const char		*pop3_greeting(struct pop3 *);
+const char		*pop3_error(struct pop3 *);
+enum pop3_errclass	 pop3_errclass(struct pop3 *);
+struct conn		*pop3_conn(struct pop3 *);
+
+void			 pop3_listing_free(struct pop3_listing *);
+
+#endif

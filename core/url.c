@@ -1,0 +1,151 @@
+/*
+ * url.c -- account URLs; see url.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "url.h"
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+url_parse(const char *s, struct url *u, char *err, size_t errlen)
+{
+	const char	*rest, *at, *p, *hend, *port = NULL;
+	size_t		 i, o, len;
+	long		 pn;
+	char		*end;
+
+	memset(u, 0, sizeof *u);
+	if (strncmp(s, "pop3s://", 8) == 0) {
+		u->implicit_tls = 1;
+		rest = s + 8;
+	} else if (strncmp(s, "pop3://", 7) == 0) {
+		rest = s + 7;
+	} else {
+		snprintf(err, errlen, "URL must start with pop3s:// or "
+		    "pop3://");
+		return -1;
+	}
+	len = strcspn(rest, "/?#");
+	if (rest[len] == '/' && rest[len + 1] != '\0') {
+		snprintf(err, errlen, "URL must not have a path");
+		return -1;
+	}
+	if (rest[len] == '?' || rest[len] == '#') {
+		snprintf(err, errlen, "URL must not have a query");
+		return -1;
+	}
+	at = NULL;
+	for (p = rest; p < rest + len; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL || at == rest) {
+		snprintf(err, errlen, "URL needs a user: pop3s://USER@HOST");
+		return -1;
+	}
+	for (i = 0, o = 0; rest + i < at; i++) {
+		char	c = rest[i];
+
+		if (c == ':') {
+			snprintf(err, errlen, "no password in the URL, please:"
+			    " use --password-command or POPVAULT_PASSWORD");
+			return -1;
+		}
+		if (c == '%') {
+			int	hi, lo;
+
+			if (rest + i + 2 >= at ||
+			    (hi = hexval(rest[i + 1])) == -1 ||
+			    (lo = hexval(rest[i + 2])) == -1) {
+				snprintf(err, errlen, "bad %%-escape in user");
+				return -1;
+			}
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0' || c == '\r' || c == '\n' || c == ' ') {
+			snprintf(err, errlen, "bad character in user");
+			return -1;
+		}
+		if (o + 1 >= sizeof u->user) {
+			snprintf(err, errlen, "user name too long");
+			return -1;
+		}
+		u->user[o++] = c;
+	}
+	p = at + 1;
+	hend = rest + len;
+	if (*p == '[') {
+		const char	*rb = memchr(p, ']', (size_t)(hend - p));
+
+		if (rb == NULL) {
+			snprintf(err, errlen, "missing ] after IPv6 address");
+			return -1;
+		}
+		if ((size_t)(rb - p - 1) >= sizeof u->host || rb == p + 1) {
+			snprintf(err, errlen, "bad host");
+			return -1;
+		}
+		memcpy(u->host, p + 1, (size_t)(rb - p - 1));
+		if (rb + 1 < hend) {
+			if (rb[1] != ':') {
+				snprintf(err, errlen, "junk after host");
+				return -1;
+			}
+			port = rb + 2;
+		}
+	} else {
+		const char	*colon = memchr(p, ':', (size_t)(hend - p));
+		const char	*he = colon ? colon : hend;
+
+		if (he == p || (size_t)(he - p) >= sizeof u->host) {
+			snprintf(err, errlen, "URL needs a host");
+			return -1;
+		}
+		memcpy(u->host, p, (size_t)(he - p));
+		for (i = 0; u->host[i] != '\0'; i++) {
+			char	c = u->host[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' &&
+			    c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			    c == '-' || c == '_')) {
+				snprintf(err, errlen, "bad character in host");
+				return -1;
+			}
+		}
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (port != NULL) {
+		char	tmp[8];
+
+		if (hend - port <= 0 || hend - port > 5) {
+			snprintf(err, errlen, "bad port");
+			return -1;
+		}
+		memcpy(tmp, port, (size_t)(hend - port));
+		tmp[hend - port] = '\0';
+		pn = strtol(tmp, &end, 10);
+		if (*end != '\0' || tmp[0] < '0' || tmp[0] > '9' || pn < 1 ||
+		    pn > 65535) {
+			snprintf(err, errlen, "bad port");
+			return -1;
+		}
+		snprintf(u->port, sizeof u->port, "%ld", pn);
+	} else
+		snprintf(u->port, sizeof u->port, "%s",
+		    u->implicit_tls ? "995" : "110");
+	return 0;
+}

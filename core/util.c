@@ -1,0 +1,205 @@
+/*
+ * util.c -- small helpers; see util.h.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		fatal("malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t m)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, m == 0 ? 1 : m)) == NULL)
+		fatal("calloc");
+	return p;
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t m)
+{
+	void	*p;
+
+	if (m != 0 && n > SIZE_MAX / m)
+		fatalx("xreallocarray: overflow");
+	if ((p = realloc(old, n * m == 0 ? 1 : n * m)) == NULL)
+		fatal("realloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_now(void)
+{
+	const char	*s = getenv("POPVAULT_NOW");
+	char		*end;
+	long long	 v;
+
+	if (s != NULL && *s != '\0') {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return v;
+	}
+	return (int64_t)time(NULL);
+}
+
+int
+xsnprintf(char *buf, size_t sz, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sz, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+mkdir_p(const char *path)
+{
+	char	 tmp[4096];
+	char	*p;
+
+	if (xsnprintf(tmp, sizeof tmp, "%s", path) == -1)
+		return -1;
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+fsync_dir(const char *path)
+{
+	int	fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+void
+crash_point(const char *name)
+{
+	static int		 init;
+	static const char	*want;
+	static size_t		 wantlen;
+	static long		 nth = 1, seen;
+	const char		*colon;
+
+	if (!init) {
+		init = 1;
+		want = getenv("POPVAULT_CRASH");
+		if (want != NULL && *want != '\0') {
+			colon = strchr(want, ':');
+			wantlen = colon ? (size_t)(colon - want) : strlen(want);
+			if (colon != NULL)
+				nth = strtol(colon + 1, NULL, 10);
+		} else
+			want = NULL;
+	}
+	if (want == NULL || strlen(name) != wantlen ||
+	    memcmp(name, want, wantlen) != 0)
+		return;
+	if (++seen < nth)
+		return;
+	fprintf(stderr, "popvault: crash hook: abort at %s\n", name);
+	abort();
+}

@@ -1,0 +1,57 @@
+/*
+ * util.h -- small helpers: checked allocation, clocks, paths, fsync of
+ * folders, hex, and the exit codes.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (sysexits style; documented in popvault(1)). */
+#define EXIT_OK		0	/* success, including "nothing new" */
+#define EXIT_PARTIAL	1	/* some messages or accounts failed */
+#define EXIT_USAGE	64	/* bad command line or configuration */
+#define EXIT_UNAVAIL	69	/* server unreachable or refused */
+#define EXIT_SOFTWARE	70	/* internal error */
+#define EXIT_IOERR	74	/* local I/O failure (disk, index) */
+#define EXIT_TEMPFAIL	75	/* temporary server failure: retry later */
+#define EXIT_PROTOCOL	76	/* server broke the protocol */
+#define EXIT_AUTH	77	/* authentication failed */
+#define EXIT_TLS	78	/* TLS failure (certificate, handshake, STLS) */
+#define EXIT_VERIFY	79	/* archive verification failed */
+#define EXIT_SIGNAL	80	/* interrupted by SIGINT/SIGTERM, state safe */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+/* Milliseconds on the monotonic clock. */
+int64_t	 now_ms(void);
+/* Seconds since the epoch; POPVAULT_NOW overrides it for tests. */
+int64_t	 wall_now(void);
+
+/* snprintf into buf; returns -1 (errno ENAMETOOLONG) on truncation. */
+int	 xsnprintf(char *buf, size_t sz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* mkdir with mode 0700 for every missing component of path; 0 or -1. */
+int	 mkdir_p(const char *path);
+/* fsync a folder by path or by fd; 0 or -1 with errno. */
+int	 fsync_dir(const char *path);
+/* write all bytes, retrying on EINTR and short writes; 0 or -1. */
+int	 write_all(int fd, const void *, size_t);
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void	 hex_encode(const unsigned char *, size_t, char *out);
+
+/*
+ * A crash hook for the torture tests: if the environment variable
+ * POPVAULT_CRASH names this point ("NAME" or "NAME:N" for the Nth time
+ * the point is reached), abort() there. Costs one string compare.
+ */
+void	 crash_point(const char *name);
+
+#endif

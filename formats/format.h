@@ -1,0 +1,101 @@
+/*
+ * format.h -- the archive format interface.
+ *
+ * A format is a struct of operations; the pipeline never learns format
+ * names, only capability flags. An open archive is a struct fmt (or a
+ * larger struct that starts with one) whose first member points to the
+ * operations and which carries the last error message.
+ *
+ * Life of an archive during one run:
+ *
+ *   open      the account's folder exists; make the format's layout
+ *   recover   clean up what an interrupted run left (temp files, bytes
+ *             past the committed length, unfinished volumes)
+ *   check     for each row the index says is "pending": is the message
+ *             at that location intact (hash matches)? PRESENT, ABSENT,
+ *             or QUARANTINED (it was there but wrong; moved aside)
+ *   begin / write... / end    one message; end gives its location
+ *   discard   instead of end: the message is a duplicate; forget it
+ *   sync      the commit point: after it returns 0 everything ended
+ *             since the last sync is on disk, folders included
+ *   read      stream back exactly the bytes that were written for the
+ *             message at a location
+ *   close
+ *
+ * All operations return 0 or -1 with fmt_error() set, except check.
+ * Locations are short strings stored in the index, relative to the
+ * account folder, never derived from server data.
+ */
+#ifndef FORMAT_H
+#define FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+/* Capabilities. */
+#define FMT_F_NEEDS_SIZE	0x01	/* begin() must be given the size */
+#define FMT_F_COMPRESSES	0x02	/* accepts a compression */
+
+enum fmt_compress {
+	FMT_COMP_NONE,
+	FMT_COMP_GZIP,
+	FMT_COMP_ZSTD,
+	FMT_COMP_XZ
+};
+
+enum fmt_check {
+	FMT_ABSENT,
+	FMT_PRESENT,
+	FMT_QUARANTINED,
+	FMT_CHECK_ERROR
+};
+
+/* What the pipeline knows of a message when it begins. */
+struct fmt_msginfo {
+	uint64_t	 size;		/* exact, if FMT_F_NEEDS_SIZE */
+	int64_t		 when;		/* arrival time (seconds) */
+	const char	*sender;	/* Return-Path address or NULL */
+	size_t		 sender_len;
+};
+
+struct fmt_args {
+	const char		*dir;	/* the account's folder */
+	enum fmt_compress	 compress;
+};
+
+struct fmt;
+
+struct fmt_ops {
+	const char	*name;
+	unsigned	 flags;
+	struct fmt	*(*open)(const struct fmt_args *, char *err, size_t);
+	int		 (*recover)(struct fmt *);
+	enum fmt_check	 (*check)(struct fmt *, const char *loc,
+			    const unsigned char sha[HASH_LEN]);
+	int		 (*begin)(struct fmt *, const struct fmt_msginfo *);
+	int		 (*write)(struct fmt *, const void *, size_t);
+	int		 (*end)(struct fmt *, char *loc, size_t loclen);
+	int		 (*discard)(struct fmt *);
+	int		 (*sync)(struct fmt *);
+	int		 (*read)(struct fmt *, const char *loc,
+			    int (*cb)(void *, const void *, size_t), void *);
+	void		 (*close)(struct fmt *);
+};
+
+struct fmt {
+	const struct fmt_ops	*ops;
+	char			 err[512];
+};
+
+/* The registry. */
+const struct fmt_ops	*fmt_find(const char *name);
+const char		*fmt_names(void);
+const char		*fmt_error(struct fmt *);
+int			 fmt_fail(struct fmt *, const char *, ...)
+			    __attribute__((format(printf, 2, 3)));
+
+extern const struct fmt_ops fmt_maildir_ops;
+
+#endif

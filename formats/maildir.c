@@ -1,0 +1,448 @@
+/*
+ * maildir.c -- Maildir archive (qmail maildir(5), cr.yp.to/proto/maildir).
+ *
+ * Layout: ACCOUNT/maildir/{tmp,new,cur}. A message is written to tmp/
+ * (O_EXCL, 0600), and at the commit point (sync) every file of the batch
+ * is fsynced, renamed into new/, and new/ and tmp/ are fsynced: one
+ * folder fsync per batch, not per message. Names are
+ * "SECONDS.M<usec>P<pid>Q<counter>R<random>.<host>": time, counters and
+ * randomness, never server data; no '/' or ':', no leading dot.
+ *
+ * Recovery: tmp/ belongs to popvault alone, so whatever is in it after a
+ * crash is removed; rows the index left "pending" are checked by hash
+ * (check), and a file that does not match is moved to ACCOUNT/quarantine/
+ * rather than destroyed.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "log.h"
+#include "util.h"
+
+#define MD_NAME_MAX	128
+
+struct md_pending {
+	int	fd;
+	char	name[MD_NAME_MAX];
+};
+
+struct maildir {
+	struct fmt		 base;
+	char			 dir[4096];	/* account folder */
+	int			 rootfd, tmpfd, newfd;
+	char			 host[64];
+	unsigned long		 counter;
+	/* files ended since the last sync */
+	struct md_pending	*pend;
+	size_t			 npend, cappend;
+	/* the message being written */
+	int			 curfd;
+	char			 curname[MD_NAME_MAX];
+};
+
+static void
+md_host(char *out, size_t len)
+{
+	char	h[256];
+	size_t	i, o = 0;
+
+	if (gethostname(h, sizeof h) == -1)
+		snprintf(h, sizeof h, "localhost");
+	h[sizeof h - 1] = '\0';
+	for (i = 0; h[i] != '\0' && o + 1 < len; i++) {
+		char	c = h[i];
+
+		/* maildir(5): '/' and ':' are not allowed. */
+		if (c == '/' || c == ':' || c < 0x21 || c > 0x7e)
+			c = '_';
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+static int
+open_sub(struct maildir *m, const char *sub)
+{
+	int	fd;
+
+	if (mkdirat(m->rootfd, sub, 0700) == -1 && errno != EEXIST)
+		return -1;
+	fd = openat(m->rootfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	return fd;
+}
+
+static struct fmt *
+md_open(const struct fmt_args *a, char *err, size_t errlen)
+{
+	struct maildir	*m = xcalloc(1, sizeof *m);
+	char		 root[4200];
+	int		 cur;
+
+	m->base.ops = &fmt_maildir_ops;
+	m->rootfd = m->tmpfd = m->newfd = m->curfd = -1;
+	snprintf(m->dir, sizeof m->dir, "%s", a->dir);
+	if (xsnprintf(root, sizeof root, "%s/maildir", a->dir) == -1 ||
+	    (mkdir(root, 0700) == -1 && errno != EEXIST) ||
+	    (m->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 ||
+	    (m->tmpfd = open_sub(m, "tmp")) == -1 ||
+	    (m->newfd = open_sub(m, "new")) == -1 ||
+	    (cur = open_sub(m, "cur")) == -1) {
+		snprintf(err, errlen, "maildir %s: %s", root,
+		    strerror(errno));
+		if (m->rootfd != -1)
+			close(m->rootfd);
+		if (m->tmpfd != -1)
+			close(m->tmpfd);
+		if (m->newfd != -1)
+			close(m->newfd);
+		free(m);
+		return NULL;
+	}
+	close(cur);
+	md_host(m->host, sizeof m->host);
+	return &m->base;
+}
+
+static int
+md_recover(struct fmt *f)
+{
+	struct maildir	*m = (struct maildir *)f;
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, removed = 0;
+
+	if ((fd = dup(m->tmpfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fmt_fail(f, "maildir tmp/: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(m->tmpfd, de->d_name, 0) == -1 &&
+		    errno != ENOENT) {
+			closedir(d);
+			return fmt_fail(f, "removing tmp/%s: %s", de->d_name,
+			    strerror(errno));
+		}
+		removed++;
+	}
+	closedir(d);
+	if (removed > 0) {
+		log_info("maildir: removed %d unfinished file%s from tmp/",
+		    removed, removed == 1 ? "" : "s");
+		if (fsync(m->tmpfd) == -1)
+			return fmt_fail(f, "fsync tmp/: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* A location must be "new/NAME" or "cur/NAME" with a plain NAME. */
+static int
+md_loc_ok(const char *loc)
+{
+	const char	*name = loc + 4;
+
+	if (strncmp(loc, "new/", 4) != 0 && strncmp(loc, "cur/", 4) != 0)
+		return 0;
+	return name[0] != '\0' && name[0] != '.' &&
+	    strchr(name, '/') == NULL && strlen(name) < MD_NAME_MAX;
+}
+
+/*
+ * Open the file of a location. A mail reader may have moved it from
+ * new/ to cur/ and added ":2,FLAGS", so look there too.
+ */
+static int
+md_open_loc(struct maildir *m, const char *loc)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300];
+	size_t		 nlen;
+	int		 fd, dfd;
+
+	if (!md_loc_ok(loc)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = openat(m->rootfd, loc, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 || errno != ENOENT || strncmp(loc, "new/", 4) != 0)
+		return fd;
+	nlen = strlen(loc + 4);
+	if ((dfd = openat(m->rootfd, "cur", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		errno = ENOENT;
+		return -1;
+	}
+	fd = -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, loc + 4, nlen) == 0 &&
+		    (de->d_name[nlen] == '\0' || de->d_name[nlen] == ':')) {
+			snprintf(path, sizeof path, "cur/%s", de->d_name);
+			fd = openat(m->rootfd, path, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC);
+			break;
+		}
+	}
+	closedir(d);
+	if (fd == -1)
+		errno = ENOENT;
+	return fd;
+}
+
+static int
+md_read(struct fmt *f, const char *loc,
+    int (*cb)(void *, const void *, size_t), void *arg)
+{
+	struct maildir	*m = (struct maildir *)f;
+	char		 buf[65536];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = md_open_loc(m, loc)) == -1)
+		return fmt_fail(f, "maildir %s: %s", loc, strerror(errno));
+	for (;;) {
+		n = read(fd, buf, sizeof buf);
+		if (n == 0)
+			break;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fmt_fail(f, "reading %s: %s", loc, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (cb(arg, buf, (size_t)n) == -1) {
+			close(fd);
+			return fmt_fail(f, "reading %s: stopped", loc);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+hash_cb(void *arg, const void *p, size_t n)
+{
+	hash_update(arg, p, n);
+	return 0;
+}
+
+static enum fmt_check
+md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
+{
+	struct maildir	*m = (struct maildir *)f;
+	struct hash	*h;
+	unsigned char	 got[HASH_LEN];
+	char		 qdir[4200], qname[MD_NAME_MAX + 32];
+	int		 fd, qfd;
+
+	if ((fd = md_open_loc(m, loc)) == -1) {
+		if (errno == ENOENT)
+			return FMT_ABSENT;
+		fmt_fail(f, "maildir %s: %s", loc, strerror(errno));
+		return FMT_CHECK_ERROR;
+	}
+	close(fd);
+	h = hash_new();
+	if (md_read(f, loc, hash_cb, h) == -1) {
+		hash_free(h);
+		return FMT_CHECK_ERROR;
+	}
+	hash_final(h, got);
+	hash_free(h);
+	if (memcmp(got, sha, HASH_LEN) == 0)
+		return FMT_PRESENT;
+	/* Not what the intent row promised: move it aside, never delete. */
+	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->dir) == -1 ||
+	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    (qfd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		fmt_fail(f, "quarantine folder: %s", strerror(errno));
+		return FMT_CHECK_ERROR;
+	}
+	snprintf(qname, sizeof qname, "%s.%lld", loc + 4,
+	    (long long)wall_now());
+	if (renameat(m->rootfd, loc, qfd, qname) == -1 ||
+	    fsync(qfd) == -1 || fsync(m->newfd) == -1) {
+		fmt_fail(f, "quarantining %s: %s", loc, strerror(errno));
+		close(qfd);
+		return FMT_CHECK_ERROR;
+	}
+	close(qfd);
+	log_warnx("maildir: %s does not match the index; moved to "
+	    "quarantine/%s", loc, qname);
+	return FMT_QUARANTINED;
+}
+
+static int
+md_begin(struct fmt *f, const struct fmt_msginfo *mi)
+{
+	struct maildir	*m = (struct maildir *)f;
+	struct timespec	 ts;
+	uint32_t	 rnd = 0;
+	int		 tries;
+
+	(void)mi;
+	for (tries = 0; tries < 5; tries++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) !=
+		    (ssize_t)sizeof rnd)
+			rnd ^= (uint32_t)ts.tv_nsec;
+		if (xsnprintf(m->curname, sizeof m->curname,
+		    "%lld.M%ldP%ldQ%luR%08x.%s", (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000, (long)getpid(), ++m->counter,
+		    (unsigned)rnd, m->host) == -1)
+			return fmt_fail(f, "maildir: name too long");
+		m->curfd = openat(m->tmpfd, m->curname, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (m->curfd != -1)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	return fmt_fail(f, "creating tmp/%s: %s", m->curname,
+	    strerror(errno));
+}
+
+static int
+md_write(struct fmt *f, const void *p, size_t n)
+{
+	struct maildir	*m = (struct maildir *)f;
+
+	if (write_all(m->curfd, p, n) == -1)
+		return fmt_fail(f, "writing tmp/%s: %s", m->curname,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+md_end(struct fmt *f, char *loc, size_t loclen)
+{
+	struct maildir		*m = (struct maildir *)f;
+	struct md_pending	*p;
+
+	if (xsnprintf(loc, loclen, "new/%s", m->curname) == -1)
+		return fmt_fail(f, "maildir: location too long");
+	if (m->npend == m->cappend) {
+		m->cappend = m->cappend ? m->cappend * 2 : 64;
+		m->pend = xreallocarray(m->pend, m->cappend, sizeof *m->pend);
+	}
+	p = &m->pend[m->npend++];
+	p->fd = m->curfd;
+	memcpy(p->name, m->curname, sizeof p->name);
+	m->curfd = -1;
+	return 0;
+}
+
+static int
+md_discard(struct fmt *f)
+{
+	struct maildir	*m = (struct maildir *)f;
+
+	if (m->curfd == -1)
+		return 0;
+	close(m->curfd);
+	m->curfd = -1;
+	if (unlinkat(m->tmpfd, m->curname, 0) == -1)
+		return fmt_fail(f, "removing tmp/%s: %s", m->curname,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+md_sync(struct fmt *f)
+{
+	struct maildir	*m = (struct maildir *)f;
+	size_t		 i;
+	int		 r = 0;
+
+	if (m->npend == 0)
+		return 0;
+	/* 1. Every file's data on disk ("NFS-write": check fsync, close). */
+	for (i = 0; i < m->npend; i++) {
+		if (fsync(m->pend[i].fd) == -1) {
+			r = fmt_fail(f, "fsync tmp/%s: %s", m->pend[i].name,
+			    strerror(errno));
+			break;
+		}
+		if (close(m->pend[i].fd) == -1) {
+			m->pend[i].fd = -1;
+			r = fmt_fail(f, "close tmp/%s: %s", m->pend[i].name,
+			    strerror(errno));
+			break;
+		}
+		m->pend[i].fd = -1;
+	}
+	if (r == 0)
+		crash_point("maildir-files-synced");
+	/* 2. Into new/, then the folders on disk. */
+	for (i = 0; r == 0 && i < m->npend; i++) {
+		if (renameat(m->tmpfd, m->pend[i].name, m->newfd,
+		    m->pend[i].name) == -1)
+			r = fmt_fail(f, "moving %s into new/: %s",
+			    m->pend[i].name, strerror(errno));
+		else if (i == 0)
+			crash_point("maildir-first-rename");
+	}
+	if (r == 0 && fsync(m->newfd) == -1)
+		r = fmt_fail(f, "fsync new/: %s", strerror(errno));
+	if (r == 0 && fsync(m->tmpfd) == -1)
+		r = fmt_fail(f, "fsync tmp/: %s", strerror(errno));
+	for (i = 0; i < m->npend; i++)
+		if (m->pend[i].fd != -1)
+			close(m->pend[i].fd);
+	m->npend = 0;
+	return r;
+}
+
+static void
+md_close(struct fmt *f)
+{
+	struct maildir	*m = (struct maildir *)f;
+	size_t		 i;
+
+	if (m == NULL)
+		return;
+	md_discard(f);
+	/* Unsynced files stay in tmp/ for the next recovery to remove. */
+	for (i = 0; i < m->npend; i++)
+		if (m->pend[i].fd != -1)
+			close(m->pend[i].fd);
+	free(m->pend);
+	close(m->rootfd);
+	close(m->tmpfd);
+	close(m->newfd);
+	free(m);
+}
+
+const struct fmt_ops fmt_maildir_ops = {
+	.name = "maildir",
+	.flags = 0,
+	.open = md_open,
+	.recover = md_recover,
+	.check = md_check,
+	.begin = md_begin,
+	.write = md_write,
+	.end = md_end,
+	.discard = md_discard,
+	.sync = md_sync,
+	.read = md_read,
+	.close = md_close,
+};

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian packages that building and testing popvault need.
+# Only missing packages are installed; nothing happens when all are present.
+PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
+libarchive-dev dovecot-core dovecot-pop3d openssl python3
+libarchive-tools sqlite3 procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || exit 1
+# policy-rc.d keeps the package from starting a system-wide dovecot.
+$SUDO apt-get install -y -qq --no-install-recommends $missing || exit 1
