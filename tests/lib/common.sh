@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+#
+# common.sh -- small helpers for integration test scripts. Source it; it sets
+# no shell options, but it does install an EXIT trap (and INT/TERM/HUP traps
+# that exit) which runs the t_on_exit commands, stops a Dovecot started with
+# dovecot.sh (dv_stop, if defined) and removes t_tmpdir directories. Do not
+# replace that EXIT trap; register with t_on_exit instead.
+#
+#   t_pass NAME          print "PASS NAME", count it
+#   t_fail NAME MSG      print "FAIL NAME: MSG", count it
+#   t_check NAME CMD...  run CMD; t_pass NAME if it succeeds, else t_fail
+#   t_done               exit: 1 if anything failed (or nothing ran), else 0;
+#                        prints "N passed, M failed" on stderr only
+#   t_tmpdir             print the path of a new temporary directory under
+#                        ${TMPDIR:-/tmp}, removed at exit unless KEEP=1
+#                        (works inside $(...))
+#   t_on_exit CMD        run CMD (eval'd) at exit, last registered first
+#   free_port            print a TCP port free on 127.0.0.1 right now
+#
+# Counts live in this shell: t_pass/t_fail inside a subshell or a pipeline
+# are printed but not counted by t_done.
+
+T_PASSED=0
+T_FAILED=0
+T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T_ROOT=$(cd "$T_LIB_DIR/../.." && pwd)
+# Registry of temp dirs, keyed by this shell's pid ($$ is the same in
+# subshells, so t_tmpdir works inside command substitution).
+_T_REG="${TMPDIR:-/tmp}/.popvault-t.$$.dirs"
+_T_EXIT_CMDS=()
+
+t_pass() {
+	printf 'PASS %s\n' "$1"
+	T_PASSED=$((T_PASSED + 1))
+}
+
+t_fail() {
+	printf 'FAIL %s: %s\n' "$1" "${2:-failed}"
+	T_FAILED=$((T_FAILED + 1))
+}
+
+t_check() {
+	local name=$1
+	shift
+	if "$@"; then
+		t_pass "$name"
+	else
+		t_fail "$name" "command failed: $*"
+	fi
+}
+
+t_done() {
+	printf '%d passed, %d failed\n' "$T_PASSED" "$T_FAILED" >&2
+	if [ "$T_FAILED" -gt 0 ] || [ "$T_PASSED" -eq 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+t_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/popvault-test.XXXXXX") ||
+		{ echo "t_tmpdir: mktemp failed" >&2; return 1; }
+	# Searchable (not listable) by others: a root-run Dovecot's login and
+	# auth processes (users dovenull, dovecot) reach sockets below it.
+	chmod 0711 "$d"
+	printf '%s\n' "$d" >> "$_T_REG"
+	printf '%s\n' "$d"
+}
+
+t_on_exit() {
+	_T_EXIT_CMDS+=("$*")
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+_t_exit() {
+	local rc=$? i d
+	trap - EXIT INT TERM HUP
+	for ((i = ${#_T_EXIT_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${_T_EXIT_CMDS[i]}" || true
+	done
+	if declare -F dv_stop >/dev/null; then
+		dv_stop || true
+	fi
+	if [ -f "$_T_REG" ]; then
+		while IFS= read -r d; do
+			[ -n "$d" ] && [ -d "$d" ] || continue
+			if [ "${KEEP:-0}" = 1 ]; then
+				echo "KEEP=1: kept $d" >&2
+			else
+				rm -rf -- "$d"
+			fi
+		done < "$_T_REG"
+		rm -f -- "$_T_REG"
+	fi
+	exit "$rc"
+}
+
+trap _t_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP

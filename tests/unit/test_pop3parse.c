@@ -1,0 +1,1067 @@
+/*
+ * test_pop3parse.c -- unit tests for core/pop3parse.c.
+ *
+ * The dot decoder is checked three ways. A table of cases with literal
+ * expectations is fed whole, split in two at every byte, and byte by
+ * byte; every call gets an output buffer of exactly its input length
+ * from malloc, so ASan catches a decoder that writes one byte too many.
+ * Then a differential test runs a byte-at-a-time reference decoder and
+ * dot_feed() side by side on pseudo-random input with random chunking.
+ *
+ * The line parsers are table-driven, good lines and bad; for a bad line
+ * the outputs must be left untouched. Literals go through B() so that
+ * embedded NULs count.
+ */
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pop3parse.h"
+#include "t.h"
+
+#define B(s)	s, sizeof(s) - 1
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- dot decoder: driver ------------------------------------------- */
+
+struct dres {
+	char	*out;		/* all output, room for the input length */
+	size_t	 outlen;
+	size_t	 consumed;
+	int	 ret;
+	int	 bad;		/* calls that broke the per-call contract */
+	char	*iscr, *oscr;	/* scratch for one call's input and output */
+	size_t	 cap;		/* their exact malloc size */
+};
+
+static void	*t_malloc(size_t);
+static void	 dres_init(struct dres *, size_t);
+static void	 dres_free(struct dres *);
+static void	 dot_run(const char *, size_t, const size_t *, size_t,
+		    struct dres *);
+static int	 dres_match(const struct dres *, const char *, size_t, size_t,
+		    int);
+static void	 dot_all_splits(const char *, const char *, size_t,
+		    const char *, size_t, size_t, int);
+static int	 ref_decode(const char *, size_t, char *, size_t *, size_t *);
+
+static void *
+t_malloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n)) == NULL && (n > 0 || (p = malloc(1)) == NULL)) {
+		perror("malloc");
+		exit(2);
+	}
+	return (p);
+}
+
+/* Room for decoding inputs of up to len bytes. */
+static void
+dres_init(struct dres *r, size_t len)
+{
+	r->cap = len;
+	r->out = t_malloc(len);
+	r->iscr = t_malloc(len);
+	r->oscr = t_malloc(len);
+}
+
+static void
+dres_free(struct dres *r)
+{
+	free(r->out);
+	free(r->iscr);
+	free(r->oscr);
+}
+
+/*
+ * Decode in/len (len <= r->cap) with a fresh state into r->out, in
+ * pieces that end at cuts[0..ncuts) (ascending, each at most len; the
+ * end of input closes the last piece; equal cuts make empty pieces).
+ *
+ * Each call's input and output sit at the very end of a malloc'd block
+ * of exactly r->cap bytes, so ASan catches a read past the piece or a
+ * write past inlen bytes of output. The per-call contract is checked:
+ * outlen and consumed at most inlen, consumed == inlen when 0 is
+ * returned, and once 1 is returned another call (with the rest of the
+ * input) consumes and writes nothing and returns 1 again.
+ */
+static void
+dot_run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
+    struct dres *r)
+{
+	struct dot_state	 ds;
+	size_t			 pos = 0, k, end, plen, olen, used;
+	char			*ip, *op;
+	int			 ret = 0;
+
+	r->outlen = 0;
+	r->bad = 0;
+	dot_init(&ds);
+	for (k = 0; k <= ncuts; k++) {
+		end = k < ncuts ? cuts[k] : len;
+		if (end < pos)
+			end = pos;
+		plen = end - pos;
+		ip = r->iscr + r->cap - plen;
+		op = r->oscr + r->cap - plen;
+		memcpy(ip, in + pos, plen);
+		olen = used = SIZE_MAX;
+		ret = dot_feed(&ds, ip, plen, op, &olen, &used);
+		if (olen > plen || used > plen || (ret == 0 && used != plen) ||
+		    (ret != 0 && ret != 1)) {
+			r->bad++;
+			break;
+		}
+		memcpy(r->out + r->outlen, op, olen);
+		r->outlen += olen;
+		pos += used;
+		if (ret == 1)
+			break;
+	}
+	if (ret == 1) {
+		plen = len - pos;
+		ip = r->iscr + r->cap - plen;
+		op = r->oscr + r->cap - plen;
+		memcpy(ip, in + pos, plen);
+		olen = used = SIZE_MAX;
+		if (dot_feed(&ds, ip, plen, op, &olen, &used) != 1 ||
+		    olen != 0 || used != 0)
+			r->bad++;
+	}
+	r->consumed = pos;
+	r->ret = ret;
+}
+
+/*
+ * Does r match the expectation? After the terminator the output must be
+ * exact; before it, the decoder may still owe its last byte (see the
+ * dot_feed() contract), so the output may be one byte short.
+ */
+static int
+dres_match(const struct dres *r, const char *out, size_t outlen,
+    size_t consumed, int ret)
+{
+	if (r->bad || r->ret != ret || r->consumed != consumed)
+		return (0);
+	if (r->outlen != outlen && !(ret == 0 && r->outlen + 1 == outlen))
+		return (0);
+	return (memcmp(r->out, out, r->outlen) == 0);
+}
+
+/*
+ * Check one input every way: whole (exact: a fresh state owes nothing),
+ * split in two at every byte, and byte by byte.
+ */
+static void
+dot_all_splits(const char *name, const char *in, size_t len,
+    const char *out, size_t outlen, size_t consumed, int ret)
+{
+	struct dres	 r;
+	size_t		*cuts, k;
+
+	dres_init(&r, len);
+	dot_run(in, len, NULL, 0, &r);
+	T_CHECKF(r.bad == 0 && r.ret == ret && r.consumed == consumed &&
+	    r.outlen == outlen && memcmp(r.out, out, outlen) == 0,
+	    "%s: whole: ret %d consumed %zu outlen %zu", name, r.ret,
+	    r.consumed, r.outlen);
+
+	for (k = 0; k <= len; k++) {
+		dot_run(in, len, &k, 1, &r);
+		T_CHECKF(dres_match(&r, out, outlen, consumed, ret),
+		    "%s: split at %zu: ret %d consumed %zu outlen %zu", name,
+		    k, r.ret, r.consumed, r.outlen);
+	}
+
+	cuts = t_malloc(len * sizeof *cuts);
+	for (k = 0; k < len; k++)
+		cuts[k] = k + 1;
+	dot_run(in, len, cuts, len, &r);
+	T_CHECKF(dres_match(&r, out, outlen, consumed, ret),
+	    "%s: byte by byte: ret %d consumed %zu outlen %zu", name, r.ret,
+	    r.consumed, r.outlen);
+	dres_free(&r);
+	free(cuts);
+}
+
+/* ---- dot decoder: table -------------------------------------------- */
+
+static const struct dcase {
+	const char	*name;
+	const char	*in;
+	size_t		 inlen;
+	const char	*out;
+	size_t		 outlen;
+	size_t		 consumed;
+	int		 ret;
+} dcases[] = {
+	{ "empty message",	B(".\r\n"),		B(""),		3, 1 },
+	{ "one line",		B("abc\r\n.\r\n"),	B("abc\n"),	8, 1 },
+	{ "empty line",		B("\r\n.\r\n"),		B("\n"),	5, 1 },
+	{ "two lines",		B("a\r\nb\r\n.\r\n"),	B("a\nb\n"),	9, 1 },
+	{ "line ..",		B("..\r\n.\r\n"),	B(".\n"),	7, 1 },
+	{ "line ...",		B("...\r\n.\r\n"),	B("..\n"),	8, 1 },
+	{ "line .x",		B(".x\r\n.\r\n"),	B("x\n"),	7, 1 },
+	{ "line .TAB",		B(".\t\r\n.\r\n"),	B("\t\n"),	7, 1 },
+	{ "line .SP",		B(". \r\n.\r\n"),	B(" \n"),	7, 1 },
+	{ "line .NUL",		B(".\0\r\n.\r\n"),	B("\0\n"),	7, 1 },
+	{ "line ..CR",		B("..\r"),		B("."),		3, 0 },
+	{ "dot then CR only",	B(".\r"),		B(""),		2, 0 },
+	{ "dot only",		B("."),			B(""),		1, 0 },
+	{ "dot CR CR LF",	B(".\r\r\n.\r\n"),	B("\r\n"),	7, 1 },
+	{ "dot CR x",		B(".\rx\r\n.\r\n"),	B("\rx\n"),	8, 1 },
+	{ "dot CR dot",		B(".\r.\r\n.\r\n"),	B("\r.\n"),	8, 1 },
+	{ "dot CR NUL",		B(".\r\0\r\n.\r\n"),	B("\r\0\n"),	8, 1 },
+	{ "dot LF",		B(".\n.\r\n"),		B("\n.\n"),	5, 0 },
+	{ "NULs",		B("a\0b\r\n\0\r\n.\r\n"), B("a\0b\n\0\n"), 11, 1 },
+	{ "only NUL",		B("\0"),		B("\0"),	1, 0 },
+	{ "bare CR",		B("a\rb\r\n.\r\n"),	B("a\rb\n"),	8, 1 },
+	{ "CR CR LF",		B("a\r\r\n.\r\n"),	B("a\r\n"),	7, 1 },
+	{ "CR CR CR LF",	B("a\r\r\r\n.\r\n"),	B("a\r\r\n"),	8, 1 },
+	{ "bare CR, dot",	B("a\r.\r\n.\r\n"),	B("a\r.\n"),	8, 1 },
+	{ "CR at start",	B("\r.\r\n.\r\n"),	B("\r.\n"),	7, 1 },
+	{ "bare LF",		B("a\nb\r\n.\r\n"),	B("a\nb\n"),	8, 1 },
+	{ "bare LF, dot line",	B("a\n.\r\n.\r\n"),	B("a\n.\n"),	8, 1 },
+	{ "LF at start",	B("\n.\r\n"),		B("\n.\n"),	4, 0 },
+	{ "LF CR LF",		B("a\n\r\n.\r\n"),	B("a\n\n"),	7, 1 },
+	{ "LF-only terminator",	B("a\r\n.\n"),		B("a\n\n"),	5, 0 },
+	{ "dot inside line",	B("x.\r\n.\r\n"),	B("x.\n"),	7, 1 },
+	{ "8-bit",		B("\xff\x80\r\n.\r\n"),	B("\xff\x80\n"), 7, 1 },
+	{ "trailing data",	B("abc\r\n.\r\nNEXT"),	B("abc\n"),	8, 1 },
+	{ "next response",	B(".\r\n+OK\r\n"),	B(""),		3, 1 },
+	{ "two terminators",	B(".\r\n.\r\n"),	B(""),		3, 1 },
+	{ "trailing dots",	B("a\r\n.\r\n.."),	B("a\n"),	6, 1 },
+	{ "no terminator",	B("abc\r\n"),		B("abc\n"),	5, 0 },
+	{ "ends in CR",		B("abc\r"),		B("abc"),	4, 0 },
+	{ "bare CR, no end",	B("a\rbc"),		B("a\rbc"),	4, 0 },
+	{ "empty input",	B(""),			B(""),		0, 0 },
+};
+
+static void
+test_dot_table(void)
+{
+	const struct dcase	*c;
+	struct dres		 r;
+	char			*ext;
+	size_t			 i, extlen;
+
+	for (i = 0; i < NELEM(dcases); i++) {
+		c = &dcases[i];
+		dot_all_splits(c->name, c->in, c->inlen, c->out, c->outlen,
+		    c->consumed, c->ret);
+		if (c->ret == 1)
+			continue;
+		/*
+		 * An unfinished case, finished: with a terminator added the
+		 * output is exact for every split, so compare all splits to
+		 * the whole run.
+		 */
+		extlen = c->inlen + 5;
+		ext = t_malloc(extlen);
+		memcpy(ext, c->in, c->inlen);
+		memcpy(ext + c->inlen, "\r\n.\r\n", 5);
+		dres_init(&r, extlen);
+		dot_run(ext, extlen, NULL, 0, &r);
+		T_CHECKF(r.bad == 0 && r.ret == 1,
+		    "%s + terminator: ret %d", c->name, r.ret);
+		dot_all_splits(c->name, ext, extlen, r.out, r.outlen,
+		    r.consumed, r.ret);
+		dres_free(&r);
+		free(ext);
+	}
+}
+
+/* One long line (100 KiB, with NULs, bare CRs and bare LFs inside), a
+ * stuffed line and the terminator, split at every byte. */
+static void
+test_dot_long_line(void)
+{
+	const size_t	 n = 100 * 1024;
+	const char	 tail[] = "\r\n..\r\n.\r\nTRAIL";
+	char		*in, *exp;
+	size_t		 i, inlen, explen;
+	char		 c;
+
+	inlen = n + sizeof tail - 1;
+	in = t_malloc(inlen);
+	exp = t_malloc(n + 3);
+	for (i = 0; i < n; i++) {
+		c = (char)('a' + i % 26);
+		if (i % 1000 == 999)
+			c = '\0';
+		if (i % 3001 == 3000)
+			c = '\n';
+		if (i % 4099 == 4098)
+			c = '\r';
+		if (i > 0 && in[i - 1] == '\r' && c == '\n')
+			c = 'y';	/* keep it one line */
+		in[i] = c;
+	}
+	memcpy(in + n, tail, sizeof tail - 1);
+	memcpy(exp, in, n);
+	memcpy(exp + n, "\n.\n", 3);
+	explen = n + 3;
+	dot_all_splits("100 KiB line", in, inlen, exp, explen, inlen - 5, 1);
+	free(in);
+	free(exp);
+}
+
+/* The owed byte, step by step: output lags by at most one byte, never
+ * exceeds the input of the call, and is complete at the terminator. */
+static void
+test_dot_lag(void)
+{
+	struct dot_state	ds;
+	char			out[8];
+	size_t			olen, used;
+
+	dot_init(&ds);
+	T_CHECK(dot_feed(&ds, "\r", 1, out, &olen, &used) == 0);
+	T_CHECK(olen == 0 && used == 1);
+	T_CHECK(dot_feed(&ds, "x", 1, out, &olen, &used) == 0);
+	T_MEMEQ(out, olen, "\r", 1);
+	T_CHECK(used == 1);
+	T_CHECK(dot_feed(&ds, "", 0, out, &olen, &used) == 0);
+	T_CHECK(olen == 0 && used == 0);
+	T_CHECK(dot_feed(&ds, "y", 1, out, &olen, &used) == 0);
+	T_MEMEQ(out, olen, "x", 1);
+	T_CHECK(dot_feed(&ds, "z\r", 2, out, &olen, &used) == 0);
+	T_MEMEQ(out, olen, "yz", 2);
+	T_CHECK(dot_feed(&ds, "\n.\r\nX", 5, out, &olen, &used) == 1);
+	T_MEMEQ(out, olen, "\n", 1);
+	T_CHECK(used == 4);
+	T_CHECK(dot_feed(&ds, "X", 1, out, &olen, &used) == 1);
+	T_CHECK(olen == 0 && used == 0);
+
+	/* ".\r" owes a CR too; a re-init forgets everything. */
+	dot_init(&ds);
+	T_CHECK(dot_feed(&ds, ".\r", 2, out, &olen, &used) == 0);
+	T_CHECK(olen == 0 && used == 2);
+	T_CHECK(dot_feed(&ds, "q", 1, out, &olen, &used) == 0);
+	T_MEMEQ(out, olen, "\r", 1);
+	dot_init(&ds);
+	T_CHECK(dot_feed(&ds, ".\r\n", 3, out, &olen, &used) == 1);
+	T_CHECK(olen == 0 && used == 3);
+}
+
+/* ---- dot decoder: differential test -------------------------------- */
+
+/*
+ * The reference: the rules of RFC 1939 section 3 written as directly as
+ * possible, on a whole buffer with look-ahead. A tail that cannot be
+ * judged yet (a final CR, a final "." or ".\r" at a line start) is
+ * consumed but not written, as dot_feed() holds it in its state.
+ */
+static int
+ref_decode(const char *in, size_t n, char *out, size_t *outlen,
+    size_t *consumed)
+{
+	size_t	i = 0, o = 0;
+	int	bol = 1;
+
+	while (i < n) {
+		if (bol && in[i] == '.') {
+			if (n - i >= 3 && in[i + 1] == '\r' &&
+			    in[i + 2] == '\n') {
+				*outlen = o;
+				*consumed = i + 3;
+				return (1);
+			}
+			if (n - i == 1 || (n - i == 2 && in[i + 1] == '\r'))
+				break;
+			i++;		/* the stuffing dot */
+			bol = 0;
+			continue;
+		}
+		bol = 0;
+		if (in[i] == '\r') {
+			if (n - i == 1)
+				break;
+			if (in[i + 1] == '\n') {
+				out[o++] = '\n';
+				i += 2;
+				bol = 1;
+				continue;
+			}
+		}
+		out[o++] = in[i++];
+	}
+	*outlen = o;
+	*consumed = n;
+	return (0);
+}
+
+static uint64_t	rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t
+xorshift64(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (rng);
+}
+
+static size_t
+rnd(size_t n)
+{
+	return (n == 0 ? 0 : (size_t)(xorshift64() % n));
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t	x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+static void
+test_dot_differential(void)
+{
+	static const char	alpha[] = "....\r\r\r\r\n\n\n\0\0aaab\xff";
+	char			in[2048], ref[2048];
+	size_t			cuts[16];
+	size_t			len, ncuts, reflen, refcons, k, iter, done = 0;
+	struct dres		r;
+	int			refret;
+
+	for (iter = 0; iter < 5000; iter++) {
+		len = rnd(10) == 0 ? 200 + rnd(1500) : rnd(40);
+		for (k = 0; k < len; k++)
+			in[k] = alpha[rnd(sizeof alpha - 1)];
+		/* Half the time, make sure a terminator comes. */
+		if (rnd(2) && len + 8 <= sizeof in) {
+			memcpy(in + len, "\r\n.\r\n", 5);
+			len += 5;
+			for (k = rnd(4); k > 0; k--)
+				in[len++] = alpha[rnd(sizeof alpha - 1)];
+		}
+		refret = ref_decode(in, len, ref, &reflen, &refcons);
+		done += refret;
+
+		dres_init(&r, len);
+		dot_run(in, len, NULL, 0, &r);
+		T_CHECKF(r.bad == 0 && r.ret == refret &&
+		    r.consumed == refcons && r.outlen == reflen &&
+		    memcmp(r.out, ref, reflen) == 0,
+		    "iteration %zu: whole run differs from reference", iter);
+
+		ncuts = rnd(NELEM(cuts) + 1);
+		for (k = 0; k < ncuts; k++)
+			cuts[k] = rnd(len + 1);
+		qsort(cuts, ncuts, sizeof cuts[0], cmp_size);
+		dot_run(in, len, cuts, ncuts, &r);
+		T_CHECKF(dres_match(&r, ref, reflen, refcons, refret),
+		    "iteration %zu: %zu cuts differ from reference", iter,
+		    ncuts);
+		dres_free(&r);
+	}
+	/* The input mix must exercise both outcomes. */
+	T_CHECKF(done > 1000 && done < 4900, "%zu of 5000 terminated", done);
+}
+
+/* ---- status lines -------------------------------------------------- */
+
+static const struct scase {
+	const char	*line;
+	size_t		 len;
+	int		 ret;
+	int		 ok;
+	enum pop3_rcode	 rc;
+	size_t		 textoff;	/* text is line + textoff to the end */
+} scases[] = {
+	{ B("+OK"),			 0, 1, POP3_RC_NONE, 3 },
+	{ B("+OK "),			 0, 1, POP3_RC_NONE, 4 },
+	{ B("+OK hello world"),		 0, 1, POP3_RC_NONE, 4 },
+	{ B("+OK  two spaces"),		 0, 1, POP3_RC_NONE, 4 },
+	{ B("+OK a\0b\x01"),		 0, 1, POP3_RC_NONE, 4 },
+	{ B("+OK [IN-USE] fine"),	 0, 1, POP3_RC_NONE, 4 },
+	{ B("+OK 2 320"),		 0, 1, POP3_RC_NONE, 4 },
+	{ B("-ERR"),			 0, 0, POP3_RC_NONE, 4 },
+	{ B("-ERR "),			 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR no such message"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [IN-USE] locked"),	 0, 0, POP3_RC_IN_USE, 5 },
+	{ B("-ERR [in-use] locked"),	 0, 0, POP3_RC_IN_USE, 5 },
+	{ B("-ERR [IN-USE]"),		 0, 0, POP3_RC_IN_USE, 5 },
+	{ B("-ERR [IN-USE]locked"),	 0, 0, POP3_RC_IN_USE, 5 },
+	{ B("-ERR [LOGIN-DELAY] wait"),	 0, 0, POP3_RC_LOGIN_DELAY, 5 },
+	{ B("-ERR [Login-Delay] wait"),	 0, 0, POP3_RC_LOGIN_DELAY, 5 },
+	{ B("-ERR [SYS/TEMP] later"),	 0, 0, POP3_RC_SYS_TEMP, 5 },
+	{ B("-ERR [sys/temp] later"),	 0, 0, POP3_RC_SYS_TEMP, 5 },
+	{ B("-ERR [SYS/PERM] never"),	 0, 0, POP3_RC_SYS_PERM, 5 },
+	{ B("-ERR [AUTH] bad password"), 0, 0, POP3_RC_AUTH, 5 },
+	{ B("-ERR [auth]"),		 0, 0, POP3_RC_AUTH, 5 },
+	{ B("-ERR [SYS/TEMP/DISK] x"),	 0, 0, POP3_RC_SYS_TEMP, 5 },
+	{ B("-ERR [AUTH/EXPIRED] x"),	 0, 0, POP3_RC_AUTH, 5 },
+	{ B("-ERR [SYS] x"),		 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [SYS/FOO] x"),	 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [SYS/TEMPX] x"),	 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [AUTHX] x"),		 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [IN-USEX] x"),	 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [X-FOO] x"),		 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [TEMP/SYS] x"),	 0, 0, POP3_RC_OTHER, 5 },
+	{ B("-ERR [IN-USE"),		 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [IN-USE locked"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR []"),			 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR ["),			 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [IN USE] x"),		 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [AUTH\t] x"),		 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [AU\0TH] x"),		 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [SYS//TEMP] x"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [/SYS/TEMP] x"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR [SYS/TEMP/] x"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR  [IN-USE] x"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B("-ERR locked [IN-USE]"),	 0, 0, POP3_RC_NONE, 5 },
+	{ B(""),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+O"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("-ER"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+OKAY"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("-ERROR"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+ok"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("-err x"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+OK\tx"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+OK\0"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("+OK\r"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("-ERR\t[IN-USE]"),		-1, 0, POP3_RC_NONE, 0 },
+	{ B(" +OK"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("OK"),			-1, 0, POP3_RC_NONE, 0 },
+	{ B("* OK IMAP ready"),		-1, 0, POP3_RC_NONE, 0 },
+	{ B("\0+OK"),			-1, 0, POP3_RC_NONE, 0 },
+};
+
+static void
+test_status(void)
+{
+	const struct scase	*c;
+	struct pop3_status	 st, sentinel;
+	size_t			 i;
+	int			 r;
+
+	memset(&sentinel, 0xa5, sizeof sentinel);
+	for (i = 0; i < NELEM(scases); i++) {
+		c = &scases[i];
+		memcpy(&st, &sentinel, sizeof st);
+		r = pop3_parse_status(c->line, c->len, &st);
+		T_CHECKF(r == c->ret, "case %zu: returned %d", i, r);
+		if (c->ret == -1) {
+			T_CHECKF(memcmp(&st, &sentinel, sizeof st) == 0,
+			    "case %zu: *st changed on error", i);
+			continue;
+		}
+		T_CHECKF(r == 0 && st.ok == c->ok && st.rcode == c->rc &&
+		    st.text == c->line + c->textoff &&
+		    st.textlen == c->len - c->textoff,
+		    "case %zu: ok %d rcode %d textlen %zu", i, st.ok,
+		    (int)st.rcode, st.textlen);
+	}
+}
+
+/* ---- UIDL, LIST, STAT ---------------------------------------------- */
+
+static const struct ucase {
+	const char	*line;
+	size_t		 len;
+	int		 ret;
+	uint32_t	 num;
+	size_t		 uidoff;	/* uid is line + uidoff to the end */
+} ucases[] = {
+	{ B("1 abc"),				 0, 1, 2 },
+	{ B("1 a"),				 0, 1, 2 },
+	{ B("2 whqtswO00WBw418f9t5JxYwZ"),	 0, 2, 2 },
+	{ B("42 !~"),				 0, 42, 3 },
+	{ B("9 \"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"), 0, 9, 2 },
+	{ B("99999999 x"),			 0, 99999999, 9 },
+	{ B("100000000 x"),			 0, 100000000, 10 },
+	{ B(""),				-1, 0, 0 },
+	{ B(" "),				-1, 0, 0 },
+	{ B("1"),				-1, 0, 0 },
+	{ B("1 "),				-1, 0, 0 },
+	{ B("abc"),				-1, 0, 0 },
+	{ B("0 abc"),				-1, 0, 0 },
+	{ B("00 abc"),				-1, 0, 0 },
+	{ B("01 abc"),				-1, 0, 0 },
+	{ B("-1 abc"),				-1, 0, 0 },
+	{ B("+1 abc"),				-1, 0, 0 },
+	{ B("1a abc"),				-1, 0, 0 },
+	{ B("a abc"),				-1, 0, 0 },
+	{ B("100000001 abc"),			-1, 0, 0 },
+	{ B("4294967295 abc"),			-1, 0, 0 },
+	{ B("4294967296 abc"),			-1, 0, 0 },
+	{ B("4294967297 abc"),			-1, 0, 0 },
+	{ B("18446744073709551615 abc"),	-1, 0, 0 },
+	{ B("18446744073709551616 abc"),	-1, 0, 0 },
+	{ B("99999999999999999999999 abc"),	-1, 0, 0 },
+	{ B(" 1 abc"),				-1, 0, 0 },
+	{ B("1  abc"),				-1, 0, 0 },
+	{ B("1\tabc"),				-1, 0, 0 },
+	{ B("1 \tabc"),				-1, 0, 0 },
+	{ B("1 abc "),				-1, 0, 0 },
+	{ B("1 abc def"),			-1, 0, 0 },
+	{ B("1 abc\t"),				-1, 0, 0 },
+	{ B("1 abc\r"),				-1, 0, 0 },
+	{ B("1 abc\n"),				-1, 0, 0 },
+	{ B("1 a\0b"),				-1, 0, 0 },
+	{ B("1 ab\x01"),			-1, 0, 0 },
+	{ B("1 ab\x1f"),			-1, 0, 0 },
+	{ B("1 ab\x7f"),			-1, 0, 0 },
+	{ B("1 ab\x80"),			-1, 0, 0 },
+	{ B("1 ab\xff"),			-1, 0, 0 },
+	{ B("1\0abc"),				-1, 0, 0 },
+};
+
+static void
+test_uidl(void)
+{
+	const struct ucase	*c;
+	const char		*uid;
+	char			 line[128];
+	size_t			 i, ulen;
+	uint32_t		 num;
+	int			 r;
+
+	for (i = 0; i < NELEM(ucases); i++) {
+		c = &ucases[i];
+		num = 0xdeadbeef;
+		uid = NULL;
+		ulen = 12345;
+		r = pop3_parse_uidl(c->line, c->len, &num, &uid, &ulen);
+		T_CHECKF(r == c->ret, "case %zu: returned %d", i, r);
+		if (c->ret == -1) {
+			T_CHECKF(num == 0xdeadbeef && uid == NULL &&
+			    ulen == 12345, "case %zu: outputs changed", i);
+			continue;
+		}
+		T_CHECKF(num == c->num && uid == c->line + c->uidoff &&
+		    ulen == c->len - c->uidoff, "case %zu: num %u ulen %zu",
+		    i, (unsigned)num, ulen);
+	}
+
+	/* A uid of exactly POP3_UIDL_MAX octets passes; one more fails. */
+	memcpy(line, "7 ", 2);
+	memset(line + 2, 'u', sizeof line - 2);
+	T_CHECK(pop3_parse_uidl(line, 2 + 70, &num, &uid, &ulen) == 0);
+	T_CHECK(num == 7 && uid == line + 2 && ulen == 70);
+	T_CHECK(pop3_parse_uidl(line, 2 + 71, &num, &uid, &ulen) == -1);
+	T_CHECK(pop3_parse_uidl(line, 2 + 69, &num, &uid, &ulen) == 0);
+	T_CHECK(ulen == 69);
+	/* The longest valid listing line fits the listing cap. */
+	T_CHECK(9 + 1 + POP3_UIDL_MAX + 2 <= POP3_LISTING_MAX);
+}
+
+static const struct lcase {
+	const char	*line;
+	size_t		 len;
+	int		 ret;
+	uint32_t	 num;
+	uint64_t	 size;
+} lcases[] = {
+	{ B("1 120"),				 0, 1, 120 },
+	{ B("2 0"),				 0, 2, 0 },
+	{ B("100000000 5"),			 0, 100000000, 5 },
+	{ B("3 4294967296"),			 0, 3, 4294967296ULL },
+	{ B("1 9223372036854775807"),		 0, 1, INT64_MAX },
+	{ B("1 120 extra info"),		 0, 1, 120 },
+	{ B("1 120 "),				 0, 1, 120 },
+	{ B("1 120  x"),			 0, 1, 120 },
+	{ B("1 9223372036854775808"),		-1, 0, 0 },
+	{ B("1 18446744073709551615"),		-1, 0, 0 },
+	{ B("1 18446744073709551616"),		-1, 0, 0 },
+	{ B("1 99999999999999999999999"),	-1, 0, 0 },
+	{ B("0 5"),				-1, 0, 0 },
+	{ B("01 5"),				-1, 0, 0 },
+	{ B("1 05"),				-1, 0, 0 },
+	{ B("1 00"),				-1, 0, 0 },
+	{ B("1 -5"),				-1, 0, 0 },
+	{ B("1 +5"),				-1, 0, 0 },
+	{ B("-1 5"),				-1, 0, 0 },
+	{ B("100000001 5"),			-1, 0, 0 },
+	{ B("4294967296 5"),			-1, 0, 0 },
+	{ B("18446744073709551616 5"),		-1, 0, 0 },
+	{ B("1  5"),				-1, 0, 0 },
+	{ B("1\t5"),				-1, 0, 0 },
+	{ B("1 5\t"),				-1, 0, 0 },
+	{ B("1 5\tx"),				-1, 0, 0 },
+	{ B("1 5x"),				-1, 0, 0 },
+	{ B("1 5\0"),				-1, 0, 0 },
+	{ B("1 5\r"),				-1, 0, 0 },
+	{ B(" 1 5"),				-1, 0, 0 },
+	{ B("1"),				-1, 0, 0 },
+	{ B("1 "),				-1, 0, 0 },
+	{ B(""),				-1, 0, 0 },
+	{ B(" "),				-1, 0, 0 },
+	{ B("a 5"),				-1, 0, 0 },
+	{ B("1 a"),				-1, 0, 0 },
+};
+
+static void
+test_list(void)
+{
+	const struct lcase	*c;
+	size_t			 i;
+	uint64_t		 size;
+	uint32_t		 num;
+	int			 r;
+
+	for (i = 0; i < NELEM(lcases); i++) {
+		c = &lcases[i];
+		num = 0xdeadbeef;
+		size = 0xdeadbeef;
+		r = pop3_parse_list(c->line, c->len, &num, &size);
+		T_CHECKF(r == c->ret, "case %zu: returned %d", i, r);
+		if (c->ret == -1)
+			T_CHECKF(num == 0xdeadbeef && size == 0xdeadbeef,
+			    "case %zu: outputs changed", i);
+		else
+			T_CHECKF(num == c->num && size == c->size,
+			    "case %zu: num %u size %llu", i, (unsigned)num,
+			    (unsigned long long)size);
+	}
+}
+
+static const struct lcase stcases[] = {
+	{ B("2 320"),				 0, 2, 320 },
+	{ B("0 0"),				 0, 0, 0 },
+	{ B("2 320 octets"),			 0, 2, 320 },
+	{ B("100000000 9223372036854775807"),	 0, 100000000, INT64_MAX },
+	{ B(""),				-1, 0, 0 },
+	{ B("2"),				-1, 0, 0 },
+	{ B("2 "),				-1, 0, 0 },
+	{ B("2  320"),				-1, 0, 0 },
+	{ B(" 2 320"),				-1, 0, 0 },
+	{ B("2\t320"),				-1, 0, 0 },
+	{ B("02 320"),				-1, 0, 0 },
+	{ B("2 0320"),				-1, 0, 0 },
+	{ B("-1 0"),				-1, 0, 0 },
+	{ B("2 -320"),				-1, 0, 0 },
+	{ B("2 320x"),				-1, 0, 0 },
+	{ B("2 320\0"),				-1, 0, 0 },
+	{ B("100000001 0"),			-1, 0, 0 },
+	{ B("4294967296 0"),			-1, 0, 0 },
+	{ B("2 9223372036854775808"),		-1, 0, 0 },
+	{ B("2 18446744073709551616"),		-1, 0, 0 },
+	{ B("+OK 2 320"),			-1, 0, 0 },
+};
+
+static void
+test_stat(void)
+{
+	const struct lcase	*c;
+	size_t			 i;
+	uint64_t		 size;
+	uint32_t		 count;
+	int			 r;
+
+	for (i = 0; i < NELEM(stcases); i++) {
+		c = &stcases[i];
+		count = 0xdeadbeef;
+		size = 0xdeadbeef;
+		r = pop3_parse_stat(c->line, c->len, &count, &size);
+		T_CHECKF(r == c->ret, "case %zu: returned %d", i, r);
+		if (c->ret == -1)
+			T_CHECKF(count == 0xdeadbeef && size == 0xdeadbeef,
+			    "case %zu: outputs changed", i);
+		else
+			T_CHECKF(count == c->num && size == c->size,
+			    "case %zu: count %u size %llu", i,
+			    (unsigned)count, (unsigned long long)size);
+	}
+}
+
+/* STAT as the caller sees it: status line first, then its text. */
+static void
+test_stat_from_status(void)
+{
+	struct pop3_status	st;
+	uint64_t		size;
+	uint32_t		count;
+
+	T_CHECK(pop3_parse_status(B("+OK 2 320"), &st) == 0);
+	T_CHECK(pop3_parse_stat(st.text, st.textlen, &count, &size) == 0);
+	T_CHECK(count == 2 && size == 320);
+	T_CHECK(pop3_parse_status(B("+OK"), &st) == 0);
+	T_CHECK(pop3_parse_stat(st.text, st.textlen, &count, &size) == -1);
+}
+
+/* ---- CAPA ---------------------------------------------------------- */
+
+static const struct ccase {
+	const char	*line;
+	size_t		 len;
+	unsigned	 flags;
+	unsigned	 sasl;
+	int		 expire;
+	int		 delay;
+} ccases[] = {
+	{ B("UIDL"),		POP3_CAP_UIDL, 0, 0, 0 },
+	{ B("uidl"),		POP3_CAP_UIDL, 0, 0, 0 },
+	{ B("Uidl"),		POP3_CAP_UIDL, 0, 0, 0 },
+	{ B("UIDL extra"),	POP3_CAP_UIDL, 0, 0, 0 },
+	{ B("TOP"),		POP3_CAP_TOP, 0, 0, 0 },
+	{ B("USER"),		POP3_CAP_USER, 0, 0, 0 },
+	{ B("STLS"),		POP3_CAP_STLS, 0, 0, 0 },
+	{ B("stls"),		POP3_CAP_STLS, 0, 0, 0 },
+	{ B("PIPELINING"),	POP3_CAP_PIPELINING, 0, 0, 0 },
+	{ B("RESP-CODES"),	POP3_CAP_RESP_CODES, 0, 0, 0 },
+	{ B("AUTH-RESP-CODE"),	POP3_CAP_AUTH_RESP_CODE, 0, 0, 0 },
+	{ B("UIDLX"),		0, 0, 0, 0 },
+	{ B("UID"),		0, 0, 0, 0 },
+	{ B("XUIDL"),		0, 0, 0, 0 },
+	{ B(" UIDL"),		0, 0, 0, 0 },
+	{ B("UIDL\t"),		0, 0, 0, 0 },
+	{ B("UI\0DL"),		0, 0, 0, 0 },
+	{ B("UIDL\0"),		0, 0, 0, 0 },
+	{ B(""),		0, 0, 0, 0 },
+	{ B(" "),		0, 0, 0, 0 },
+	{ B("IMPLEMENTATION Dovecot"), 0, 0, 0, 0 },
+	{ B("RESP-CODE"),	0, 0, 0, 0 },
+	{ B("SASL"),		POP3_CAP_SASL, 0, 0, 0 },
+	{ B("SASL PLAIN"),	POP3_CAP_SASL, POP3_SASL_PLAIN, 0, 0 },
+	{ B("SASL PLAIN LOGIN"), POP3_CAP_SASL,
+	    POP3_SASL_PLAIN | POP3_SASL_LOGIN, 0, 0 },
+	{ B("sasl plain cram-md5"), POP3_CAP_SASL,
+	    POP3_SASL_PLAIN | POP3_SASL_CRAM_MD5, 0, 0 },
+	{ B("SASL SCRAM-SHA-1 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER"),
+	    POP3_CAP_SASL, POP3_SASL_SCRAM_SHA_1 | POP3_SASL_SCRAM_SHA_256 |
+	    POP3_SASL_XOAUTH2 | POP3_SASL_OAUTHBEARER, 0, 0 },
+	{ B("SASL GSSAPI PLAIN NTLM"), POP3_CAP_SASL, POP3_SASL_PLAIN, 0, 0 },
+	{ B("SASL SCRAM-SHA-1-PLUS"), POP3_CAP_SASL, 0, 0, 0 },
+	{ B("SASL SCRAM-SHA-256-PLUS SCRAM-SHA"), POP3_CAP_SASL, 0, 0, 0 },
+	{ B("SASL PLAINX XLOGIN"), POP3_CAP_SASL, 0, 0, 0 },
+	{ B("SASL  PLAIN  LOGIN "), POP3_CAP_SASL,
+	    POP3_SASL_PLAIN | POP3_SASL_LOGIN, 0, 0 },
+	{ B("SASL PLAIN\tLOGIN"), POP3_CAP_SASL, 0, 0, 0 },
+	{ B("SASLPLAIN"),	0, 0, 0, 0 },
+	{ B("EXPIRE NEVER"),	POP3_CAP_EXPIRE, 0, -1, 0 },
+	{ B("expire never"),	POP3_CAP_EXPIRE, 0, -1, 0 },
+	{ B("EXPIRE NEVER USER"), POP3_CAP_EXPIRE, 0, -1, 0 },
+	{ B("EXPIRE 0"),	POP3_CAP_EXPIRE, 0, 0, 0 },
+	{ B("EXPIRE 31"),	POP3_CAP_EXPIRE, 0, 31, 0 },
+	{ B("EXPIRE 31 USER"),	POP3_CAP_EXPIRE, 0, 31, 0 },
+	{ B("EXPIRE 31 user"),	POP3_CAP_EXPIRE, 0, 31, 0 },
+	{ B("EXPIRE 2147483647"), POP3_CAP_EXPIRE, 0, INT_MAX, 0 },
+	{ B("EXPIRE"),		0, 0, 0, 0 },
+	{ B("EXPIRE "),		0, 0, 0, 0 },
+	{ B("EXPIRE abc"),	0, 0, 0, 0 },
+	{ B("EXPIRE -1"),	0, 0, 0, 0 },
+	{ B("EXPIRE +5"),	0, 0, 0, 0 },
+	{ B("EXPIRE 031"),	0, 0, 0, 0 },
+	{ B("EXPIRE 2147483648"), 0, 0, 0, 0 },
+	{ B("EXPIRE 4294967296"), 0, 0, 0, 0 },
+	{ B("EXPIRE 18446744073709551616"), 0, 0, 0, 0 },
+	{ B("EXPIRE  31"),	0, 0, 0, 0 },
+	{ B("EXPIRE 31 "),	0, 0, 0, 0 },
+	{ B("EXPIRE 31  USER"),	0, 0, 0, 0 },
+	{ B("EXPIRE 31 USERS"),	0, 0, 0, 0 },
+	{ B("EXPIRE 31 USER X"), 0, 0, 0, 0 },
+	{ B("EXPIRE 31 FOO"),	0, 0, 0, 0 },
+	{ B("EXPIRE NEVERMORE"), 0, 0, 0, 0 },
+	{ B("EXPIRE 3\0"),	0, 0, 0, 0 },
+	{ B("LOGIN-DELAY 900"),	POP3_CAP_LOGIN_DELAY, 0, 0, 900 },
+	{ B("login-delay 0"),	POP3_CAP_LOGIN_DELAY, 0, 0, 0 },
+	{ B("LOGIN-DELAY 900 USER"), POP3_CAP_LOGIN_DELAY, 0, 0, 900 },
+	{ B("LOGIN-DELAY"),	0, 0, 0, 0 },
+	{ B("LOGIN-DELAY x"),	0, 0, 0, 0 },
+	{ B("LOGIN-DELAY NEVER"), 0, 0, 0, 0 },
+	{ B("LOGIN-DELAY -5"),	0, 0, 0, 0 },
+	{ B("LOGIN-DELAY 2147483648"), 0, 0, 0, 0 },
+	{ B("LOGIN-DELAY 900 ADMIN"), 0, 0, 0, 0 },
+};
+
+static void
+test_capa(void)
+{
+	const struct ccase	*c;
+	struct pop3_caps	 caps;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < NELEM(ccases); i++) {
+		c = &ccases[i];
+		memset(&caps, 0, sizeof caps);
+		r = pop3_parse_capa_line(c->line, c->len, &caps);
+		T_CHECKF(r == 0 && caps.flags == c->flags &&
+		    caps.sasl == c->sasl && caps.expire_days == c->expire &&
+		    caps.login_delay == c->delay,
+		    "case %zu: ret %d flags %#x sasl %#x expire %d delay %d",
+		    i, r, caps.flags, caps.sasl, caps.expire_days,
+		    caps.login_delay);
+	}
+}
+
+/* A whole CAPA listing folds together; a bad EXPIRE keeps a good one. */
+static void
+test_capa_fold(void)
+{
+	static const struct {
+		const char	*s;
+		size_t		 len;
+	} lines[] = {
+		{ B("CAPA") }, { B("TOP") }, { B("UIDL") },
+		{ B("RESP-CODES") }, { B("PIPELINING") },
+		{ B("AUTH-RESP-CODE") }, { B("USER") },
+		{ B("SASL PLAIN LOGIN") }, { B("SASL XOAUTH2") },
+		{ B("STLS") }, { B("EXPIRE 7 USER") }, { B("EXPIRE soon") },
+		{ B("LOGIN-DELAY 60") }, { B("LOGIN-DELAY") },
+		{ B("IMPLEMENTATION Dovecot") }, { B("X-FOO \xff\0") },
+	};
+	struct pop3_caps	caps;
+	size_t			i;
+
+	memset(&caps, 0, sizeof caps);
+	for (i = 0; i < NELEM(lines); i++)
+		T_CHECK(pop3_parse_capa_line(lines[i].s, lines[i].len,
+		    &caps) == 0);
+	T_CHECK(caps.flags == (POP3_CAP_TOP | POP3_CAP_UIDL |
+	    POP3_CAP_RESP_CODES | POP3_CAP_PIPELINING |
+	    POP3_CAP_AUTH_RESP_CODE | POP3_CAP_USER | POP3_CAP_SASL |
+	    POP3_CAP_STLS | POP3_CAP_EXPIRE | POP3_CAP_LOGIN_DELAY));
+	T_CHECK(caps.sasl == (POP3_SASL_PLAIN | POP3_SASL_LOGIN |
+	    POP3_SASL_XOAUTH2));
+	T_CHECK(caps.expire_days == 7);
+	T_CHECK(caps.login_delay == 60);
+
+	/* A later good value replaces an earlier one. */
+	T_CHECK(pop3_parse_capa_line(B("EXPIRE NEVER"), &caps) == 0);
+	T_CHECK(caps.expire_days == -1);
+}
+
+/* ---- APOP, terminator, unstuffing ---------------------------------- */
+
+static const struct acase {
+	const char	*text;
+	size_t		 len;
+	int		 ret;
+	size_t		 off;
+	size_t		 tslen;
+} acases[] = {
+	{ B("POP3 server ready <1896.697170952@dbc.mtview.ca.us>"),
+	    0, 18, 33 },
+	{ B("<a@b>"),				 0, 0, 5 },
+	{ B("<a@b> ready"),			 0, 0, 5 },
+	{ B("Dovecot ready. <5a1.2b@host.example>"), 0, 15, 21 },
+	{ B("<x> <a@b> <y@> <@z> <>"),		 0, 4, 5 },
+	{ B("<<a@b>"),				 0, 1, 5 },
+	{ B("<a@b>>"),				 0, 0, 5 },
+	{ B("<!#$%&'*+-/=?^_`{|}~@[1.2.3.4]>"),	 0, 0, 31 },
+	{ B(""),				-1, 0, 0 },
+	{ B("POP3 server ready"),		-1, 0, 0 },
+	{ B("<>"),				-1, 0, 0 },
+	{ B("<a>"),				-1, 0, 0 },
+	{ B("<@b>"),				-1, 0, 0 },
+	{ B("<a@>"),				-1, 0, 0 },
+	{ B("<@>"),				-1, 0, 0 },
+	{ B("<a@@b>"),				-1, 0, 0 },
+	{ B("<a@b@c>"),				-1, 0, 0 },
+	{ B("<a b@c>"),				-1, 0, 0 },
+	{ B("<a@b c>"),				-1, 0, 0 },
+	{ B("<a\t@b>"),				-1, 0, 0 },
+	{ B("<a\0@b>"),				-1, 0, 0 },
+	{ B("<a\x01@b>"),			-1, 0, 0 },
+	{ B("<a\x7f@b>"),			-1, 0, 0 },
+	{ B("<a\x80@b>"),			-1, 0, 0 },
+	{ B("<a@b"),				-1, 0, 0 },
+	{ B("a@b>"),				-1, 0, 0 },
+	{ B("<a<b@c"),				-1, 0, 0 },
+	{ B("<a@b> <c@d>"),			-1, 0, 0 },
+	{ B("<a@b><c@d>"),			-1, 0, 0 },
+};
+
+static void
+test_apop(void)
+{
+	const struct acase	*c;
+	const char		*ts;
+	size_t			 i, tslen;
+	int			 r;
+
+	for (i = 0; i < NELEM(acases); i++) {
+		c = &acases[i];
+		ts = NULL;
+		tslen = 12345;
+		r = pop3_apop_stamp(c->text, c->len, &ts, &tslen);
+		T_CHECKF(r == c->ret, "case %zu: returned %d", i, r);
+		if (c->ret == -1)
+			T_CHECKF(ts == NULL && tslen == 12345,
+			    "case %zu: outputs changed", i);
+		else
+			T_CHECKF(ts == c->text + c->off && tslen == c->tslen,
+			    "case %zu: offset %td length %zu", i,
+			    ts - c->text, tslen);
+	}
+}
+
+static void
+test_terminator(void)
+{
+	T_CHECK(pop3_is_terminator(B(".")) == 1);
+	T_CHECK(pop3_is_terminator(B("")) == 0);
+	T_CHECK(pop3_is_terminator(B("..")) == 0);
+	T_CHECK(pop3_is_terminator(B(". ")) == 0);
+	T_CHECK(pop3_is_terminator(B(".\r")) == 0);
+	T_CHECK(pop3_is_terminator(B(".\0")) == 0);
+	T_CHECK(pop3_is_terminator(B("x")) == 0);
+	T_CHECK(pop3_is_terminator(B(" .")) == 0);
+}
+
+static void
+test_unstuff(void)
+{
+	const char	*in, *p;
+	size_t		 n;
+
+	in = "..";
+	p = in;
+	n = pop3_unstuff_line(&p, 2);
+	T_CHECK(p == in + 1 && n == 1);
+	in = ".1 abc";
+	p = in;
+	n = pop3_unstuff_line(&p, 6);
+	T_CHECK(p == in + 1 && n == 5);
+	in = "1 abc";
+	p = in;
+	n = pop3_unstuff_line(&p, 5);
+	T_CHECK(p == in && n == 5);
+	in = " .x";
+	p = in;
+	n = pop3_unstuff_line(&p, 3);
+	T_CHECK(p == in && n == 3);
+	in = "";
+	p = in;
+	n = pop3_unstuff_line(&p, 0);
+	T_CHECK(p == in && n == 0);
+	/* Only one dot goes; "." itself is the caller's to catch first. */
+	in = "...";
+	p = in;
+	n = pop3_unstuff_line(&p, 3);
+	T_CHECK(p == in + 1 && n == 2);
+	in = ".";
+	p = in;
+	n = pop3_unstuff_line(&p, 1);
+	T_CHECK(p == in + 1 && n == 0);
+}
+
+int
+main(void)
+{
+	T_RUN(test_dot_table);
+	T_RUN(test_dot_long_line);
+	T_RUN(test_dot_lag);
+	T_RUN(test_dot_differential);
+	T_RUN(test_status);
+	T_RUN(test_uidl);
+	T_RUN(test_list);
+	T_RUN(test_stat);
+	T_RUN(test_stat_from_status);
+	T_RUN(test_capa);
+	T_RUN(test_capa_fold);
+	T_RUN(test_apop);
+	T_RUN(test_terminator);
+	T_RUN(test_unstuff);
+	return (T_END());
+}
