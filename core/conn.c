@@ -353,10 +353,17 @@ conn_starttls(struct conn *c, const char *host, const struct conn_tls *t)
 				return tls_errstr(c, "setting peer name");
 		}
 	}
-	/* SNI is for names only (RFC 6066 section 3). */
-	if (!is_ip_literal(host) &&
-	    SSL_set_tlsext_host_name(c->ssl, host) != 1)
-		return tls_errstr(c, "setting SNI");
+	/*
+	 * SNI is for names only (RFC 6066 section 3). The macro takes a
+	 * non-const pointer, hence the copy.
+	 */
+	if (!is_ip_literal(host)) {
+		char	sni[256];
+
+		if (xsnprintf(sni, sizeof sni, "%s", host) == -1 ||
+		    SSL_set_tlsext_host_name(c->ssl, sni) != 1)
+			return tls_errstr(c, "setting SNI");
+	}
 	for (;;) {
 		ERR_clear_error();
 		r = SSL_connect(c->ssl);

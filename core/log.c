@@ -25,6 +25,10 @@ log_level(void)
 
 static void
 vlog(const char *fmt, va_list ap, const char *suffix)
+    __attribute__((format(printf, 1, 0)));
+
+static void
+vlog(const char *fmt, va_list ap, const char *suffix)
 {
 	char	msg[2048];
 

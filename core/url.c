@@ -99,6 +99,17 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 			return -1;
 		}
 		memcpy(u->host, p + 1, (size_t)(rb - p - 1));
+		/* An address, maybe with a zone: no blanks, no controls. */
+		for (i = 0; u->host[i] != '\0'; i++) {
+			char	c = u->host[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' &&
+			    c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+			    c == '.' || c == '%' || c == '-' || c == '_')) {
+				snprintf(err, errlen, "bad character in host");
+				return -1;
+			}
+		}
 		if (rb + 1 < hend) {
 			if (rb[1] != ':') {
 				snprintf(err, errlen, "junk after host");

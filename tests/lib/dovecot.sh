@@ -452,13 +452,21 @@ dv_stop() {
 # _dv_children: pids of processes of our instance: the master's command line
 # names DV_DIR/dovecot.conf, the children's titles name instance_name.
 _dv_children() {
-	local p inst cmd
+	local inst p cmd
 	inst=$(sed -n 's/^instance_name = //p' "$DV_DIR/dovecot.conf" 2>/dev/null)
 	[ -n "$inst" ] || return 0
+	if command -v ps >/dev/null 2>&1; then
+		# The patterns are built inside awk so that awk's own command
+		# line does not match them.
+		ps -eo pid=,args= 2>/dev/null | awk -v d="$DV_DIR" -v i="$inst" '
+			BEGIN { conf = d "/dovecot.conf"; title = "dovecot-" i "/" }
+			index($0, conf) || index($0, title) { printf "%s ", $1 }'
+		return 0
+	fi
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+		cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
 		case "$cmd" in
-		*"$DV_DIR/dovecot.conf"*|*"dovecot-$inst/"*|"$inst/"*)
+		*"$DV_DIR/dovecot.conf"*|*"dovecot-$inst/"*)
 			printf '%s ' "${p#/proc/}" ;;
 		esac
 	done
