@@ -48,7 +48,10 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "archived_at = ?2 WHERE id = ?1 AND state = 'pending'",
 	[S_PENDING] = "SELECT id, location, sha256 FROM messages WHERE "
 	    "account_id = ?1 AND state = 'pending' ORDER BY id",
-	[S_DROP_SIGHT] = "DELETE FROM sightings WHERE msg = ?1",
+	/* Only a pending message's sightings, as S_DROP_MSG. */
+	[S_DROP_SIGHT] = "DELETE FROM sightings WHERE msg = ?1 AND "
+	    "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
+	    "state = 'pending')",
 	[S_DROP_MSG] = "DELETE FROM messages WHERE id = ?1 AND "
 	    "state = 'pending'",
 	[S_COUNT] = "SELECT count(*) FROM messages WHERE account_id = ?1",

@@ -164,14 +164,17 @@ md_loc_ok(const char *loc)
 
 /*
  * Open the file of a location. A mail reader may have moved it from
- * new/ to cur/ and added ":2,FLAGS", so look there too.
+ * new/ to cur/ and added ":2,FLAGS", so look there too. If where is not
+ * NULL, it gets the path (under maildir/) of the file that was opened.
  */
+#define MD_WHERE_MAX	300
+
 static int
-md_open_loc(struct maildir *m, const char *loc)
+md_open_loc(struct maildir *m, const char *loc, char *where)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		 path[300];
+	char		 path[MD_WHERE_MAX];
 	size_t		 nlen;
 	int		 fd, dfd;
 
@@ -180,6 +183,8 @@ md_open_loc(struct maildir *m, const char *loc)
 		return -1;
 	}
 	fd = openat(m->rootfd, loc, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1 && where != NULL)
+		snprintf(where, MD_WHERE_MAX, "%s", loc);
 	if (fd != -1 || errno != ENOENT || strncmp(loc, "new/", 4) != 0)
 		return fd;
 	nlen = strlen(loc + 4);
@@ -197,6 +202,8 @@ md_open_loc(struct maildir *m, const char *loc)
 			snprintf(path, sizeof path, "cur/%s", de->d_name);
 			fd = openat(m->rootfd, path, O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC);
+			if (fd != -1 && where != NULL)
+				snprintf(where, MD_WHERE_MAX, "%s", path);
 			break;
 		}
 	}
@@ -215,7 +222,7 @@ md_read(struct fmt *f, const char *loc,
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = md_open_loc(m, loc)) == -1)
+	if ((fd = md_open_loc(m, loc, NULL)) == -1)
 		return fmt_fail(f, "maildir %s: %s", loc, strerror(errno));
 	for (;;) {
 		n = read(fd, buf, sizeof buf);
@@ -251,9 +258,10 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	struct hash	*h;
 	unsigned char	 got[HASH_LEN];
 	char		 qdir[4200], qname[MD_NAME_MAX + 32];
-	int		 fd, qfd;
+	char		 where[MD_WHERE_MAX];
+	int		 fd, qfd, srcfd;
 
-	if ((fd = md_open_loc(m, loc)) == -1) {
+	if ((fd = md_open_loc(m, loc, where)) == -1) {
 		if (errno == ENOENT)
 			return FMT_ABSENT;
 		fmt_fail(f, "maildir %s: %s", loc, strerror(errno));
@@ -279,12 +287,18 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	}
 	snprintf(qname, sizeof qname, "%s.%lld", loc + 4,
 	    (long long)wall_now());
-	if (renameat(m->rootfd, loc, qfd, qname) == -1 ||
-	    fsync(qfd) == -1 || fsync(m->newfd) == -1) {
-		fmt_fail(f, "quarantining %s: %s", loc, strerror(errno));
+	/* Move the file that was hashed: it may be in cur/ by now. */
+	srcfd = strncmp(where, "cur/", 4) == 0 ? openat(m->rootfd, "cur",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) : dup(m->newfd);
+	if (srcfd == -1 || renameat(m->rootfd, where, qfd, qname) == -1 ||
+	    fsync(qfd) == -1 || fsync(srcfd) == -1) {
+		fmt_fail(f, "quarantining %s: %s", where, strerror(errno));
+		if (srcfd != -1)
+			close(srcfd);
 		close(qfd);
 		return FMT_CHECK_ERROR;
 	}
+	close(srcfd);
 	close(qfd);
 	log_warnx("maildir: %s does not match the index; moved to "
 	    "quarantine/%s", loc, qname);

@@ -12,8 +12,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 EXPECT="python3 $T_ROOT/tests/lib/expect.py"
 
-out=$($EXPECT selftest 2>&1)
-if [ $? -eq 0 ]; then t_pass expect_selftest; else t_fail expect_selftest "$out"; fi
+if out=$($EXPECT selftest 2>&1); then t_pass expect_selftest; else
+	t_fail expect_selftest "$out"; fi
 
 D=$(t_tmpdir) || { t_fail tmpdir "t_tmpdir failed"; t_done; }
 dv_start "$D/dv" || { t_fail dv_start "see $D/dv/log"; t_done; }
@@ -40,7 +40,8 @@ EOF
 # Hash the server files before anything fetches them (Dovecot renames
 # new/X to cur/X:2,S on RETR; a DELE would remove them).
 dv_server_files carol > "$D/server-files"
-$EXPECT sha256 $(cat "$D/server-files") > "$D/expected" ||
+mapfile -t server_files < "$D/server-files"
+$EXPECT sha256 "${server_files[@]}" > "$D/expected" ||
 	t_fail expect_sha256 "expect.py sha256 failed"
 n=$(wc -l < "$D/expected")
 if [ "$n" -eq 60 ]; then t_pass expect_sha256; else
@@ -55,11 +56,11 @@ cat "$D/model.out"
 T_PASSED=$((T_PASSED + $(grep -c '^PASS' "$D/model.out")))
 T_FAILED=$((T_FAILED + $(grep -c '^FAIL' "$D/model.out")))
 
-out=$($EXPECT compare "$D/expected" "$D/archive" 2>&1)
-if [ $? -eq 0 ]; then t_pass compare_hashes; else t_fail compare_hashes "$out"; fi
+if out=$($EXPECT compare "$D/expected" "$D/archive" 2>&1); then
+	t_pass compare_hashes; else t_fail compare_hashes "$out"; fi
 # The list of paths works too, though Dovecot has moved the files to cur/.
-out=$($EXPECT compare "$D/server-files" "$D/archive" 2>&1)
-if [ $? -eq 0 ]; then t_pass compare_paths_after_move; else
+if out=$($EXPECT compare "$D/server-files" "$D/archive" 2>&1); then
+	t_pass compare_paths_after_move; else
 	t_fail compare_paths_after_move "$out"; fi
 
 # Damage the archive: one byte changed, one file duplicated.

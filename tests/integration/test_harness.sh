@@ -52,7 +52,7 @@ done
 
 caps=$($RAW --port "$DV_POP3_PORT" --tls none capa 2>&1)
 if printf '%s\n' "$caps" | grep -qx 'STLS'; then t_pass plain_capa_stls; else
-	t_fail plain_capa_stls "CAPA: $(echo $caps)"; fi
+	t_fail plain_capa_stls "CAPA: ${caps//$'\n'/ }"; fi
 
 out=$($RAW --port "$DV_POP3_PORT" --tls stls --name localhost "${common[@]}" stat 2>&1)
 if [ "$out" = 30 ]; then t_pass stls_stat; else t_fail stls_stat "STAT said: $out"; fi
@@ -90,7 +90,7 @@ if [ "$rc" -eq 3 ]; then t_pass unknown_ca_rejected; else
 
 # Wrong password: -ERR at once (no auth delay or penalty in the test config).
 start=$(date +%s)
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	$RAW --port "$DV_POP3S_PORT" --ca "$DV_CA" --user alice --password wrong \
 		stat > /dev/null 2>&1 && t_fail wrong_password "login worked"
 done
@@ -138,7 +138,7 @@ if dv_start "$D/plain" --no-ssl && [ -z "$DV_POP3S_PORT" ]; then
 	caps=$($RAW --port "$DV_POP3_PORT" --tls none capa 2>&1)
 	if printf '%s\n' "$caps" | grep -q '^STLS' ||
 		! printf '%s\n' "$caps" | grep -q '^UIDL'; then
-		t_fail no_ssl_capa "CAPA: $(echo $caps)"
+		t_fail no_ssl_capa "CAPA: ${caps//$'\n'/ }"
 	else
 		t_pass no_ssl_capa
 	fi

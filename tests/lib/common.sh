@@ -23,6 +23,7 @@
 T_PASSED=0
 T_FAILED=0
 T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034  # for the sourcing scripts
 T_ROOT=$(cd "$T_LIB_DIR/../.." && pwd)
 # Registry of temp dirs, keyed by this shell's pid ($$ is the same in
 # subshells, so t_tmpdir works inside command substitution).

@@ -53,8 +53,6 @@
 # Logs: DV_DIR/log/dovecot.log. See docs/dovecot-notes.md for what Dovecot
 # does with the message bytes (NUL, bare CR, final newline, leading dot).
 
-DV_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
 _dv_err() { printf 'dovecot.sh: %s\n' "$*" >&2; }
 
 # _dv_pid: print the master pid from the pid file, if any.
@@ -63,6 +61,12 @@ _dv_pid() {
 	[ -n "${DV_DIR:-}" ] && [ -r "$f" ] || return 1
 	read -r pid < "$f" 2>/dev/null || return 1
 	case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+	# A stale pid file may name a pid reused by an unrelated process:
+	# only a process started with our config counts.
+	if [ -d "/proc/$pid" ]; then
+		{ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null |
+			grep -qF -- "$DV_DIR/dovecot.conf" || return 1
+	fi
 	printf '%s\n' "$pid"
 }
 
@@ -358,7 +362,7 @@ _dv_bin() {
 # _dv_launch: start Dovecot with DV_DIR/dovecot.conf and wait until its
 # ports accept connections. 0 ok, 2 a port was taken (retry), 1 other error.
 _dv_launch() {
-	local dir=$DV_DIR pid= i bin
+	local dir=$DV_DIR pid='' bin
 	bin=$(_dv_bin) || return 1
 	rm -f "$dir/run/master.pid"
 	if ! "$bin" -c "$dir/dovecot.conf" > "$dir/log/start.log" 2>&1; then
@@ -368,7 +372,7 @@ _dv_launch() {
 		tail -n 8 "$dir/log/start.log" >&2 || true
 		return 1
 	fi
-	for i in $(seq 1 100); do	# pid file: up to 10 s
+	for _ in $(seq 1 100); do	# pid file: up to 10 s
 		pid=$(_dv_pid) && break
 		sleep 0.1
 	done
@@ -408,18 +412,18 @@ dv_set() {
 # _dv_kill_quiet: stop the master of DV_DIR if any: SIGTERM, wait up to 10 s,
 # then SIGKILL and wait up to 5 s more.
 _dv_kill_quiet() {
-	local pid i
+	local pid
 	pid=$(_dv_pid) || return 0
 	_dv_alive "$pid" || { rm -f "$DV_DIR/run/master.pid"; return 0; }
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		_dv_alive "$pid" || break
 		sleep 0.1
 	done
 	if _dv_alive "$pid"; then
 		_dv_err "dovecot master $pid ignored SIGTERM; sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
-		for i in $(seq 1 50); do
+		for _ in $(seq 1 50); do
 			_dv_alive "$pid" || break
 			sleep 0.1
 		done
@@ -437,8 +441,8 @@ dv_stop() {
 	_dv_kill_quiet || return 1
 	# Children (login, pop3, auth) exit when the master is gone; wait for
 	# any that still hold our config so the next test starts clean.
-	local i left
-	for i in $(seq 1 50); do
+	local _ left
+	for _ in $(seq 1 50); do
 		left=$(_dv_children)
 		[ -z "$left" ] && return 0
 		sleep 0.1

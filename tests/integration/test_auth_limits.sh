@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test_auth_limits.sh -- APOP on request, the maximum message size, and
+# bounded memory: a 100 MB message goes through the Maildir path without
+# being held in memory.
+set -u
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_ROOT/tests/lib/dovecot.sh"
+. "$T_ROOT/tests/lib/pv.sh"
+
+T=$(t_tmpdir)
+dv_start "$T/dv" --set "auth_mechanisms=plain login apop" ||
+    { t_fail dovecot_start "could not start Dovecot"; t_done; }
+dv_adduser dave dave-pw
+python3 "$T_ROOT/tests/gen/genmail.py" --count 20 --seed 11 \
+    "$(dv_maildir dave)" >/dev/null
+dv_adduser erin erin-pw
+python3 "$T_ROOT/tests/gen/genmail.py" --count 2 --seed 12 --big-every 1 \
+    --big-size 100000000 "$(dv_maildir erin)" >/dev/null
+URL_D="pop3s://dave@localhost:$DV_POP3S_PORT"
+URL_E="pop3s://erin@localhost:$DV_POP3S_PORT"
+
+# APOP, only because it was asked for; the digest, never the password.
+pv_fetch "$T/v-apop" dave-pw -v --auth apop --tls-ca "$DV_CA" "$URL_D"
+if [ "$PV_RC" -eq 0 ] && printf '%s' "$PV_OUT" | grep -q '> APOP' &&
+    ! printf '%s' "$PV_OUT" | grep -q '> USER' &&
+    pv_compare dave "$(pv_account_dir "$T/v-apop")/maildir" >/dev/null; then
+	t_pass apop_login
+else
+	t_fail apop_login "rc=$PV_RC"
+fi
+pv_fetch "$T/v-user" dave-pw -v --tls-ca "$DV_CA" "$URL_D"
+printf '%s' "$PV_OUT" | grep -q '> APOP' && t_fail apop_only_on_request "APOP sent" ||
+    t_pass apop_only_on_request
+
+# Bounded memory: peak RSS of a run archiving two ~100 MB messages.
+rss=$(python3 - "$POPVAULT" "$T/v-big" "$DV_CA" "$URL_E" <<'PY'
+import os, resource, subprocess, sys
+exe, vault, ca, url = sys.argv[1:]
+env = dict(os.environ, POPVAULT_PASSWORD="erin-pw")
+r = subprocess.run([exe, "fetch", "-q", "--vault", vault, "--tls-ca", ca, url],
+                   env=env)
+print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+)
+rc=${rss% *}; kb=${rss#* }
+# ASan's shadow memory inflates RSS; the bound is for the plain build.
+limit=16384
+case "$POPVAULT" in *asan*) limit=200000 ;; esac
+if [ "$rc" -eq 0 ] && [ "$kb" -lt "$limit" ] &&
+    pv_compare erin "$(pv_account_dir "$T/v-big")/maildir" >/dev/null; then
+	echo "peak RSS ${kb} KB"; t_pass big_messages_bounded_memory
+else
+	t_fail big_messages_bounded_memory "rc=$rc peak RSS ${kb} KB (limit $limit)"
+fi
+
+# --max-message-size: a larger message is not fetched, reported, exit 1.
+pv_fetch "$T/v-max" erin-pw --max-message-size 50M --tls-ca "$DV_CA" "$URL_E"
+if [ "$PV_RC" -eq 1 ] && printf '%s' "$PV_OUT" | grep -q 'over the maximum size' &&
+    [ "$(pv_field archived)" = 0 ]; then
+	t_pass max_message_size_skips
+else
+	t_fail max_message_size_skips "rc=$PV_RC $PV_OUT"
+fi
+
+t_done
