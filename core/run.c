@@ -34,6 +34,7 @@
 #include "pop3.h"
 #include "run.h"
 #include "secret.h"
+#include "spool.h"
 #include "util.h"
 
 static volatile sig_atomic_t run_stop;
@@ -71,7 +72,8 @@ struct fetch {
 	struct hash		*hwhole, *hbody;
 	struct hdr_scan		 hs;
 	uint64_t		 cursize;
-	int			 writing;
+	int			 writing;	/* fmt has a message begun */
+	struct spool		*spool;		/* for FMT_F_NEEDS_SIZE */
 	struct bentry		*b;
 	size_t			 nb, capb;
 	uint64_t		 bbytes;
@@ -205,6 +207,11 @@ sink_begin(void *arg, size_t li)
 	hash_reset(f->hbody);
 	hdr_init(&f->hs);
 	f->cursize = 0;
+	if (f->spool != NULL) {
+		/* The format wants the whole message first: hold it. */
+		spool_reset(f->spool);
+		return 0;
+	}
 	memset(&mi, 0, sizeof mi);
 	mi.size = f->l->e[li].size;
 	mi.when = wall_now();
@@ -229,6 +236,14 @@ sink_data(void *arg, const char *p, size_t n)
 	f->cursize += n;
 	if (f->cursize > (1u << 20))
 		crash_point("retr-mid-body");
+	if (f->spool != NULL) {
+		if (spool_add(f->spool, p, n) == -1) {
+			log_warn("spool");
+			return fetch_fail(f, EXIT_IOERR, "archive",
+			    "cannot hold the message for the archive");
+		}
+		return 0;
+	}
 	if (f->fmt->ops->write(f->fmt, p, n) == -1)
 		return fetch_fail(f, EXIT_IOERR, "archive",
 		    fmt_error(f->fmt));
@@ -262,6 +277,38 @@ keep_meta(struct fetch *f, struct bentry *e)
 		memcpy(e->meta + total, mid, midlen);
 	e->mid_off = total;
 	e->mid_len = midlen;
+}
+
+static int
+spool_write_cb(void *arg, const void *p, size_t n)
+{
+	struct fmt	*fmt = arg;
+
+	return fmt->ops->write(fmt, p, n);
+}
+
+/* A spooled message: begin with its size and sender, then its bytes. */
+static int
+write_spooled(struct fetch *f, struct bentry *e)
+{
+	struct fmt_msginfo	 mi;
+	size_t			 len = 0;
+
+	memset(&mi, 0, sizeof mi);
+	mi.size = spool_size(f->spool);
+	mi.when = wall_now();
+	mi.sender = meta_field(e, HDR_RETURN_PATH, &len);
+	mi.sender_len = len;
+	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
+		return -1;
+	f->writing = 1;
+	if (spool_replay(f->spool, spool_write_cb, f->fmt) == -1) {
+		if (f->fmt->err[0] == '\0')
+			fmt_fail(f->fmt, "reading back the spool: %s",
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Same content key as an earlier message of this batch? */
@@ -324,7 +371,7 @@ sink_end(void *arg, size_t li)
 		}
 	}
 	if (found || e->dup_in_batch >= 0) {
-		if (f->fmt->ops->discard(f->fmt) == -1) {
+		if (f->spool == NULL && f->fmt->ops->discard(f->fmt) == -1) {
 			free(e->meta);
 			return fetch_fail(f, EXIT_IOERR, "archive",
 			    fmt_error(f->fmt));
@@ -340,11 +387,13 @@ sink_end(void *arg, size_t li)
 			    log_escape(e->meta + e->mid_off, e->mid_len, esc,
 			    sizeof esc));
 		}
-		if (f->fmt->ops->end(f->fmt, loc, sizeof loc) == -1) {
+		if ((f->spool != NULL && write_spooled(f, e) == -1) ||
+		    f->fmt->ops->end(f->fmt, loc, sizeof loc) == -1) {
 			free(e->meta);
 			return fetch_fail(f, EXIT_IOERR, "archive",
 			    fmt_error(f->fmt));
 		}
+		f->writing = 0;
 		e->loc = xstrdup(loc);
 		f->bbytes += e->size;
 	}
@@ -678,6 +727,8 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	}
 	f.hwhole = hash_new();
 	f.hbody = hash_new();
+	if (o->format->flags & FMT_F_NEEDS_SIZE)
+		f.spool = spool_new(st->where, 1 << 20);
 	sink.begin = sink_begin;
 	sink.data = sink_data;
 	sink.end = sink_end;
@@ -716,6 +767,7 @@ out:
 	pop3_free(p);
 	hash_free(f.hwhole);
 	hash_free(f.hbody);
+	spool_free(f.spool);
 	if (f.fmt != NULL)
 		f.fmt->ops->close(f.fmt);
 	idx_close(f.idx);
