@@ -51,7 +51,8 @@ $(BUILD)/libpopvault.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpopvault.a $(HDRS)
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@ enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
 	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
+	S_VOL_GET, S_VOL_SET,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -55,6 +56,11 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_DROP_MSG] = "DELETE FROM messages WHERE id = ?1 AND "
 	    "state = 'pending'",
 	[S_COUNT] = "SELECT count(*) FROM messages WHERE account_id = ?1",
+	[S_VOL_GET] = "SELECT length, traps FROM volumes WHERE "
+	    "account_id = ?1 AND name = ?2",
+	[S_VOL_SET] = "INSERT INTO volumes(account_id, name, length, traps) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(account_id, name) DO UPDATE "
+	    "SET length = excluded.length, traps = excluded.traps",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -96,6 +102,13 @@ static const char *const idx_migrations[] = {
 	"    ('on_server', 'delete_pending', 'deleted', 'gone')),"
 	"  PRIMARY KEY (account_id, uidl)) WITHOUT ROWID;"
 	"CREATE INDEX sightings_msg ON sightings(msg);",
+	/* 1 -> 2: committed lengths of mbox files and tar volumes. */
+	"CREATE TABLE volumes ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  name TEXT NOT NULL,"
+	"  length INTEGER NOT NULL,"
+	"  traps TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (account_id, name)) WITHOUT ROWID;",
 };
 
 struct idx {
@@ -582,4 +595,45 @@ idx_count_messages(struct idx *x, int64_t account_id)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return n;
+}
+
+int
+idx_volume_get(struct idx *x, int64_t account_id, const char *name,
+    uint64_t *len, char *traps, size_t trapslen)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_VOL_GET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*len = (uint64_t)sqlite3_column_int64(s, 0);
+		if (traps != NULL)
+			snprintf(traps, trapslen, "%s",
+			    (const char *)sqlite3_column_text(s, 1));
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "reading volume");
+	return 0;
+}
+
+int
+idx_volume_set(struct idx *x, int64_t account_id, const char *name,
+    uint64_t len, const char *traps)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_VOL_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
+	sqlite3_bind_text(s, 4, traps ? traps : "", -1, SQLITE_STATIC);
+	return step_done(x, s, "recording volume");
 }

@@ -12,6 +12,7 @@
  *   messages   one row per stored copy: hashes, header metadata, state
  *              (pending = intent written, archived = durable on disk,
  *              verified = read back and matched), archive location
+ *   volumes    committed length of each append-only archive file
  *   sightings  every (account, UIDL) seen, pointing at the stored
  *              message that holds its content; "messages keyed by
  *              (account, UIDL)" is the join of the two
@@ -28,7 +29,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	1
+#define IDX_SCHEMA_VERSION	2
 
 struct idx;
 
@@ -100,6 +101,16 @@ int		 idx_pending(struct idx *, int64_t account_id,
 		    const unsigned char sha[HASH_LEN]), void *arg);
 /* Forget a pending message and the sightings that point at it. */
 int		 idx_drop_message(struct idx *, int64_t msg_id);
+
+/*
+ * The committed length of a volume (an mbox file, a tar volume) and its
+ * format-private "traps" string: 1 found, 0 unknown, -1 error.
+ */
+int		 idx_volume_get(struct idx *, int64_t account_id,
+		    const char *name, uint64_t *len, char *traps,
+		    size_t trapslen);
+int		 idx_volume_set(struct idx *, int64_t account_id,
+		    const char *name, uint64_t len, const char *traps);
 
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);

@@ -471,6 +471,11 @@ dot_feed(struct dot_state *ds, const char *in, size_t inlen, char *out,
 			 * owed exactly as in DS_CR. */
 			st = DS_CR;
 			break;
+		default:
+			/* Not reached unless dot_init() was skipped; never
+			 * loop without consuming. */
+			st = DS_BOL;
+			break;
 		}
 	}
 	ds->st = st;

@@ -123,7 +123,8 @@ batch_flush(struct fetch *f)
 {
 	struct idx_msg	 m;
 	struct bentry	*e;
-	size_t		 i, len = 0;
+	const struct fmt_vol *vols;
+	size_t		 i, nv, len = 0;
 	int64_t		 now = wall_now();
 	const char	*uid;
 
@@ -183,6 +184,11 @@ batch_flush(struct fetch *f)
 		    idx_set_archived(f->idx, f->b[i].msg_id, now) == -1)
 			goto fail;
 	}
+	nv = f->fmt->ops->synced(f->fmt, &vols);
+	for (i = 0; i < nv; i++)
+		if (idx_volume_set(f->idx, f->acct, vols[i].name,
+		    vols[i].length, vols[i].traps) == -1)
+			goto fail;
 	if (idx_commit(f->idx) == -1)
 		goto fail;
 	crash_point("batch-committed");
@@ -504,13 +510,23 @@ recover_cb(void *arg, int64_t id, const char *loc,
 	}
 }
 
+static int
+committed_cb(void *arg, const char *name, uint64_t *len, char *traps,
+    size_t trapslen)
+{
+	struct fetch	*f = arg;
+
+	return idx_volume_get(f->idx, f->acct, name, len, traps, trapslen);
+}
+
 /* Resolve what an interrupted run left behind; before connecting. */
 static int
 recover(struct fetch *f)
 {
-	struct recov	r = { f, 0, 0 };
+	struct recov		r = { f, 0, 0 };
+	struct fmt_committed	c = { committed_cb, f };
 
-	if (f->fmt->ops->recover(f->fmt) == -1) {
+	if (f->fmt->ops->recover(f->fmt, &c) == -1) {
 		log_warnx("recovery: %s", fmt_error(f->fmt));
 		return -1;
 	}

@@ -65,13 +65,38 @@ struct fmt_args {
 	enum fmt_compress	 compress;
 };
 
+/*
+ * A volume is a file that grows by committed appends (an mbox file) or
+ * is written once (a tar volume). The index keeps each volume's
+ * committed length; recover() asks for it through get() (returning 1
+ * and *len when the index knows the volume, 0 when not), and after a
+ * sync the format lists the volumes it changed (synced()), which the
+ * pipeline records in the same transaction that marks the batch
+ * archived. traps is format-private state kept beside the length (mbox:
+ * Content-Length trap offsets), a short string or "".
+ */
+struct fmt_vol {
+	char		name[128];
+	uint64_t	length;
+	char		traps[512];
+};
+
+struct fmt_committed {
+	int	(*get)(void *arg, const char *name, uint64_t *len,
+		    char *traps, size_t trapslen);
+	void	 *arg;
+};
+
 struct fmt;
 
 struct fmt_ops {
 	const char	*name;
 	unsigned	 flags;
+	unsigned	 batch_msgs;	/* preferred batch, 0: the run's */
+	uint64_t	 batch_bytes;
 	struct fmt	*(*open)(const struct fmt_args *, char *err, size_t);
-	int		 (*recover)(struct fmt *);
+	int		 (*recover)(struct fmt *,
+			    const struct fmt_committed *);
 	enum fmt_check	 (*check)(struct fmt *, const char *loc,
 			    const unsigned char sha[HASH_LEN]);
 	int		 (*begin)(struct fmt *, const struct fmt_msginfo *);
@@ -79,6 +104,7 @@ struct fmt_ops {
 	int		 (*end)(struct fmt *, char *loc, size_t loclen);
 	int		 (*discard)(struct fmt *);
 	int		 (*sync)(struct fmt *);
+	size_t		 (*synced)(struct fmt *, const struct fmt_vol **);
 	int		 (*read)(struct fmt *, const char *loc,
 			    int (*cb)(void *, const void *, size_t), void *);
 	void		 (*close)(struct fmt *);
@@ -96,6 +122,11 @@ const char		*fmt_error(struct fmt *);
 int			 fmt_fail(struct fmt *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
 
+/* The file name part of a location ("NAME:..."), into out. */
+int			 fmt_loc_volume(const char *loc, char *out, size_t len);
+
 extern const struct fmt_ops fmt_maildir_ops;
+extern const struct fmt_ops fmt_mbox_ops;
+extern const struct fmt_ops fmt_tar_ops;
 
 #endif

@@ -116,13 +116,14 @@ md_open(const struct fmt_args *a, char *err, size_t errlen)
 }
 
 static int
-md_recover(struct fmt *f)
+md_recover(struct fmt *f, const struct fmt_committed *c)
 {
 	struct maildir	*m = (struct maildir *)f;
 	DIR		*d;
 	struct dirent	*de;
 	int		 fd, removed = 0;
 
+	(void)c;	/* Maildir has no volumes */
 	if ((fd = dup(m->tmpfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -426,6 +427,14 @@ md_sync(struct fmt *f)
 	return r;
 }
 
+static size_t
+md_synced(struct fmt *f, const struct fmt_vol **v)
+{
+	(void)f;
+	*v = NULL;
+	return 0;
+}
+
 static void
 md_close(struct fmt *f)
 {
@@ -457,6 +466,7 @@ const struct fmt_ops fmt_maildir_ops = {
 	.end = md_end,
 	.discard = md_discard,
 	.sync = md_sync,
+	.synced = md_synced,
 	.read = md_read,
 	.close = md_close,
 };
