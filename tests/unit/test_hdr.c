@@ -25,6 +25,10 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define CANARY	0x5a
 
+/* The long-line expectations below rely on this. */
+_Static_assert(HDR_LINE_MAX - 9 > HDR_VALUE_MAX,
+    "a cut Subject: line must hold a full value");
+
 static const char *const fnames[HDR_NFIELDS] = {
 	"Message-ID", "Date", "From", "Subject", "Return-Path"
 };
@@ -448,14 +452,14 @@ test_hdr_long_line(void)
 
 	for (i = 0; i < NELEM(sizes); i++) {
 		n = sizes[i];
-		/* "Subject: " is 9 bytes; the line is cut at HDR_LINE_MAX. */
+		/*
+		 * "Subject: " is 9 bytes. A line cut at HDR_LINE_MAX still
+		 * holds more than HDR_VALUE_MAX bytes of value, so the value
+		 * is the first min(n, HDR_VALUE_MAX) bytes either way.
+		 */
 		msg = build("Subject: ", n, "\r\nFrom: after\r\n\r\nbody",
 		    &len);
-		keep = n;
-		if (9 + n + 1 > HDR_LINE_MAX)	/* with its CR */
-			keep = n < HDR_LINE_MAX - 9 ? n : HDR_LINE_MAX - 9;
-		if (keep > HDR_VALUE_MAX)
-			keep = HDR_VALUE_MAX;
+		keep = n < HDR_VALUE_MAX ? n : HDR_VALUE_MAX;
 		exp = msg + 9;
 		memset(w, 0, sizeof *w);
 		w->hlen = len - 4;
@@ -476,13 +480,36 @@ test_hdr_long_line(void)
 	}
 
 	/*
-	 * A cut line that ends in CR exactly at the limit: the CR is kept
-	 * in the line buffer, the line is not cut, and the CR is stripped.
+	 * Lines that fill the line buffer exactly (CR included), and one
+	 * byte more or less: none hides the empty line after it or the
+	 * header after that.
 	 */
-	msg = build("Subject: ", HDR_LINE_MAX - 10, "\r\n\r\n", &len);
-	hdr_run(msg, len, NULL, 0, r);
-	T_CHECK(r->hlen == len && r->vlen[HDR_SUBJECT] == HDR_VALUE_MAX &&
-	    r->val[HDR_SUBJECT][HDR_VALUE_MAX - 1] != '\r');
+	for (n = HDR_LINE_MAX - 11; n <= HDR_LINE_MAX - 7; n++) {
+		msg = build("Subject: ", n, "\r\nFrom: f\r\n\r\nb", &len);
+		hdr_run(msg, len, NULL, 0, r);
+		T_CHECKF(r->hlen == len - 1 && r->bad == 0 &&
+		    r->vlen[HDR_SUBJECT] == HDR_VALUE_MAX &&
+		    r->vlen[HDR_FROM] == 1 && r->val[HDR_FROM][0] == 'f',
+		    "line of %zu", 9 + n + 1);
+		free(msg);
+	}
+
+	/*
+	 * Many blanks after the colon: the line is cut at HDR_LINE_MAX
+	 * bytes before the value reaches HDR_VALUE_MAX, so the value ends
+	 * exactly where the line buffer did.
+	 */
+	msg = t_malloc(8 + 200 + 1000 + 6);
+	memcpy(msg, "Subject:", 8);
+	memset(msg + 8, ' ', 200);
+	memset(msg + 208, 'v', 1000);
+	memcpy(msg + 1208, "\r\n\r\nxy", 6);
+	memset(w, 0, sizeof *w);
+	w->hlen = 1212;
+	w->have[HDR_SUBJECT] = 1;
+	w->vlen[HDR_SUBJECT] = HDR_LINE_MAX - 208;
+	memset(w->val[HDR_SUBJECT], 'v', HDR_LINE_MAX - 208);
+	hdr_all_splits("blanks then a long value", msg, 1214, w);
 	free(msg);
 
 	/* A long line of an unkept header does not hide the next one. */

@@ -329,7 +329,8 @@ test_idx_open_errors(void)
 	/* A folder that does not exist. */
 	snprintf(other, sizeof other, "%s/nope/index.db", tdir);
 	err[0] = '\0';
-	T_CHECK(idx_open(other, err, sizeof err) == NULL);
+	T_CHECK((x = idx_open(other, err, sizeof err)) == NULL);
+	idx_close(x);
 	T_CHECK(err[0] != '\0');
 
 	/* A symlink is not followed. */
@@ -340,7 +341,8 @@ test_idx_open_errors(void)
 		close(fd);
 	T_CHECK(symlink(other, dbpath) == 0);
 	err[0] = '\0';
-	T_CHECK(idx_open(dbpath, err, sizeof err) == NULL);
+	T_CHECK((x = idx_open(dbpath, err, sizeof err)) == NULL);
+	idx_close(x);
 	T_CHECK(err[0] != '\0');
 	unlink(dbpath);
 
@@ -355,7 +357,8 @@ test_idx_open_errors(void)
 		close(fd);
 	}
 	err[0] = '\0';
-	T_CHECK(idx_open(dbpath, err, sizeof err) == NULL);
+	T_CHECK((x = idx_open(dbpath, err, sizeof err)) == NULL);
+	idx_close(x);
 	T_CHECK(err[0] != '\0');
 	unlink(dbpath);
 
@@ -368,7 +371,8 @@ test_idx_open_errors(void)
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	err[0] = '\0';
-	T_CHECK(idx_open(dbpath, err, sizeof err) == NULL);
+	T_CHECK((x = idx_open(dbpath, err, sizeof err)) == NULL);
+	idx_close(x);
 	T_CHECKF(strstr(err, "newer") != NULL, "err \"%s\"", err);
 	T_CHECK(peek_int("PRAGMA user_version") == 99);
 	teardown();
