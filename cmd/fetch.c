@@ -30,6 +30,8 @@ fetch_usage(void)
 	    "  --vault DIR              index and archives (default:\n"
 	    "                           $XDG_DATA_HOME/popvault)\n"
 	    "  --format NAME            archive format: %s (default maildir)\n"
+	    "  --compress none|gzip|zstd|xz\n"
+	    "                           compression (mbox: gzip; tar: all)\n"
 	    "  --password-command CMD   run CMD, use the first line it prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a prompt)\n"
 	    "  --auth user|apop         login method (default user: USER/PASS)\n"
@@ -138,12 +140,13 @@ summary(const struct run_stats *st)
 
 enum {
 	O_VAULT = 256, O_FORMAT, O_PWCMD, O_AUTH, O_TLSCA, O_TLSFP,
-	O_INSECURE, O_TIMEOUT, O_MAXSIZE, O_BATCH
+	O_INSECURE, O_TIMEOUT, O_MAXSIZE, O_BATCH, O_COMPRESS
 };
 
 static const struct option fetch_opts[] = {
 	{ "vault", required_argument, NULL, O_VAULT },
 	{ "format", required_argument, NULL, O_FORMAT },
+	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "password-command", required_argument, NULL, O_PWCMD },
 	{ "auth", required_argument, NULL, O_AUTH },
 	{ "tls-ca", required_argument, NULL, O_TLSCA },
@@ -192,6 +195,20 @@ fetch_main(int argc, char **argv)
 			if ((o.format = fmt_find(optarg)) == NULL) {
 				log_warnx("unknown format %s (have: %s)",
 				    optarg, fmt_names());
+				return EXIT_USAGE;
+			}
+			break;
+		case O_COMPRESS:
+			if (strcmp(optarg, "none") == 0)
+				o.compress = FMT_COMP_NONE;
+			else if (strcmp(optarg, "gzip") == 0)
+				o.compress = FMT_COMP_GZIP;
+			else if (strcmp(optarg, "zstd") == 0)
+				o.compress = FMT_COMP_ZSTD;
+			else if (strcmp(optarg, "xz") == 0)
+				o.compress = FMT_COMP_XZ;
+			else {
+				log_warnx("--compress: none, gzip, zstd or xz");
 				return EXIT_USAGE;
 			}
 			break;
@@ -258,6 +275,11 @@ fetch_main(int argc, char **argv)
 		}
 	}
 	log_init(verbosity);
+	if (o.compress != FMT_COMP_NONE &&
+	    !(o.format->flags & FMT_F_COMPRESSES)) {
+		log_warnx("the %s format is not compressed", o.format->name);
+		return EXIT_USAGE;
+	}
 	if (argc - optind != 1) {
 		log_warnx("fetch needs one URL (pop3s://USER@HOST)");
 		return EXIT_USAGE;

@@ -15,6 +15,7 @@ static const struct {
 	[HDR_FROM] = { "from", 4 },
 	[HDR_SUBJECT] = { "subject", 7 },
 	[HDR_RETURN_PATH] = { "return-path", 11 },
+	[HDR_CONTENT_LENGTH] = { "content-length", 14 },
 };
 
 void

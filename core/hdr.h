@@ -3,7 +3,8 @@
  *
  * Fed the decoded message in chunks of any size, it finds where the
  * header section ends (the first empty line, RFC 5322 section 2.1) and
- * keeps the first Message-ID, Date, From, Subject and Return-Path,
+ * keeps the first Message-ID, Date, From, Subject, Return-Path and
+ * Content-Length,
  * unfolded and cut at HDR_VALUE_MAX bytes. Memory is fixed: longer
  * lines and values are cut for the metadata only; the message itself is
  * never changed by this scanner. Pure: no I/O, no allocation.
@@ -23,6 +24,7 @@ enum hdr_field {
 	HDR_FROM,
 	HDR_SUBJECT,
 	HDR_RETURN_PATH,
+	HDR_CONTENT_LENGTH,
 	HDR_NFIELDS
 };
 

@@ -285,6 +285,28 @@ keep_meta(struct fetch *f, struct bentry *e)
 	e->mid_len = midlen;
 }
 
+/* The value of a Content-Length header, or -1 (absent or not a number). */
+static int64_t
+content_length(const struct bentry *e)
+{
+	const char	*v;
+	size_t		 len = 0, i = 0;
+	int64_t		 n = 0;
+
+	if ((v = meta_field(e, HDR_CONTENT_LENGTH, &len)) == NULL)
+		return -1;
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == len)
+		return -1;
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (v[i] - '0');
+	}
+	return n;
+}
+
 static int
 spool_write_cb(void *arg, const void *p, size_t n)
 {
@@ -305,6 +327,7 @@ write_spooled(struct fetch *f, struct bentry *e)
 	mi.when = wall_now();
 	mi.sender = meta_field(e, HDR_RETURN_PATH, &len);
 	mi.sender_len = len;
+	mi.content_length = content_length(e);
 	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
 		return -1;
 	f->writing = 1;

@@ -58,6 +58,7 @@ struct fmt_msginfo {
 	int64_t		 when;		/* arrival time (seconds) */
 	const char	*sender;	/* Return-Path address or NULL */
 	size_t		 sender_len;
+	int64_t		 content_length; /* its header's value, or -1 */
 };
 
 struct fmt_args {
@@ -72,7 +73,8 @@ struct fmt_args {
  * and *len when the index knows the volume, 0 when not), and after a
  * sync the format lists the volumes it changed (synced()), which the
  * pipeline records in the same transaction that marks the batch
- * archived. traps is format-private state kept beside the length (mbox:
+ * archived (the format keeps a copy of the struct, not its address,
+ * and may call get() until it is closed). traps is format-private state kept beside the length (mbox:
  * Content-Length trap offsets), a short string or "".
  */
 struct fmt_vol {

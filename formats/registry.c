@@ -10,6 +10,7 @@
 
 static const struct fmt_ops *const fmt_all[] = {
 	&fmt_maildir_ops,
+	&fmt_mbox_ops,
 };
 
 const struct fmt_ops *
@@ -26,7 +27,7 @@ fmt_find(const char *name)
 const char *
 fmt_names(void)
 {
-	return "maildir";
+	return "maildir, mbox";
 }
 
 const char *
@@ -46,4 +47,16 @@ fmt_fail(struct fmt *f, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 	return -1;
+}
+
+int
+fmt_loc_volume(const char *loc, char *out, size_t len)
+{
+	size_t	n = strcspn(loc, ":");
+
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, loc, n);
+	out[n] = '\0';
+	return 0;
 }

@@ -3,8 +3,9 @@
  *
  * The dot decoder is checked three ways. A table of cases with literal
  * expectations is fed whole, split in two at every byte, and byte by
- * byte; every call gets an output buffer of exactly its input length
- * from malloc, so ASan catches a decoder that writes one byte too many.
+ * byte; every call's input and output end exactly where a malloc'd
+ * block ends, so ASan catches a decoder that reads past its input or
+ * writes one byte more than it was given.
  * Then a differential test runs a byte-at-a-time reference decoder and
  * dot_feed() side by side on pseudo-random input with random chunking.
  *
@@ -250,7 +251,7 @@ test_dot_table(void)
 {
 	const struct dcase	*c;
 	struct dres		 r;
-	char			*ext;
+	char			*ext, name[64];
 	size_t			 i, extlen;
 
 	for (i = 0; i < NELEM(dcases); i++) {
@@ -270,9 +271,9 @@ test_dot_table(void)
 		memcpy(ext + c->inlen, "\r\n.\r\n", 5);
 		dres_init(&r, extlen);
 		dot_run(ext, extlen, &extlen, 0, &r);
-		T_CHECKF(r.bad == 0 && r.ret == 1,
-		    "%s + terminator: ret %d", c->name, r.ret);
-		dot_all_splits(c->name, ext, extlen, r.out, r.outlen,
+		(void)snprintf(name, sizeof name, "%s + terminator", c->name);
+		T_CHECKF(r.bad == 0 && r.ret == 1, "%s: ret %d", name, r.ret);
+		dot_all_splits(name, ext, extlen, r.out, r.outlen,
 		    r.consumed, r.ret);
 		dres_free(&r);
 		free(ext);
@@ -548,6 +549,7 @@ test_status(void)
 
 	for (i = 0; i < NELEM(scases); i++) {
 		c = &scases[i];
+		memset(&st, 0, sizeof st);
 		r = pop3_parse_status(c->line, c->len, &st);
 		T_CHECKF(r == 0 && st.ok == c->ok && st.rcode == c->rc &&
 		    st.text == c->line + c->textoff &&
@@ -605,10 +607,13 @@ test_uidl(void)
 
 	for (i = 0; i < NELEM(ucases); i++) {
 		c = &ucases[i];
+		num = 0;
+		uid = NULL;
+		ulen = 0;
 		r = pop3_parse_uidl(c->line, c->len, &num, &uid, &ulen);
-		T_CHECKF(r == 0 && num == c->num && uid == c->line + c->uidoff &&
-		    ulen == c->len - c->uidoff, "case %zu: ret %d num %u",
-		    i, r, (unsigned)num);
+		T_CHECKF(r == 0 && num == c->num &&
+		    uid == c->line + c->uidoff && ulen == c->len - c->uidoff,
+		    "case %zu: ret %d num %u", i, r, (unsigned)num);
 	}
 	for (i = 0; i < NELEM(ubad); i++) {
 		num = 0xdeadbeef;
@@ -692,6 +697,8 @@ check_pairs(const char *what,
 	int		r;
 
 	for (i = 0; i < ngood; i++) {
+		num = 0;
+		size = 0;
 		r = fn(good[i].line, good[i].len, &num, &size);
 		T_CHECKF(r == 0 && num == good[i].num && size == good[i].size,
 		    "%s case %zu: ret %d num %u size %llu", what, i, r,
@@ -911,6 +918,8 @@ test_apop(void)
 
 	for (i = 0; i < NELEM(acases); i++) {
 		c = &acases[i];
+		ts = NULL;
+		tslen = 0;
 		r = pop3_apop_stamp(c->text, c->len, &ts, &tslen);
 		T_CHECKF(r == 0 && ts == c->text + c->off &&
 		    tslen == c->tslen, "case %zu: ret %d", i, r);

@@ -1,0 +1,938 @@
+/*
+ * mbox.c -- mboxrd archive, plain or gzip (qmail mbox(5), RFC 4155).
+ *
+ * Files: ACCOUNT/mbox/YYYY-MM.mbox or YYYY-MM.mbox.gz, one per month of
+ * archiving (UTC), so no file grows forever. Each message is written as
+ *
+ *   From SENDER DATE\n     SENDER from Return-Path, else MAILER-DAEMON;
+ *                          DATE in asctime form, UTC, day space-padded
+ *   the message            every line matching ^>*From  gets one more >
+ *   \n                     an empty line; a message whose last line had
+ *                          no newline gets one first (flag "n")
+ *
+ * gzip: each committed batch is one complete gzip member appended to the
+ * file, so readers of concatenated members see one stream. The index
+ * keeps each file's committed length; recovery moves bytes past it to
+ * ACCOUNT/quarantine/ (fsynced) and cuts the file back.
+ *
+ * A location is "FILE:MEMBER:OFFSET:LENGTH:FLAGS": MEMBER is the byte
+ * offset of the gzip member (0 for plain files), OFFSET the offset of the
+ * From_ line in the member's uncompressed bytes (in the file for plain
+ * files), LENGTH the bytes from the From_ line to the end of the empty
+ * line, FLAGS "n" if a newline was added, else "-".
+ *
+ * Content-Length: mutt trusts a message's Content-Length when a "From "
+ * line sits at that offset. A forged one could make mutt skip later
+ * messages. popvault records every Content-Length target that points
+ * past the message's own end (a "trap", kept with the file's committed
+ * length in the index), and when a separator would land on a trap it
+ * writes one more empty line first, so mutt finds no "From " there and
+ * ignores the header. See docs/formats.md.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "format.h"
+#include "log.h"
+#include "util.h"
+
+#define MB_OBUF		(256 * 1024)
+#define MB_NTRAPS	32
+#define MB_GZLEVEL	1	/* fast: see docs/formats.md */
+
+/* Quoting state at the start of a line ("From " matched so far: k). */
+enum { Q_BOL, Q_GT, Q_MATCH, Q_MID };
+
+struct mbox {
+	struct fmt	 base;
+	char		 acct[4096];	/* account folder */
+	int		 dirfd;		/* ACCOUNT/mbox */
+	int		 gz;
+	/* The file written in this batch. */
+	int		 fd;
+	char		 name[64];
+	int		 created;
+	uint64_t	 start;		/* file length at open (committed) */
+	uint64_t	 ubase;		/* uncompressed bytes before member */
+	uint64_t	 uoff;		/* uncompressed bytes in this member
+					 * (plain: offset in the file) */
+	z_stream	 zs;
+	int		 zopen;
+	unsigned char	*obuf;		/* pending uncompressed output */
+	size_t		 olen;
+	unsigned char	*zbuf;
+	/* The message being written. */
+	int		 q, qk;
+	int		 last;		/* last byte of the message or -1 */
+	int		 in_hdr;	/* before the end of its header */
+	uint64_t	 msg_off;	/* From_ line offset (uoff scale) */
+	int64_t		 clen;		/* Content-Length or -1 */
+	/* Traps: absolute uncompressed offsets. */
+	uint64_t	 traps[MB_NTRAPS];
+	size_t		 ntraps;
+	/* After sync. */
+	struct fmt_vol	 vol;
+	int		 have_vol;
+	struct fmt_committed committed;	/* copied at recover() */
+};
+
+static struct fmt *
+mb_open(const struct fmt_args *a, char *err, size_t errlen)
+{
+	struct mbox	*m = xcalloc(1, sizeof *m);
+	char		 path[4200];
+
+	m->base.ops = &fmt_mbox_ops;
+	m->fd = -1;
+	m->gz = a->compress == FMT_COMP_GZIP;
+	if (a->compress != FMT_COMP_NONE && !m->gz) {
+		snprintf(err, errlen, "mbox: only gzip compression");
+		free(m);
+		return NULL;
+	}
+	snprintf(m->acct, sizeof m->acct, "%s", a->dir);
+	if (xsnprintf(path, sizeof path, "%s/mbox", a->dir) == -1 ||
+	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    (m->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "mbox folder %s: %s", path,
+		    strerror(errno));
+		free(m);
+		return NULL;
+	}
+	m->obuf = xmalloc(MB_OBUF);
+	m->zbuf = xmalloc(MB_OBUF);
+	return &m->base;
+}
+
+/* traps string: "u=UNCOMPRESSED_TOTAL t=OFF,OFF,..." */
+static void
+traps_parse(struct mbox *m, const char *s)
+{
+	const char		*p;
+	char			*end;
+	unsigned long long	 v;
+
+	m->ntraps = 0;
+	m->ubase = 0;
+	if ((p = strstr(s, "u=")) != NULL)
+		m->ubase = strtoull(p + 2, NULL, 10);
+	if ((p = strstr(s, "t=")) == NULL)
+		return;
+	p += 2;
+	while (*p >= '0' && *p <= '9' && m->ntraps < MB_NTRAPS) {
+		v = strtoull(p, &end, 10);
+		m->traps[m->ntraps++] = v;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+static void
+traps_format(struct mbox *m, uint64_t utotal, char *out, size_t len)
+{
+	size_t	i, o;
+	int	w;
+
+	w = snprintf(out, len, "u=%" PRIu64 " t=", utotal);
+	o = w > 0 ? (size_t)w : 0;
+	for (i = 0; i < m->ntraps && o < len; i++) {
+		if (m->traps[i] < utotal)
+			continue;	/* passed: harmless now */
+		w = snprintf(out + o, len - o, "%s%" PRIu64,
+		    out[o - 1] == '=' ? "" : ",", m->traps[i]);
+		if (w < 0 || (size_t)w >= len - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* Copy bytes past the committed length aside, then cut the file back. */
+static int
+mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
+{
+	char	qdir[4200], qname[128], buf[65536];
+	int	fd, qd = -1, qf = -1, r = -1;
+	off_t	off = (off_t)keep;
+	ssize_t	n;
+
+	if ((fd = openat(m->dirfd, name, O_RDWR | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return fmt_fail(&m->base, "%s: %s", name, strerror(errno));
+	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->acct) == -1 ||
+	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    (qd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		fmt_fail(&m->base, "quarantine folder: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(qname, sizeof qname, "%s.%" PRIu64 ".%lld.tail", name, keep,
+	    (long long)wall_now());
+	if ((qf = openat(qd, qname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		fmt_fail(&m->base, "quarantine/%s: %s", qname,
+		    strerror(errno));
+		goto out;
+	}
+	while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
+		if (write_all(qf, buf, (size_t)n) == -1)
+			break;
+		off += n;
+	}
+	if (n != 0 || fsync(qf) == -1 || fsync(qd) == -1) {
+		fmt_fail(&m->base, "quarantine/%s: %s", qname,
+		    strerror(errno));
+		goto out;
+	}
+	crash_point("mbox-quarantined");
+	if (ftruncate(fd, (off_t)keep) == -1 || fsync(fd) == -1) {
+		fmt_fail(&m->base, "cutting %s back: %s", name,
+		    strerror(errno));
+		goto out;
+	}
+	log_warnx("mbox: %s had %" PRIu64 " uncommitted bytes; moved to "
+	    "quarantine/%s", name, size - keep, qname);
+	r = 0;
+out:
+	if (qf != -1)
+		close(qf);
+	if (qd != -1)
+		close(qd);
+	close(fd);
+	return r;
+}
+
+static int
+mb_is_ours(const char *name)
+{
+	size_t	n = strlen(name);
+
+	return name[0] != '.' && ((n > 5 && strcmp(name + n - 5,
+	    ".mbox") == 0) || (n > 8 && strcmp(name + n - 8,
+	    ".mbox.gz") == 0));
+}
+
+static int
+mb_recover(struct fmt *f, const struct fmt_committed *c)
+{
+	struct mbox	*m = (struct mbox *)f;
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d;
+	uint64_t	 len;
+	char		 traps[512];
+	int		 fd, r = 0, known;
+
+	m->committed = *c;
+	if ((fd = dup(m->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fmt_fail(f, "mbox folder: %s", strerror(errno));
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (!mb_is_ours(de->d_name))
+			continue;
+		if (fstatat(m->dirfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode)) {
+			r = fmt_fail(f, "mbox/%s: not a regular file",
+			    de->d_name);
+			break;
+		}
+		known = c->get(c->arg, de->d_name, &len, traps, sizeof traps);
+		if (known == -1) {
+			r = fmt_fail(f, "index: cannot read volume %s",
+			    de->d_name);
+			break;
+		}
+		if (!known)
+			len = 0;
+		if ((uint64_t)sb.st_size < len) {
+			r = fmt_fail(f, "mbox/%s is shorter (%lld bytes) than "
+			    "its committed length (%" PRIu64 "); refusing to "
+			    "write to it", de->d_name, (long long)sb.st_size,
+			    len);
+			break;
+		}
+		if ((uint64_t)sb.st_size > len)
+			r = mb_cut(m, de->d_name, len, (uint64_t)sb.st_size);
+		if (r == 0 && len == 0) {
+			/* Never committed: nothing of it is ours to keep. */
+			if (unlinkat(m->dirfd, de->d_name, 0) == -1 ||
+			    fsync(m->dirfd) == -1)
+				r = fmt_fail(f, "removing mbox/%s: %s",
+				    de->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+/* Pick and open this batch's file: the month of `when`, UTC. */
+static int
+mb_open_file(struct mbox *m, int64_t when)
+{
+	struct stat	sb;
+	struct tm	tm;
+	time_t		t = (time_t)when;
+	uint64_t	len;
+	char		traps[512] = "";
+	int		known;
+
+	gmtime_r(&t, &tm);
+	snprintf(m->name, sizeof m->name, "%04d-%02d.mbox%s",
+	    tm.tm_year + 1900, tm.tm_mon + 1, m->gz ? ".gz" : "");
+	m->fd = openat(m->dirfd, m->name, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (m->fd == -1 || fstat(m->fd, &sb) == -1)
+		return fmt_fail(&m->base, "mbox/%s: %s", m->name,
+		    strerror(errno));
+	known = m->committed.get != NULL ? m->committed.get(
+	    m->committed.arg, m->name, &len, traps, sizeof traps) : 0;
+	if (known == -1)
+		return fmt_fail(&m->base, "index: cannot read volume");
+	if (!known)
+		len = 0;
+	if ((uint64_t)sb.st_size != len)
+		return fmt_fail(&m->base, "mbox/%s is %lld bytes but %" PRIu64
+		    " are committed", m->name, (long long)sb.st_size, len);
+	m->created = sb.st_size == 0;
+	m->start = (uint64_t)sb.st_size;
+	traps_parse(m, traps);
+	if (!m->gz)
+		m->ubase = 0;
+	if (lseek(m->fd, (off_t)m->start, SEEK_SET) == -1)
+		return fmt_fail(&m->base, "mbox/%s: %s", m->name,
+		    strerror(errno));
+	m->uoff = m->gz ? 0 : m->start;
+	if (m->gz) {
+		memset(&m->zs, 0, sizeof m->zs);
+		if (deflateInit2(&m->zs, MB_GZLEVEL, Z_DEFLATED, 15 + 16, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK)
+			return fmt_fail(&m->base, "zlib: deflateInit2 failed");
+		m->zopen = 1;
+	}
+	return 0;
+}
+
+/* Push pending output to the file (through deflate for gzip). */
+static int
+mb_flush(struct mbox *m, int finish)
+{
+	int	zr;
+
+	if (!m->gz) {
+		if (m->olen > 0 && write_all(m->fd, m->obuf, m->olen) == -1)
+			return fmt_fail(&m->base, "writing mbox/%s: %s",
+			    m->name, strerror(errno));
+		m->olen = 0;
+		return 0;
+	}
+	m->zs.next_in = m->obuf;
+	m->zs.avail_in = (uInt)m->olen;
+	do {
+		m->zs.next_out = m->zbuf;
+		m->zs.avail_out = MB_OBUF;
+		zr = deflate(&m->zs, finish ? Z_FINISH : Z_NO_FLUSH);
+		if (zr == Z_STREAM_ERROR)
+			return fmt_fail(&m->base, "zlib: deflate failed");
+		if (write_all(m->fd, m->zbuf, MB_OBUF - m->zs.avail_out) ==
+		    -1)
+			return fmt_fail(&m->base, "writing mbox/%s: %s",
+			    m->name, strerror(errno));
+	} while (m->zs.avail_out == 0 || (finish && zr != Z_STREAM_END));
+	m->olen = 0;
+	return 0;
+}
+
+static int
+mb_out(struct mbox *m, const void *p, size_t n)
+{
+	const char	*s = p;
+	size_t		 k;
+
+	while (n > 0) {
+		k = MB_OBUF - m->olen;
+		if (k > n)
+			k = n;
+		memcpy(m->obuf + m->olen, s, k);
+		m->olen += k;
+		m->uoff += k;
+		s += k;
+		n -= k;
+		if (m->olen == MB_OBUF && mb_flush(m, 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+mb_is_trap(struct mbox *m, uint64_t abs)
+{
+	size_t	i;
+
+	for (i = 0; i < m->ntraps; i++)
+		if (m->traps[i] == abs)
+			return 1;
+	return 0;
+}
+
+/* The sender of the From_ line: no spaces or control characters. */
+static void
+mb_sender(const struct fmt_msginfo *mi, char *out, size_t len)
+{
+	const char	*s = mi->sender;
+	size_t		 n = mi->sender_len, i, o = 0;
+	const char	*lt, *gt;
+
+	if (s != NULL && (lt = memchr(s, '<', n)) != NULL &&
+	    (gt = memchr(lt, '>', n - (size_t)(lt - s))) != NULL) {
+		s = lt + 1;
+		n = (size_t)(gt - lt) - 1;
+	}
+	while (s != NULL && n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (s != NULL && n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r'))
+		n--;
+	if (s == NULL || n == 0) {
+		snprintf(out, len, "MAILER-DAEMON");
+		return;
+	}
+	for (i = 0; i < n && o + 1 < len && o < 254; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		out[o++] = (c <= 0x20 || c == 0x7f) ? '-' : (char)c;
+	}
+	out[o] = '\0';
+}
+
+static int
+mb_begin(struct fmt *f, const struct fmt_msginfo *mi)
+{
+	struct mbox	*m = (struct mbox *)f;
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
+	    "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm	 tm;
+	time_t		 t = (time_t)mi->when;
+	char		 line[400], sender[256];
+	int		 n;
+
+	if (m->fd == -1 && mb_open_file(m, mi->when) == -1)
+		return -1;
+	/* A separator on a Content-Length trap: shift it by one line. */
+	if (mb_is_trap(m, m->ubase + m->uoff) && mb_out(m, "\n", 1) == -1)
+		return -1;
+	gmtime_r(&t, &tm);
+	mb_sender(mi, sender, sizeof sender);
+	/* asctime form, day space-padded (RFC 4155, mbox(5)). */
+	n = snprintf(line, sizeof line, "From %s %s %s %2d %02d:%02d:%02d "
+	    "%d\n", sender, days[tm.tm_wday % 7], months[tm.tm_mon % 12],
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return fmt_fail(f, "mbox: From_ line too long");
+	m->msg_off = m->uoff;
+	if (mb_out(m, line, (size_t)n) == -1)
+		return -1;
+	m->q = Q_BOL;
+	m->qk = 0;
+	m->last = -1;
+	m->in_hdr = 1;
+	m->clen = mi->content_length;
+	return 0;
+}
+
+/*
+ * mboxrd: a line matching ^>*From  gets one more '>'. The '>' is put
+ * just before "From ", which gives the same bytes as putting it first,
+ * so nothing but the constant "From " prefix is ever held back: m->qk
+ * counts how much of it has been matched and not yet written.
+ */
+static int
+mb_write(struct fmt *f, const void *p, size_t n)
+{
+	struct mbox		*m = (struct mbox *)f;
+	static const char	 from[] = "From ";
+	const unsigned char	*s = p, *run = p, *nl;
+	size_t			 i = 0;
+
+	while (i < n) {
+		unsigned char	c = s[i];
+
+		switch (m->q) {
+		case Q_MID:
+			nl = memchr(s + i, '\n', n - i);
+			if (nl == NULL) {
+				i = n;
+				continue;
+			}
+			i = (size_t)(nl - s) + 1;
+			m->q = Q_BOL;
+			continue;
+		case Q_BOL:
+			if (c == '\n' && m->in_hdr) {
+				/* The empty line ending the header: mutt's
+				 * Content-Length counts from after it. */
+				m->in_hdr = 0;
+				if (m->clen > 0 && m->ntraps < MB_NTRAPS)
+					m->traps[m->ntraps++] = m->ubase +
+					    m->uoff + (uint64_t)(s + i - run) +
+					    1 + (uint64_t)m->clen + 1;
+			}
+			/* FALLTHROUGH */
+		case Q_GT:
+			if (c == '>') {
+				m->q = Q_GT;
+				i++;
+			} else if (c == 'F') {
+				if (mb_out(m, run, (size_t)(s + i - run)) == -1)
+					return -1;
+				m->q = Q_MATCH;
+				m->qk = 1;
+				run = s + ++i;
+			} else {
+				m->q = c == '\n' ? Q_BOL : Q_MID;
+				i++;
+			}
+			continue;
+		case Q_MATCH:
+			if (c == (unsigned char)from[m->qk]) {
+				run = s + ++i;
+				if (++m->qk == 5) {
+					if (mb_out(m, ">From ", 6) == -1)
+						return -1;
+					m->qk = 0;
+					m->q = Q_MID;
+				}
+				continue;
+			}
+			/* No match: write the held prefix, re-examine c. */
+			if (mb_out(m, from, (size_t)m->qk) == -1)
+				return -1;
+			m->qk = 0;
+			m->q = Q_MID;
+			continue;
+		}
+	}
+	if (n > 0)
+		m->last = s[n - 1];
+	return mb_out(m, run, (size_t)(s + n - run));
+}
+
+static int
+mb_end(struct fmt *f, char *loc, size_t loclen)
+{
+	struct mbox	*m = (struct mbox *)f;
+	int		 added = 0;
+	size_t		 i, k;
+	uint64_t	 here;
+
+	/* A prefix of "From " still held at the very end is just text. */
+	if (m->q == Q_MATCH && mb_out(m, "From ", (size_t)m->qk) == -1)
+		return -1;
+	m->qk = 0;
+	if (m->last != -1 && m->last != '\n') {
+		if (mb_out(m, "\n", 1) == -1)
+			return -1;
+		added = 1;
+	}
+	if (mb_out(m, "\n", 1) == -1)
+		return -1;
+	/* Traps at or before the next separator are harmless now. */
+	here = m->ubase + m->uoff;
+	for (i = 0, k = 0; i < m->ntraps; i++)
+		if (m->traps[i] > here)
+			m->traps[k++] = m->traps[i];
+	m->ntraps = k;
+	if (m->gz)
+		return xsnprintf(loc, loclen, "%s:%" PRIu64 ":%" PRIu64 ":%"
+		    PRIu64 ":%s", m->name, m->start, m->msg_off,
+		    m->uoff - m->msg_off, added ? "n" : "-") == -1 ?
+		    fmt_fail(f, "mbox: location too long") : 0;
+	return xsnprintf(loc, loclen, "%s:0:%" PRIu64 ":%" PRIu64 ":%s",
+	    m->name, m->msg_off, m->uoff - m->msg_off, added ? "n" : "-") ==
+	    -1 ? fmt_fail(f, "mbox: location too long") : 0;
+}
+
+static int
+mb_discard(struct fmt *f)
+{
+	/*
+	 * Messages reach this format whole (FMT_F_NEEDS_SIZE), so a
+	 * duplicate is dropped before begin(). After a failure mid-message
+	 * the bytes written are past the committed length, and the next
+	 * recovery moves them aside.
+	 */
+	(void)f;
+	return 0;
+}
+
+static void
+mb_close_file(struct mbox *m)
+{
+	if (m->zopen) {
+		deflateEnd(&m->zs);
+		m->zopen = 0;
+	}
+	if (m->fd != -1)
+		close(m->fd);
+	m->fd = -1;
+	m->olen = 0;
+}
+
+static int
+mb_sync(struct fmt *f)
+{
+	struct mbox	*m = (struct mbox *)f;
+	struct stat	 sb;
+
+	m->have_vol = 0;
+	if (m->fd == -1)
+		return 0;
+	if (mb_flush(m, 1) == -1)
+		goto fail;
+	crash_point("mbox-written");
+	if (fsync(m->fd) == -1) {
+		fmt_fail(f, "fsync mbox/%s: %s", m->name, strerror(errno));
+		goto fail;
+	}
+	if (m->created && fsync(m->dirfd) == -1) {
+		fmt_fail(f, "fsync mbox/: %s", strerror(errno));
+		goto fail;
+	}
+	if (fstat(m->fd, &sb) == -1) {
+		fmt_fail(f, "mbox/%s: %s", m->name, strerror(errno));
+		goto fail;
+	}
+	snprintf(m->vol.name, sizeof m->vol.name, "%s", m->name);
+	m->vol.length = (uint64_t)sb.st_size;
+	traps_format(m, m->gz ? m->ubase + m->uoff : m->uoff, m->vol.traps,
+	    sizeof m->vol.traps);
+	m->have_vol = 1;
+	mb_close_file(m);
+	return 0;
+fail:
+	mb_close_file(m);
+	return -1;
+}
+
+static size_t
+mb_synced(struct fmt *f, const struct fmt_vol **v)
+{
+	struct mbox	*m = (struct mbox *)f;
+
+	*v = &m->vol;
+	return m->have_vol ? 1 : 0;
+}
+
+/* Parse "FILE:MEMBER:OFFSET:LENGTH:FLAGS". */
+static int
+mb_parse_loc(const char *loc, char *name, size_t namelen, uint64_t *member,
+    uint64_t *off, uint64_t *len, int *added)
+{
+	const char		*c = strchr(loc, ':');
+	char			*end;
+	unsigned long long	 v[3];
+	int			 i;
+
+	if (c == NULL || (size_t)(c - loc) >= namelen || c == loc)
+		return -1;
+	memcpy(name, loc, (size_t)(c - loc));
+	name[c - loc] = '\0';
+	if (!mb_is_ours(name) || strchr(name, '/') != NULL)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (c[1] < '0' || c[1] > '9')
+			return -1;
+		v[i] = strtoull(c + 1, &end, 10);
+		if (*end != ':')
+			return -1;
+		c = end;
+	}
+	if (strcmp(c + 1, "n") != 0 && strcmp(c + 1, "-") != 0)
+		return -1;
+	*member = v[0];
+	*off = v[1];
+	*len = v[2];
+	*added = c[1] == 'n';
+	return 0;
+}
+
+/* Undo the quoting of one stored message, streaming to cb. */
+struct unq {
+	int	 (*cb)(void *, const void *, size_t);
+	void	 *arg;
+	int	  state;	/* 0 skipping From_ line, 1 BOL, 2 GT1, 3 GT,
+				 * 4 MATCH, 5 MID */
+	int	  k;
+	uint64_t  left;		/* message bytes still to give (quoted) */
+	int	  err;
+};
+
+static int
+unq_emit(struct unq *u, const void *p, size_t n)
+{
+	if (n > 0 && !u->err && u->cb(u->arg, p, n) == -1)
+		u->err = 1;
+	return u->err ? -1 : 0;
+}
+
+/*
+ * Feed quoted bytes; remove one '>' from lines matching ^>+From . The
+ * first '>' of a line is held until the line shows whether it matches.
+ */
+static int
+unq_feed(struct unq *u, const unsigned char *s, size_t n)
+{
+	static const char	 from[] = "From ";
+	const unsigned char	*run = s, *nl;
+	size_t			 i = 0;
+
+	while (i < n) {
+		unsigned char	c = s[i];
+
+		switch (u->state) {
+		case 0:
+			nl = memchr(s + i, '\n', n - i);
+			i = nl ? (size_t)(nl - s) + 1 : n;
+			run = s + i;
+			if (nl)
+				u->state = 1;
+			continue;
+		case 5:
+			nl = memchr(s + i, '\n', n - i);
+			if (nl == NULL) {
+				i = n;
+				continue;
+			}
+			i = (size_t)(nl - s) + 1;
+			u->state = 1;
+			continue;
+		case 1:
+			if (c == '>') {
+				/* Hold this '>'. */
+				if (unq_emit(u, run, (size_t)(s + i - run)))
+					return -1;
+				run = s + ++i;
+				u->state = 2;
+			} else {
+				u->state = c == '\n' ? 1 : 5;
+				i++;
+			}
+			continue;
+		case 2:
+		case 3:
+			if (c == '>') {
+				i++;
+				u->state = 3;
+			} else if (c == 'F') {
+				if (unq_emit(u, run, (size_t)(s + i - run)))
+					return -1;
+				run = s + ++i;
+				u->k = 1;
+				u->state = 4;
+			} else {
+				/* No match: the held '>' goes out. */
+				if (unq_emit(u, ">", 1))
+					return -1;
+				u->state = 5;
+			}
+			continue;
+		case 4:
+			if (c == (unsigned char)from[u->k]) {
+				run = s + ++i;
+				if (++u->k == 5) {
+					/* Matched: drop the held '>'. */
+					if (unq_emit(u, from, 5))
+						return -1;
+					u->state = 5;
+				}
+				continue;
+			}
+			if (unq_emit(u, ">", 1) || unq_emit(u, from,
+			    (size_t)u->k))
+				return -1;
+			u->state = 5;
+			continue;
+		}
+	}
+	return unq_emit(u, run, (size_t)(s + n - run));
+}
+
+static int
+unq_finish(struct unq *u)
+{
+	static const char	from[] = "From ";
+
+	if (u->state == 2 || u->state == 3)
+		return unq_emit(u, ">", 1);
+	if (u->state == 4)
+		return unq_emit(u, ">", 1) || unq_emit(u, from,
+		    (size_t)u->k) ? -1 : 0;
+	return 0;
+}
+
+static int
+mb_read(struct fmt *f, const char *loc,
+    int (*cb)(void *, const void *, size_t), void *arg)
+{
+	struct mbox	*m = (struct mbox *)f;
+	char		 name[128];
+	unsigned char	 in[65536], out[65536];
+	uint64_t	 member, off, len, skip, msglen, got = 0, pos = 0;
+	int		 added, fd, zr = Z_OK, r = -1, gz;
+	struct unq	 u;
+	z_stream	 zs;
+	ssize_t		 n;
+
+	if (mb_parse_loc(loc, name, sizeof name, &member, &off, &len,
+	    &added) == -1)
+		return fmt_fail(f, "bad mbox location %s", loc);
+	/* The message is the range minus the From_ line and the trailer. */
+	if (len < 1u + (unsigned)added)
+		return fmt_fail(f, "bad mbox location %s", loc);
+	msglen = len - 1 - (unsigned)added;
+	gz = strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".gz") == 0;
+	if ((fd = openat(m->dirfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return fmt_fail(f, "mbox/%s: %s", name, strerror(errno));
+	memset(&u, 0, sizeof u);
+	u.cb = cb;
+	u.arg = arg;
+	memset(&zs, 0, sizeof zs);
+	if (gz && inflateInit2(&zs, 15 + 16) != Z_OK) {
+		close(fd);
+		return fmt_fail(f, "zlib: inflateInit2 failed");
+	}
+	pos = gz ? member : off;
+	skip = gz ? off : 0;	/* uncompressed bytes before the From_ */
+	while (got < msglen) {
+		const unsigned char	*p;
+		size_t			 avail, take;
+
+		n = pread(fd, in, sizeof in, (off_t)pos);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fmt_fail(f, "reading mbox/%s: %s", name,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			fmt_fail(f, "mbox/%s: truncated (message at %s)",
+			    name, loc);
+			goto out;
+		}
+		pos += (uint64_t)n;
+		if (!gz) {
+			p = in;
+			avail = (size_t)n;
+			take = avail < msglen - got ? avail : msglen - got;
+			if (unq_feed(&u, p, take) == -1)
+				goto cbfail;
+			got += take;
+			continue;
+		}
+		zs.next_in = in;
+		zs.avail_in = (uInt)n;
+		while (zs.avail_in > 0 && got < msglen) {
+			zs.next_out = out;
+			zs.avail_out = sizeof out;
+			zr = inflate(&zs, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END) {
+				fmt_fail(f, "mbox/%s: corrupt gzip data (%s)",
+				    name, zs.msg ? zs.msg : "?");
+				goto out;
+			}
+			p = out;
+			avail = sizeof out - zs.avail_out;
+			if (skip > 0) {
+				take = avail < skip ? avail : (size_t)skip;
+				skip -= take;
+				p += take;
+				avail -= take;
+			}
+			take = avail < msglen - got ? avail : msglen - got;
+			if (take > 0 && unq_feed(&u, p, take) == -1)
+				goto cbfail;
+			got += take;
+			if (zr == Z_STREAM_END && got < msglen) {
+				fmt_fail(f, "mbox/%s: member ends before the "
+				    "message at %s", name, loc);
+				goto out;
+			}
+		}
+	}
+	if (u.state == 0) {
+		fmt_fail(f, "mbox/%s: no From_ line at %s", name, loc);
+		goto out;
+	}
+	if (unq_finish(&u) == -1)
+		goto cbfail;
+	r = 0;
+	goto out;
+cbfail:
+	fmt_fail(f, "reading %s: stopped", loc);
+out:
+	if (gz)
+		inflateEnd(&zs);
+	close(fd);
+	return r;
+}
+
+static enum fmt_check
+mb_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
+{
+	/*
+	 * Pending rows of an mbox batch point past the committed length,
+	 * which recovery has just cut away: such a message is absent, and
+	 * is fetched again.
+	 */
+	(void)f;
+	(void)loc;
+	(void)sha;
+	return FMT_ABSENT;
+}
+
+static void
+mb_close(struct fmt *f)
+{
+	struct mbox	*m = (struct mbox *)f;
+
+	if (m == NULL)
+		return;
+	mb_close_file(m);
+	close(m->dirfd);
+	free(m->obuf);
+	free(m->zbuf);
+	free(m);
+}
+
+const struct fmt_ops fmt_mbox_ops = {
+	.name = "mbox",
+	.flags = FMT_F_NEEDS_SIZE | FMT_F_COMPRESSES,
+	.open = mb_open,
+	.recover = mb_recover,
+	.check = mb_check,
+	.begin = mb_begin,
+	.write = mb_write,
+	.end = mb_end,
+	.discard = mb_discard,
+	.sync = mb_sync,
+	.synced = mb_synced,
+	.read = mb_read,
+	.close = mb_close,
+};
