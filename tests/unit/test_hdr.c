@@ -30,7 +30,8 @@ _Static_assert(HDR_LINE_MAX - 9 > HDR_VALUE_MAX,
     "a cut Subject: line must hold a full value");
 
 static const char *const fnames[HDR_NFIELDS] = {
-	"Message-ID", "Date", "From", "Subject", "Return-Path"
+	"Message-ID", "Date", "From", "Subject", "Return-Path",
+	"Content-Length"
 };
 
 /* A scanner with a canary right after it. */

@@ -340,7 +340,7 @@ test_md_roundtrip(void)
 	T_CHECK(mode_of("maildir/tmp") == 0700);
 	T_CHECK(mode_of("maildir/new") == 0700);
 	T_CHECK(mode_of("maildir/cur") == 0700);
-	T_CHECK(f->ops->recover(f) == 0);
+	T_CHECK(f->ops->recover(f, NULL) == 0);
 
 	for (i = 0; i < n; i++) {
 		ok = put(f, msgs[i].data, msgs[i].len, msgs[i].chunks,
@@ -403,7 +403,7 @@ test_md_roundtrip(void)
 		T_CHECK(0);
 		goto out;
 	}
-	T_CHECK(f->ops->recover(f) == 0);
+	T_CHECK(f->ops->recover(f, NULL) == 0);
 	T_CHECK(count_dir("maildir/new") == (int)n);
 	for (i = 0; i < n; i++) {
 		T_CHECK(read_back(f, msgs[i].loc, &b) == 0);
@@ -471,7 +471,7 @@ test_md_discard_recover(void)
 		T_CHECK(0);
 		goto out;
 	}
-	T_CHECK(f->ops->recover(f) == 0);
+	T_CHECK(f->ops->recover(f, NULL) == 0);
 	T_CHECK(count_dir("maildir/tmp") == 0);
 	T_CHECK(count_dir("maildir/new") == 1);
 	/* the unsynced one was never committed: absent at its location */
@@ -485,7 +485,7 @@ test_md_discard_recover(void)
 		T_MEMEQ(b.p, b.len, "keep\r\n", 6);
 		free(b.p);
 	}
-	T_CHECK(f->ops->recover(f) == 0);	/* again: nothing to do */
+	T_CHECK(f->ops->recover(f, NULL) == 0);	/* again: nothing to do */
 	f->ops->close(f);
 out:
 	teardown();
