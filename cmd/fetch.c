@@ -45,7 +45,8 @@ fetch_usage(void)
 	    "                           (default 60)\n"
 	    "  --max-message-size SIZE  largest message fetched (default 1G;\n"
 	    "                           suffixes k, M, G)\n"
-	    "  --batch N                messages per commit (default 200)\n"
+	    "  --batch N                messages per commit (default 200; tar:\n"
+	    "                           10000, one volume per commit)\n"
 	    "  -v, --verbose            show the POP3 conversation (twice: TLS)\n"
 	    "  -q, --quiet              errors only\n"
 	    "  -h, --help               this text\n", fmt_names());
@@ -177,8 +178,6 @@ fetch_main(int argc, char **argv)
 	o.format = fmt_find("maildir");
 	o.compress = FMT_COMP_NONE;
 	o.auth = POP3_AUTH_USER;
-	o.batch_msgs = 200;
-	o.batch_bytes = 32ULL << 20;
 	o.pop3.connect_timeout_ms = 30000;
 	o.pop3.timeout_ms = 60000;
 	o.pop3.max_msg_size = 1ULL << 30;

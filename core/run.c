@@ -78,6 +78,8 @@ struct fetch {
 	size_t			 nb, capb;
 	uint64_t		 bbytes;
 	int			 failed;	/* a local failure happened */
+	unsigned		 batch_msgs;
+	uint64_t		 batch_bytes;
 	int			 exitcode;
 };
 
@@ -221,6 +223,7 @@ sink_begin(void *arg, size_t li)
 	memset(&mi, 0, sizeof mi);
 	mi.size = f->l->e[li].size;
 	mi.when = wall_now();
+	mi.content_length = -1;
 	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
 		return fetch_fail(f, EXIT_IOERR, "archive",
 		    fmt_error(f->fmt));
@@ -328,6 +331,7 @@ write_spooled(struct fetch *f, struct bentry *e)
 	mi.sender = meta_field(e, HDR_RETURN_PATH, &len);
 	mi.sender_len = len;
 	mi.content_length = content_length(e);
+	mi.sha256 = e->sha;
 	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
 		return -1;
 	f->writing = 1;
@@ -427,7 +431,7 @@ sink_end(void *arg, size_t li)
 		f->bbytes += e->size;
 	}
 	f->nb++;
-	if (f->nb >= f->o->batch_msgs || f->bbytes >= f->o->batch_bytes ||
+	if (f->nb >= f->batch_msgs || f->bbytes >= f->batch_bytes ||
 	    run_stop) {
 		if (batch_flush(f) == -1)
 			return -1;
@@ -730,6 +734,10 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	memset(&l, 0, sizeof l);
 	f.o = o;
 	f.st = st;
+	f.batch_msgs = o->batch_msgs ? o->batch_msgs :
+	    o->format->batch_msgs ? o->format->batch_msgs : 200;
+	f.batch_bytes = o->batch_bytes ? o->batch_bytes :
+	    o->format->batch_bytes ? o->format->batch_bytes : 32ULL << 20;
 	f.l = &l;
 	f.exitcode = EXIT_OK;
 	/* An existing archive is recovered before connecting. */

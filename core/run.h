@@ -26,8 +26,10 @@ struct run_opts {
 	const char		*user;
 	enum pop3_auth		 auth;
 	const char		*password_command;	/* or NULL */
-	unsigned		 batch_msgs;	/* messages per commit */
-	uint64_t		 batch_bytes;	/* bytes per commit */
+	unsigned		 batch_msgs;	/* messages per commit; 0: the
+						 * format's choice, else 200 */
+	uint64_t		 batch_bytes;	/* bytes per commit; 0 likewise,
+						 * else 32 MiB */
 };
 
 struct run_stats {

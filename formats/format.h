@@ -59,6 +59,7 @@ struct fmt_msginfo {
 	const char	*sender;	/* Return-Path address or NULL */
 	size_t		 sender_len;
 	int64_t		 content_length; /* its header's value, or -1 */
+	const unsigned char *sha256;	/* with FMT_F_NEEDS_SIZE, else NULL */
 };
 
 struct fmt_args {

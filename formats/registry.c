@@ -11,6 +11,7 @@
 static const struct fmt_ops *const fmt_all[] = {
 	&fmt_maildir_ops,
 	&fmt_mbox_ops,
+	&fmt_tar_ops,
 };
 
 const struct fmt_ops *
@@ -27,7 +28,7 @@ fmt_find(const char *name)
 const char *
 fmt_names(void)
 {
-	return "maildir, mbox";
+	return "maildir, mbox, tar";
 }
 
 const char *

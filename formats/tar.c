@@ -1,0 +1,501 @@
+/*
+ * tar.c -- tar volumes through libarchive: pax format, compressed with
+ * gzip, zstd, xz or not at all (the write sequence of libarchive's
+ * examples/minitar).
+ *
+ * Volumes: ACCOUNT/tar/YYYYMMDDTHHMMSSZ-PID-N.tar[.gz|.zst|.xz], one per
+ * commit (the format asks for large batches, so normally one per run).
+ * A volume is written as NAME.part, closed, fsynced, renamed to NAME, and
+ * the folder fsynced: only then is it committed. A volume is never
+ * appended to (concatenated compressed tars are not read whole by common
+ * readers). Recovery removes unfinished .part volumes; their messages are
+ * still on the server and are fetched again.
+ *
+ * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
+ * archiving date and the message's hash, never from server data; its
+ * content is exactly the stored message. A location is "VOLUME:MEMBER".
+ * tar needs each member's size before its data, so the pipeline hands
+ * over whole messages (FMT_F_NEEDS_SIZE), spooled to disk when large.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "format.h"
+#include "log.h"
+#include "util.h"
+
+struct tar_member {
+	char		name[96];
+	unsigned char	sha[HASH_LEN];
+};
+
+struct tarfmt {
+	struct fmt		 base;
+	int			 dirfd;		/* ACCOUNT/tar */
+	enum fmt_compress	 comp;
+	struct archive		*a;		/* the open volume */
+	int			 fd;
+	char			 name[128];	/* final name */
+	char			 part[140];	/* NAME.part */
+	unsigned long		 nvol;
+	char			 member[128];	/* the current member */
+	struct fmt_vol		 vol;
+	int			 have_vol;
+	/* check(): the hashes of one volume's members, read once. */
+	char			 cvol[128];
+	struct tar_member	*cm;
+	size_t			 ncm;
+};
+
+static const char *
+tar_ext(enum fmt_compress c)
+{
+	switch (c) {
+	case FMT_COMP_GZIP:
+		return ".tar.gz";
+	case FMT_COMP_ZSTD:
+		return ".tar.zst";
+	case FMT_COMP_XZ:
+		return ".tar.xz";
+	default:
+		return ".tar";
+	}
+}
+
+static struct fmt *
+tar_open(const struct fmt_args *a, char *err, size_t errlen)
+{
+	struct tarfmt	*t = xcalloc(1, sizeof *t);
+	char		 path[4200];
+
+	t->base.ops = &fmt_tar_ops;
+	t->fd = -1;
+	t->comp = a->compress;
+	if (xsnprintf(path, sizeof path, "%s/tar", a->dir) == -1 ||
+	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    (t->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "tar folder %s: %s", path,
+		    strerror(errno));
+		free(t);
+		return NULL;
+	}
+	return &t->base;
+}
+
+static int
+tar_recover(struct fmt *f, const struct fmt_committed *c)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 n;
+	int		 fd, removed = 0, r = 0;
+
+	(void)c;
+	if ((fd = dup(t->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fmt_fail(f, "tar folder: %s", strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || n < 6 ||
+		    strcmp(de->d_name + n - 5, ".part") != 0)
+			continue;
+		if (unlinkat(t->dirfd, de->d_name, 0) == -1) {
+			r = fmt_fail(f, "removing tar/%s: %s", de->d_name,
+			    strerror(errno));
+			break;
+		}
+		removed++;
+	}
+	closedir(d);
+	if (r == 0 && removed > 0) {
+		log_info("tar: removed %d unfinished volume%s", removed,
+		    removed == 1 ? "" : "s");
+		if (fsync(t->dirfd) == -1)
+			r = fmt_fail(f, "fsync tar/: %s", strerror(errno));
+	}
+	return r;
+}
+
+static int
+tar_aerr(struct tarfmt *t, const char *what)
+{
+	return fmt_fail(&t->base, "tar %s: %s", what,
+	    t->a && archive_error_string(t->a) ?
+	    archive_error_string(t->a) : "libarchive error");
+}
+
+static int
+tar_new_volume(struct tarfmt *t)
+{
+	struct tm	tm;
+	time_t		now = (time_t)wall_now();
+	int		r = ARCHIVE_OK;
+
+	gmtime_r(&now, &tm);
+	snprintf(t->name, sizeof t->name, "%04d%02d%02dT%02d%02d%02dZ-%ld-%lu%s",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long)getpid(), ++t->nvol,
+	    tar_ext(t->comp));
+	snprintf(t->part, sizeof t->part, "%s.part", t->name);
+	t->fd = openat(t->dirfd, t->part, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (t->fd == -1)
+		return fmt_fail(&t->base, "tar/%s: %s", t->part,
+		    strerror(errno));
+	if ((t->a = archive_write_new()) == NULL)
+		return fmt_fail(&t->base, "tar: out of memory");
+	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK)
+		return tar_aerr(t, "format");
+	switch (t->comp) {
+	case FMT_COMP_GZIP:
+		r = archive_write_add_filter_gzip(t->a);
+		break;
+	case FMT_COMP_ZSTD:
+		r = archive_write_add_filter_zstd(t->a);
+		break;
+	case FMT_COMP_XZ:
+		/* Level 1: ~10 MB of memory instead of ~100 (xz's 6). */
+		r = archive_write_add_filter_xz(t->a);
+		if (r == ARCHIVE_OK)
+			r = archive_write_set_filter_option(t->a, "xz",
+			    "compression-level", "1");
+		break;
+	default:
+		break;
+	}
+	if (r != ARCHIVE_OK)
+		return tar_aerr(t, "compression");
+	/* No padding of the last block of a compressed stream. */
+	if (t->comp != FMT_COMP_NONE)
+		archive_write_set_bytes_in_last_block(t->a, 1);
+	if (archive_write_open_fd(t->a, t->fd) != ARCHIVE_OK)
+		return tar_aerr(t, "open");
+	return 0;
+}
+
+static int
+tar_begin(struct fmt *f, const struct fmt_msginfo *mi)
+{
+	struct tarfmt		*t = (struct tarfmt *)f;
+	struct archive_entry	*e;
+	struct tm		 tm;
+	time_t			 when = (time_t)mi->when;
+	char			 hex[HASH_HEXLEN + 1];
+	int			 r;
+
+	if (mi->sha256 == NULL)
+		return fmt_fail(f, "tar: the message hash is needed first");
+	if (t->a == NULL && tar_new_volume(t) == -1)
+		return -1;
+	gmtime_r(&when, &tm);
+	hex_encode(mi->sha256, HASH_LEN, hex);
+	snprintf(t->member, sizeof t->member, "%04d-%02d-%02d/%s.eml",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	if ((e = archive_entry_new()) == NULL)
+		return fmt_fail(f, "tar: out of memory");
+	archive_entry_set_pathname(e, t->member);
+	archive_entry_set_size(e, (la_int64_t)mi->size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, when, 0);
+	r = archive_write_header(t->a, e);
+	archive_entry_free(e);
+	if (r != ARCHIVE_OK)
+		return tar_aerr(t, "header");
+	return 0;
+}
+
+static int
+tar_write(struct fmt *f, const void *p, size_t n)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	const char	*s = p;
+	la_ssize_t	 w;
+
+	while (n > 0) {
+		w = archive_write_data(t->a, s, n);
+		if (w <= 0)
+			return tar_aerr(t, "write");
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+tar_end(struct fmt *f, char *loc, size_t loclen)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+
+	if (archive_write_finish_entry(t->a) != ARCHIVE_OK)
+		return tar_aerr(t, "entry");
+	if (xsnprintf(loc, loclen, "%s:%s", t->name, t->member) == -1)
+		return fmt_fail(f, "tar: location too long");
+	return 0;
+}
+
+static int
+tar_discard(struct fmt *f)
+{
+	/* Whole messages only (FMT_F_NEEDS_SIZE): nothing half-written. */
+	(void)f;
+	return 0;
+}
+
+static void
+tar_drop(struct tarfmt *t)
+{
+	if (t->a != NULL) {
+		archive_write_free(t->a);
+		t->a = NULL;
+	}
+	if (t->fd != -1) {
+		close(t->fd);
+		t->fd = -1;
+	}
+}
+
+static int
+tar_sync(struct fmt *f)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	struct stat	 sb;
+
+	t->have_vol = 0;
+	if (t->a == NULL)
+		return 0;
+	if (archive_write_close(t->a) != ARCHIVE_OK) {
+		tar_aerr(t, "close");
+		goto fail;
+	}
+	archive_write_free(t->a);
+	t->a = NULL;
+	if (fsync(t->fd) == -1 || fstat(t->fd, &sb) == -1) {
+		fmt_fail(f, "fsync tar/%s: %s", t->part, strerror(errno));
+		goto fail;
+	}
+	close(t->fd);
+	t->fd = -1;
+	crash_point("tar-volume-closed");
+	if (renameat(t->dirfd, t->part, t->dirfd, t->name) == -1 ||
+	    fsync(t->dirfd) == -1) {
+		fmt_fail(f, "finishing tar/%s: %s", t->name, strerror(errno));
+		goto fail;
+	}
+	crash_point("tar-volume-renamed");
+	snprintf(t->vol.name, sizeof t->vol.name, "%s", t->name);
+	t->vol.length = (uint64_t)sb.st_size;
+	t->vol.traps[0] = '\0';
+	t->have_vol = 1;
+	return 0;
+fail:
+	tar_drop(t);
+	return -1;
+}
+
+static size_t
+tar_synced(struct fmt *f, const struct fmt_vol **v)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+
+	*v = &t->vol;
+	return t->have_vol ? 1 : 0;
+}
+
+/* "VOLUME:MEMBER" with a plain volume name and a relative member. */
+static int
+tar_parse_loc(const char *loc, char *vol, size_t vlen, const char **member)
+{
+	const char	*c = strchr(loc, ':');
+
+	if (c == NULL || c == loc || (size_t)(c - loc) >= vlen)
+		return -1;
+	memcpy(vol, loc, (size_t)(c - loc));
+	vol[c - loc] = '\0';
+	if (vol[0] == '.' || strchr(vol, '/') != NULL || c[1] == '\0' ||
+	    c[1] == '/' || strstr(c + 1, "..") != NULL)
+		return -1;
+	*member = c + 1;
+	return 0;
+}
+
+static int
+tar_read(struct fmt *f, const char *loc,
+    int (*cb)(void *, const void *, size_t), void *arg)
+{
+	struct tarfmt		*t = (struct tarfmt *)f;
+	struct archive		*a;
+	struct archive_entry	*e;
+	const char		*member;
+	char			 vol[128], buf[65536];
+	la_ssize_t		 n;
+	int			 fd, r = -1, hr;
+
+	if (tar_parse_loc(loc, vol, sizeof vol, &member) == -1)
+		return fmt_fail(f, "bad tar location %s", loc);
+	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return fmt_fail(f, "tar/%s: %s", vol, strerror(errno));
+	if ((a = archive_read_new()) == NULL) {
+		close(fd);
+		return fmt_fail(f, "tar: out of memory");
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(a));
+		goto out;
+	}
+	while ((hr = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (strcmp(archive_entry_pathname(e), member) != 0)
+			continue;
+		for (;;) {
+			n = archive_read_data(a, buf, sizeof buf);
+			if (n == 0)
+				break;
+			if (n < 0) {
+				fmt_fail(f, "tar/%s: %s", vol,
+				    archive_error_string(a));
+				goto out;
+			}
+			if (cb(arg, buf, (size_t)n) == -1) {
+				fmt_fail(f, "reading %s: stopped", loc);
+				goto out;
+			}
+		}
+		r = 0;
+		goto out;
+	}
+	if (hr == ARCHIVE_EOF)
+		fmt_fail(f, "tar/%s: no member %s", vol, member);
+	else
+		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(a));
+out:
+	archive_read_free(a);
+	close(fd);
+	return r;
+}
+
+/* Hash every member of a volume once; recovery then looks them up. */
+static int
+tar_scan(struct tarfmt *t, const char *vol)
+{
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct hash		*h;
+	char			 buf[65536];
+	la_ssize_t		 n;
+	size_t			 cap = 0;
+	int			 fd, hr, r = -1;
+
+	free(t->cm);
+	t->cm = NULL;
+	t->ncm = 0;
+	snprintf(t->cvol, sizeof t->cvol, "%s", vol);
+	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((a = archive_read_new()) == NULL) {
+		close(fd);
+		return -1;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	h = hash_new();
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK)
+		goto out;
+	while ((hr = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (t->ncm == cap) {
+			cap = cap ? cap * 2 : 256;
+			t->cm = xreallocarray(t->cm, cap, sizeof *t->cm);
+		}
+		snprintf(t->cm[t->ncm].name, sizeof t->cm[t->ncm].name, "%s",
+		    archive_entry_pathname(e));
+		hash_reset(h);
+		while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+			hash_update(h, buf, (size_t)n);
+		if (n < 0)
+			goto out;
+		hash_final(h, t->cm[t->ncm++].sha);
+	}
+	if (hr == ARCHIVE_EOF)
+		r = 0;
+out:
+	hash_free(h);
+	archive_read_free(a);
+	close(fd);
+	return r;
+}
+
+static enum fmt_check
+tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	char		 vol[128];
+	const char	*member;
+	size_t		 i;
+
+	/*
+	 * A pending row points into a finished volume (crash between the
+	 * rename and the commit: adopt it if its member is intact) or into
+	 * a .part volume that recovery removed (absent: fetched again).
+	 */
+	if (tar_parse_loc(loc, vol, sizeof vol, &member) == -1)
+		return FMT_ABSENT;
+	if (strcmp(vol, t->cvol) != 0 && tar_scan(t, vol) == -1) {
+		t->ncm = 0;
+		return FMT_ABSENT;
+	}
+	for (i = 0; i < t->ncm; i++)
+		if (strcmp(t->cm[i].name, member) == 0)
+			return memcmp(t->cm[i].sha, sha, HASH_LEN) == 0 ?
+			    FMT_PRESENT : FMT_ABSENT;
+	return FMT_ABSENT;
+}
+
+static void
+tar_close(struct fmt *f)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+
+	if (t == NULL)
+		return;
+	/* An unfinished volume stays .part for the next recovery. */
+	tar_drop(t);
+	close(t->dirfd);
+	free(t->cm);
+	free(t);
+}
+
+const struct fmt_ops fmt_tar_ops = {
+	.name = "tar",
+	.flags = FMT_F_NEEDS_SIZE | FMT_F_COMPRESSES,
+	.batch_msgs = 10000,
+	.batch_bytes = 1ULL << 30,
+	.open = tar_open,
+	.recover = tar_recover,
+	.check = tar_check,
+	.begin = tar_begin,
+	.write = tar_write,
+	.end = tar_end,
+	.discard = tar_discard,
+	.sync = tar_sync,
+	.synced = tar_synced,
+	.read = tar_read,
+	.close = tar_close,
+};
