@@ -4,6 +4,8 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stddef.h>
+
 struct cmd {
 	const char	*name;
 	const char	*summary;
@@ -12,5 +14,9 @@ struct cmd {
 };
 
 extern const struct cmd cmd_fetch;
+extern const struct cmd cmd_cat;
+
+/* The default vault: $XDG_DATA_HOME/popvault or ~/.local/share/popvault. */
+void	cmd_default_vault(char *buf, size_t len);
 
 #endif

@@ -100,18 +100,6 @@ on_signal(int sig)
 }
 
 static void
-default_vault(char *buf, size_t len)
-{
-	const char	*x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-
-	if (x != NULL && x[0] == '/')
-		snprintf(buf, len, "%s/popvault", x);
-	else
-		snprintf(buf, len, "%s/.local/share/popvault",
-		    home ? home : ".");
-}
-
-static void
 summary(const struct run_stats *st)
 {
 	double	secs = st->ms / 1000.0;
@@ -182,7 +170,7 @@ fetch_main(int argc, char **argv)
 	o.pop3.timeout_ms = 60000;
 	o.pop3.max_msg_size = 1ULL << 30;
 	o.pop3.window = 32;
-	default_vault(vault, sizeof vault);
+	cmd_default_vault(vault, sizeof vault);
 	o.vault = vault;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "vqh", fetch_opts, NULL)) != -1) {

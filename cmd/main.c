@@ -4,6 +4,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -12,8 +13,21 @@
 
 static const struct cmd *const cmds[] = {
 	&cmd_fetch,
+	&cmd_cat,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])
+
+void
+cmd_default_vault(char *buf, size_t len)
+{
+	const char	*x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+	if (x != NULL && x[0] == '/')
+		snprintf(buf, len, "%s/popvault", x);
+	else
+		snprintf(buf, len, "%s/.local/share/popvault",
+		    home ? home : ".");
+}
 
 static void
 usage(FILE *fp)

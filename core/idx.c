@@ -21,7 +21,7 @@ enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
 	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
-	S_VOL_GET, S_VOL_SET,
+	S_VOL_GET, S_VOL_SET, S_LOCATE,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -61,6 +61,10 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_VOL_SET] = "INSERT INTO volumes(account_id, name, length, traps) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(account_id, name) DO UPDATE "
 	    "SET length = excluded.length, traps = excluded.traps",
+	[S_LOCATE] = "SELECT m.format, m.location, m.sha256, ha.dir, m.state "
+	    "FROM accounts a JOIN sightings s ON s.account_id = a.id "
+	    "JOIN messages m ON m.id = s.msg JOIN accounts ha ON "
+	    "ha.id = m.account_id WHERE a.name = ?1 AND s.uidl = ?2",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -636,4 +640,36 @@ idx_volume_set(struct idx *x, int64_t account_id, const char *name,
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
 	sqlite3_bind_text(s, 4, traps ? traps : "", -1, SQLITE_STATIC);
 	return step_done(x, s, "recording volume");
+}
+
+int
+idx_locate(struct idx *x, const char *account, const char *uidl,
+    struct idx_loc *l)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_LOCATE)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, uidl, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		snprintf(l->format, sizeof l->format, "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+		snprintf(l->location, sizeof l->location, "%s",
+		    (const char *)sqlite3_column_text(s, 1));
+		if (sqlite3_column_bytes(s, 2) == HASH_LEN)
+			memcpy(l->sha256, sqlite3_column_blob(s, 2), HASH_LEN);
+		snprintf(l->dir, sizeof l->dir, "%s",
+		    (const char *)sqlite3_column_text(s, 3));
+		snprintf(l->state, sizeof l->state, "%s",
+		    (const char *)sqlite3_column_text(s, 4));
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "looking up message");
+	return 0;
 }

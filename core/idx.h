@@ -112,6 +112,19 @@ int		 idx_volume_get(struct idx *, int64_t account_id,
 int		 idx_volume_set(struct idx *, int64_t account_id,
 		    const char *name, uint64_t len, const char *traps);
 
+/* Where the content of (account, UIDL) is stored. */
+struct idx_loc {
+	char		format[16];
+	char		location[512];
+	unsigned char	sha256[HASH_LEN];
+	char		dir[128];	/* folder of the account holding it */
+	char		state[16];
+};
+
+/* 1 found (l filled), 0 no such account or UIDL, -1 error. */
+int		 idx_locate(struct idx *, const char *account,
+		    const char *uidl, struct idx_loc *l);
+
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);
 
