@@ -90,6 +90,21 @@ struct fmt_committed {
 	void	 *arg;
 };
 
+/* One message to verify: its location and the hash taken on download. */
+enum fmt_vresult {
+	FMT_V_OK,
+	FMT_V_MISSING,		/* file, volume or member not there */
+	FMT_V_ALTERED,		/* there, but other bytes */
+	FMT_V_UNREADABLE	/* there, but cannot be read or decoded */
+};
+
+struct fmt_vitem {
+	const char		*loc;
+	unsigned char		 sha[HASH_LEN];
+	enum fmt_vresult	 result;
+	int64_t			 id;		/* the caller's row id */
+};
+
 struct fmt;
 
 struct fmt_ops {
@@ -110,6 +125,14 @@ struct fmt_ops {
 	size_t		 (*synced)(struct fmt *, const struct fmt_vol **);
 	int		 (*read)(struct fmt *, const char *loc,
 			    int (*cb)(void *, const void *, size_t), void *);
+	/*
+	 * Read back every item from disk through the format's reader and
+	 * set its result; one pass per file or volume where the format can.
+	 * Items may be reordered. -1 only for a failure that says nothing
+	 * about the items (out of memory); errors of the archive are
+	 * results.
+	 */
+	int		 (*verify)(struct fmt *, struct fmt_vitem *, size_t);
 	void		 (*close)(struct fmt *);
 };
 
@@ -124,6 +147,11 @@ const char		*fmt_names(void);
 const char		*fmt_error(struct fmt *);
 int			 fmt_fail(struct fmt *, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
+
+/* verify() for formats that read each location on its own. */
+int			 fmt_verify_each(struct fmt *, struct fmt_vitem *,
+			    size_t);
+const char		*fmt_vresult_str(enum fmt_vresult);
 
 /* The file name part of a location ("NAME:..."), into out. */
 int			 fmt_loc_volume(const char *loc, char *out, size_t len);

@@ -468,5 +468,6 @@ const struct fmt_ops fmt_maildir_ops = {
 	.sync = md_sync,
 	.synced = md_synced,
 	.read = md_read,
+	.verify = fmt_verify_each,
 	.close = md_close,
 };

@@ -44,6 +44,7 @@
 #include <zlib.h>
 
 #include "format.h"
+#include "mbox.h"
 #include "log.h"
 #include "util.h"
 
@@ -213,16 +214,6 @@ out:
 }
 
 static int
-mb_is_ours(const char *name)
-{
-	size_t	n = strlen(name);
-
-	return name[0] != '.' && ((n > 5 && strcmp(name + n - 5,
-	    ".mbox") == 0) || (n > 8 && strcmp(name + n - 8,
-	    ".mbox.gz") == 0));
-}
-
-static int
 mb_recover(struct fmt *f, const struct fmt_committed *c)
 {
 	struct mbox	*m = (struct mbox *)f;
@@ -240,7 +231,7 @@ mb_recover(struct fmt *f, const struct fmt_committed *c)
 		return fmt_fail(f, "mbox folder: %s", strerror(errno));
 	}
 	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (!mb_is_ours(de->d_name))
+		if (!mbox_is_ours(de->d_name))
 			continue;
 		if (fstatat(m->dirfd, de->d_name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode)) {
@@ -638,259 +629,21 @@ mb_synced(struct fmt *f, const struct fmt_vol **v)
 	return m->have_vol ? 1 : 0;
 }
 
-/* Parse "FILE:MEMBER:OFFSET:LENGTH:FLAGS". */
-static int
-mb_parse_loc(const char *loc, char *name, size_t namelen, uint64_t *member,
-    uint64_t *off, uint64_t *len, int *added)
-{
-	const char		*c = strchr(loc, ':');
-	char			*end;
-	unsigned long long	 v[3];
-	int			 i;
-
-	if (c == NULL || (size_t)(c - loc) >= namelen || c == loc)
-		return -1;
-	memcpy(name, loc, (size_t)(c - loc));
-	name[c - loc] = '\0';
-	if (!mb_is_ours(name) || strchr(name, '/') != NULL)
-		return -1;
-	for (i = 0; i < 3; i++) {
-		if (c[1] < '0' || c[1] > '9')
-			return -1;
-		v[i] = strtoull(c + 1, &end, 10);
-		if (*end != ':')
-			return -1;
-		c = end;
-	}
-	if (strcmp(c + 1, "n") != 0 && strcmp(c + 1, "-") != 0)
-		return -1;
-	*member = v[0];
-	*off = v[1];
-	*len = v[2];
-	*added = c[1] == 'n';
-	return 0;
-}
-
-/* Undo the quoting of one stored message, streaming to cb. */
-struct unq {
-	int	 (*cb)(void *, const void *, size_t);
-	void	 *arg;
-	int	  state;	/* 0 skipping From_ line, 1 BOL, 2 GT1, 3 GT,
-				 * 4 MATCH, 5 MID */
-	int	  k;
-	uint64_t  left;		/* message bytes still to give (quoted) */
-	int	  err;
-};
-
-static int
-unq_emit(struct unq *u, const void *p, size_t n)
-{
-	if (n > 0 && !u->err && u->cb(u->arg, p, n) == -1)
-		u->err = 1;
-	return u->err ? -1 : 0;
-}
-
-/*
- * Feed quoted bytes; remove one '>' from lines matching ^>+From . The
- * first '>' of a line is held until the line shows whether it matches.
- */
-static int
-unq_feed(struct unq *u, const unsigned char *s, size_t n)
-{
-	static const char	 from[] = "From ";
-	const unsigned char	*run = s, *nl;
-	size_t			 i = 0;
-
-	while (i < n) {
-		unsigned char	c = s[i];
-
-		switch (u->state) {
-		case 0:
-			nl = memchr(s + i, '\n', n - i);
-			i = nl ? (size_t)(nl - s) + 1 : n;
-			run = s + i;
-			if (nl)
-				u->state = 1;
-			continue;
-		case 5:
-			nl = memchr(s + i, '\n', n - i);
-			if (nl == NULL) {
-				i = n;
-				continue;
-			}
-			i = (size_t)(nl - s) + 1;
-			u->state = 1;
-			continue;
-		case 1:
-			if (c == '>') {
-				/* Hold this '>'. */
-				if (unq_emit(u, run, (size_t)(s + i - run)))
-					return -1;
-				run = s + ++i;
-				u->state = 2;
-			} else {
-				u->state = c == '\n' ? 1 : 5;
-				i++;
-			}
-			continue;
-		case 2:
-		case 3:
-			if (c == '>') {
-				i++;
-				u->state = 3;
-			} else if (c == 'F') {
-				if (unq_emit(u, run, (size_t)(s + i - run)))
-					return -1;
-				run = s + ++i;
-				u->k = 1;
-				u->state = 4;
-			} else {
-				/* No match: the held '>' goes out. */
-				if (unq_emit(u, ">", 1))
-					return -1;
-				u->state = 5;
-			}
-			continue;
-		case 4:
-			if (c == (unsigned char)from[u->k]) {
-				run = s + ++i;
-				if (++u->k == 5) {
-					/* Matched: drop the held '>'. */
-					if (unq_emit(u, from, 5))
-						return -1;
-					u->state = 5;
-				}
-				continue;
-			}
-			if (unq_emit(u, ">", 1) || unq_emit(u, from,
-			    (size_t)u->k))
-				return -1;
-			u->state = 5;
-			continue;
-		}
-	}
-	return unq_emit(u, run, (size_t)(s + n - run));
-}
-
-static int
-unq_finish(struct unq *u)
-{
-	static const char	from[] = "From ";
-
-	if (u->state == 2 || u->state == 3)
-		return unq_emit(u, ">", 1);
-	if (u->state == 4)
-		return unq_emit(u, ">", 1) || unq_emit(u, from,
-		    (size_t)u->k) ? -1 : 0;
-	return 0;
-}
-
 static int
 mb_read(struct fmt *f, const char *loc,
     int (*cb)(void *, const void *, size_t), void *arg)
 {
 	struct mbox	*m = (struct mbox *)f;
-	char		 name[128];
-	unsigned char	 in[65536], out[65536];
-	uint64_t	 member, off, len, skip, msglen, got = 0, pos = 0;
-	int		 added, fd, zr = Z_OK, r = -1, gz;
-	struct unq	 u;
-	z_stream	 zs;
-	ssize_t		 n;
 
-	if (mb_parse_loc(loc, name, sizeof name, &member, &off, &len,
-	    &added) == -1)
-		return fmt_fail(f, "bad mbox location %s", loc);
-	/* The message is the range minus the From_ line and the trailer. */
-	if (len < 1u + (unsigned)added)
-		return fmt_fail(f, "bad mbox location %s", loc);
-	msglen = len - 1 - (unsigned)added;
-	gz = strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".gz") == 0;
-	if ((fd = openat(m->dirfd, name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return fmt_fail(f, "mbox/%s: %s", name, strerror(errno));
-	memset(&u, 0, sizeof u);
-	u.cb = cb;
-	u.arg = arg;
-	memset(&zs, 0, sizeof zs);
-	if (gz && inflateInit2(&zs, 15 + 16) != Z_OK) {
-		close(fd);
-		return fmt_fail(f, "zlib: inflateInit2 failed");
-	}
-	pos = gz ? member : off;
-	skip = gz ? off : 0;	/* uncompressed bytes before the From_ */
-	while (got < msglen) {
-		const unsigned char	*p;
-		size_t			 avail, take;
+	return mbox_read(m->dirfd, loc, cb, arg, f);
+}
 
-		n = pread(fd, in, sizeof in, (off_t)pos);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			fmt_fail(f, "reading mbox/%s: %s", name,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0) {
-			fmt_fail(f, "mbox/%s: truncated (message at %s)",
-			    name, loc);
-			goto out;
-		}
-		pos += (uint64_t)n;
-		if (!gz) {
-			p = in;
-			avail = (size_t)n;
-			take = avail < msglen - got ? avail : msglen - got;
-			if (unq_feed(&u, p, take) == -1)
-				goto cbfail;
-			got += take;
-			continue;
-		}
-		zs.next_in = in;
-		zs.avail_in = (uInt)n;
-		while (zs.avail_in > 0 && got < msglen) {
-			zs.next_out = out;
-			zs.avail_out = sizeof out;
-			zr = inflate(&zs, Z_NO_FLUSH);
-			if (zr != Z_OK && zr != Z_STREAM_END) {
-				fmt_fail(f, "mbox/%s: corrupt gzip data (%s)",
-				    name, zs.msg ? zs.msg : "?");
-				goto out;
-			}
-			p = out;
-			avail = sizeof out - zs.avail_out;
-			if (skip > 0) {
-				take = avail < skip ? avail : (size_t)skip;
-				skip -= take;
-				p += take;
-				avail -= take;
-			}
-			take = avail < msglen - got ? avail : msglen - got;
-			if (take > 0 && unq_feed(&u, p, take) == -1)
-				goto cbfail;
-			got += take;
-			if (zr == Z_STREAM_END && got < msglen) {
-				fmt_fail(f, "mbox/%s: member ends before the "
-				    "message at %s", name, loc);
-				goto out;
-			}
-		}
-	}
-	if (u.state == 0) {
-		fmt_fail(f, "mbox/%s: no From_ line at %s", name, loc);
-		goto out;
-	}
-	if (unq_finish(&u) == -1)
-		goto cbfail;
-	r = 0;
-	goto out;
-cbfail:
-	fmt_fail(f, "reading %s: stopped", loc);
-out:
-	if (gz)
-		inflateEnd(&zs);
-	close(fd);
-	return r;
+static int
+mb_verify(struct fmt *f, struct fmt_vitem *it, size_t n)
+{
+	struct mbox	*m = (struct mbox *)f;
+
+	return mbox_verify(m->dirfd, it, n);
 }
 
 static enum fmt_check
@@ -934,5 +687,6 @@ const struct fmt_ops fmt_mbox_ops = {
 	.sync = mb_sync,
 	.synced = mb_synced,
 	.read = mb_read,
+	.verify = mb_verify,
 	.close = mb_close,
 };

@@ -391,7 +391,26 @@ out:
 	return r;
 }
 
-/* Hash every member of a volume once; recovery then looks them up. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tar_member *)a)->name,
+	    ((const struct tar_member *)b)->name);
+}
+
+/* The scanned member called name, or NULL. */
+static const struct tar_member *
+member_find(struct tarfmt *t, const char *name)
+{
+	struct tar_member	key;
+
+	if (strlen(name) >= sizeof key.name)
+		return NULL;
+	snprintf(key.name, sizeof key.name, "%s", name);
+	return bsearch(&key, t->cm, t->ncm, sizeof *t->cm, member_cmp);
+}
+
+/* Hash every member of a volume once (sorted by name for lookups). */
 static int
 tar_scan(struct tarfmt *t, const char *vol)
 {
@@ -436,6 +455,7 @@ tar_scan(struct tarfmt *t, const char *vol)
 	if (hr == ARCHIVE_EOF)
 		r = 0;
 out:
+	qsort(t->cm, t->ncm, sizeof *t->cm, member_cmp);
 	hash_free(h);
 	archive_read_free(a);
 	close(fd);
@@ -446,9 +466,9 @@ static enum fmt_check
 tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 {
 	struct tarfmt	*t = (struct tarfmt *)f;
+	const struct tar_member *tm;
 	char		 vol[128];
 	const char	*member;
-	size_t		 i;
 
 	/*
 	 * A pending row points into a finished volume (crash between the
@@ -461,11 +481,62 @@ tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 		t->ncm = 0;
 		return FMT_ABSENT;
 	}
-	for (i = 0; i < t->ncm; i++)
-		if (strcmp(t->cm[i].name, member) == 0)
-			return memcmp(t->cm[i].sha, sha, HASH_LEN) == 0 ?
-			    FMT_PRESENT : FMT_ABSENT;
+	if ((tm = member_find(t, member)) != NULL)
+		return memcmp(tm->sha, sha, HASH_LEN) == 0 ? FMT_PRESENT :
+		    FMT_ABSENT;
 	return FMT_ABSENT;
+}
+
+static int
+vitem_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fmt_vitem *)a)->loc,
+	    ((const struct fmt_vitem *)b)->loc);
+}
+
+/* One scan per volume: every member hashed once, then compared. */
+static int
+tar_verify(struct fmt *f, struct fmt_vitem *it, size_t n)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	const struct tar_member *tm;
+	struct stat	 sb;
+	const char	*member;
+	char		 vol[128];
+	size_t		 i;
+	int		 have = 0, scan_ok = 0;
+
+	qsort(it, n, sizeof *it, vitem_cmp);
+	t->cvol[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (tar_parse_loc(it[i].loc, vol, sizeof vol, &member) == -1) {
+			it[i].result = FMT_V_UNREADABLE;
+			continue;
+		}
+		if (!have || strcmp(vol, t->cvol) != 0) {
+			have = 1;
+			if (fstatat(t->dirfd, vol, &sb,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				snprintf(t->cvol, sizeof t->cvol, "%s", vol);
+				t->ncm = 0;
+				scan_ok = -1;	/* no such volume */
+			} else
+				scan_ok = tar_scan(t, vol) == 0;
+		}
+		if (scan_ok == -1) {
+			it[i].result = FMT_V_MISSING;
+			continue;
+		}
+		if ((tm = member_find(t, member)) != NULL)
+			it[i].result = memcmp(tm->sha, it[i].sha,
+			    HASH_LEN) == 0 ? FMT_V_OK : FMT_V_ALTERED;
+		else
+			it[i].result = scan_ok ? FMT_V_MISSING :
+			    FMT_V_UNREADABLE;
+	}
+	/* Later writes must not trust this cache. */
+	t->cvol[0] = '\0';
+	return 0;
 }
 
 static void
@@ -497,5 +568,6 @@ const struct fmt_ops fmt_tar_ops = {
 	.sync = tar_sync,
 	.synced = tar_synced,
 	.read = tar_read,
+	.verify = tar_verify,
 	.close = tar_close,
 };
