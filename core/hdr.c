@@ -3,6 +3,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "hdr.h"
 
@@ -153,4 +154,111 @@ hdr_message_id(const struct hdr_scan *h, size_t *len)
 		return NULL;
 	*len = n;
 	return v;
+}
+
+/* Read a run of digits (at most max) as a number; -1 if none. */
+static long
+num(const char **p, const char *end, int max, int *ndig)
+{
+	long	v = 0;
+	int	n = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9' && n < max) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	*ndig = n;
+	return n == 0 ? -1 : v;
+}
+
+static void
+skip_ws(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\t' || **p == '\r' ||
+	    **p == '\n'))
+		(*p)++;
+}
+
+int
+hdr_parse_date(const char *s, size_t len, int64_t *out)
+{
+	static const char	 months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	static const struct { const char *n; int off; } zones[] = {
+		{ "UT", 0 }, { "GMT", 0 }, { "Z", 0 }, { "EST", -500 },
+		{ "EDT", -400 }, { "CST", -600 }, { "CDT", -500 },
+		{ "MST", -700 }, { "MDT", -600 }, { "PST", -800 },
+		{ "PDT", -700 },
+	};
+	const char	*p = s, *end = s + len, *m;
+	struct tm	 tm;
+	long		 day, year, hh, mm, ss = 0, zone = 0;
+	int		 nd, i, mon = -1, sign;
+	time_t		 t;
+
+	skip_ws(&p, end);
+	/* Optional day name and comma. */
+	if (p < end && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))) {
+		while (p < end && *p != ',' && *p != ' ')
+			p++;
+		if (p < end && *p == ',')
+			p++;
+		skip_ws(&p, end);
+	}
+	if ((day = num(&p, end, 2, &nd)) < 1 || day > 31)
+		return -1;
+	skip_ws(&p, end);
+	if (end - p < 3)
+		return -1;
+	for (i = 0; i < 12; i++)
+		if (strncasecmp(p, months + 3 * i, 3) == 0)
+			mon = i;
+	if (mon < 0)
+		return -1;
+	p += 3;
+	while (p < end && *p != ' ' && *p != '\t')
+		p++;	/* "July" */
+	skip_ws(&p, end);
+	if ((year = num(&p, end, 4, &nd)) < 0)
+		return -1;
+	if (nd == 2)
+		year += year < 50 ? 2000 : 1900;
+	else if (nd == 3)
+		year += 1900;
+	skip_ws(&p, end);
+	if ((hh = num(&p, end, 2, &nd)) < 0 || hh > 23 || p >= end ||
+	    *p++ != ':' || (mm = num(&p, end, 2, &nd)) < 0 || mm > 59)
+		return -1;
+	if (p < end && *p == ':') {
+		p++;
+		if ((ss = num(&p, end, 2, &nd)) < 0 || ss > 60)
+			return -1;
+	}
+	skip_ws(&p, end);
+	if (p < end && (*p == '+' || *p == '-')) {
+		sign = *p++ == '-' ? -1 : 1;
+		if ((zone = num(&p, end, 4, &nd)) < 0 || nd != 4 ||
+		    zone % 100 > 59)
+			return -1;
+		zone *= sign;
+	} else if (p < end) {
+		for (m = p; m < end && ((*m >= 'A' && *m <= 'Z') ||
+		    (*m >= 'a' && *m <= 'z')); m++)
+			;
+		for (i = 0; i < (int)(sizeof zones / sizeof zones[0]); i++)
+			if ((size_t)(m - p) == strlen(zones[i].n) &&
+			    strncasecmp(p, zones[i].n, (size_t)(m - p)) == 0)
+				zone = zones[i].off;
+	}
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = (int)year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = (int)day;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*out = (int64_t)t - (zone / 100) * 3600 - (zone % 100) * 60;
+	return 0;
 }

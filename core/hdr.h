@@ -55,4 +55,11 @@ const char	*hdr_get(const struct hdr_scan *, enum hdr_field, size_t *len);
  */
 const char	*hdr_message_id(const struct hdr_scan *, size_t *len);
 
+/*
+ * Parse an RFC 5322 date ("Tue, 1 Jul 2003 10:52:37 +0200", with the
+ * obsolete forms: no day name, two-digit years, zone names, no seconds)
+ * into seconds since the epoch. Returns 0, or -1 if it is not a date.
+ */
+int		 hdr_parse_date(const char *s, size_t len, int64_t *out);
+
 #endif

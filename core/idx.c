@@ -21,7 +21,8 @@ enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
 	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
-	S_VOL_GET, S_VOL_SET, S_LOCATE,
+	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHT_STATE,
+	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -41,8 +42,8 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "message_id IS NULL LIMIT 1",
 	[S_MSG_ADD] = "INSERT INTO messages(account_id, sha256, body_sha256, "
 	    "size, message_id, date, from_addr, subject, return_path, state, "
-	    "format, location, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7, ?8, ?9, 'pending', ?10, ?11, ?12)",
+	    "format, location, first_seen, date_epoch) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, ?13)",
 	[S_SIGHT_ADD] = "INSERT OR IGNORE INTO sightings(account_id, uidl, "
 	    "msg, size, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_SET_ARCHIVED] = "UPDATE messages SET state = 'archived', "
@@ -65,6 +66,21 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "FROM accounts a JOIN sightings s ON s.account_id = a.id "
 	    "JOIN messages m ON m.id = s.msg JOIN accounts ha ON "
 	    "ha.id = m.account_id WHERE a.name = ?1 AND s.uidl = ?2",
+	[S_SIGHTINGS] = "SELECT s.uidl, s.state, m.state, s.first_seen, "
+	    "m.date_epoch, m.note LIKE 'verify:%' FROM sightings s JOIN "
+	    "messages m ON m.id = s.msg WHERE s.account_id = ?1 "
+	    "ORDER BY s.uidl",
+	[S_SIGHT_STATE] = "UPDATE sightings SET state = ?3 WHERE "
+	    "account_id = ?1 AND uidl = ?2",
+	[S_SET_VERIFIED] = "UPDATE messages SET state = 'verified', "
+	    "verified_at = ?2, note = NULL WHERE id = ?1 AND state <> 'pending'",
+	[S_SET_NOTE] = "UPDATE messages SET note = ?2 WHERE id = ?1",
+	[S_ARCHIVED_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
+	    "account_id = ?1 AND state = 'archived' ORDER BY id",
+	[S_ALL_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
+	    "account_id = ?1 AND state <> 'pending' ORDER BY id",
+	[S_BAD_COUNT] = "SELECT count(*) FROM sightings s JOIN messages m ON "
+	    "m.id = s.msg WHERE s.account_id = ?1 AND m.note LIKE 'verify:%'",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -113,6 +129,8 @@ static const char *const idx_migrations[] = {
 	"  length INTEGER NOT NULL,"
 	"  traps TEXT NOT NULL DEFAULT '',"
 	"  PRIMARY KEY (account_id, name)) WITHOUT ROWID;",
+	/* 2 -> 3: the Date header as seconds, for --age-by=date. */
+	"ALTER TABLE messages ADD COLUMN date_epoch INTEGER;",
 };
 
 struct idx {
@@ -506,6 +524,8 @@ idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
 	sqlite3_bind_text(s, 10, m->format, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 11, m->location, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 12, m->first_seen);
+	if (m->date_epoch != INT64_MIN)
+		sqlite3_bind_int64(s, 13, m->date_epoch);
 	if (step_done(x, s, "adding message") == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(x->db);
@@ -672,4 +692,139 @@ idx_locate(struct idx *x, const char *account, const char *uidl,
 	if (r != SQLITE_DONE)
 		return idx_fail(x, "looking up message");
 	return 0;
+}
+
+static int
+sstate_of(const unsigned char *t)
+{
+	if (t == NULL)
+		return IDX_S_ON_SERVER;
+	if (strcmp((const char *)t, "delete_pending") == 0)
+		return IDX_S_DELETE_PENDING;
+	if (strcmp((const char *)t, "deleted") == 0)
+		return IDX_S_DELETED;
+	if (strcmp((const char *)t, "gone") == 0)
+		return IDX_S_GONE;
+	return IDX_S_ON_SERVER;
+}
+
+static const char *const sstate_names[] = {
+	[IDX_S_ON_SERVER] = "on_server",
+	[IDX_S_DELETE_PENDING] = "delete_pending",
+	[IDX_S_DELETED] = "deleted",
+	[IDX_S_GONE] = "gone",
+};
+
+int
+idx_sightings(struct idx *x, int64_t account_id,
+    int (*cb)(void *, const struct idx_sighting *), void *arg)
+{
+	struct idx_sighting	 g;
+	sqlite3_stmt		*s;
+	const unsigned char	*ms;
+	int			 r;
+
+	if ((s = stmt(x, S_SIGHTINGS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		g.uidl = (const char *)sqlite3_column_text(s, 0);
+		g.uidl_len = (size_t)sqlite3_column_bytes(s, 0);
+		g.state = sstate_of(sqlite3_column_text(s, 1));
+		ms = sqlite3_column_text(s, 2);
+		g.verified = ms != NULL &&
+		    strcmp((const char *)ms, "verified") == 0;
+		g.first_seen = sqlite3_column_int64(s, 3);
+		g.date_epoch = sqlite3_column_type(s, 4) == SQLITE_NULL ?
+		    INT64_MIN : sqlite3_column_int64(s, 4);
+		g.bad = sqlite3_column_int(s, 5) == 1;
+		if (cb(arg, &g) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing sightings");
+	return 0;
+}
+
+int
+idx_set_sighting_state(struct idx *x, int64_t account_id, const char *uidl,
+    size_t len, enum idx_sstate st)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SIGHT_STATE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, sstate_names[st], -1, SQLITE_STATIC);
+	return step_done(x, s, "updating sighting");
+}
+
+int
+idx_set_verified(struct idx *x, int64_t msg_id, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SET_VERIFIED)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_int64(s, 2, when);
+	return step_done(x, s, "marking verified");
+}
+
+int
+idx_set_note(struct idx *x, int64_t msg_id, const char *note)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SET_NOTE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_text(s, 2, note, -1, SQLITE_STATIC);
+	return step_done(x, s, "noting message");
+}
+
+int
+idx_stored(struct idx *x, int64_t account_id, int all,
+    int (*cb)(void *, int64_t, const char *, const unsigned char *),
+    void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, all ? S_ALL_ROWS : S_ARCHIVED_ROWS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 2) != HASH_LEN)
+			continue;
+		if (cb(arg, sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_blob(s, 2)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing stored messages");
+	return 0;
+}
+
+int64_t
+idx_bad_count(struct idx *x, int64_t account_id)
+{
+	sqlite3_stmt	*s;
+	int64_t		 n = -1;
+
+	if ((s = stmt(x, S_BAD_COUNT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
 }

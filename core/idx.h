@@ -29,7 +29,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	2
+#define IDX_SCHEMA_VERSION	3
 
 struct idx;
 
@@ -46,6 +46,7 @@ struct idx_msg {
 	const char	*format;
 	const char	*location;
 	int64_t		 first_seen;
+	int64_t		 date_epoch;	/* Date header; INT64_MIN: none */
 };
 
 struct idx	*idx_open(const char *path, char *err, size_t errlen);
@@ -124,6 +125,42 @@ struct idx_loc {
 /* 1 found (l filled), 0 no such account or UIDL, -1 error. */
 int		 idx_locate(struct idx *, const char *account,
 		    const char *uidl, struct idx_loc *l);
+
+/* Where a (account, UIDL) stands on the server, as far as we know. */
+enum idx_sstate {
+	IDX_S_ON_SERVER,
+	IDX_S_DELETE_PENDING,	/* DELE sent, QUIT's +OK not seen */
+	IDX_S_DELETED,
+	IDX_S_GONE		/* vanished without our DELE */
+};
+
+struct idx_sighting {
+	const char	*uidl;
+	size_t		 uidl_len;
+	enum idx_sstate	 state;
+	int		 verified;	/* its stored message is verified */
+	int		 bad;		/* ... or failed verification */
+	int64_t		 first_seen;
+	int64_t		 date_epoch;	/* INT64_MIN: unknown */
+};
+
+/* Every sighting of the account with its message's state, by UIDL. */
+int		 idx_sightings(struct idx *, int64_t account_id,
+		    int (*cb)(void *, const struct idx_sighting *), void *);
+int		 idx_set_sighting_state(struct idx *, int64_t account_id,
+		    const char *uidl, size_t len, enum idx_sstate);
+int		 idx_set_verified(struct idx *, int64_t msg_id, int64_t when);
+/* A reason kept on the row; "verify: ..." blocks deletes. */
+int		 idx_set_note(struct idx *, int64_t msg_id, const char *note);
+/*
+ * Messages stored in the account's archive: only those archived but not
+ * verified (all = 0), or every one that is not pending (all = 1).
+ */
+int		 idx_stored(struct idx *, int64_t account_id, int all,
+		    int (*cb)(void *, int64_t id, const char *location,
+		    const unsigned char sha[HASH_LEN]), void *arg);
+/* Sightings of the account whose message failed verification. */
+int64_t		 idx_bad_count(struct idx *, int64_t account_id);
 
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);
