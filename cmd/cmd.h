@@ -15,6 +15,8 @@ struct cmd {
 
 extern const struct cmd cmd_fetch;
 extern const struct cmd cmd_cat;
+extern const struct cmd cmd_prune;
+extern const struct cmd cmd_verify;
 
 /* The default vault: $XDG_DATA_HOME/popvault or ~/.local/share/popvault. */
 void	cmd_default_vault(char *buf, size_t len);

@@ -13,6 +13,8 @@
 
 static const struct cmd *const cmds[] = {
 	&cmd_fetch,
+	&cmd_prune,
+	&cmd_verify,
 	&cmd_cat,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])

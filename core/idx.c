@@ -23,6 +23,7 @@ enum {
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHT_STATE,
 	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
+	S_ACCOUNTS, S_FORMATS,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -76,9 +77,14 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "verified_at = ?2, note = NULL WHERE id = ?1 AND state <> 'pending'",
 	[S_SET_NOTE] = "UPDATE messages SET note = ?2 WHERE id = ?1",
 	[S_ARCHIVED_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
-	    "account_id = ?1 AND state = 'archived' ORDER BY id",
+	    "account_id = ?1 AND state = 'archived' AND format = ?2 AND "
+	    "id > ?3 ORDER BY id LIMIT ?4",
 	[S_ALL_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
-	    "account_id = ?1 AND state <> 'pending' ORDER BY id",
+	    "account_id = ?1 AND state <> 'pending' AND format = ?2 AND "
+	    "id > ?3 ORDER BY id LIMIT ?4",
+	[S_ACCOUNTS] = "SELECT id, name, dir FROM accounts ORDER BY name",
+	[S_FORMATS] = "SELECT DISTINCT format FROM messages WHERE "
+	    "account_id = ?1",
 	[S_BAD_COUNT] = "SELECT count(*) FROM sightings s JOIN messages m ON "
 	    "m.id = s.msg WHERE s.account_id = ?1 AND m.note LIKE 'verify:%'",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -788,16 +794,20 @@ idx_set_note(struct idx *x, int64_t msg_id, const char *note)
 }
 
 int
-idx_stored(struct idx *x, int64_t account_id, int all,
+idx_stored(struct idx *x, int64_t account_id, const char *format,
+    int unverified, int64_t after, int64_t limit,
     int (*cb)(void *, int64_t, const char *, const unsigned char *),
     void *arg)
 {
 	sqlite3_stmt	*s;
 	int		 r;
 
-	if ((s = stmt(x, all ? S_ALL_ROWS : S_ARCHIVED_ROWS)) == NULL)
+	if ((s = stmt(x, unverified ? S_ARCHIVED_ROWS : S_ALL_ROWS)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, format, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, after);
+	sqlite3_bind_int64(s, 4, limit);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 2) != HASH_LEN)
 			continue;
@@ -826,5 +836,46 @@ idx_bad_count(struct idx *x, int64_t account_id)
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	return n;
+}
+
+int
+idx_accounts(struct idx *x,
+    int (*cb)(void *, int64_t, const char *, const char *), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_ACCOUNTS)) == NULL)
+		return -1;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(arg, sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing accounts");
+	return 0;
+}
+
+int
+idx_formats(struct idx *x, int64_t account_id, char out[][16], int max)
+{
+	sqlite3_stmt	*s;
+	int		 r, n = 0;
+
+	if ((s = stmt(x, S_FORMATS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && n < max)
+		snprintf(out[n++], 16, "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return idx_fail(x, "listing formats");
 	return n;
 }

@@ -153,12 +153,21 @@ int		 idx_set_verified(struct idx *, int64_t msg_id, int64_t when);
 /* A reason kept on the row; "verify: ..." blocks deletes. */
 int		 idx_set_note(struct idx *, int64_t msg_id, const char *note);
 /*
- * Messages stored in the account's archive: only those archived but not
- * verified (all = 0), or every one that is not pending (all = 1).
+ * Messages of one format stored in the account's archive, by id, with
+ * id > after, at most limit of them (pages): those archived but not yet
+ * verified (unverified = 1), or all that are not pending.
  */
-int		 idx_stored(struct idx *, int64_t account_id, int all,
+int		 idx_stored(struct idx *, int64_t account_id,
+		    const char *format, int unverified, int64_t after,
+		    int64_t limit,
 		    int (*cb)(void *, int64_t id, const char *location,
 		    const unsigned char sha[HASH_LEN]), void *arg);
+/* Every account: id, name, folder. */
+int		 idx_accounts(struct idx *, int (*cb)(void *, int64_t,
+		    const char *name, const char *dir), void *arg);
+/* The formats of the account's stored messages; count or -1. */
+int		 idx_formats(struct idx *, int64_t account_id, char out[][16],
+		    int max);
 /* Sightings of the account whose message failed verification. */
 int64_t		 idx_bad_count(struct idx *, int64_t account_id);
 

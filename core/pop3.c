@@ -532,6 +532,34 @@ pop3_quit(struct pop3 *p)
 	return pop3_cmd_ok(p, "QUIT", 0, POP3_E_PROTO, "QUIT");
 }
 
+int
+pop3_dele(struct pop3 *p, uint32_t num)
+{
+	char	cmd[32];
+
+	snprintf(cmd, sizeof cmd, "DELE %u", num);
+	return pop3_cmd_ok(p, cmd, 0, POP3_E_PROTO, cmd);
+}
+
+int
+pop3_quit_send(struct pop3 *p)
+{
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	return pop3_send(p, "QUIT", 0);
+}
+
+int
+pop3_quit_reply(struct pop3 *p)
+{
+	struct pop3_status	st;
+
+	if (pop3_status(p, &st, "QUIT") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_err_reply(p, &st, POP3_E_PROTO, "QUIT");
+	return 0;
+}
+
 void
 pop3_free(struct pop3 *p)
 {

@@ -11,6 +11,7 @@
  *   pop3_listing(p, &l)     UIDL and LIST, merged by message number
  *   pop3_retrieve(p, ...)   RETR, pipelined when CAPA says PIPELINING,
  *                           each message streamed to a sink
+ *   pop3_dele(p, n)         DELE: marks, takes effect only at QUIT
  *   pop3_quit(p)            QUIT; +OK means the UPDATE state was entered
  *   pop3_free(p)
  *
@@ -113,6 +114,15 @@ int			 pop3_retrieve(struct pop3 *,
 			    const struct pop3_listing *, const size_t *idx,
 			    size_t n, const struct pop3_sink *);
 int			 pop3_quit(struct pop3 *);
+/*
+ * DELE one message by its number in this session's listing. -1 with
+ * POP3_E_PROTO for a -ERR (the session goes on), any other class when
+ * the session is lost.
+ */
+int			 pop3_dele(struct pop3 *, uint32_t num);
+/* QUIT in two steps, so a caller can tell "sent" from "answered". */
+int			 pop3_quit_send(struct pop3 *);
+int			 pop3_quit_reply(struct pop3 *);
 void			 pop3_free(struct pop3 *);
 
 const struct pop3_caps	*pop3_caps(struct pop3 *);

@@ -5,9 +5,10 @@
  *   UIDL + LIST -> one merge against the index's UIDLs -> RETR the new
  *   ones (pipelined) -> per message: SHA-256, header scan, dedup ->
  *   archive writer -> per batch: intent rows, format sync, commit ->
- *   QUIT
+ *   verify what was written -> apply the delete policy (DELE only
+ *   verified messages, numbered from this session's listing) -> QUIT
  *
- * Nothing is ever deleted from the server by this code.
+ * Keep on server is the default: nothing is deleted unless asked.
  */
 #ifndef RUN_H
 #define RUN_H
@@ -17,7 +18,24 @@
 #include "format.h"
 #include "pop3.h"
 
+enum run_mode {
+	RUN_FETCH,	/* archive new messages, then apply the policy */
+	RUN_PRUNE,	/* only apply the delete policy */
+	RUN_DRY		/* say what fetch or prune would do; change nothing */
+};
+
+enum run_delete {
+	DEL_NEVER,	/* keep on server (the default) */
+	DEL_VERIFIED,	/* delete every verified message */
+	DEL_OLDER	/* delete verified messages older than a duration */
+};
+
 struct run_opts {
+	enum run_mode		 mode;
+	enum run_delete		 del;
+	int64_t			 older_than;	/* seconds, with DEL_OLDER */
+	int			 age_by_date;	/* Date header, not first seen */
+	uint64_t		 max_deletes;	/* 0: no cap */
 	const char		*vault;		/* folder of index + archives */
 	const char		*account;	/* name in the index */
 	const struct fmt_ops	*format;
@@ -39,6 +57,11 @@ struct run_stats {
 	uint64_t	dups;		/* content already in the vault */
 	uint64_t	collisions;	/* same Message-ID, other content */
 	uint64_t	skipped;	/* over the size limit */
+	uint64_t	verified;	/* read back and matched */
+	uint64_t	verify_failed;
+	uint64_t	planned;	/* deletions the policy chose */
+	uint64_t	deleted;	/* confirmed by QUIT's +OK */
+	uint64_t	unconfirmed;	/* DELE sent, QUIT not confirmed */
 	uint64_t	failed;		/* -ERR to RETR */
 	uint64_t	bytes;		/* bytes retrieved */
 	int64_t		ms;		/* wall time */
@@ -47,6 +70,12 @@ struct run_stats {
 
 /* Set from a SIGINT/SIGTERM handler: stop after the current batch. */
 void	run_interrupt(void);
+
+/*
+ * Parse a delete policy: "never", "verified", "older-than=DURATION"
+ * (DURATION: a number and d, w, m (30 days) or y (365 days)). 0 or -1.
+ */
+int	run_parse_delete(const char *, enum run_delete *, int64_t *secs);
 
 /* Run one account. Returns an exit code (util.h) and fills *st. */
 int	run_account(const struct run_opts *, struct run_stats *st);

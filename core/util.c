@@ -203,3 +203,23 @@ crash_point(const char *name)
 	fprintf(stderr, "popvault: crash hook: abort at %s\n", name);
 	abort();
 }
+
+void
+test_pause(const char *name)
+{
+	const char	*dir = getenv("POPVAULT_TEST_PAUSE");
+	const char	*at = getenv("POPVAULT_TEST_PAUSE_AT");
+	char		 path[4200];
+	int		 fd, i;
+
+	if (dir == NULL || at == NULL || strcmp(at, name) != 0)
+		return;
+	if (xsnprintf(path, sizeof path, "%s/ready", dir) == -1)
+		return;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
+		close(fd);
+	if (xsnprintf(path, sizeof path, "%s/go", dir) == -1)
+		return;
+	for (i = 0; i < 600 && access(path, F_OK) == -1; i++)
+		usleep(100000);
+}

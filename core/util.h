@@ -54,4 +54,12 @@ void	 hex_encode(const unsigned char *, size_t, char *out);
  */
 void	 crash_point(const char *name);
 
+/*
+ * A pause hook for tests that must change the archive at a precise
+ * moment (between write and verify): if POPVAULT_TEST_PAUSE names a
+ * folder and POPVAULT_TEST_PAUSE_AT equals name, create FOLDER/ready and
+ * wait (60 s at most) until FOLDER/go exists.
+ */
+void	 test_pause(const char *name);
+
 #endif

@@ -27,7 +27,12 @@
  * past the message's own end (a "trap", kept with the file's committed
  * length in the index), and when a separator would land on a trap it
  * writes one more empty line first, so mutt finds no "From " there and
- * ignores the header. See docs/formats.md.
+ * ignores the header; likewise when the file would end on one (mutt
+ * trusts a Content-Length that ends exactly at the end of the file).
+ * Such a padding line shows as one more empty line at the end of the
+ * message before it to readers that ignore the recorded offsets (Python's
+ * mailbox); popvault's own reader gives back the exact bytes. See
+ * docs/formats.md.
  */
 #include <sys/stat.h>
 
@@ -593,6 +598,12 @@ mb_sync(struct fmt *f)
 	m->have_vol = 0;
 	if (m->fd == -1)
 		return 0;
+	/*
+	 * mutt also trusts a Content-Length that ends exactly at the end of
+	 * the file: never let the file end on a trap.
+	 */
+	if (mb_is_trap(m, m->ubase + m->uoff) && mb_out(m, "\n", 1) == -1)
+		goto fail;
 	if (mb_flush(m, 1) == -1)
 		goto fail;
 	crash_point("mbox-written");

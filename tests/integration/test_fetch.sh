@@ -40,7 +40,7 @@ n=$(dv_server_files alice | wc -l)
 n=$(python3 -c 'import mailbox,sys; print(len(mailbox.Maildir(sys.argv[1], create=False)))' "$A1")
 [ "$n" = 1000 ] && t_pass python_mailbox_reads_1000 ||
     t_fail python_mailbox_reads_1000 "python mailbox saw $n"
-n=$(pv_sql "$V1" "select count(*) from messages m join sightings s on s.msg = m.id where m.state = 'archived'")
+n=$(pv_sql "$V1" "select count(*) from messages m join sightings s on s.msg = m.id where m.state = 'verified'")
 [ "$n" = 1000 ] && t_pass index_has_1000_rows ||
     t_fail index_has_1000_rows "$n rows"
 bad=$(find "$V1" -type f ! -perm 0600 | head -3; find "$V1" -type d ! -perm 0700 | head -3)

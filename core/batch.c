@@ -1,0 +1,490 @@
+/*
+ * batch.c -- messages into the archive, a batch at a time.
+ *
+ * The commit protocol (../shared/DESIGN.md, RELIABILITY.md) per batch:
+ *
+ *   1. messages are streamed into the format (Maildir: files in tmp/),
+ *      or held whole first for formats that need the size; hashed and
+ *      scanned on the way; duplicates are dropped
+ *   2. one transaction writes an intent row per stored message (state
+ *      "pending", with its location) and a sighting per (account, UIDL)
+ *   3. the format's sync makes the batch durable (the commit point)
+ *   4. one transaction marks the rows "archived" and records the
+ *      committed length of the volumes the batch grew
+ *   5. the batch is read back from disk through the format's reader and
+ *      each message hashed again; one transaction marks the rows
+ *      "verified", or notes why not (and then nothing is deleted)
+ *
+ * A crash before 2 leaves temp files or bytes past a committed length,
+ * which recovery removes or moves aside. A crash between 2 and 4 leaves
+ * pending rows, which recovery resolves by hash (adopt or drop: a
+ * dropped message is still on the server, since only verified messages
+ * are ever deleted). A crash between 4 and 5 leaves archived rows, which
+ * the next run verifies before anything else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "run_int.h"
+#include "util.h"
+
+static int verify_entries(struct fetch *);
+
+int
+fetch_fail(struct fetch *f, int code, const char *what, const char *why)
+{
+	log_warnx("%s: %s", what, why);
+	f->failed = 1;
+	f->exitcode = code;
+	return -1;
+}
+
+void
+batch_clear(struct fetch *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nb; i++) {
+		free(f->b[i].loc);
+		free(f->b[i].meta);
+	}
+	f->nb = 0;
+	f->bbytes = 0;
+}
+
+static const char *
+meta_field(const struct bentry *e, int k, size_t *len)
+{
+	size_t	off = 0;
+	int	i;
+
+	if (!e->mhave[k])
+		return NULL;
+	for (i = 0; i < k; i++)
+		off += e->mlen[i];
+	*len = e->mlen[k];
+	return e->meta + off;
+}
+
+/* Steps 2-5 of the commit protocol for the current batch. */
+int
+batch_flush(struct fetch *f)
+{
+	struct idx_msg	 m;
+	struct bentry	*e;
+	const struct fmt_vol *vols;
+	size_t		 i, nv, len = 0;
+	int64_t		 now = wall_now();
+	const char	*uid;
+
+	if (f->nb == 0)
+		return 0;
+	if (idx_begin(f->idx) == -1)
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	for (i = 0; i < f->nb; i++) {
+		e = &f->b[i];
+		if (e->loc == NULL)
+			continue;
+		memset(&m, 0, sizeof m);
+		m.account_id = f->acct;
+		memcpy(m.sha256, e->sha, HASH_LEN);
+		memcpy(m.body_sha256, e->body, HASH_LEN);
+		m.size = e->size;
+		if (e->has_mid) {
+			m.message_id = e->meta + e->mid_off;
+			m.message_id_len = e->mid_len;
+		}
+		m.date = meta_field(e, HDR_DATE, &len);
+		m.date_len = len;
+		m.from = meta_field(e, HDR_FROM, &len);
+		m.from_len = len;
+		m.subject = meta_field(e, HDR_SUBJECT, &len);
+		m.subject_len = len;
+		m.return_path = meta_field(e, HDR_RETURN_PATH, &len);
+		m.return_path_len = len;
+		m.format = f->o->format->name;
+		m.location = e->loc;
+		m.first_seen = now;
+		m.date_epoch = INT64_MIN;
+		if (m.date != NULL)
+			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
+		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
+			goto fail;
+	}
+	for (i = 0; i < f->nb; i++) {
+		e = &f->b[i];
+		if (e->loc == NULL)
+			e->msg_id = e->dup_in_batch >= 0 ?
+			    f->b[e->dup_in_batch].msg_id : e->dup_of;
+		uid = POP3_UID(f->l, e->li);
+		if (idx_add_sighting(f->idx, f->acct, uid,
+		    f->l->e[e->li].uid_len, e->msg_id, e->size, now) == -1)
+			goto fail;
+	}
+	crash_point("before-intent-commit");
+	if (idx_commit(f->idx) == -1)
+		goto fail;
+	crash_point("intent-committed");
+	if (f->fmt->ops->sync(f->fmt) == -1)
+		return fetch_fail(f, EXIT_IOERR, "archive",
+		    fmt_error(f->fmt));
+	crash_point("archive-synced");
+	if (idx_begin(f->idx) == -1)
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	for (i = 0; i < f->nb; i++) {
+		if (f->b[i].loc != NULL &&
+		    idx_set_archived(f->idx, f->b[i].msg_id, now) == -1)
+			goto fail;
+	}
+	nv = f->fmt->ops->synced(f->fmt, &vols);
+	for (i = 0; i < nv; i++)
+		if (idx_volume_set(f->idx, f->acct, vols[i].name,
+		    vols[i].length, vols[i].traps) == -1)
+			goto fail;
+	if (idx_commit(f->idx) == -1)
+		goto fail;
+	crash_point("batch-committed");
+	for (i = 0; i < f->nb; i++)
+		if (f->b[i].loc != NULL)
+			f->st->archived++;
+	if (verify_entries(f) == -1)
+		return -1;
+	batch_clear(f);
+	return 0;
+fail:
+	idx_rollback(f->idx);
+	return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+}
+
+static int
+verify_entries(struct fetch *f)
+{
+	struct fmt_vitem	*it;
+	size_t			 i, n = 0;
+	int			 r;
+
+	it = xreallocarray(NULL, f->nb ? f->nb : 1, sizeof *it);
+	for (i = 0; i < f->nb; i++) {
+		if (f->b[i].loc == NULL)
+			continue;
+		it[n].loc = f->b[i].loc;
+		memcpy(it[n].sha, f->b[i].sha, HASH_LEN);
+		it[n].id = f->b[i].msg_id;
+		n++;
+	}
+	r = batch_verify(f, it, n);
+	free(it);
+	return r;
+}
+
+int
+batch_verify(struct fetch *f, struct fmt_vitem *it, size_t n)
+{
+	size_t	i, bad = 0;
+	int64_t	now = wall_now();
+	char	note[64];
+
+	if (n == 0)
+		return 0;
+	test_pause("verify");
+	crash_point("verify");
+	if (f->fmt->ops->verify(f->fmt, it, n) == -1)
+		return fetch_fail(f, EXIT_IOERR, "verify", fmt_error(f->fmt));
+	if (idx_begin(f->idx) == -1)
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	for (i = 0; i < n; i++) {
+		if (it[i].result == FMT_V_OK) {
+			if (idx_set_verified(f->idx, it[i].id, now) == -1)
+				goto fail;
+			f->st->verified++;
+			continue;
+		}
+		bad++;
+		snprintf(note, sizeof note, "verify: %s",
+		    fmt_vresult_str(it[i].result));
+		log_warnx("verification failed: %s is %s", it[i].loc,
+		    fmt_vresult_str(it[i].result));
+		if (idx_set_note(f->idx, it[i].id, note) == -1)
+			goto fail;
+	}
+	if (idx_commit(f->idx) == -1)
+		goto fail;
+	crash_point("verified-committed");
+	if (bad > 0) {
+		f->st->verify_failed += bad;
+		f->verify_failed = 1;
+		return fetch_fail(f, EXIT_VERIFY, "verify", "the archive does "
+		    "not hold what was downloaded; nothing will be deleted");
+	}
+	return 0;
+fail:
+	idx_rollback(f->idx);
+	return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+}
+
+static int
+sink_begin(void *arg, size_t li)
+{
+	struct fetch		*f = arg;
+	struct fmt_msginfo	 mi;
+
+	crash_point("retr-begin");
+	hash_reset(f->hwhole);
+	hash_reset(f->hbody);
+	hdr_init(&f->hs);
+	f->cursize = 0;
+	if (f->spool != NULL) {
+		/* The format wants the whole message first: hold it. */
+		spool_reset(f->spool);
+		return 0;
+	}
+	memset(&mi, 0, sizeof mi);
+	mi.size = f->l->e[li].size;
+	mi.when = wall_now();
+	mi.content_length = -1;
+	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
+		return fetch_fail(f, EXIT_IOERR, "archive",
+		    fmt_error(f->fmt));
+	f->writing = 1;
+	return 0;
+}
+
+static int
+sink_data(void *arg, const char *p, size_t n)
+{
+	struct fetch	*f = arg;
+	size_t		 h = 0;
+
+	hash_update(f->hwhole, p, n);
+	if (!f->hs.in_body)
+		h = hdr_feed(&f->hs, p, n);
+	if (h < n)
+		hash_update(f->hbody, p + h, n - h);
+	f->cursize += n;
+	if (f->cursize > (1u << 20))
+		crash_point("retr-mid-body");
+	if (f->spool != NULL) {
+		if (spool_add(f->spool, p, n) == -1) {
+			log_warn("spool");
+			return fetch_fail(f, EXIT_IOERR, "archive",
+			    "cannot hold the message for the archive");
+		}
+		return 0;
+	}
+	if (f->fmt->ops->write(f->fmt, p, n) == -1)
+		return fetch_fail(f, EXIT_IOERR, "archive",
+		    fmt_error(f->fmt));
+	return 0;
+}
+
+/* Copy the kept header values of the scan into e->meta. */
+static void
+keep_meta(struct fetch *f, struct bentry *e)
+{
+	const char	*v, *mid;
+	size_t		 len, total = 0, midlen = 0;
+	int		 k;
+
+	for (k = 0; k < HDR_NFIELDS; k++) {
+		e->mhave[k] = hdr_get(&f->hs, k, &len) != NULL;
+		e->mlen[k] = e->mhave[k] ? len : 0;
+		total += e->mlen[k];
+	}
+	mid = hdr_message_id(&f->hs, &midlen);
+	e->meta = xmalloc(total + midlen + 1);
+	total = 0;
+	for (k = 0; k < HDR_NFIELDS; k++) {
+		if ((v = hdr_get(&f->hs, k, &len)) == NULL)
+			continue;
+		memcpy(e->meta + total, v, len);
+		total += len;
+	}
+	e->has_mid = mid != NULL;
+	if (mid != NULL)
+		memcpy(e->meta + total, mid, midlen);
+	e->mid_off = total;
+	e->mid_len = midlen;
+}
+
+/* The value of a Content-Length header, or -1 (absent or not a number). */
+static int64_t
+content_length(const struct bentry *e)
+{
+	const char	*v;
+	size_t		 len = 0, i = 0;
+	int64_t		 n = 0;
+
+	if ((v = meta_field(e, HDR_CONTENT_LENGTH, &len)) == NULL)
+		return -1;
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == len)
+		return -1;
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (v[i] - '0');
+	}
+	return n;
+}
+
+static int
+spool_write_cb(void *arg, const void *p, size_t n)
+{
+	struct fmt	*fmt = arg;
+
+	return fmt->ops->write(fmt, p, n);
+}
+
+/* A spooled message: begin with its size and sender, then its bytes. */
+static int
+write_spooled(struct fetch *f, struct bentry *e)
+{
+	struct fmt_msginfo	 mi;
+	size_t			 len = 0;
+
+	memset(&mi, 0, sizeof mi);
+	mi.size = spool_size(f->spool);
+	mi.when = wall_now();
+	mi.sender = meta_field(e, HDR_RETURN_PATH, &len);
+	mi.sender_len = len;
+	mi.content_length = content_length(e);
+	mi.sha256 = e->sha;
+	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
+		return -1;
+	f->writing = 1;
+	if (spool_replay(f->spool, spool_write_cb, f->fmt) == -1) {
+		if (f->fmt->err[0] == '\0')
+			fmt_fail(f->fmt, "reading back the spool: %s",
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Same content key as an earlier message of this batch? */
+static long
+batch_dup(struct fetch *f, const struct bentry *e)
+{
+	size_t	i;
+
+	for (i = 0; i < f->nb; i++) {
+		const struct bentry	*o = &f->b[i];
+
+		if (o->loc == NULL || o->has_mid != e->has_mid)
+			continue;
+		if (e->has_mid) {
+			if (o->mid_len == e->mid_len &&
+			    memcmp(o->meta + o->mid_off, e->meta + e->mid_off,
+			    e->mid_len) == 0 &&
+			    memcmp(o->body, e->body, HASH_LEN) == 0)
+				return (long)i;
+		} else if (memcmp(o->sha, e->sha, HASH_LEN) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int
+sink_end(void *arg, size_t li)
+{
+	struct fetch	*f = arg;
+	struct bentry	*e;
+	char		 loc[512];
+	int		 found, collision;
+
+	if (f->nb == f->capb) {
+		f->capb = f->capb ? f->capb * 2 : 64;
+		f->b = xreallocarray(f->b, f->capb, sizeof *f->b);
+	}
+	e = &f->b[f->nb];
+	memset(e, 0, sizeof *e);
+	e->li = li;
+	e->size = f->cursize;
+	e->dup_of = -1;
+	e->dup_in_batch = -1;
+	hash_final(f->hwhole, e->sha);
+	hash_final(f->hbody, e->body);
+	keep_meta(f, e);
+	f->st->bytes += f->cursize;
+	f->writing = 0;
+	e->dup_in_batch = batch_dup(f, e);
+	found = 0;
+	collision = 0;
+	if (e->dup_in_batch < 0) {
+		found = idx_find_dup(f->idx, e->has_mid ? e->meta + e->mid_off :
+		    NULL, e->mid_len, e->body, e->sha, &e->dup_of, &collision);
+		if (found == -1) {
+			free(e->meta);
+			f->fmt->ops->discard(f->fmt);
+			return fetch_fail(f, EXIT_IOERR, "index",
+			    idx_error(f->idx));
+		}
+	}
+	if (found || e->dup_in_batch >= 0) {
+		if (f->spool == NULL && f->fmt->ops->discard(f->fmt) == -1) {
+			free(e->meta);
+			return fetch_fail(f, EXIT_IOERR, "archive",
+			    fmt_error(f->fmt));
+		}
+		f->st->dups++;
+	} else {
+		if (collision) {
+			char	esc[256];
+
+			f->st->collisions++;
+			log_warnx("Message-ID %s already stored with other "
+			    "content; keeping both",
+			    log_escape(e->meta + e->mid_off, e->mid_len, esc,
+			    sizeof esc));
+		}
+		if ((f->spool != NULL && write_spooled(f, e) == -1) ||
+		    f->fmt->ops->end(f->fmt, loc, sizeof loc) == -1) {
+			free(e->meta);
+			return fetch_fail(f, EXIT_IOERR, "archive",
+			    fmt_error(f->fmt));
+		}
+		f->writing = 0;
+		e->loc = xstrdup(loc);
+		f->bbytes += e->size;
+	}
+	f->nb++;
+	if (f->nb >= f->batch_msgs || f->bbytes >= f->batch_bytes ||
+	    run_stopping()) {
+		if (batch_flush(f) == -1)
+			return -1;
+	}
+	if (run_stopping()) {
+		f->exitcode = EXIT_SIGNAL;
+		f->failed = 1;
+		log_warnx("interrupted: stopping after a committed batch");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sink_failed(void *arg, size_t li, const char *why)
+{
+	struct fetch	*f = arg;
+
+	log_warnx("message %u (UIDL %.*s) not retrieved: %s",
+	    f->l->e[li].num, (int)f->l->e[li].uid_len, POP3_UID(f->l, li),
+	    why);
+	f->st->failed++;
+	return 0;
+}
+
+
+void
+batch_sink(struct fetch *f, struct pop3_sink *s)
+{
+	s->begin = sink_begin;
+	s->data = sink_data;
+	s->end = sink_end;
+	s->failed = sink_failed;
+	s->arg = f;
+}

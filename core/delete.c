@@ -1,0 +1,231 @@
+/*
+ * delete.c -- the delete policy and the deletion protocol.
+ *
+ * Only a message whose archived copy has been verified (read back from
+ * disk and matched against the hash taken while downloading) may be
+ * deleted, and only when nothing in the account failed verification. The
+ * protocol (RFC 1939: DELE marks, QUIT's UPDATE state removes):
+ *
+ *   1. one transaction marks the chosen sightings "delete_pending"
+ *   2. DELE n for each, n from this session's listing
+ *   3. QUIT; only its +OK makes the rows "deleted". A -ERR or a lost
+ *      connection leaves them "delete_pending", and the next run
+ *      reconciles them from its UIDL listing (run_merge).
+ *
+ * A UIDL listed more than once (two copies sharing it) is never deleted:
+ * which copy a DELE removes cannot be tied to a verified archive copy.
+ */
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "run_int.h"
+#include "util.h"
+
+int
+run_parse_delete(const char *s, enum run_delete *d, int64_t *secs)
+{
+	char		*end;
+	long long	 n;
+	int64_t		 unit;
+
+	*secs = 0;
+	if (strcmp(s, "never") == 0) {
+		*d = DEL_NEVER;
+		return 0;
+	}
+	if (strcmp(s, "verified") == 0) {
+		*d = DEL_VERIFIED;
+		return 0;
+	}
+	if (strncmp(s, "older-than=", 11) != 0)
+		return -1;
+	s += 11;
+	if (*s < '0' || *s > '9')
+		return -1;
+	n = strtoll(s, &end, 10);
+	switch (*end) {
+	case 'd':
+		unit = 86400;
+		break;
+	case 'w':
+		unit = 7 * 86400;
+		break;
+	case 'm':
+		unit = 30 * 86400;
+		break;
+	case 'y':
+		unit = 365 * 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (end[1] != '\0' || n <= 0 || n > 1000 * 365)
+		return -1;
+	*d = DEL_OLDER;
+	*secs = n * unit;
+	return 0;
+}
+
+static void
+fmt_day(int64_t t, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+/*
+ * Choose what to delete. Returns the count (indexes into the listing in
+ * *out, to be freed), or -1. With why, each choice is explained there.
+ */
+static ssize_t
+choose(struct fetch *f, size_t **out)
+{
+	const struct pop3_listing	*l = f->l;
+	const struct run_opts		*o = f->o;
+	size_t				*v, i, n = 0;
+	int64_t				 now = wall_now(), t;
+	char				 day[16];
+
+	v = xreallocarray(NULL, l->n ? l->n : 1, sizeof *v);
+	for (i = 0; i < l->n; i++) {
+		const struct lent	*e = &f->le[i];
+
+		if (!e->known || !e->verified || e->bad || e->shared)
+			continue;
+		if (o->del == DEL_OLDER) {
+			t = o->age_by_date ? e->date : e->first_seen;
+			if (t == INT64_MIN || now - t <= o->older_than)
+				continue;
+		}
+		if (o->max_deletes != 0 && n == o->max_deletes)
+			break;
+		v[n++] = i;
+		if (o->mode == RUN_DRY || log_level() >= LOG_VERBOSE) {
+			if (o->del == DEL_OLDER) {
+				fmt_day(o->age_by_date ? e->date :
+				    e->first_seen, day, sizeof day);
+				printf("delete %.*s: verified, %s %s\n",
+				    (int)l->e[i].uid_len, POP3_UID(l, i),
+				    o->age_by_date ? "dated" : "first seen",
+				    day);
+			} else
+				printf("delete %.*s: verified\n",
+				    (int)l->e[i].uid_len, POP3_UID(l, i));
+		}
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
+static int
+mark(struct fetch *f, const size_t *v, const unsigned char *ok, size_t n,
+    enum idx_sstate yes, enum idx_sstate no)
+{
+	size_t	i;
+
+	if (idx_begin(f->idx) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (idx_set_sighting_state(f->idx, f->acct,
+		    POP3_UID(f->l, v[i]), f->l->e[v[i]].uid_len,
+		    ok == NULL || ok[i] ? yes : no) == -1) {
+			idx_rollback(f->idx);
+			return -1;
+		}
+	}
+	return idx_commit(f->idx);
+}
+
+int
+delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
+{
+	size_t		*v = NULL, i, sent = 0;
+	unsigned char	*ok = NULL;
+	ssize_t		 n;
+	int64_t		 bad;
+	int		 code = EXIT_OK;
+
+	*quit_done = 0;
+	if (f->o->del == DEL_NEVER || f->idx == NULL)
+		return EXIT_OK;	/* nothing archived: nothing to delete */
+	if (f->verify_failed || (bad = idx_bad_count(f->idx, f->acct)) != 0) {
+		log_warnx("%s: refusing to delete anything: the index and the "
+		    "archive disagree (run popvault verify)", f->o->account);
+		return EXIT_VERIFY;
+	}
+	if ((n = choose(f, &v)) == -1)
+		return EXIT_IOERR;
+	f->st->planned = (uint64_t)n;
+	if (n == 0 || f->o->mode == RUN_DRY)
+		goto out;
+	/* 1. The intent, durable before any DELE. */
+	if (mark(f, v, NULL, (size_t)n, IDX_S_DELETE_PENDING,
+	    IDX_S_DELETE_PENDING) == -1) {
+		log_warnx("%s", idx_error(f->idx));
+		code = EXIT_IOERR;
+		goto out;
+	}
+	crash_point("delete-pending");
+	/* 2. DELE, numbered from this session's listing. */
+	ok = xcalloc((size_t)n, 1);
+	for (i = 0; i < (size_t)n; i++) {
+		if (run_stopping()) {
+			log_warnx("interrupted: no more deletions");
+			code = EXIT_SIGNAL;
+			break;
+		}
+		if (pop3_dele(p, f->l->e[v[i]].num) == -1) {
+			if (pop3_errclass(p) != POP3_E_PROTO) {
+				/* The session is gone: no QUIT, no UPDATE. */
+				log_warnx("%s: %s", f->o->account,
+				    pop3_error(p));
+				f->st->unconfirmed = sent;
+				code = EXIT_TEMPFAIL;
+				goto out;
+			}
+			log_warnx("%s: %s", f->o->account, pop3_error(p));
+			continue;
+		}
+		ok[i] = 1;
+		sent++;
+		crash_point("dele");
+	}
+	/* 3. QUIT: the server removes the marked messages, or none. */
+	*quit_done = 1;
+	if (pop3_quit_send(p) == -1) {
+		log_warnx("%s: %s", f->o->account, pop3_error(p));
+		f->st->unconfirmed = sent;
+		code = EXIT_TEMPFAIL;
+		goto out;
+	}
+	crash_point("quit-sent");
+	if (pop3_quit_reply(p) == -1) {
+		log_warnx("%s: deletions not confirmed (%s); the next run "
+		    "checks them", f->o->account, pop3_error(p));
+		f->st->unconfirmed = sent;
+		code = EXIT_TEMPFAIL;
+		goto out;
+	}
+	crash_point("quit-ok");
+	if (mark(f, v, ok, (size_t)n, IDX_S_DELETED, IDX_S_ON_SERVER) ==
+	    -1) {
+		/* Still delete_pending: the next run sees them gone. */
+		log_warnx("%s", idx_error(f->idx));
+		code = EXIT_IOERR;
+		goto out;
+	}
+	f->st->deleted = sent;
+out:
+	free(v);
+	free(ok);
+	return code;
+}

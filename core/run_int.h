@@ -1,0 +1,87 @@
+/*
+ * run_int.h -- what the parts of an account's run share: run.c (the
+ * order of things), batch.c (messages into the archive, commit, verify),
+ * delete.c (the delete policy and the DELE/QUIT protocol). Internal to
+ * core/.
+ */
+#ifndef RUN_INT_H
+#define RUN_INT_H
+
+#include <stdint.h>
+
+#include "format.h"
+#include "hash.h"
+#include "hdr.h"
+#include "idx.h"
+#include "pop3.h"
+#include "run.h"
+#include "spool.h"
+
+/* One message of the current batch. */
+struct bentry {
+	size_t		 li;		/* index in the listing */
+	unsigned char	 sha[HASH_LEN];
+	unsigned char	 body[HASH_LEN];
+	uint64_t	 size;
+	int64_t		 dup_of;	/* stored message id, or -1 */
+	long		 dup_in_batch;	/* batch index, or -1 */
+	int64_t		 msg_id;	/* after the intent insert */
+	char		*loc;		/* NULL for a duplicate */
+	char		*meta;		/* header values, back to back */
+	size_t		 mlen[HDR_NFIELDS];
+	int		 mhave[HDR_NFIELDS];
+	size_t		 mid_off, mid_len;	/* Message-ID key in meta */
+	int		 has_mid;
+};
+
+/* What the index says of one entry of the server's listing. */
+struct lent {
+	unsigned char	known;		/* a sighting exists */
+	unsigned char	verified;	/* its message is verified */
+	unsigned char	bad;		/* its message failed verification */
+	unsigned char	shared;		/* the UIDL is listed more than once */
+	int64_t		first_seen;
+	int64_t		date;		/* INT64_MIN: unknown */
+};
+
+struct fetch {
+	const struct run_opts	*o;
+	struct run_stats	*st;
+	struct idx		*idx;
+	struct fmt		*fmt;
+	const struct pop3_listing *l;
+	struct lent		*le;		/* one per listing entry */
+	int64_t			 acct;
+	struct hash		*hwhole, *hbody;
+	struct hdr_scan		 hs;
+	uint64_t		 cursize;
+	int			 writing;	/* fmt has a message begun */
+	struct spool		*spool;		/* for FMT_F_NEEDS_SIZE */
+	struct bentry		*b;
+	size_t			 nb, capb;
+	uint64_t		 bbytes;
+	int			 failed;	/* a local failure happened */
+	int			 verify_failed;
+	unsigned		 batch_msgs;
+	uint64_t		 batch_bytes;
+	int			 exitcode;
+};
+
+/* batch.c */
+int	fetch_fail(struct fetch *, int code, const char *what,
+	    const char *why);
+void	batch_sink(struct fetch *, struct pop3_sink *);
+int	batch_flush(struct fetch *);
+void	batch_clear(struct fetch *);
+/* Verify items, record the outcome in one transaction; -1: I/O error. */
+int	batch_verify(struct fetch *, struct fmt_vitem *, size_t n);
+
+/* delete.c */
+int	delete_phase(struct fetch *, struct pop3 *, int *quit_done);
+
+/* run.c */
+int	run_stopping(void);
+/* Refresh f->le from the index (and, unless dry, reconcile states). */
+int	run_merge(struct fetch *, int reconcile);
+
+#endif
