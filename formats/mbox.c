@@ -54,7 +54,7 @@
 #include "util.h"
 
 #define MB_OBUF		(256 * 1024)
-#define MB_NTRAPS	32
+#define MB_NTRAPS	40	/* fits the index's traps string */
 #define MB_GZLEVEL	1	/* fast: see docs/formats.md */
 
 /* Quoting state at the start of a line ("From " matched so far: k). */
@@ -84,6 +84,7 @@ struct mbox {
 	int		 in_hdr;	/* before the end of its header */
 	uint64_t	 msg_off;	/* From_ line offset (uoff scale) */
 	int64_t		 clen;		/* Content-Length or -1 */
+	size_t		 cur_trap;	/* 1 + index of its trap, or 0 */
 	/* Traps: absolute uncompressed offsets. */
 	uint64_t	 traps[MB_NTRAPS];
 	size_t		 ntraps;
@@ -448,6 +449,7 @@ mb_begin(struct fmt *f, const struct fmt_msginfo *mi)
 	m->last = -1;
 	m->in_hdr = 1;
 	m->clen = mi->content_length;
+	m->cur_trap = 0;
 	return 0;
 }
 
@@ -483,10 +485,16 @@ mb_write(struct fmt *f, const void *p, size_t n)
 				/* The empty line ending the header: mutt's
 				 * Content-Length counts from after it. */
 				m->in_hdr = 0;
-				if (m->clen > 0 && m->ntraps < MB_NTRAPS)
+				if (m->clen > 0 && m->ntraps == MB_NTRAPS)
+					log_warnx("mbox: too many forged "
+					    "Content-Length headers to defuse; "
+					    "mutt may misread mbox/%s", m->name);
+				else if (m->clen > 0) {
 					m->traps[m->ntraps++] = m->ubase +
 					    m->uoff + (uint64_t)(s + i - run) +
 					    1 + (uint64_t)m->clen + 1;
+					m->cur_trap = m->ntraps;
+				}
 			}
 			/* FALLTHROUGH */
 		case Q_GT:
@@ -547,12 +555,19 @@ mb_end(struct fmt *f, char *loc, size_t loclen)
 	}
 	if (mb_out(m, "\n", 1) == -1)
 		return -1;
-	/* Traps at or before the next separator are harmless now. */
+	/*
+	 * Traps behind us are harmless now; so is this message's own trap
+	 * if it points at the very next separator (an honest length). A
+	 * trap of an earlier message at the next separator stays: begin()
+	 * pads before writing a separator there.
+	 */
 	here = m->ubase + m->uoff;
 	for (i = 0, k = 0; i < m->ntraps; i++)
-		if (m->traps[i] > here)
+		if (m->traps[i] > here || (m->traps[i] == here &&
+		    i + 1 != m->cur_trap))
 			m->traps[k++] = m->traps[i];
 	m->ntraps = k;
+	m->cur_trap = 0;
 	if (m->gz)
 		return xsnprintf(loc, loclen, "%s:%" PRIu64 ":%" PRIu64 ":%"
 		    PRIu64 ":%s", m->name, m->start, m->msg_off,
