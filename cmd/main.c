@@ -64,6 +64,8 @@ main(int argc, char **argv)
 
 	secret_init();
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit gives EFBIG from write(), not a kill. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
