@@ -25,19 +25,26 @@ account_usage(const char *cmd)
 
 	if (fetch)
 		printf("usage: popvault fetch [OPTIONS] URL\n"
+		    "       popvault fetch [OPTIONS] [ACCOUNT...]\n"
 		    "\n"
 		    "Archive every message of the account not archived before,\n"
 		    "verify what was written by reading it back, and (only if\n"
 		    "asked) delete verified messages from the server. URL is\n"
 		    "pop3s://USER@HOST[:PORT] (TLS from the start, port 995) or\n"
-		    "pop3://USER@HOST[:PORT] (STLS required, port 110).\n");
+		    "pop3://USER@HOST[:PORT] (STLS required, port 110).\n"
+		    "Without a URL, the named accounts of the config file (all\n"
+		    "when none is named) are run.\n");
 	else
 		printf("usage: popvault prune --delete=POLICY [OPTIONS] URL\n"
+		    "       popvault prune [OPTIONS] [ACCOUNT...]\n"
 		    "\n"
 		    "Apply a delete policy to the server without downloading:\n"
 		    "only messages already archived and verified are deleted.\n");
 	printf("\n"
 	    "Options:\n"
+	    "  --config FILE            accounts (default:\n"
+	    "                           $XDG_CONFIG_HOME/popvault/config)\n"
+	    "  -j, --jobs N             run up to N accounts at once\n"
 	    "  --vault DIR              index and archives (default:\n"
 	    "                           $XDG_DATA_HOME/popvault)\n");
 	if (fetch)
@@ -128,6 +135,21 @@ parse_size(const char *s, uint64_t *out)
 }
 
 static void
+on_signal(int sig);
+
+static void
+install_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
 on_signal(int sig)
 {
 	static volatile sig_atomic_t count;
@@ -139,54 +161,52 @@ on_signal(int sig)
 		conn_interrupt();
 }
 
-static void
-summary(const struct run_stats *st, enum run_mode mode)
+void
+account_summary(FILE *out, const char *name, const struct run_stats *st,
+    enum run_mode mode)
 {
 	double	secs = st->ms / 1000.0;
 
-	printf("%-12s %llu\n", "listed", (unsigned long long)st->listed);
-	printf("%-12s %llu\n", "new", (unsigned long long)st->fresh);
-	printf("%-12s %llu\n", "archived", (unsigned long long)st->archived);
+	if (name != NULL)
+		fprintf(out, "%-12s %s\n", "account", name);
+	fprintf(out, "%-12s %llu\n", "listed", (unsigned long long)st->listed);
+	fprintf(out, "%-12s %llu\n", "new", (unsigned long long)st->fresh);
+	fprintf(out, "%-12s %llu\n", "archived", (unsigned long long)st->archived);
 	if (st->verified || st->verify_failed)
-		printf("%-12s %llu\n", "verified",
+		fprintf(out, "%-12s %llu\n", "verified",
 		    (unsigned long long)st->verified);
 	if (st->verify_failed)
-		printf("%-12s %llu\n", "bad",
+		fprintf(out, "%-12s %llu\n", "bad",
 		    (unsigned long long)st->verify_failed);
 	if (mode == RUN_DRY || st->planned)
-		printf("%-12s %llu\n", mode == RUN_DRY ? "would delete" :
+		fprintf(out, "%-12s %llu\n", mode == RUN_DRY ? "would delete" :
 		    "to delete", (unsigned long long)st->planned);
 	if (st->deleted)
-		printf("%-12s %llu\n", "deleted",
+		fprintf(out, "%-12s %llu\n", "deleted",
 		    (unsigned long long)st->deleted);
 	if (st->unconfirmed)
-		printf("%-12s %llu\n", "unconfirmed",
+		fprintf(out, "%-12s %llu\n", "unconfirmed",
 		    (unsigned long long)st->unconfirmed);
 	if (st->dups)
-		printf("%-12s %llu\n", "duplicates",
+		fprintf(out, "%-12s %llu\n", "duplicates",
 		    (unsigned long long)st->dups);
 	if (st->collisions)
-		printf("%-12s %llu\n", "collisions",
+		fprintf(out, "%-12s %llu\n", "collisions",
 		    (unsigned long long)st->collisions);
 	if (st->skipped)
-		printf("%-12s %llu\n", "too large",
+		fprintf(out, "%-12s %llu\n", "too large",
 		    (unsigned long long)st->skipped);
 	if (st->failed)
-		printf("%-12s %llu\n", "failed",
+		fprintf(out, "%-12s %llu\n", "failed",
 		    (unsigned long long)st->failed);
-	printf("%-12s %llu (%.1f MB/s)\n", "bytes",
+	fprintf(out, "%-12s %llu (%.1f MB/s)\n", "bytes",
 	    (unsigned long long)st->bytes,
 	    secs > 0 ? st->bytes / 1e6 / secs : 0.0);
-	printf("%-12s %.2f s\n", "time", secs);
+	fprintf(out, "%-12s %.2f s\n", "time", secs);
 	if (st->where[0] != '\0')
-		printf("%-12s %s\n", "archive", st->where);
+		fprintf(out, "%-12s %s\n", "archive", st->where);
 }
 
-enum {
-	O_VAULT = 256, O_FORMAT, O_PWCMD, O_AUTH, O_TLSCA, O_TLSFP,
-	O_INSECURE, O_TIMEOUT, O_MAXSIZE, O_BATCH, O_COMPRESS, O_DELETE,
-	O_AGEBY, O_MAXDEL, O_DRYRUN, O_PLAN
-};
 
 static const struct option fetch_opts[] = {
 	{ "vault", required_argument, NULL, O_VAULT },
@@ -205,6 +225,8 @@ static const struct option fetch_opts[] = {
 	{ "max-deletes", required_argument, NULL, O_MAXDEL },
 	{ "dry-run", no_argument, NULL, O_DRYRUN },
 	{ "plan", no_argument, NULL, O_PLAN },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -217,11 +239,12 @@ account_main(int argc, char **argv, enum run_mode mode)
 	struct run_opts		 o;
 	struct run_stats	 st;
 	struct url		 u;
-	struct sigaction	 sa;
 	char			 vault[4096], err[256], account[600];
 	char			*end;
 	long			 v;
-	int			 ch, verbosity = LOG_NORMAL, code;
+	int			 ch, verbosity = LOG_NORMAL, code, jobs = 0;
+	unsigned		 given = 0;
+	const char		*config = NULL;
 
 	memset(&o, 0, sizeof o);
 	o.mode = mode;
@@ -235,8 +258,24 @@ account_main(int argc, char **argv, enum run_mode mode)
 	cmd_default_vault(vault, sizeof vault);
 	o.vault = vault;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "vqh", fetch_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "vqhj:", fetch_opts,
+	    NULL)) != -1) {
+		/* Options given here override the config file's values. */
+		if (ch >= O_VAULT && ch - O_VAULT < 32)
+			given |= 1u << (ch - O_VAULT);
 		switch (ch) {
+		case O_CONFIG:
+			config = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end != '\0' || v < 1 || v > 64) {
+				log_warnx("-j: 1 to 64");
+				return EXIT_USAGE;
+			}
+			jobs = (int)v;
+			break;
 		case O_VAULT:
 			o.vault = optarg;
 			break;
@@ -372,9 +411,11 @@ account_main(int argc, char **argv, enum run_mode mode)
 		log_warnx("the %s format is not compressed", o.format->name);
 		return EXIT_USAGE;
 	}
-	if (argc - optind != 1) {
-		log_warnx("%s needs one URL (pop3s://USER@HOST)", argv[0]);
-		return EXIT_USAGE;
+	if (argc - optind != 1 || strstr(argv[optind], "://") == NULL) {
+		/* Accounts by name from the config file (all if none). */
+		install_signals();
+		return accounts_run(&o, given, config, jobs, argv + optind,
+		    argc - optind);
 	}
 	if (url_parse(argv[optind], &u, err, sizeof err) == -1) {
 		log_warnx("%s: %s", argv[optind], err);
@@ -392,16 +433,12 @@ account_main(int argc, char **argv, enum run_mode mode)
 	snprintf(account, sizeof account, "%s@%s:%s", u.user, u.host, u.port);
 	o.account = account;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	install_signals();
 
 	code = run_account(&o, &st);
 	if (verbosity >= LOG_NORMAL && (code == EXIT_OK ||
 	    code == EXIT_PARTIAL || st.listed > 0))
-		summary(&st, o.mode);
+		account_summary(stdout, NULL, &st, o.mode);
 	return code;
 }
 

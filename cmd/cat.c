@@ -5,8 +5,6 @@
  * format's own reader, and checked against the SHA-256 recorded when it
  * was downloaded; a mismatch is reported after the bytes went out.
  */
-#include <sys/stat.h>
-
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,11 +62,10 @@ cat_main(int argc, char **argv)
 	struct fmt_args		 fa;
 	struct idx_loc		 l;
 	struct cat_out		 o;
-	struct stat		 sb;
 	struct idx		*x;
 	struct fmt		*f;
 	unsigned char		 got[HASH_LEN];
-	char			 vault[4096], path[4200], dir[4400];
+	char			 vault[4096], dir[4400];
 	char			 err[600];
 	const char		*v;
 	int			 ch, r, code = EXIT_OK;
@@ -93,15 +90,8 @@ cat_main(int argc, char **argv)
 		log_warnx("cat needs an account and a UIDL");
 		return EXIT_USAGE;
 	}
-	if (xsnprintf(path, sizeof path, "%s/index.sqlite", v) == -1 ||
-	    stat(path, &sb) == -1) {
-		log_warnx("no vault at %s", v);
+	if ((x = cmd_open_index(v)) == NULL)
 		return EXIT_USAGE;
-	}
-	if ((x = idx_open(path, err, sizeof err)) == NULL) {
-		log_warnx("%s", err);
-		return EXIT_IOERR;
-	}
 	r = idx_locate(x, argv[optind], argv[optind + 1], &l);
 	idx_close(x);
 	if (r == -1)

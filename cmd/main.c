@@ -2,12 +2,16 @@
  * main.c -- popvault: archive POP3 mailboxes. Dispatches to one
  * subcommand per file (cmd/NAME.c); nothing else happens here.
  */
+#include <sys/stat.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "idx.h"
+#include "log.h"
 #include "secret.h"
 #include "util.h"
 
@@ -15,6 +19,8 @@ static const struct cmd *const cmds[] = {
 	&cmd_fetch,
 	&cmd_prune,
 	&cmd_verify,
+	&cmd_status,
+	&cmd_search,
 	&cmd_cat,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])
@@ -29,6 +35,23 @@ cmd_default_vault(char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s/.local/share/popvault",
 		    home ? home : ".");
+}
+
+struct idx *
+cmd_open_index(const char *vault)
+{
+	struct stat	 sb;
+	struct idx	*x;
+	char		 path[4200], err[600];
+
+	if (xsnprintf(path, sizeof path, "%s/index.sqlite", vault) == -1 ||
+	    stat(path, &sb) == -1) {
+		log_warnx("no vault at %s", vault);
+		return NULL;
+	}
+	if ((x = idx_open(path, err, sizeof err)) == NULL)
+		log_warnx("%s", err);
+	return x;
 }
 
 static void

@@ -268,9 +268,13 @@ sink_data(void *arg, const char *p, size_t n)
 		crash_point("retr-mid-body");
 	if (f->spool != NULL) {
 		if (spool_add(f->spool, p, n) == -1) {
-			log_warn("spool");
-			return fetch_fail(f, EXIT_IOERR, "archive",
-			    "cannot hold the message for the archive");
+			char	why[4400];
+
+			/* One line, with the cause (EFBIG, ENOSPC, ...). */
+			snprintf(why, sizeof why, "cannot hold the message in "
+			    "a spool file in %s: %s", f->st->where,
+			    strerror(errno));
+			return fetch_fail(f, EXIT_IOERR, "archive", why);
 		}
 		return 0;
 	}
@@ -411,12 +415,15 @@ sink_end(void *arg, size_t li)
 	keep_meta(f, e);
 	f->st->bytes += f->cursize;
 	f->writing = 0;
-	e->dup_in_batch = batch_dup(f, e);
+	/* dedup = none keeps every copy; UIDLs still count once. */
+	e->dup_in_batch = f->o->dedup == RUN_DEDUP_NONE ? -1 :
+	    batch_dup(f, e);
 	found = 0;
 	collision = 0;
-	if (e->dup_in_batch < 0) {
-		found = idx_find_dup(f->idx, e->has_mid ? e->meta + e->mid_off :
-		    NULL, e->mid_len, e->body, e->sha, &e->dup_of, &collision);
+	if (e->dup_in_batch < 0 && f->o->dedup != RUN_DEDUP_NONE) {
+		found = idx_find_dup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
+		    f->acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
+		    e->mid_len, e->body, e->sha, &e->dup_of, &collision);
 		if (found == -1) {
 			free(e->meta);
 			f->fmt->ops->discard(f->fmt);

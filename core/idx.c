@@ -23,7 +23,7 @@ enum {
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHT_STATE,
 	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
-	S_ACCOUNTS, S_FORMATS,
+	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -37,10 +37,11 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_UIDLS] = "SELECT uidl FROM sightings WHERE account_id = ?1 "
 	    "ORDER BY uidl",
 	[S_DUP_MID] = "SELECT id FROM messages WHERE message_id = ?1 AND "
-	    "body_sha256 = ?2 LIMIT 1",
-	[S_MID_ANY] = "SELECT 1 FROM messages WHERE message_id = ?1 LIMIT 1",
+	    "body_sha256 = ?2 AND (?3 = 0 OR account_id = ?3) LIMIT 1",
+	[S_MID_ANY] = "SELECT 1 FROM messages WHERE message_id = ?1 AND "
+	    "(?3 = 0 OR account_id = ?3) LIMIT 1",
 	[S_DUP_SHA] = "SELECT id FROM messages WHERE sha256 = ?1 AND "
-	    "message_id IS NULL LIMIT 1",
+	    "message_id IS NULL AND (?3 = 0 OR account_id = ?3) LIMIT 1",
 	[S_MSG_ADD] = "INSERT INTO messages(account_id, sha256, body_sha256, "
 	    "size, message_id, date, from_addr, subject, return_path, state, "
 	    "format, location, first_seen, date_epoch) VALUES (?1, ?2, ?3, "
@@ -87,6 +88,29 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "account_id = ?1",
 	[S_BAD_COUNT] = "SELECT count(*) FROM sightings s JOIN messages m ON "
 	    "m.id = s.msg WHERE s.account_id = ?1 AND m.note LIKE 'verify:%'",
+	[S_STATUS] = "SELECT a.name, a.last_listed, a.last_run_at, "
+	    "a.last_outcome, "
+	    "(SELECT count(*) FROM messages m WHERE m.account_id = a.id), "
+	    "(SELECT count(*) FROM messages m WHERE m.account_id = a.id "
+	    "AND m.state = 'verified'), "
+	    "(SELECT count(*) FROM sightings s WHERE s.account_id = a.id), "
+	    "(SELECT count(*) FROM sightings s WHERE s.account_id = a.id "
+	    "AND s.state = 'deleted'), "
+	    "(SELECT count(*) FROM sightings s JOIN messages m ON "
+	    "m.id = s.msg WHERE s.account_id = a.id AND m.note LIKE "
+	    "'verify:%') FROM accounts a ORDER BY a.name",
+	[S_SEARCH] = "SELECT a.name, s.uidl, m.date, m.from_addr, m.subject, "
+	    "ha.dir, m.location, m.message_id, m.format FROM sightings s "
+	    "JOIN accounts a ON a.id = s.account_id "
+	    "JOIN messages m ON m.id = s.msg "
+	    "JOIN accounts ha ON ha.id = m.account_id WHERE "
+	    "(?1 IS NULL OR m.from_addr LIKE ?1 ESCAPE '\\') AND "
+	    "(?2 IS NULL OR m.subject LIKE ?2 ESCAPE '\\') AND "
+	    "(?3 IS NULL OR m.date_epoch >= ?3) AND "
+	    "(?4 IS NULL OR m.date_epoch < ?4) AND "
+	    "(?5 IS NULL OR m.message_id = ?5) AND "
+	    "(?6 IS NULL OR a.name = ?6) "
+	    "ORDER BY m.date_epoch, a.name, s.uidl LIMIT ?7",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -461,7 +485,7 @@ idx_known_uidls(struct idx *x, int64_t account_id,
 }
 
 int
-idx_find_dup(struct idx *x, const char *mid, size_t midlen,
+idx_find_dup(struct idx *x, int64_t scope, const char *mid, size_t midlen,
     const unsigned char body[HASH_LEN], const unsigned char whole[HASH_LEN],
     int64_t *id, int *collision)
 {
@@ -479,6 +503,7 @@ idx_find_dup(struct idx *x, const char *mid, size_t midlen,
 			return -1;
 		sqlite3_bind_blob(s, 1, whole, HASH_LEN, SQLITE_STATIC);
 	}
+	sqlite3_bind_int64(s, 3, scope);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
@@ -493,6 +518,7 @@ idx_find_dup(struct idx *x, const char *mid, size_t midlen,
 	if ((s = stmt(x, S_MID_ANY)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, mid, (int)midlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, scope);
 	r = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (r == SQLITE_ROW)
@@ -878,4 +904,105 @@ idx_formats(struct idx *x, int64_t account_id, char out[][16], int max)
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		return idx_fail(x, "listing formats");
 	return n;
+}
+
+int
+idx_status(struct idx *x, int (*cb)(void *, const struct idx_status *),
+    void *arg)
+{
+	struct idx_status	 st;
+	sqlite3_stmt		*s;
+	int			 r;
+
+	if ((s = stmt(x, S_STATUS)) == NULL)
+		return -1;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		st.name = (const char *)sqlite3_column_text(s, 0);
+		st.listed = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, 1);
+		st.last_run = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, 2);
+		st.outcome = (const char *)sqlite3_column_text(s, 3);
+		st.archived = sqlite3_column_int64(s, 4);
+		st.verified = sqlite3_column_int64(s, 5);
+		st.sightings = sqlite3_column_int64(s, 6);
+		st.deleted = sqlite3_column_int64(s, 7);
+		st.bad = sqlite3_column_int64(s, 8);
+		if (cb(arg, &st) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "reading status");
+	return 0;
+}
+
+/* "%text%" for LIKE, with %, _ and \ escaped. */
+static char *
+like_pattern(const char *t)
+{
+	size_t	n = strlen(t), i, o = 0;
+	char	*p = xmalloc(2 * n + 3);
+
+	p[o++] = '%';
+	for (i = 0; i < n; i++) {
+		if (t[i] == '%' || t[i] == '_' || t[i] == '\\')
+			p[o++] = '\\';
+		p[o++] = t[i];
+	}
+	p[o++] = '%';
+	p[o] = '\0';
+	return p;
+}
+
+int
+idx_search(struct idx *x, const struct idx_query *q,
+    int (*cb)(void *, const struct idx_hit *), void *arg)
+{
+	struct idx_hit	 h;
+	sqlite3_stmt	*s;
+	char		*from = NULL, *subj = NULL;
+	int		 r;
+
+	if ((s = stmt(x, S_SEARCH)) == NULL)
+		return -1;
+	if (q->from != NULL) {
+		from = like_pattern(q->from);
+		sqlite3_bind_text(s, 1, from, -1, SQLITE_STATIC);
+	}
+	if (q->subject != NULL) {
+		subj = like_pattern(q->subject);
+		sqlite3_bind_text(s, 2, subj, -1, SQLITE_STATIC);
+	}
+	if (q->since != INT64_MIN)
+		sqlite3_bind_int64(s, 3, q->since);
+	if (q->until != INT64_MIN)
+		sqlite3_bind_int64(s, 4, q->until);
+	if (q->message_id != NULL)
+		sqlite3_bind_text(s, 5, q->message_id, -1, SQLITE_STATIC);
+	if (q->account != NULL)
+		sqlite3_bind_text(s, 6, q->account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, q->limit > 0 ? q->limit : -1);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		h.account = (const char *)sqlite3_column_text(s, 0);
+		h.uidl = (const char *)sqlite3_column_text(s, 1);
+		h.date = (const char *)sqlite3_column_text(s, 2);
+		h.from = (const char *)sqlite3_column_text(s, 3);
+		h.subject = (const char *)sqlite3_column_text(s, 4);
+		h.dir = (const char *)sqlite3_column_text(s, 5);
+		h.location = (const char *)sqlite3_column_text(s, 6);
+		h.message_id = (const char *)sqlite3_column_text(s, 7);
+		h.format = (const char *)sqlite3_column_text(s, 8);
+		if (cb(arg, &h) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	free(from);
+	free(subj);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return idx_fail(x, "searching");
+	return 0;
 }

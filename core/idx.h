@@ -80,11 +80,13 @@ int		 idx_known_uidls(struct idx *, int64_t account_id,
 
 /*
  * Look for a stored message with the same content key: Message-ID plus
- * body hash when mid is not NULL, else the hash of the whole message.
- * Returns 1 with *id set when found, 0 when not; with a Message-ID
- * whose stored bodies all differ, *collision is set to 1.
+ * body hash when mid is not NULL, else the hash of the whole message;
+ * among the messages stored by account scope, or the whole vault when
+ * scope is 0. Returns 1 with *id set when found, 0 when not; with a
+ * Message-ID whose stored bodies all differ, *collision is set to 1.
  */
-int		 idx_find_dup(struct idx *, const char *mid, size_t midlen,
+int		 idx_find_dup(struct idx *, int64_t scope, const char *mid,
+		    size_t midlen,
 		    const unsigned char body[HASH_LEN],
 		    const unsigned char whole[HASH_LEN], int64_t *id,
 		    int *collision);
@@ -170,6 +172,41 @@ int		 idx_formats(struct idx *, int64_t account_id, char out[][16],
 		    int max);
 /* Sightings of the account whose message failed verification. */
 int64_t		 idx_bad_count(struct idx *, int64_t account_id);
+
+/* One account's state, for "popvault status". */
+struct idx_status {
+	const char	*name;
+	int64_t		 listed;	/* at the last run, -1 unknown */
+	int64_t		 last_run;	/* -1 never */
+	const char	*outcome;	/* NULL never */
+	int64_t		 archived;	/* stored in its archive */
+	int64_t		 verified;
+	int64_t		 sightings;	/* UIDLs seen */
+	int64_t		 deleted;	/* deleted from its server */
+	int64_t		 bad;		/* failed verification */
+};
+
+int		 idx_status(struct idx *, int (*cb)(void *,
+		    const struct idx_status *), void *arg);
+
+/* A search; NULL or INT64_MIN fields are not used. */
+struct idx_query {
+	const char	*from;		/* substring of From */
+	const char	*subject;	/* substring of Subject */
+	int64_t		 since, until;	/* Date, [since, until) */
+	const char	*message_id;	/* exact */
+	const char	*account;	/* exact */
+	int64_t		 limit;		/* 0: none */
+};
+
+struct idx_hit {
+	const char	*account, *uidl, *date, *from, *subject;
+	const char	*dir, *location, *message_id;	/* may be NULL */
+	const char	*format;
+};
+
+int		 idx_search(struct idx *, const struct idx_query *,
+		    int (*cb)(void *, const struct idx_hit *), void *arg);
 
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);

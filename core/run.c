@@ -461,7 +461,9 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	if ((code = open_vault(o, &f, &lockfd, 0, &ready)) != EXIT_OK)
 		goto out;
 	snprintf(what, sizeof what, "%s@%s", o->user, o->pop3.host);
-	if ((pass = secret_get(o->password_command, what, err,
+	if (o->password != NULL)
+		pass = xstrdup(o->password);
+	else if ((pass = secret_get(o->password_command, what, err,
 	    sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		code = EXIT_USAGE;

@@ -24,6 +24,11 @@ enum run_mode {
 	RUN_DRY		/* say what fetch or prune would do; change nothing */
 };
 
+/* Content deduplication scope (popvault.conf(5) dedup). */
+#define RUN_DEDUP_VAULT		0
+#define RUN_DEDUP_ACCOUNT	1
+#define RUN_DEDUP_NONE		2
+
 enum run_delete {
 	DEL_NEVER,	/* keep on server (the default) */
 	DEL_VERIFIED,	/* delete every verified message */
@@ -44,6 +49,8 @@ struct run_opts {
 	const char		*user;
 	enum pop3_auth		 auth;
 	const char		*password_command;	/* or NULL */
+	const char		*password;	/* resolved already, or NULL */
+	int			 dedup;		/* RUN_DEDUP_* */
 	unsigned		 batch_msgs;	/* messages per commit; 0: the
 						 * format's choice, else 200 */
 	uint64_t		 batch_bytes;	/* bytes per commit; 0 likewise,

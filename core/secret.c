@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netrc.h"
 #include "secret.h"
 #include "util.h"
 
@@ -164,4 +165,50 @@ secret_get(const char *cmd, const char *what, char *err, size_t errlen)
 	if (env_secret != NULL)
 		return xstrdup(env_secret);
 	return secret_prompt(what, err, errlen);
+}
+
+char *
+secret_resolve(const struct secret_src *src, const char *what, char *err,
+    size_t errlen)
+{
+	char		*pw = NULL;
+	const char	*e;
+	int		 r;
+
+	if (src->command != NULL)
+		return secret_cmd(src->command, err, errlen);
+	if (src->literal != NULL)
+		return xstrdup(src->literal);
+	if (src->env != NULL) {
+		if ((e = getenv(src->env)) == NULL || *e == '\0') {
+			snprintf(err, errlen, "password_env: %s is not set",
+			    src->env);
+			return NULL;
+		}
+		/* The caller removes it once every account has read it. */
+		return xstrdup(e);
+	}
+	if (src->netrc != NULL) {
+		r = netrc_lookup(src->netrc, src->host, src->login, &pw, err,
+		    errlen);
+		if (r == 1)
+			return pw;
+		if (r == 0)
+			snprintf(err, errlen, "%s has no password for %s on %s",
+			    src->netrc, src->login ? src->login : "any login",
+			    src->host);
+		return NULL;
+	}
+	return secret_get(NULL, what, err, errlen);
+}
+
+void
+secret_drop_env(const char *name)
+{
+	const char	*e;
+
+	if ((e = getenv(name)) != NULL) {
+		explicit_bzero((char *)(uintptr_t)e, strlen(e));
+		unsetenv(name);
+	}
 }

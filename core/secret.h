@@ -25,6 +25,29 @@ void	 secret_init(void);
  */
 char	*secret_get(const char *cmd, const char *what, char *err,
 	    size_t errlen);
+
+/*
+ * Where an account's password comes from (popvault.conf(5)): at most
+ * one of command, netrc (a file, looked up by host and login), literal
+ * and env (the name of an environment variable; the caller drops it with
+ * secret_drop_env() once read, before running any command, so no child
+ * inherits it) is set; with none,
+ * secret_get()'s order applies (POPVAULT_PASSWORD, then a prompt).
+ */
+struct secret_src {
+	const char	*command;
+	const char	*netrc;
+	const char	*host;
+	const char	*login;
+	const char	*literal;
+	const char	*env;
+};
+
+char	*secret_resolve(const struct secret_src *, const char *what, char *err,
+	    size_t errlen);
 void	 secret_free(char *);
+
+/* Wipe and remove an environment variable that held a password. */
+void	 secret_drop_env(const char *name);
 
 #endif

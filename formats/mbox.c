@@ -172,6 +172,7 @@ mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 	int	fd, qd = -1, qf = -1, r = -1;
 	off_t	off = (off_t)keep;
 	ssize_t	n;
+	int	i;
 
 	if ((fd = openat(m->dirfd, name, O_RDWR | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -183,10 +184,25 @@ mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 		fmt_fail(&m->base, "quarantine folder: %s", strerror(errno));
 		goto out;
 	}
-	snprintf(qname, sizeof qname, "%s.%" PRIu64 ".%lld.tail", name, keep,
-	    (long long)wall_now());
-	if ((qf = openat(qd, qname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
+	/*
+	 * A recovery that crashed after writing its quarantine file, run
+	 * again within the same second (or with POPVAULT_NOW fixed), finds
+	 * the name taken: never overwrite it, take the next free one.
+	 */
+	for (i = 0; i < 1000; i++) {
+		if (i == 0)
+			snprintf(qname, sizeof qname, "%s.%" PRIu64 ".%lld.tail",
+			    name, keep, (long long)wall_now());
+		else
+			snprintf(qname, sizeof qname,
+			    "%s.%" PRIu64 ".%lld.%d.tail", name, keep,
+			    (long long)wall_now(), i);
+		qf = openat(qd, qname, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (qf != -1 || errno != EEXIST)
+			break;
+	}
+	if (qf == -1) {
 		fmt_fail(&m->base, "quarantine/%s: %s", qname,
 		    strerror(errno));
 		goto out;

@@ -131,12 +131,26 @@ tar_recover(struct fmt *f, const struct fmt_committed *c)
 	return r;
 }
 
+/*
+ * libarchive's message for a failed write() is only "Write error": add the
+ * volume and the system's reason (EFBIG, ENOSPC, EIO) when it has one.
+ */
 static int
 tar_aerr(struct tarfmt *t, const char *what)
 {
-	return fmt_fail(&t->base, "tar %s: %s", what,
-	    t->a && archive_error_string(t->a) ?
-	    archive_error_string(t->a) : "libarchive error");
+	const char	*s = NULL;
+	int		 e = 0;
+
+	if (t->a != NULL) {
+		s = archive_error_string(t->a);
+		e = archive_errno(t->a);
+	}
+	if (s == NULL)
+		s = "libarchive error";
+	if (e > 0 && strstr(s, strerror(e)) == NULL)
+		return fmt_fail(&t->base, "tar %s: tar/%s: %s: %s", what,
+		    t->part, s, strerror(e));
+	return fmt_fail(&t->base, "tar %s: tar/%s: %s", what, t->part, s);
 }
 
 static int

@@ -661,13 +661,13 @@ test_idx_find_dup(void)
 	fill(whole, 0x99);
 	id = -1;
 	coll = 7;
-	T_CHECK(idx_find_dup(x, "<m1@x>", 6, body, whole, &id, &coll) == 1);
+	T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id, &coll) == 1);
 	T_CHECK(id == m1 && coll == 0);
 
 	/* midlen counts, not the NUL: a longer buffer with junk after. */
 	id = -1;
 	coll = 7;
-	T_CHECK(idx_find_dup(x, "<m1@x>junk", 6, body, whole, &id,
+	T_CHECK(idx_find_dup(x, 0, "<m1@x>junk", 6, body, whole, &id,
 	    &coll) == 1);
 	T_CHECK(id == m1 && coll == 0);
 
@@ -676,39 +676,39 @@ test_idx_find_dup(void)
 	fill(whole, 0x11);	/* the whole hash does not matter here */
 	id = -1;
 	coll = 7;
-	T_CHECK(idx_find_dup(x, "<m1@x>", 6, body, whole, &id, &coll) == 0);
+	T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id, &coll) == 0);
 	T_CHECK(coll == 1 && id == -1);
 
 	/* A Message-ID nobody has: no dup, no collision. */
 	fill(body, 0xb1);
 	coll = 7;
-	T_CHECK(idx_find_dup(x, "<new@x>", 7, body, whole, &id, &coll) == 0);
+	T_CHECK(idx_find_dup(x, 0, "<new@x>", 7, body, whole, &id, &coll) == 0);
 	T_CHECK(coll == 0);
 
 	/* Message-IDs are compared exactly. */
 	coll = 7;
-	T_CHECK(idx_find_dup(x, "<M1@x>", 6, body, whole, &id, &coll) == 0);
+	T_CHECK(idx_find_dup(x, 0, "<M1@x>", 6, body, whole, &id, &coll) == 0);
 	T_CHECK(coll == 0);
 
 	/* Without a Message-ID: by whole hash, among those without one. */
 	fill(whole, 0x22);
 	id = -1;
 	coll = 7;
-	T_CHECK(idx_find_dup(x, NULL, 0, body, whole, &id, &coll) == 1);
+	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 1);
 	T_CHECK(id == m2 && coll == 0);
 	fill(whole, 0x11);	/* m1's whole hash, but m1 has an ID */
 	coll = 7;
-	T_CHECK(idx_find_dup(x, NULL, 0, body, whole, &id, &coll) == 0);
+	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 0);
 	T_CHECK(coll == 0);
 	fill(whole, 0x77);
 	coll = 7;
-	T_CHECK(idx_find_dup(x, NULL, 0, body, whole, &id, &coll) == 0);
+	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 0);
 	T_CHECK(coll == 0);
 
 	/* The vault is one store: another account's copy counts. */
 	fill(body, 0xb3);
 	id = -1;
-	T_CHECK(idx_find_dup(x, "<m3@x>", 6, body, whole, &id, &coll) == 1);
+	T_CHECK(idx_find_dup(x, 0, "<m3@x>", 6, body, whole, &id, &coll) == 1);
 	T_CHECK(id == m3 && coll == 0);
 
 	/* Two stored bodies for one ID: the matching one is found. */
@@ -717,7 +717,7 @@ test_idx_find_dup(void)
 
 		fill(body, 0xb4);
 		id = -1;
-		T_CHECK(idx_find_dup(x, "<m1@x>", 6, body, whole, &id,
+		T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id,
 		    &coll) == 1);
 		T_CHECK(id == m4 && coll == 0);
 	}
@@ -928,7 +928,7 @@ test_idx_transactions(void)
 		int64_t		got = -1;
 
 		fill(body, 9);
-		T_CHECK(idx_find_dup(x, evil, sizeof evil - 1, body, body,
+		T_CHECK(idx_find_dup(x, 0, evil, sizeof evil - 1, body, body,
 		    &got, &coll) == 1 && got == id);
 	}
 

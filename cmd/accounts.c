@@ -1,0 +1,336 @@
+/*
+ * accounts.c -- fetch and prune for the accounts of the config file.
+ *
+ * Each account's run options are built in three layers: the built-in
+ * defaults (those of a URL run), then the config file ([defaults], then
+ * the account's section), then the options given on the command line.
+ * Passwords are all obtained first, in the parent, one account after the
+ * other (a prompt cannot be shared by parallel runs); then up to N
+ * accounts run at once, each in a child process with its own
+ * connection, all writing one index (WAL, busy timeout) and each
+ * holding its account's lock.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "cmd.h"
+#include "config.h"
+#include "format.h"
+#include "log.h"
+#include "secret.h"
+#include "util.h"
+
+struct job {
+	const struct config_account	*a;
+	struct run_opts			 o;
+	char				 port[8];
+	char				*pass;
+	pid_t				 pid;
+	int				 code;
+};
+
+static const char *const fmt_by_config[] = {
+	[CONFIG_FMT_MAILDIR] = "maildir",
+	[CONFIG_FMT_MBOX] = "mbox",
+	[CONFIG_FMT_TAR] = "tar",
+};
+
+/* The config's values over the built-in defaults, then the CLI's. */
+static int
+build(struct job *j, const struct config *cfg, const struct run_opts *cli,
+    unsigned given)
+{
+	const struct config_account	*a = j->a;
+	struct run_opts			*o = &j->o;
+
+	*o = *cli;
+	o->account = a->name;
+	o->pop3.host = a->host;
+	o->user = a->user;
+	o->pop3.tls = CONFIG_ISSET(a, CONFIG_K_TLS) ? a->tls :
+	    POP3_TLS_IMPLICIT;
+	snprintf(j->port, sizeof j->port, "%u", CONFIG_ISSET(a,
+	    CONFIG_K_PORT) ? a->port : o->pop3.tls == POP3_TLS_IMPLICIT ?
+	    995 : 110);
+	o->pop3.port = j->port;
+	if (CONFIG_ISSET(a, CONFIG_K_AUTH)) {
+		switch (a->auth) {
+		case CONFIG_AUTH_AUTO:
+		case CONFIG_AUTH_USER:
+			o->auth = POP3_AUTH_USER;
+			break;
+		case CONFIG_AUTH_APOP:
+			o->auth = POP3_AUTH_APOP;
+			break;
+		default:
+			log_warnx("%s:%u: account %s: this auth mechanism is "
+			    "not supported yet (use user or apop)", cfg->path,
+			    a->keyline[CONFIG_K_AUTH] ? a->keyline[CONFIG_K_AUTH]
+			    : a->line, a->name);
+			return -1;
+		}
+	}
+	if (CONFIG_ISSET(a, CONFIG_K_TLS_CA))
+		o->pop3.tlsopts.ca_file = a->tls_ca;
+	if (CONFIG_ISSET(a, CONFIG_K_TLS_FINGERPRINT))
+		o->pop3.tlsopts.fingerprint = a->tls_fingerprint;
+	if (CONFIG_ISSET(a, CONFIG_K_INSECURE_PLAINTEXT))
+		o->pop3.insecure_plaintext = a->insecure_plaintext;
+	if (CONFIG_ISSET(a, CONFIG_K_FORMAT))
+		o->format = fmt_find(fmt_by_config[a->format]);
+	if (CONFIG_ISSET(a, CONFIG_K_COMPRESS))
+		o->compress = a->compress;
+	if (CONFIG_ISSET(a, CONFIG_K_DELETE)) {
+		o->del = a->del;
+		o->older_than = a->older_than;
+	}
+	if (CONFIG_ISSET(a, CONFIG_K_AGE_BY))
+		o->age_by_date = a->age_by_date;
+	if (CONFIG_ISSET(a, CONFIG_K_MAX_DELETES))
+		o->max_deletes = a->max_deletes;
+	if (CONFIG_ISSET(a, CONFIG_K_MAX_MESSAGE_SIZE))
+		o->pop3.max_msg_size = a->max_message_size;
+	if (CONFIG_ISSET(a, CONFIG_K_TIMEOUT))
+		o->pop3.timeout_ms = o->pop3.connect_timeout_ms =
+		    (int)a->timeout * 1000;
+	if (CONFIG_ISSET(a, CONFIG_K_VAULT))
+		o->vault = a->vault;
+	if (CONFIG_ISSET(a, CONFIG_K_BATCH))
+		o->batch_msgs = a->batch;
+	if (CONFIG_ISSET(&cfg->defaults, CONFIG_K_DEDUP))
+		o->dedup = cfg->dedup == CONFIG_DEDUP_ACCOUNT ?
+		    RUN_DEDUP_ACCOUNT : cfg->dedup == CONFIG_DEDUP_NONE ?
+		    RUN_DEDUP_NONE : RUN_DEDUP_VAULT;
+	/* The command line wins. */
+	if (GIVEN(given, O_VAULT))
+		o->vault = cli->vault;
+	if (GIVEN(given, O_FORMAT))
+		o->format = cli->format;
+	if (GIVEN(given, O_COMPRESS))
+		o->compress = cli->compress;
+	if (GIVEN(given, O_DELETE)) {
+		o->del = cli->del;
+		o->older_than = cli->older_than;
+	}
+	if (GIVEN(given, O_AGEBY))
+		o->age_by_date = cli->age_by_date;
+	if (GIVEN(given, O_MAXDEL))
+		o->max_deletes = cli->max_deletes;
+	if (GIVEN(given, O_AUTH))
+		o->auth = cli->auth;
+	if (GIVEN(given, O_TLSCA))
+		o->pop3.tlsopts.ca_file = cli->pop3.tlsopts.ca_file;
+	if (GIVEN(given, O_TLSFP))
+		o->pop3.tlsopts.fingerprint = cli->pop3.tlsopts.fingerprint;
+	if (GIVEN(given, O_INSECURE))
+		o->pop3.insecure_plaintext = 1;
+	if (GIVEN(given, O_TIMEOUT)) {
+		o->pop3.timeout_ms = cli->pop3.timeout_ms;
+		o->pop3.connect_timeout_ms = cli->pop3.connect_timeout_ms;
+	}
+	if (GIVEN(given, O_MAXSIZE))
+		o->pop3.max_msg_size = cli->pop3.max_msg_size;
+	if (GIVEN(given, O_BATCH))
+		o->batch_msgs = cli->batch_msgs;
+	if (o->pop3.tls == POP3_TLS_NONE && !o->pop3.insecure_plaintext) {
+		log_warnx("account %s: tls = none needs insecure_plaintext",
+		    a->name);
+		return -1;
+	}
+	if (o->compress != FMT_COMP_NONE &&
+	    !(o->format->flags & FMT_F_COMPRESSES)) {
+		log_warnx("account %s: the %s format is not compressed",
+		    a->name, o->format->name);
+		return -1;
+	}
+	if (o->mode == RUN_PRUNE && o->del == DEL_NEVER) {
+		log_warnx("account %s: prune needs a delete policy", a->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The account's password. Pass 0 takes those from the environment, a
+ * literal or netrc; pass 1 (after the environment variables are gone)
+ * runs commands and prompts.
+ */
+static int
+get_password(struct job *j, const struct run_opts *cli, unsigned given,
+    int pass)
+{
+	const struct config_account	*a = j->a;
+	struct secret_src		 src;
+	char				 what[600], err[600];
+
+	memset(&src, 0, sizeof src);
+	if (GIVEN(given, O_PWCMD))
+		src.command = cli->password_command;
+	else {
+		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD_COMMAND))
+			src.command = a->password_command;
+		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD))
+			src.literal = a->password;
+		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD_ENV))
+			src.env = a->password_env;
+		if (CONFIG_ISSET(a, CONFIG_K_NETRC)) {
+			src.netrc = a->netrc;
+			src.host = a->host;
+			src.login = a->user;
+		}
+	}
+	if ((pass == 0) != (src.command == NULL && (src.env != NULL ||
+	    src.literal != NULL || src.netrc != NULL)))
+		return 0;
+	snprintf(what, sizeof what, "%s (%s@%s)", a->name, a->user, a->host);
+	if ((j->pass = secret_resolve(&src, what, err, sizeof err)) == NULL) {
+		log_warnx("account %s: %s", a->name, err);
+		return -1;
+	}
+	j->o.password = j->pass;
+	return 0;
+}
+
+/* Run one account in a child; its summary goes out in one write. */
+static pid_t
+start(struct job *j, int verbosity)
+{
+	struct run_stats	 st;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*mem;
+	pid_t			 pid;
+	int			 code;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) != 0)
+		return pid;
+	code = run_account(&j->o, &st);
+	if (verbosity >= LOG_NORMAL && (mem = open_memstream(&buf,
+	    &len)) != NULL) {
+		account_summary(mem, j->a->name, &st, j->o.mode);
+		fclose(mem);
+		if (write_all(STDOUT_FILENO, buf, len) == -1)
+			code = code == EXIT_OK ? EXIT_IOERR : code;
+		free(buf);
+	}
+	_exit(code);
+}
+
+int
+accounts_run(const struct run_opts *cli, unsigned given, const char *config,
+    int jobs, char **names, int n)
+{
+	struct config		 cfg;
+	struct config_errors	 errs;
+	struct job		*j;
+	char			 path[4096];
+	size_t			 i, nj = 0, running = 0, next = 0;
+	int			 k, code = EXIT_OK, status, bad = 0, first = -1;
+	int			 mixed = 0;
+	pid_t			 pid;
+
+	if (config == NULL) {
+		if (config_default_path(path, sizeof path) == -1) {
+			log_warnx("no config file: give a URL or --config");
+			return EXIT_USAGE;
+		}
+		config = path;
+	}
+	if (config_load(config, &cfg, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i].msg);
+		config_errors_free(&errs);
+		return EXIT_USAGE;
+	}
+	config_errors_free(&errs);
+	j = xcalloc(cfg.nacct ? cfg.nacct : 1, sizeof *j);
+	for (k = 0; k < n; k++) {
+		if (config_find(&cfg, names[k]) == NULL) {
+			log_warnx("%s: no account %s", config, names[k]);
+			bad = 1;
+		}
+	}
+	for (i = 0; !bad && i < cfg.nacct; i++) {
+		for (k = 0; k < n; k++)
+			if (strcmp(cfg.acct[i].name, names[k]) == 0)
+				break;
+		if (n > 0 && k == n)
+			continue;
+		j[nj].a = &cfg.acct[i];
+		if (build(&j[nj], &cfg, cli, given) == -1)
+			bad = 1;
+		nj++;
+	}
+	if (!bad && nj == 0) {
+		log_warnx("%s: no accounts", config);
+		bad = 1;
+	}
+	/*
+	 * Every password first, in order: prompts are not shared. Those in
+	 * the environment are taken and removed before any password command
+	 * runs, so no child sees them.
+	 */
+	for (i = 0; !bad && i < nj; i++)
+		if (get_password(&j[i], cli, given, 0) == -1)
+			bad = 1;
+	for (i = 0; i < nj; i++)
+		if (CONFIG_ISSET(j[i].a, CONFIG_K_PASSWORD_ENV))
+			secret_drop_env(j[i].a->password_env);
+	for (i = 0; !bad && i < nj; i++)
+		if (get_password(&j[i], cli, given, 1) == -1)
+			bad = 1;
+	if (bad) {
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (jobs == 0)
+		jobs = CONFIG_ISSET(&cfg.defaults, CONFIG_K_JOBS) ?
+		    (int)cfg.jobs : 1;
+	while (next < nj || running > 0) {
+		while (next < nj && running < (size_t)jobs) {
+			if ((j[next].pid = start(&j[next], log_level())) == -1) {
+				log_warn("fork");
+				j[next].code = EXIT_SOFTWARE;
+			} else
+				running++;
+			next++;
+		}
+		if (running == 0)
+			continue;
+		if ((pid = waitpid(-1, &status, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("waitpid");
+			break;
+		}
+		for (i = 0; i < next; i++)
+			if (j[i].pid == pid) {
+				j[i].code = WIFEXITED(status) ?
+				    WEXITSTATUS(status) : EXIT_SOFTWARE;
+				j[i].pid = 0;
+				running--;
+			}
+	}
+	for (i = 0; i < nj; i++) {
+		if (first == -1)
+			first = j[i].code;
+		else if (j[i].code != first)
+			mixed = 1;
+	}
+	code = mixed ? EXIT_PARTIAL : first;
+out:
+	for (i = 0; i < nj; i++)
+		secret_free(j[i].pass);
+	free(j);
+	config_free(&cfg);
+	return code;
+}
