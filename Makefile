@@ -96,4 +96,4 @@ lint:
 	@ls docs/*.[15] >/dev/null 2>&1 && mandoc -Tlint docs/*.[15] || true
 
 clean:
-	rm -rf build build-asan $(PROG)
+	rm -rf build build-asan build-clang $(PROG) demo-vault
