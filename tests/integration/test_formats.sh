@@ -37,12 +37,12 @@ set -u
 . "$T_ROOT/tests/lib/dovecot.sh"
 . "$T_ROOT/tests/lib/pv.sh"
 
-FORMAT_N=${FORMAT_N:-300}
+FORMAT_N=${FORMAT_N:-1000}
 FORMAT_ADD=${FORMAT_ADD:-30}
 FORMAT_BIG_SIZE=${FORMAT_BIG_SIZE:-52428800}
 FORMAT_BATCH=${FORMAT_BATCH:-100}
 FORMATS=${FORMATS:-"mbox mbox.gz tar tar.gz tar.zst tar.xz maildir"}
-FORMAT_BIG_FORMATS=${FORMAT_BIG_FORMATS:-"mbox mbox.gz tar tar.gz tar.zst maildir"}
+FORMAT_BIG_FORMATS=${FORMAT_BIG_FORMATS:-all}
 [ "$FORMAT_BIG_FORMATS" = all ] && FORMAT_BIG_FORMATS=$FORMATS
 # popvault pads before a separator that lands on a forged Content-Length
 # target (docs/formats.md); the checker accepts exactly that padding.
