@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# test_signals.sh -- SIGTERM and SIGINT stop popvault after the current
+# batch is committed and verified: exit status 80, nothing deleted, the
+# index consistent, and the next run finishes the job.
+set -u
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_ROOT/tests/lib/dovecot.sh"
+. "$T_ROOT/tests/lib/pv.sh"
+
+T=$(t_tmpdir)
+dv_start "$T/dv" || { t_fail dovecot_start "could not start Dovecot"; t_done; }
+
+for sig in TERM INT; do
+	u=sig$(echo "$sig" | tr 'A-Z' 'a-z')
+	dv_adduser "$u" pw
+	python3 "$T_ROOT/tests/gen/genmail.py" --count 40 --seed 21 \
+	    "$(dv_maildir "$u")" >/dev/null
+	dv_fix_perms "$u"
+	n0=$(dv_server_files "$u" | wc -l)
+	url="pop3s://$u@localhost:$DV_POP3S_PORT"
+	v=$T/v-$u
+	p=$T/pause-$u
+	mkdir -p "$p"
+	POPVAULT_PASSWORD=pw POPVAULT_TEST_PAUSE=$p POPVAULT_TEST_PAUSE_AT=verify \
+	    "$POPVAULT" fetch --vault "$v" --batch 10 --delete=verified \
+	    --tls-ca "$DV_CA" "$url" >"$T/out-$u" 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -e "$p/ready" ] && break; sleep 0.1; done
+	kill -s "$sig" "$pid"
+	touch "$p/go"
+	wait "$pid"
+	rc=$?
+	n1=$(dv_server_files "$u" | wc -l)
+	ver=$(pv_sql "$v" "select count(*) from messages where state = 'verified'")
+	other=$(pv_sql "$v" "select count(*) from messages where state <> 'verified'")
+	if [ "$rc" -eq 80 ] && [ "$n1" -eq "$n0" ] && [ "$ver" -eq 10 ] &&
+	    [ "$other" -eq 0 ]; then
+		t_pass "sig${sig}_stops_after_verified_batch"
+	else
+		t_fail "sig${sig}_stops_after_verified_batch" \
+		    "rc=$rc server $n0->$n1 verified=$ver other=$other: $(tail -2 "$T/out-$u")"
+	fi
+	pv_fetch "$v" pw --batch 10 --delete=verified --tls-ca "$DV_CA" "$url"
+	n2=$(dv_server_files "$u" | wc -l)
+	ver=$(pv_sql "$v" "select count(*) from messages where state = 'verified'")
+	if [ "$PV_RC" -eq 0 ] && [ "$n2" -eq 0 ] && [ "$ver" -eq "$n0" ]; then
+		t_pass "sig${sig}_next_run_finishes"
+	else
+		t_fail "sig${sig}_next_run_finishes" "rc=$PV_RC server=$n2 verified=$ver"
+	fi
+done
+t_done
