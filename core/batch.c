@@ -6,17 +6,21 @@
  *   1. messages are streamed into the format (Maildir: files in tmp/),
  *      or held whole first for formats that need the size; hashed and
  *      scanned on the way; duplicates are dropped
- *   2. one transaction writes an intent row per stored message (state
- *      "pending", with its location) and a sighting per (account, UIDL)
- *   3. the format's sync makes the batch durable (the commit point)
- *   4. one transaction marks the rows "archived" and records the
+ *   2. each message is claimed at once in a short transaction (see
+ *      claim()): a duplicate becomes a sighting; a new message a
+ *      "pending" row and a sighting, visible to parallel accounts
+ *   3. one transaction (durable) records where each message went: the
+ *      intent
+ *   4. the format's sync makes the batch durable (the commit point)
+ *   5. one transaction marks the rows "archived" and records the
  *      committed length of the volumes the batch grew
- *   5. the batch is read back from disk through the format's reader and
+ *   6. the batch is read back from disk through the format's reader and
  *      each message hashed again; one transaction marks the rows
  *      "verified", or notes why not (and then nothing is deleted)
  *
- * A crash before 2 leaves temp files or bytes past a committed length,
- * which recovery removes or moves aside. A crash between 2 and 4 leaves
+ * A crash before 3 leaves temp files or bytes past a committed length,
+ * which recovery removes or moves aside, and pending rows without a
+ * location, which it drops. A crash between 3 and 5 leaves
  * pending rows, which recovery resolves by hash (adopt or drop: a
  * dropped message is still on the server, since only verified messages
  * are ever deleted). A crash between 4 and 5 leaves archived rows, which
@@ -69,69 +73,33 @@ meta_field(const struct bentry *e, int k, size_t *len)
 	return e->meta + off;
 }
 
-/* Steps 2-5 of the commit protocol for the current batch. */
+/* Steps 3-6 of the commit protocol for the current batch. */
 int
 batch_flush(struct fetch *f)
 {
-	struct idx_msg	 m;
-	struct bentry	*e;
 	const struct fmt_vol *vols;
-	size_t		 i, nv, len = 0;
+	size_t		 i, nv;
 	int64_t		 now = wall_now();
-	const char	*uid;
 
 	if (f->nb == 0)
 		return 0;
+	/* 3. The intent: where each claimed message is going. FULL. */
 	if (idx_begin(f->idx) == -1)
 		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	for (i = 0; i < f->nb; i++) {
-		e = &f->b[i];
-		if (e->loc == NULL)
-			continue;
-		memset(&m, 0, sizeof m);
-		m.account_id = f->acct;
-		memcpy(m.sha256, e->sha, HASH_LEN);
-		memcpy(m.body_sha256, e->body, HASH_LEN);
-		m.size = e->size;
-		if (e->has_mid) {
-			m.message_id = e->meta + e->mid_off;
-			m.message_id_len = e->mid_len;
-		}
-		m.date = meta_field(e, HDR_DATE, &len);
-		m.date_len = len;
-		m.from = meta_field(e, HDR_FROM, &len);
-		m.from_len = len;
-		m.subject = meta_field(e, HDR_SUBJECT, &len);
-		m.subject_len = len;
-		m.return_path = meta_field(e, HDR_RETURN_PATH, &len);
-		m.return_path_len = len;
-		m.format = f->o->format->name;
-		m.location = e->loc;
-		m.first_seen = now;
-		m.date_epoch = INT64_MIN;
-		if (m.date != NULL)
-			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
-		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
+	for (i = 0; i < f->nb; i++)
+		if (f->b[i].loc != NULL && idx_set_location(f->idx,
+		    f->b[i].msg_id, f->b[i].loc) == -1)
 			goto fail;
-	}
-	for (i = 0; i < f->nb; i++) {
-		e = &f->b[i];
-		if (e->loc == NULL)
-			e->msg_id = e->dup_in_batch >= 0 ?
-			    f->b[e->dup_in_batch].msg_id : e->dup_of;
-		uid = POP3_UID(f->l, e->li);
-		if (idx_add_sighting(f->idx, f->acct, uid,
-		    f->l->e[e->li].uid_len, e->msg_id, e->size, now) == -1)
-			goto fail;
-	}
 	crash_point("before-intent-commit");
 	if (idx_commit(f->idx) == -1)
 		goto fail;
 	crash_point("intent-committed");
+	/* 4. The commit point of the archive. */
 	if (f->fmt->ops->sync(f->fmt) == -1)
 		return fetch_fail(f, EXIT_IOERR, "archive",
 		    fmt_error(f->fmt));
 	crash_point("archive-synced");
+	/* 5. Archived, with the volumes' committed lengths. */
 	if (idx_begin(f->idx) == -1)
 		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
 	for (i = 0; i < f->nb; i++) {
@@ -150,6 +118,7 @@ batch_flush(struct fetch *f)
 	for (i = 0; i < f->nb; i++)
 		if (f->b[i].loc != NULL)
 			f->st->archived++;
+	/* 6. Read back. */
 	if (verify_entries(f) == -1)
 		return -1;
 	batch_clear(f);
@@ -369,26 +338,78 @@ write_spooled(struct fetch *f, struct bentry *e)
 	return 0;
 }
 
-/* Same content key as an earlier message of this batch? */
-static long
-batch_dup(struct fetch *f, const struct bentry *e)
+/*
+ * The claim (step 2): in one short transaction, look for the content in
+ * the index and record the outcome, so that another account running at
+ * the same time sees it at once: a duplicate becomes a sighting of the
+ * stored message; a new message becomes a pending row (location still
+ * empty) with its sighting. NORMAL durability: the batch's FULL commit
+ * makes it durable, and recovery drops a pending row without a location.
+ */
+static int
+claim(struct fetch *f, struct bentry *e, int *dup)
 {
-	size_t	i;
+	struct idx_msg	 m;
+	size_t		 len = 0;
+	int64_t		 now = wall_now();
+	int		 found = 0, collision = 0;
+	char		 esc[256];
 
-	for (i = 0; i < f->nb; i++) {
-		const struct bentry	*o = &f->b[i];
-
-		if (o->loc == NULL || o->has_mid != e->has_mid)
-			continue;
-		if (e->has_mid) {
-			if (o->mid_len == e->mid_len &&
-			    memcmp(o->meta + o->mid_off, e->meta + e->mid_off,
-			    e->mid_len) == 0 &&
-			    memcmp(o->body, e->body, HASH_LEN) == 0)
-				return (long)i;
-		} else if (memcmp(o->sha, e->sha, HASH_LEN) == 0)
-			return (long)i;
+	*dup = 0;
+	if (idx_durable(f->idx, 0) == -1 || idx_begin(f->idx) == -1)
+		return -1;
+	if (f->o->dedup != RUN_DEDUP_NONE) {
+		found = idx_find_dup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
+		    f->acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
+		    e->mid_len, e->body, e->sha, &e->msg_id, &collision);
+		if (found == -1)
+			goto fail;
 	}
+	if (!found) {
+		memset(&m, 0, sizeof m);
+		m.account_id = f->acct;
+		memcpy(m.sha256, e->sha, HASH_LEN);
+		memcpy(m.body_sha256, e->body, HASH_LEN);
+		m.size = e->size;
+		if (e->has_mid) {
+			m.message_id = e->meta + e->mid_off;
+			m.message_id_len = e->mid_len;
+		}
+		m.date = meta_field(e, HDR_DATE, &len);
+		m.date_len = len;
+		m.from = meta_field(e, HDR_FROM, &len);
+		m.from_len = len;
+		m.subject = meta_field(e, HDR_SUBJECT, &len);
+		m.subject_len = len;
+		m.return_path = meta_field(e, HDR_RETURN_PATH, &len);
+		m.return_path_len = len;
+		m.format = f->o->format->name;
+		m.location = "";
+		m.first_seen = now;
+		m.date_epoch = INT64_MIN;
+		if (m.date != NULL)
+			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
+		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
+			goto fail;
+	}
+	if (idx_add_sighting(f->idx, f->acct, POP3_UID(f->l, e->li),
+	    f->l->e[e->li].uid_len, e->msg_id, e->size, now) == -1)
+		goto fail;
+	if (idx_commit(f->idx) == -1)
+		goto fail;
+	if (idx_durable(f->idx, 1) == -1)
+		return -1;
+	*dup = found;
+	if (!found && collision) {
+		f->st->collisions++;
+		log_warnx("Message-ID %s already stored with other content; "
+		    "keeping both", log_escape(e->meta + e->mid_off,
+		    e->mid_len, esc, sizeof esc));
+	}
+	return 0;
+fail:
+	idx_rollback(f->idx);
+	idx_durable(f->idx, 1);
 	return -1;
 }
 
@@ -398,7 +419,7 @@ sink_end(void *arg, size_t li)
 	struct fetch	*f = arg;
 	struct bentry	*e;
 	char		 loc[512];
-	int		 found, collision;
+	int		 dup;
 
 	if (f->nb == f->capb) {
 		f->capb = f->capb ? f->capb * 2 : 64;
@@ -408,46 +429,27 @@ sink_end(void *arg, size_t li)
 	memset(e, 0, sizeof *e);
 	e->li = li;
 	e->size = f->cursize;
-	e->dup_of = -1;
-	e->dup_in_batch = -1;
 	hash_final(f->hwhole, e->sha);
 	hash_final(f->hbody, e->body);
 	keep_meta(f, e);
 	f->st->bytes += f->cursize;
-	f->writing = 0;
-	/* dedup = none keeps every copy; UIDLs still count once. */
-	e->dup_in_batch = f->o->dedup == RUN_DEDUP_NONE ? -1 :
-	    batch_dup(f, e);
-	found = 0;
-	collision = 0;
-	if (e->dup_in_batch < 0 && f->o->dedup != RUN_DEDUP_NONE) {
-		found = idx_find_dup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
-		    f->acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
-		    e->mid_len, e->body, e->sha, &e->dup_of, &collision);
-		if (found == -1) {
-			free(e->meta);
+	if (claim(f, e, &dup) == -1) {
+		free(e->meta);
+		if (f->writing)
 			f->fmt->ops->discard(f->fmt);
-			return fetch_fail(f, EXIT_IOERR, "index",
-			    idx_error(f->idx));
-		}
+		f->writing = 0;
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
 	}
-	if (found || e->dup_in_batch >= 0) {
-		if (f->spool == NULL && f->fmt->ops->discard(f->fmt) == -1) {
+	if (dup) {
+		/* Already stored (here or in another account): drop it. */
+		if (f->writing && f->fmt->ops->discard(f->fmt) == -1) {
 			free(e->meta);
 			return fetch_fail(f, EXIT_IOERR, "archive",
 			    fmt_error(f->fmt));
 		}
+		f->writing = 0;
 		f->st->dups++;
 	} else {
-		if (collision) {
-			char	esc[256];
-
-			f->st->collisions++;
-			log_warnx("Message-ID %s already stored with other "
-			    "content; keeping both",
-			    log_escape(e->meta + e->mid_off, e->mid_len, esc,
-			    sizeof esc));
-		}
 		if ((f->spool != NULL && write_spooled(f, e) == -1) ||
 		    f->fmt->ops->end(f->fmt, loc, sizeof loc) == -1) {
 			free(e->meta);

@@ -17,13 +17,15 @@
 #include "log.h"
 #include "util.h"
 
+#define IDX_BUSY_MS	60000	/* how long to wait for another writer */
+
 enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
 	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHT_STATE,
 	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
-	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH,
+	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -111,6 +113,7 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "(?5 IS NULL OR m.message_id = ?5) AND "
 	    "(?6 IS NULL OR a.name = ?6) "
 	    "ORDER BY m.date_epoch, a.name, s.uidl LIMIT ?7",
+	[S_SET_LOC] = "UPDATE messages SET location = ?2 WHERE id = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -270,6 +273,27 @@ fail:
 	return -1;
 }
 
+/*
+ * Switch to WAL. On a new index that other processes open at the same
+ * moment (parallel accounts), SQLite can refuse the switch with
+ * SQLITE_BUSY at once, without calling the busy handler: retry for as
+ * long as the busy timeout.
+ */
+static int
+set_wal(struct idx *x)
+{
+	int	i;
+
+	for (i = 0;; i++) {
+		if (exec(x, "PRAGMA journal_mode = WAL") == 0)
+			return 0;
+		if ((sqlite3_errcode(x->db) & 0xff) != SQLITE_BUSY ||
+		    i >= IDX_BUSY_MS / 10)
+			return -1;
+		usleep(10000);
+	}
+}
+
 struct idx *
 idx_open(const char *path, char *err, size_t errlen)
 {
@@ -296,10 +320,10 @@ idx_open(const char *path, char *err, size_t errlen)
 		free(x);
 		return NULL;
 	}
-	sqlite3_busy_timeout(x->db, 60000);
+	sqlite3_busy_timeout(x->db, IDX_BUSY_MS);
 	sqlite3_extended_result_codes(x->db, 1);
 	/* FULL: a returned COMMIT survives a power cut (see DESIGN.md). */
-	if (exec(x, "PRAGMA journal_mode = WAL") == -1 ||
+	if (set_wal(x) == -1 ||
 	    exec(x, "PRAGMA synchronous = FULL") == -1 ||
 	    exec(x, "PRAGMA foreign_keys = ON") == -1 ||
 	    idx_migrate(x) == -1) {
@@ -1005,4 +1029,23 @@ idx_search(struct idx *x, const struct idx_query *q,
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		return idx_fail(x, "searching");
 	return 0;
+}
+
+int
+idx_set_location(struct idx *x, int64_t msg_id, const char *loc)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SET_LOC)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_text(s, 2, loc, -1, SQLITE_STATIC);
+	return step_done(x, s, "recording location");
+}
+
+int
+idx_durable(struct idx *x, int on)
+{
+	return exec(x, on ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL");
 }

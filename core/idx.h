@@ -208,6 +208,16 @@ struct idx_hit {
 int		 idx_search(struct idx *, const struct idx_query *,
 		    int (*cb)(void *, const struct idx_hit *), void *arg);
 
+int		 idx_set_location(struct idx *, int64_t msg_id,
+		    const char *loc);
+/*
+ * Commit durability: FULL (on, the default: a returned COMMIT survives a
+ * power cut) or NORMAL (off: committed and visible to other processes,
+ * made durable by the next FULL commit, which syncs the whole log).
+ * NORMAL is only for claims that recovery can undo.
+ */
+int		 idx_durable(struct idx *, int on);
+
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);
 

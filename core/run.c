@@ -223,6 +223,11 @@ recover_cb(void *arg, int64_t id, const char *loc,
 	struct recov	*r = arg;
 	struct fmt	*fmt = r->f->fmt;
 
+	/* Claimed but never written (no location yet): fetch again. */
+	if (loc == NULL || *loc == '\0') {
+		r->dropped++;
+		return idx_drop_message(r->f->idx, id);
+	}
 	switch (fmt->ops->check(fmt, loc, sha)) {
 	case FMT_PRESENT:
 		r->adopted++;

@@ -23,9 +23,7 @@ struct bentry {
 	unsigned char	 sha[HASH_LEN];
 	unsigned char	 body[HASH_LEN];
 	uint64_t	 size;
-	int64_t		 dup_of;	/* stored message id, or -1 */
-	long		 dup_in_batch;	/* batch index, or -1 */
-	int64_t		 msg_id;	/* after the intent insert */
+	int64_t		 msg_id;	/* its row, or the stored copy's */
 	char		*loc;		/* NULL for a duplicate */
 	char		*meta;		/* header values, back to back */
 	size_t		 mlen[HDR_NFIELDS];
