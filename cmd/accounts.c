@@ -214,8 +214,10 @@ start(struct job *j, int verbosity)
 	if ((pid = fork()) != 0)
 		return pid;
 	code = run_account(&j->o, &st);
-	if (verbosity >= LOG_NORMAL && (mem = open_memstream(&buf,
-	    &len)) != NULL) {
+	/* As for a URL: no summary for an account that never listed. */
+	if (verbosity >= LOG_NORMAL && (code == EXIT_OK ||
+	    code == EXIT_PARTIAL || st.listed > 0) &&
+	    (mem = open_memstream(&buf, &len)) != NULL) {
 		account_summary(mem, j->a->name, &st, j->o.mode);
 		fclose(mem);
 		if (write_all(STDOUT_FILENO, buf, len) == -1)
