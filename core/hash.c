@@ -2,7 +2,10 @@
  * hash.c -- EVP wrappers; see hash.h.
  */
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "hash.h"
@@ -75,4 +78,77 @@ hash_md5_hex(const void *p, size_t n, char out[33])
 	if (EVP_Digest(p, n, md, &len, EVP_md5(), NULL) != 1 || len != 16)
 		fatalx("EVP_Digest md5");
 	hex_encode(md, 16, out);
+}
+
+static const EVP_MD *
+hash_evp(enum hash_md md)
+{
+	switch (md) {
+	case HASH_MD5:
+		return EVP_md5();
+	case HASH_SHA1:
+		return EVP_sha1();
+	case HASH_SHA256:
+		return EVP_sha256();
+	}
+	fatalx("hash_evp: bad digest %d", (int)md);
+}
+
+size_t
+hash_md_len(enum hash_md md)
+{
+	switch (md) {
+	case HASH_MD5:
+		return 16;
+	case HASH_SHA1:
+		return 20;
+	case HASH_SHA256:
+		return 32;
+	}
+	fatalx("hash_md_len: bad digest %d", (int)md);
+}
+
+void
+hash_digest(enum hash_md md, const void *p, size_t n, unsigned char *out)
+{
+	unsigned int	len = 0;
+
+	if (EVP_Digest(p, n, out, &len, hash_evp(md), NULL) != 1 ||
+	    len != hash_md_len(md))
+		fatalx("EVP_Digest");
+}
+
+void
+hash_hmac(enum hash_md md, const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char *out)
+{
+	unsigned int	olen = 0;
+
+	if (keylen > INT_MAX)
+		fatalx("hash_hmac: key too long");
+	/* HMAC() is the one-shot form OpenSSL 3 keeps undeprecated. */
+	if (HMAC(hash_evp(md), key, (int)keylen, data, len, out,
+	    &olen) == NULL || olen != hash_md_len(md))
+		fatalx("HMAC");
+}
+
+void
+hash_pbkdf2(enum hash_md md, const void *pass, size_t passlen,
+    const void *salt, size_t saltlen, unsigned iter, unsigned char *out,
+    size_t outlen)
+{
+	if (passlen > INT_MAX || saltlen > INT_MAX || outlen > INT_MAX ||
+	    iter == 0 || iter > INT_MAX)
+		fatalx("hash_pbkdf2: argument out of range");
+	if (PKCS5_PBKDF2_HMAC(pass, (int)passlen, salt, (int)saltlen,
+	    (int)iter, hash_evp(md), (int)outlen, out) != 1)
+		fatalx("PKCS5_PBKDF2_HMAC");
+}
+
+int
+hash_random(void *p, size_t n)
+{
+	if (n > INT_MAX)
+		return -1;
+	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
 }

@@ -4,16 +4,19 @@
  * Parsing lives in pop3parse.c; this file only sequences commands,
  * enforces the security rules (no credential before TLS, STLS required
  * unless told otherwise, capabilities re-learnt after TLS) and streams
- * message bodies through the dot-unstuffer to the caller's sink.
+ * message bodies through the dot-unstuffer to the caller's sink. SASL
+ * mechanisms live in sasl.c; pop3_auth() only carries their messages.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hash.h"
 #include "log.h"
 #include "pop3.h"
+#include "sasl.h"
 #include "util.h"
 
 #define POP3_OUTBUF	(256 * 1024)
@@ -322,6 +325,231 @@ pop3_login(struct pop3 *p, const char *user, const char *pass,
 		return pop3_fail(p, POP3_E_USAGE, "password too long");
 	r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
 	explicit_bzero(cmd, sizeof cmd);
+	return r;
+}
+
+/*
+ * Longest AUTH line with an initial response, CRLF included (RFC 5034
+ * section 4 defers to RFC 2449 section 4's 255 octets).
+ */
+#define POP3_AUTH_LINE_MAX	255
+/* Longest line read during AUTH: "+ " and a challenge, CRLF. */
+#define POP3_AUTH_READ_MAX	(SASL_CHALLENGE_MAX + 4)
+
+/*
+ * Send "cmd SP payload", "cmd" (payload NULL) or "payload" (cmd NULL),
+ * then CRLF, with no length limit (continuation responses may carry a
+ * long OAuth token). The payload is logged as "****" and wiped here.
+ */
+static int
+auth_send(struct pop3 *p, const char *cmd, const char *payload)
+{
+	size_t	 cl = cmd != NULL ? strlen(cmd) : 0;
+	size_t	 pl = payload != NULL ? strlen(payload) : 0;
+	size_t	 n = 0, sz = cl + 1 + pl + 2;
+	char	*buf = xmalloc(sz);
+	int	 r = 0;
+
+	if (cmd != NULL) {
+		memcpy(buf, cmd, cl);
+		n = cl;
+		if (payload != NULL)
+			buf[n++] = ' ';
+	}
+	if (payload != NULL) {
+		memcpy(buf + n, payload, pl);
+		n += pl;
+	}
+	memcpy(buf + n, "\r\n", 2);
+	n += 2;
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (cmd != NULL && payload != NULL)
+		log_verbose("> %s ****", cmd);
+	else if (cmd != NULL)
+		log_verbose("> %s", cmd);
+	else
+		log_verbose("> ****");
+	if (conn_write(p->c, buf, n) == -1)
+		r = pop3_connfail(p, "sending AUTH");
+	explicit_bzero(buf, sz);
+	free(buf);
+	return r;
+}
+
+/*
+ * Read the server's next AUTH line: a continuation ("+ " base64, or a
+ * bare "+" taken as an empty challenge), *chal set and 1 returned; or
+ * a status line, *st filled and 0 returned; -1 on I/O failure or
+ * garbage. Challenges are masked in the log like responses.
+ */
+static int
+auth_reply(struct pop3 *p, const char *what, struct pop3_status *st,
+    const char **chal, size_t *chlen)
+{
+	const char	*line;
+	size_t		 len;
+	char		 esc[256];
+
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (conn_getline(p->c, POP3_AUTH_READ_MAX, &line, &len) == -1)
+		return pop3_connfail(p, what);
+	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
+		log_verbose("< + ****");
+		*chal = len == 1 ? line + 1 : line + 2;
+		*chlen = len == 1 ? 0 : len - 2;
+		return 1;
+	}
+	log_verbose("< %s", log_escape(line, len, esc, sizeof esc));
+	if (pop3_parse_status(line, len, st) == -1)
+		return pop3_fail(p, POP3_E_PROTO, "%s: not a POP3 reply: %s",
+		    what, log_escape(line, len, esc, sizeof esc));
+	return 0;
+}
+
+/*
+ * Cancel the exchange with "*" (RFC 5034 section 4) and read the -ERR
+ * that must follow, so a bad challenge is never answered with data
+ * (fetchmail CVE-2012-3482). The failure reported is ours (ec, why),
+ * whatever the server answers; a +OK to a cancel is a protocol error.
+ */
+static int
+auth_cancel(struct pop3 *p, const char *what, enum pop3_errclass ec,
+    const char *why)
+{
+	struct pop3_status	 st;
+	const char		*chal;
+	size_t			 chlen;
+	char			 msg[512];
+	int			 r;
+
+	snprintf(msg, sizeof msg, "%s", why);
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (pop3_send(p, "*", 0) == -1)
+		return pop3_fail(p, ec, "%s: %s; cancelled", what, msg);
+	r = auth_reply(p, what, &st, &chal, &chlen);
+	if (r == 0 && st.ok)
+		return pop3_fail(p, POP3_E_PROTO, "%s: %s; server accepted "
+		    "the cancelled exchange", what, msg);
+	return pop3_fail(p, ec, "%s: %s; cancelled", what, msg);
+}
+
+/* The RFC 5034 exchange for one mechanism object. */
+static int
+auth_exchange(struct pop3 *p, struct sasl *s, const char *mech)
+{
+	struct pop3_status	 st;
+	const char		*chal;
+	char			 what[64], esc[256];
+	char			*ir = NULL, *resp;
+	size_t			 chlen, n;
+	int			 rc = SASL_CONTINUE, r, pending;
+
+	snprintf(what, sizeof what, "AUTH %s", mech);
+	if (sasl_has_initial(s)) {
+		rc = sasl_step(s, NULL, 0, &ir);
+		if (rc == SASL_ERROR)
+			return pop3_fail(p, POP3_E_USAGE, "%s: %s", what,
+			    sasl_error(s));
+	}
+	/* The IR goes on the AUTH line only when the line fits (RFC 5034
+	 * section 4); else it answers the server's empty challenge. */
+	if (ir != NULL && strlen(what) + 1 + (*ir ? strlen(ir) : 1) + 2 <=
+	    POP3_AUTH_LINE_MAX) {
+		/* An empty initial response is sent as "=". */
+		r = auth_send(p, what, *ir ? ir : "=");
+		sasl_resp_free(ir);
+		ir = NULL;
+	} else
+		r = auth_send(p, what, NULL);
+	if (r == -1)
+		goto fail;
+
+	for (;;) {
+		r = auth_reply(p, what, &st, &chal, &chlen);
+		if (r == -1)
+			goto fail;
+		if (r == 0)
+			break;
+		if (sasl_b64_decode(chal, chlen, NULL, 0, &n) == -1) {
+			sasl_resp_free(ir);
+			return auth_cancel(p, what, POP3_E_PROTO,
+			    "server challenge is not valid base64");
+		}
+		if (ir != NULL) {
+			/* The prompt for our initial response: empty. */
+			if (n != 0) {
+				sasl_resp_free(ir);
+				return auth_cancel(p, what, POP3_E_PROTO,
+				    "non-empty challenge where the client "
+				    "speaks first");
+			}
+			r = auth_send(p, NULL, ir);
+			sasl_resp_free(ir);
+			ir = NULL;
+			if (r == -1)
+				return -1;
+			continue;
+		}
+		rc = sasl_step(s, chal, chlen, &resp);
+		if (rc == SASL_ERROR)
+			return auth_cancel(p, what, POP3_E_AUTH, sasl_error(s));
+		r = auth_send(p, NULL, resp);
+		sasl_resp_free(resp);
+		if (r == -1)
+			return -1;
+	}
+	pending = ir != NULL;
+	sasl_resp_free(ir);
+	if (!st.ok && rc == SASL_REJECTED)
+		return pop3_fail(p, rcode_class(&st, POP3_E_AUTH),
+		    "%s: server said: %s (%s)", what,
+		    log_escape(st.text, st.textlen, esc, sizeof esc),
+		    sasl_error(s));
+	if (!st.ok)
+		return pop3_err_reply(p, &st, POP3_E_AUTH, what);
+	/*
+	 * +OK before the mechanism finished: for SCRAM the server has not
+	 * proved it knows the password, so we do not accept it either.
+	 */
+	if (rc != SASL_DONE || pending)
+		return pop3_fail(p, POP3_E_AUTH, "%s: server accepted before "
+		    "the exchange was complete", what);
+	return 0;
+fail:
+	sasl_resp_free(ir);
+	return -1;
+}
+
+int
+pop3_auth(struct pop3 *p, const char *mechname, const char *user,
+    const char *secret)
+{
+	struct sasl	*s;
+	int		 m, r;
+
+	if (!conn_is_tls(p->c) && !p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "refusing to send credentials without TLS");
+	if (strcasecmp(mechname, "auto") == 0) {
+		if ((m = sasl_pick(p->caps.sasl, 0)) == -1)
+			return pop3_fail(p, POP3_E_AUTH, "server offers no "
+			    "SASL mechanism popvault supports");
+	} else if ((m = sasl_mech_find(mechname)) == -1)
+		return pop3_fail(p, POP3_E_USAGE, "unknown SASL mechanism");
+	if (p->have_capa && !(p->caps.sasl & sasl_mech_flag(m)))
+		log_verbose("%s is not in the server's SASL capability; "
+		    "trying it anyway", sasl_mech_name(m));
+	s = sasl_new(m, user, secret, NULL);
+	if (p->o.host != NULL && p->o.port != NULL)
+		sasl_set_host(s, p->o.host, p->o.port);
+	if (sasl_error(s) != NULL) {
+		r = pop3_fail(p, POP3_E_USAGE, "%s: %s", sasl_mech_name(m),
+		    sasl_error(s));
+		sasl_free(s);
+		return r;
+	}
+	r = auth_exchange(p, s, sasl_mech_name(m));
+	sasl_free(s);
 	return r;
 }
 

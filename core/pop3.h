@@ -8,6 +8,7 @@
  *                           greeting, CAPA (re-issued after TLS)
  *   pop3_login(p, u, pw)    USER/PASS or APOP; refused on a clear-text
  *                           connection unless opts.insecure_plaintext
+ *   pop3_auth(p, m, u, pw)  or SASL AUTH (RFC 5034), same TLS rule
  *   pop3_listing(p, &l)     UIDL and LIST, merged by message number
  *   pop3_retrieve(p, ...)   RETR, pipelined when CAPA says PIPELINING,
  *                           each message streamed to a sink
@@ -104,6 +105,39 @@ struct pop3		*pop3_new(const struct pop3_opts *);
 int			 pop3_connect(struct pop3 *);
 int			 pop3_login(struct pop3 *, const char *user,
 			    const char *pass, enum pop3_auth);
+/*
+ * Log in with SASL AUTH (RFC 5034). mech is a name as sasl_mech_find()
+ * knows it ("scram-sha-256", any case) or "auto": the strongest
+ * password mechanism the server's CAPA lists (sasl_pick(caps, 0); a
+ * caller holding an OAuth token picks with sasl_pick(caps, 1) and
+ * passes the name). secret is the password, or the access token for
+ * XOAUTH2 and OAUTHBEARER (whose host= and port= come from opts).
+ *
+ * The initial response goes on the AUTH line only if that line fits
+ * 255 octets with its CRLF, "=" standing for an empty one; otherwise
+ * "AUTH MECH" is sent alone and the response answers the server's
+ * empty "+ " (the two-step form Microsoft 365 uses for XOAUTH2). A
+ * challenge that is not strict base64, or that the mechanism refuses
+ * (SCRAM: nonce, salt, iteration count, server signature), is answered
+ * "*" and the -ERR that follows is read. -v shows "AUTH MECH" and
+ * "****" for every challenge and response.
+ *
+ * Returns 0 after +OK, which is accepted only once the mechanism is
+ * complete (a SCRAM server must have proved its signature). -1 with:
+ *   POP3_E_USAGE  no TLS without opts.insecure_plaintext, unknown
+ *                 mechanism name, user or secret the mechanism cannot
+ *                 carry (nothing was sent in these cases);
+ *   POP3_E_AUTH   -ERR (also [AUTH], [SYS/PERM]), a challenge the
+ *                 mechanism refused, an OAuth error status, "auto"
+ *                 with no usable mechanism offered, +OK too early;
+ *   POP3_E_TEMP   -ERR [IN-USE], [SYS/TEMP] or [LOGIN-DELAY];
+ *   POP3_E_PROTO  a challenge that is not base64, a non-empty prompt
+ *                 for an initial response, garbage, +OK to "*";
+ *   and the connection classes (NET, TIMEOUT, TLS, INTR).
+ * Secrets are wiped from every buffer that held them.
+ */
+int			 pop3_auth(struct pop3 *, const char *mech,
+			    const char *user, const char *secret);
 int			 pop3_listing(struct pop3 *, struct pop3_listing *);
 /*
  * Retrieve the messages l->e[idx[k]] for k < n in that order, numbered
