@@ -15,6 +15,7 @@
 #include "format.h"
 #include "log.h"
 #include "run.h"
+#include "sasl.h"
 #include "url.h"
 #include "util.h"
 
@@ -80,8 +81,12 @@ account_usage(const char *cmd)
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
 	    "prompt)\n"
-	    "  --auth user|apop         login method (default user: "
-	    "USER/PASS)\n"
+	    "  --auth METHOD            user (USER/PASS, the default), apop,\n"
+	    "                           auto (the strongest SASL mechanism\n"
+	    "                           offered), plain, login, cram-md5,\n"
+	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
+	    "                           oauthbearer (token from the password\n"
+	    "                           source)\n"
 	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
 	    "                           instead of the system's\n"
 	    "  --tls-fingerprint sha256:HEX\n"
@@ -341,12 +346,18 @@ account_main(int argc, char **argv, enum run_mode mode)
 			o.password_command = optarg;
 			break;
 		case O_AUTH:
+			o.sasl = NULL;
 			if (strcmp(optarg, "user") == 0)
 				o.auth = POP3_AUTH_USER;
 			else if (strcmp(optarg, "apop") == 0)
 				o.auth = POP3_AUTH_APOP;
+			else if (strcmp(optarg, "auto") == 0 ||
+			    sasl_mech_find(optarg) != -1)
+				o.sasl = optarg;
 			else {
-				log_warnx("--auth: user or apop");
+				log_warnx("--auth: user, apop, auto, plain, "
+				    "login, cram-md5, scram-sha-1, "
+				    "scram-sha-256, xoauth2 or oauthbearer");
 				return EXIT_USAGE;
 			}
 			break;

@@ -36,6 +36,17 @@ struct job {
 	int				 code;
 };
 
+static const char *const auth_names[] = {
+	[CONFIG_AUTH_AUTO] = "auto",
+	[CONFIG_AUTH_PLAIN] = "PLAIN",
+	[CONFIG_AUTH_LOGIN] = "LOGIN",
+	[CONFIG_AUTH_CRAM_MD5] = "CRAM-MD5",
+	[CONFIG_AUTH_SCRAM_SHA_1] = "SCRAM-SHA-1",
+	[CONFIG_AUTH_SCRAM_SHA_256] = "SCRAM-SHA-256",
+	[CONFIG_AUTH_XOAUTH2] = "XOAUTH2",
+	[CONFIG_AUTH_OAUTHBEARER] = "OAUTHBEARER",
+};
+
 static const char *const fmt_by_config[] = {
 	[CONFIG_FMT_MAILDIR] = "maildir",
 	[CONFIG_FMT_MBOX] = "mbox",
@@ -61,21 +72,13 @@ build(struct job *j, const struct config *cfg, const struct run_opts *cli,
 	    995 : 110);
 	o->pop3.port = j->port;
 	if (CONFIG_ISSET(a, CONFIG_K_AUTH)) {
-		switch (a->auth) {
-		case CONFIG_AUTH_AUTO:
-		case CONFIG_AUTH_USER:
+		o->sasl = NULL;
+		if (a->auth == CONFIG_AUTH_USER)
 			o->auth = POP3_AUTH_USER;
-			break;
-		case CONFIG_AUTH_APOP:
+		else if (a->auth == CONFIG_AUTH_APOP)
 			o->auth = POP3_AUTH_APOP;
-			break;
-		default:
-			log_warnx("%s:%u: account %s: this auth mechanism is "
-			    "not supported yet (use user or apop)", cfg->path,
-			    a->keyline[CONFIG_K_AUTH] ? a->keyline[CONFIG_K_AUTH]
-			    : a->line, a->name);
-			return -1;
-		}
+		else
+			o->sasl = auth_names[a->auth];
 	}
 	if (CONFIG_ISSET(a, CONFIG_K_TLS_CA))
 		o->pop3.tlsopts.ca_file = a->tls_ca;
@@ -123,8 +126,10 @@ build(struct job *j, const struct config *cfg, const struct run_opts *cli,
 		o->age_by_date = cli->age_by_date;
 	if (GIVEN(given, O_MAXDEL))
 		o->max_deletes = cli->max_deletes;
-	if (GIVEN(given, O_AUTH))
+	if (GIVEN(given, O_AUTH)) {
 		o->auth = cli->auth;
+		o->sasl = cli->sasl;
+	}
 	if (GIVEN(given, O_TLSCA))
 		o->pop3.tlsopts.ca_file = cli->pop3.tlsopts.ca_file;
 	if (GIVEN(given, O_TLSFP))

@@ -274,6 +274,21 @@ verify_unverified(struct fetch *f)
 	return r;
 }
 
+/*
+ * Log in: a SASL mechanism when asked (RFC 5034); "auto" picks the
+ * strongest the server offers after TLS, and USER/PASS when it offers
+ * none; else USER/PASS or APOP.
+ */
+static int
+login(struct pop3 *p, const struct run_opts *o, const char *pass)
+{
+	if (o->sasl == NULL || (strcmp(o->sasl, "auto") == 0 &&
+	    pop3_caps(p)->sasl == 0))
+		return pop3_login(p, o->user, pass, o->sasl != NULL ?
+		    POP3_AUTH_USER : o->auth);
+	return pop3_auth(p, o->sasl, o->user, pass);
+}
+
 /* Resolve what an interrupted run left behind; before connecting. */
 static int
 recover(struct fetch *f)
@@ -476,7 +491,7 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	}
 	p = pop3_new(&o->pop3);
 	if (pop3_connect(p) == -1 ||
-	    pop3_login(p, o->user, pass, o->auth) == -1) {
+	    login(p, o, pass) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		code = pop3_exit(pop3_errclass(p));
 		goto out;

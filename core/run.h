@@ -48,6 +48,8 @@ struct run_opts {
 	struct pop3_opts	 pop3;
 	const char		*user;
 	enum pop3_auth		 auth;
+	const char		*sasl;		/* a SASL mechanism or "auto";
+						 * NULL: auth (USER or APOP) */
 	const char		*password_command;	/* or NULL */
 	const char		*password;	/* resolved already, or NULL */
 	int			 dedup;		/* RUN_DEDUP_* */
