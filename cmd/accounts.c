@@ -178,6 +178,11 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 	memset(&src, 0, sizeof src);
 	if (GIVEN(given, O_PWCMD))
 		src.command = cli->password_command;
+	else if (CONFIG_ISSET(a, CONFIG_K_OAUTH_COMMAND) && j->o.sasl != NULL &&
+	    (strcmp(j->o.sasl, "XOAUTH2") == 0 ||
+	    strcmp(j->o.sasl, "OAUTHBEARER") == 0))
+		/* An OAuth 2.0 token instead of a password. */
+		src.command = a->oauth_command;
 	else {
 		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD_COMMAND))
 			src.command = a->password_command;

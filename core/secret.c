@@ -151,6 +151,8 @@ secret_prompt(const char *what, char *err, size_t errlen)
 		buf[0] = '\0';
 	if (echo_off)
 		tcsetattr(fd, TCSAFLUSH, &old);
+	/* C11 7.21.5.3: a read and a write need a positioning call between. */
+	fseek(tty, 0, SEEK_CUR);
 	fputc('\n', tty);
 	fclose(tty);
 	first_line(buf);
