@@ -392,8 +392,10 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
 			goto fail;
 	}
+	/* The server's LIST size: a later change under the UIDL shows. */
 	if (idx_add_sighting(f->idx, f->acct, POP3_UID(f->l, e->li),
-	    f->l->e[e->li].uid_len, e->msg_id, e->size, now) == -1)
+	    f->l->e[e->li].uid_len, e->msg_id, f->l->e[e->li].size,
+	    now) == -1)
 		goto fail;
 	if (idx_commit(f->idx) == -1)
 		goto fail;

@@ -40,6 +40,7 @@ struct conn {
 	size_t		 off, len;	/* buffered: buf[off .. off+len) */
 	enum conn_err	 kind;
 	char		 err[512];
+	int		 dead;		/* failed in conn_unsolicited() */
 };
 
 static volatile sig_atomic_t conn_interrupted;
@@ -436,6 +437,8 @@ conn_write(struct conn *c, const void *data, size_t len)
 	ssize_t		 n;
 	int		 r, e;
 
+	if (c->dead)
+		return -1;	/* kind and message set by conn_unsolicited() */
 	while (len > 0) {
 		if (c->ssl != NULL) {
 			ERR_clear_error();
@@ -496,9 +499,19 @@ conn_fill(struct conn *c)
 		memmove(c->buf, c->buf + c->off, c->len);
 		c->off = 0;
 	}
+	if (c->dead)
+		return -1;	/* kind and message set by conn_unsolicited() */
 	room = CONN_BUFSZ - c->off - c->len;
 	if (room == 0)
 		return conn_fail(c, CONN_E_TOOLONG, "read buffer full");
+	/*
+	 * conn_wait() checks the deadline only when there is nothing to
+	 * read: a server that never pauses (an endless RETR at full speed)
+	 * would otherwise run past it.
+	 */
+	if (c->deadline != 0 && now_ms() >= c->deadline)
+		return conn_fail(c, CONN_E_TIMEOUT,
+		    "deadline passed: reply too slow or too long");
 	for (;;) {
 		if (c->ssl != NULL) {
 			ERR_clear_error();
@@ -612,6 +625,55 @@ size_t
 conn_pending(struct conn *c)
 {
 	return c->len;
+}
+
+int
+conn_unsolicited(struct conn *c)
+{
+	struct pollfd	pfd;
+	ssize_t		n;
+	int		r, e;
+
+	if (c->dead)
+		return 0;
+	if (c->len > 0 || (c->ssl != NULL && SSL_pending(c->ssl) > 0))
+		return 1;
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+		return 0;
+	if (c->ssl == NULL) {
+		n = recv(c->fd, c->buf, 1, MSG_PEEK | MSG_DONTWAIT);
+		return n > 0;
+	}
+	/*
+	 * A TLS record may carry no data (a TLS 1.3 session ticket): read
+	 * once without waiting (the socket is non-blocking) and count only
+	 * data, which then stays buffered. An EOF or error found here is
+	 * kept and reported by the next read or write.
+	 */
+	c->off = 0;
+	ERR_clear_error();
+	r = SSL_read(c->ssl, c->buf, CONN_BUFSZ);
+	if (r > 0) {
+		c->len = (size_t)r;
+		return 1;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return 0;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ||
+	    (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING))
+		conn_fail(c, CONN_E_EOF, "connection closed by server");
+	else
+		tls_errstr(c, "TLS read");
+	ERR_clear_error();
+	c->dead = 1;
+	return 0;
 }
 
 enum conn_err

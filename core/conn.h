@@ -85,6 +85,13 @@ int		 conn_getline(struct conn *, size_t cap, const char **line,
 int		 conn_peek(struct conn *, const char **p, size_t *n);
 void		 conn_consume(struct conn *, size_t n);
 size_t		 conn_pending(struct conn *);
+/*
+ * Before a lock-step command: has the server sent anything not asked
+ * for (RELIABILITY 28, desync)? 1 if bytes are buffered or arrive
+ * without waiting (TLS records without data, such as session tickets,
+ * do not count), else 0. Never waits.
+ */
+int		 conn_unsolicited(struct conn *);
 
 int		 conn_is_tls(struct conn *);
 /* TLS details for -vv and probe: version, cipher, subject, SHA-256. */

@@ -101,6 +101,13 @@ choose(struct fetch *f, size_t **out)
 
 		if (!e->known || !e->verified || e->bad || e->shared)
 			continue;
+		if (e->drift) {
+			/* RELIABILITY 29: content changed under the UIDL. */
+			log_warnx("UIDL %.*s: the server's message changed size "
+			    "since it was archived; not deleting it",
+			    (int)l->e[i].uid_len, POP3_UID(l, i));
+			continue;
+		}
 		if (o->del == DEL_OLDER) {
 			t = o->age_by_date ? e->date : e->first_seen;
 			if (t == INT64_MIN || now - t <= o->older_than)

@@ -71,8 +71,8 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "JOIN messages m ON m.id = s.msg JOIN accounts ha ON "
 	    "ha.id = m.account_id WHERE a.name = ?1 AND s.uidl = ?2",
 	[S_SIGHTINGS] = "SELECT s.uidl, s.state, m.state, s.first_seen, "
-	    "m.date_epoch, m.note LIKE 'verify:%' FROM sightings s JOIN "
-	    "messages m ON m.id = s.msg WHERE s.account_id = ?1 "
+	    "m.date_epoch, m.note LIKE 'verify:%', s.size FROM sightings s "
+	    "JOIN messages m ON m.id = s.msg WHERE s.account_id = ?1 "
 	    "ORDER BY s.uidl",
 	[S_SIGHT_STATE] = "UPDATE sightings SET state = ?3 WHERE "
 	    "account_id = ?1 AND uidl = ?2",
@@ -794,6 +794,8 @@ idx_sightings(struct idx *x, int64_t account_id,
 		g.date_epoch = sqlite3_column_type(s, 4) == SQLITE_NULL ?
 		    INT64_MIN : sqlite3_column_int64(s, 4);
 		g.bad = sqlite3_column_int(s, 5) == 1;
+		g.listed_size = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, 6);
 		if (cb(arg, &g) == -1) {
 			sqlite3_reset(s);
 			return -1;

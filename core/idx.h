@@ -144,6 +144,7 @@ struct idx_sighting {
 	int		 bad;		/* ... or failed verification */
 	int64_t		 first_seen;
 	int64_t		 date_epoch;	/* INT64_MIN: unknown */
+	int64_t		 listed_size;	/* LIST size when archived, or -1 */
 };
 
 /* Every sighting of the account with its message's state, by UIDL. */

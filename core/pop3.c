@@ -98,6 +98,17 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 
 	if (n + 2 > sizeof line)
 		return pop3_fail(p, POP3_E_USAGE, "command too long");
+	/*
+	 * Commands sent here are lock-step: every earlier reply has been
+	 * read, so any byte already there was not asked for (a duplicated
+	 * +OK, unsolicited data). Replies would be matched to the wrong
+	 * commands from now on: a DELE could be "confirmed" by a stray
+	 * line. Stop (RELIABILITY 28).
+	 */
+	if (conn_unsolicited(p->c))
+		return pop3_fail(p, POP3_E_PROTO, "server sent data nobody "
+		    "asked for before %.*s (out of step); aborting",
+		    (int)strcspn(cmd, " "), cmd);
 	if (secret)
 		log_verbose("> %.*s ****", (int)strcspn(cmd, " "), cmd);
 	else
@@ -183,8 +194,10 @@ pop3_lines(struct pop3 *p, size_t cap, const char *what,
 static int
 capa_line(struct pop3 *p, const char *line, size_t len, void *arg)
 {
+	char	esc[256];
+
 	(void)arg;
-	log_debug("capability: %.*s", (int)len, line);
+	log_debug("capability: %s", log_escape(line, len, esc, sizeof esc));
 	return pop3_parse_capa_line(line, len, &p->caps);
 }
 

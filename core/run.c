@@ -122,6 +122,9 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		m->f->le[i].bad = (unsigned char)g->bad;
 		m->f->le[i].first_seen = g->first_seen;
 		m->f->le[i].date = g->date_epoch;
+		/* Same UIDL, other size: not the message we archived. */
+		m->f->le[i].drift = g->listed_size >= 0 &&
+		    (uint64_t)g->listed_size != l->e[i].size;
 		listed = 1;
 		m->pos++;
 	}
@@ -287,6 +290,23 @@ login(struct pop3 *p, const struct run_opts *o, const char *pass)
 		return pop3_login(p, o->user, pass, o->sasl != NULL ?
 		    POP3_AUTH_USER : o->auth);
 	return pop3_auth(p, o->sasl, o->user, pass);
+}
+
+/* RFC 2449 EXPIRE contradicting keep-on-server is worth a warning. */
+static void
+expire_warning(struct pop3 *p, const struct run_opts *o)
+{
+	const struct pop3_caps	*c = pop3_caps(p);
+
+	if (!(c->flags & POP3_CAP_EXPIRE) || o->del != DEL_NEVER)
+		return;
+	if (c->expire_days == 0)
+		log_warnx("%s: the server announces EXPIRE 0: it deletes "
+		    "messages once retrieved, whatever popvault asks; mail "
+		    "cannot be kept on this server", o->account);
+	else if (c->expire_days > 0)
+		log_info("%s: the server keeps retrieved messages for %d days "
+		    "only (EXPIRE)", o->account, c->expire_days);
 }
 
 /* Resolve what an interrupted run left behind; before connecting. */
@@ -455,8 +475,8 @@ fetch_new(struct fetch *f, struct pop3 *p)
 	return code;
 }
 
-int
-run_account(const struct run_opts *o, struct run_stats *st)
+static int
+run_session(const struct run_opts *o, struct run_stats *st)
 {
 	struct fetch		 f;
 	struct pop3		*p = NULL;
@@ -498,6 +518,7 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	}
 	secret_free(pass);
 	pass = NULL;
+	expire_warning(p, o);
 	if (pop3_listing(p, &l) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		code = pop3_exit(pop3_errclass(p));
@@ -548,5 +569,59 @@ out:
 	idx_close(f.idx);
 	if (lockfd != -1)
 		close(lockfd);
+	return code;
+}
+
+/*
+ * Some servers (Gmail) list only part of the mailbox per session and
+ * show the rest in later sessions (RELIABILITY 16): after a session that
+ * archived something, look again, until a session finds nothing new.
+ * The password is obtained once for all of them.
+ */
+#define RUN_MAX_SESSIONS	50
+
+int
+run_account(const struct run_opts *o, struct run_stats *st)
+{
+	struct run_opts		 oo = *o;
+	struct run_stats	 one;
+	char			 err[600], what[600];
+	char			*pass = NULL;
+	int			 i, code;
+
+	memset(st, 0, sizeof *st);
+	if (oo.password == NULL && oo.mode == RUN_FETCH) {
+		snprintf(what, sizeof what, "%s@%s", o->user, o->pop3.host);
+		if ((pass = secret_get(o->password_command, what, err,
+		    sizeof err)) == NULL) {
+			log_warnx("%s", err);
+			return EXIT_USAGE;
+		}
+		oo.password = pass;
+	}
+	for (i = 0; i < RUN_MAX_SESSIONS; i++) {
+		code = run_session(&oo, &one);
+		st->listed = one.listed;
+		st->fresh += one.fresh;
+		st->archived += one.archived;
+		st->dups += one.dups;
+		st->collisions += one.collisions;
+		st->skipped = one.skipped;
+		st->failed += one.failed;
+		st->bytes += one.bytes;
+		st->verified += one.verified;
+		st->verify_failed += one.verify_failed;
+		st->planned += one.planned;
+		st->deleted += one.deleted;
+		st->unconfirmed += one.unconfirmed;
+		st->ms += one.ms;
+		memcpy(st->where, one.where, sizeof st->where);
+		if (code != EXIT_OK || oo.mode != RUN_FETCH ||
+		    one.archived + one.dups == 0 || run_stopping())
+			break;
+		log_verbose("%s: looking again for messages the server did "
+		    "not list in that session", o->account);
+	}
+	secret_free(pass);
 	return code;
 }

@@ -38,6 +38,7 @@ struct lent {
 	unsigned char	verified;	/* its message is verified */
 	unsigned char	bad;		/* its message failed verification */
 	unsigned char	shared;		/* the UIDL is listed more than once */
+	unsigned char	drift;		/* LIST size differs from when archived */
 	int64_t		first_seen;
 	int64_t		date;		/* INT64_MIN: unknown */
 };

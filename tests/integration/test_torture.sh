@@ -397,9 +397,12 @@ if want proxy; then
 	# close_notify. Offsets: TOT* of both directions, C2S*/S2C* of one.
 	read -r TOTAL QSTART QREPLY QREPLY_S2C D1 C2S_QEND C2S_D3END DLAST < <(
 	    awk -v n="$NMSG" '
+		# Only the first session: popvault looks again in a second
+		# session after one that archived something (RELIABILITY 16).
+		seen { next }
 		$1 == "rec" && $3 == 23 && $2 == "c2s" { c++; clen[c] = $4; cdir[c] = $5; ctot[c] = $6 }
 		$1 == "rec" && $3 == 23 && $2 == "s2c" { s++; stot[s] = $6; sdir[s] = $5 }
-		$1 == "end" { split($5, a, "="); total = a[2] }
+		$1 == "end" { split($5, a, "="); total = a[2]; seen = 1 }
 		END {
 			q = clen[c] == 19 ? c - 1 : c; d1 = q - n
 			if (d1 < 1 || clen[q] != 23) { print "bad"; exit }
