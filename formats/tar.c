@@ -418,7 +418,7 @@ member_find(struct tarfmt *t, const char *name)
 {
 	struct tar_member	key;
 
-	if (strlen(name) >= sizeof key.name)
+	if (t->ncm == 0 || strlen(name) >= sizeof key.name)
 		return NULL;
 	snprintf(key.name, sizeof key.name, "%s", name);
 	return bsearch(&key, t->cm, t->ncm, sizeof *t->cm, member_cmp);
@@ -469,7 +469,8 @@ tar_scan(struct tarfmt *t, const char *vol)
 	if (hr == ARCHIVE_EOF)
 		r = 0;
 out:
-	qsort(t->cm, t->ncm, sizeof *t->cm, member_cmp);
+	if (t->ncm > 0)
+		qsort(t->cm, t->ncm, sizeof *t->cm, member_cmp);
 	hash_free(h);
 	archive_read_free(a);
 	close(fd);
