@@ -3,7 +3,8 @@
 # Only missing packages are installed; nothing happens when all are present.
 PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
 libarchive-dev dovecot-core dovecot-pop3d openssl python3
-libarchive-tools sqlite3 procps mandoc"
+libarchive-tools sqlite3 procps mandoc mutt zstd xz-utils gzip
+util-linux coreutils cppcheck"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
