@@ -475,8 +475,13 @@ fetch_new(struct fetch *f, struct pop3 *p)
 	return code;
 }
 
-static int
-run_session(const struct run_opts *o, struct run_stats *st)
+/*
+ * One session per run. Servers that list only part of the mailbox per
+ * session (Gmail, RELIABILITY 16) show the rest to the next run; looking
+ * again within one run is not done yet (see docs/reliability-coverage.md).
+ */
+int
+run_account(const struct run_opts *o, struct run_stats *st)
 {
 	struct fetch		 f;
 	struct pop3		*p = NULL;
@@ -570,15 +575,4 @@ out:
 	if (lockfd != -1)
 		close(lockfd);
 	return code;
-}
-
-/*
- * One session per run. Servers that list only part of the mailbox per
- * session (Gmail, RELIABILITY 16) show the rest to the next run; looking
- * again within one run is not done yet (see docs/reliability-coverage.md).
- */
-int
-run_account(const struct run_opts *o, struct run_stats *st)
-{
-	return run_session(o, st);
 }

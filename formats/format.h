@@ -153,9 +153,6 @@ int			 fmt_verify_each(struct fmt *, struct fmt_vitem *,
 			    size_t);
 const char		*fmt_vresult_str(enum fmt_vresult);
 
-/* The file name part of a location ("NAME:..."), into out. */
-int			 fmt_loc_volume(const char *loc, char *out, size_t len);
-
 extern const struct fmt_ops fmt_maildir_ops;
 extern const struct fmt_ops fmt_mbox_ops;
 extern const struct fmt_ops fmt_tar_ops;

@@ -51,18 +51,6 @@ fmt_fail(struct fmt *f, const char *fmt, ...)
 	return -1;
 }
 
-int
-fmt_loc_volume(const char *loc, char *out, size_t len)
-{
-	size_t	n = strcspn(loc, ":");
-
-	if (n == 0 || n >= len)
-		return -1;
-	memcpy(out, loc, n);
-	out[n] = '\0';
-	return 0;
-}
-
 static int
 vhash_cb(void *arg, const void *p, size_t n)
 {
