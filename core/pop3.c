@@ -31,6 +31,7 @@ struct pop3 {
 	char			 greeting[POP3_STATUS_MAX + 1];
 	char			*out;		/* decoded message bytes */
 	enum pop3_errclass	 eclass;
+	enum pop3_rcode		 rcode;		/* of the last -ERR */
 	char			 err[768];
 };
 
@@ -44,6 +45,7 @@ pop3_fail(struct pop3 *p, enum pop3_errclass ec, const char *fmt, ...)
 	va_list	ap;
 
 	p->eclass = ec;
+	p->rcode = POP3_RC_NONE;
 	va_start(ap, fmt);
 	vsnprintf(p->err, sizeof p->err, fmt, ap);
 	va_end(ap);
@@ -165,8 +167,10 @@ pop3_err_reply(struct pop3 *p, const struct pop3_status *st,
 {
 	char	esc[256];
 
-	return pop3_fail(p, rcode_class(st, dflt), "%s: server said: %s",
+	pop3_fail(p, rcode_class(st, dflt), "%s: server said: %s",
 	    what, log_escape(st->text, st->textlen, esc, sizeof esc));
+	p->rcode = st->rcode;
+	return -1;
 }
 
 /* Read the lines of a multi-line listing, calling cb for each. */
@@ -833,6 +837,12 @@ enum pop3_errclass
 pop3_errclass(struct pop3 *p)
 {
 	return p->eclass;
+}
+
+enum pop3_rcode
+pop3_rcode(struct pop3 *p)
+{
+	return p->rcode;
 }
 
 struct conn *

@@ -163,6 +163,8 @@ const struct pop3_caps	*pop3_caps(struct pop3 *);
 const char		*pop3_greeting(struct pop3 *);
 const char		*pop3_error(struct pop3 *);
 enum pop3_errclass	 pop3_errclass(struct pop3 *);
+/* The response code of the last -ERR (POP3_RC_NONE for other errors). */
+enum pop3_rcode		 pop3_rcode(struct pop3 *);
 struct conn		*pop3_conn(struct pop3 *);
 
 void			 pop3_listing_free(struct pop3_listing *);

@@ -309,6 +309,31 @@ expire_warning(struct pop3 *p, const struct run_opts *o)
 		    "only (EXPIRE)", o->account, c->expire_days);
 }
 
+/*
+ * RFC 2449 LOGIN-DELAY: the server refuses logins closer together than
+ * this. Said once per run, so that whoever schedules popvault (cron)
+ * can space the runs; after a [LOGIN-DELAY] refusal it says when to
+ * come back.
+ */
+static void
+login_delay_note(struct pop3 *p, const struct run_opts *o, int refused)
+{
+	const struct pop3_caps	*c = pop3_caps(p);
+
+	if (refused) {
+		if (c->flags & POP3_CAP_LOGIN_DELAY)
+			log_warnx("%s: logged in too soon: the server allows "
+			    "one login every %d seconds (LOGIN-DELAY); try "
+			    "again later", o->account, c->login_delay);
+		else
+			log_warnx("%s: logged in too soon (LOGIN-DELAY); try "
+			    "again later", o->account);
+	} else if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
+		log_info("%s: the server allows one login every %d seconds "
+		    "(LOGIN-DELAY); schedule runs no closer together",
+		    o->account, c->login_delay);
+}
+
 /* Resolve what an interrupted run left behind; before connecting. */
 static int
 recover(struct fetch *f)
@@ -518,12 +543,15 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	if (pop3_connect(p) == -1 ||
 	    login(p, o, pass) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
+		if (pop3_rcode(p) == POP3_RC_LOGIN_DELAY)
+			login_delay_note(p, o, 1);
 		code = pop3_exit(pop3_errclass(p));
 		goto out;
 	}
 	secret_free(pass);
 	pass = NULL;
 	expire_warning(p, o);
+	login_delay_note(p, o, 0);
 	if (pop3_listing(p, &l) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		code = pop3_exit(pop3_errclass(p));

@@ -437,6 +437,15 @@ g_rcodes() {
 		no_vault "$T/$name.vault"
 		verdict "${name}_exit_$want"
 	done
+	# [LOGIN-DELAY] with the delay announced in CAPA: say how long.
+	sc login_delay_told "{\"capa\":[\"UIDL\",\"USER\",\"RESP-CODES\",\"LOGIN-DELAY 900\"],\"messages\":$MSGS,\"rules\":[{\"match\":\"PASS .*\",\"reply\":\"-ERR [LOGIN-DELAY] wait\"}]}"
+	fp login_delay_told tls
+	pvs login_delay_told "$T/login_delay_told.vault"
+	fp_end
+	rc_in 75
+	grep -q 'one login every 900 seconds' "$T/login_delay_told.err" ||
+	    W "no report of the 900 s LOGIN-DELAY"
+	verdict login_delay_refusal_reports_the_delay
 }
 
 # bad_listing NAME WHICH LINES-JSON: session 1 is sound (3 messages
@@ -638,6 +647,15 @@ g_expire() {
 		rc_in 0; eq archived "$(field expire_$e archived)" 3
 		verdict "expire_${e}_fine"
 	done
+	# RFC 2449 LOGIN-DELAY in CAPA: reported, the run goes on.
+	sc login_delay_capa "{\"capa\":[\"LOGIN-DELAY 600\",\"UIDL\",\"USER\"],\"messages\":$MSGS}"
+	fp login_delay_capa tls
+	pvs login_delay_capa "$T/login_delay_capa.vault"
+	fp_end
+	rc_in 0; eq archived "$(field login_delay_capa archived)" 3
+	grep -q 'one login every 600 seconds' "$T/login_delay_capa.err" ||
+	    W "LOGIN-DELAY 600 not reported"
+	verdict login_delay_capa_reported
 }
 
 g_quit() {
