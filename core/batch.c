@@ -392,17 +392,25 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
 			goto fail;
 	}
-	/* The server's LIST size: a later change under the UIDL shows. */
-	if (idx_add_sighting(f->idx, f->acct, POP3_UID(f->l, e->li),
-	    f->l->e[e->li].uid_len, e->msg_id, f->l->e[e->li].size,
-	    now) == -1)
+	/*
+	 * The server's LIST size: a later change under the UIDL shows.
+	 * When it did change (drift), the UIDL now stands for this
+	 * content; the earlier message stays in the archive.
+	 */
+	if ((f->le[e->li].drift ? idx_move_sighting(f->idx, f->acct,
+	    POP3_UID(f->l, e->li), f->l->e[e->li].uid_len, e->msg_id,
+	    f->l->e[e->li].size) : idx_add_sighting(f->idx, f->acct,
+	    POP3_UID(f->l, e->li), f->l->e[e->li].uid_len, e->msg_id,
+	    f->l->e[e->li].size, now)) == -1)
 		goto fail;
 	if (idx_commit(f->idx) == -1)
 		goto fail;
 	if (idx_durable(f->idx, 1) == -1)
 		return -1;
 	*dup = found;
-	if (!found && collision) {
+	if (f->le[e->li].drift)
+		f->st->collisions++;
+	else if (!found && collision) {
 		f->st->collisions++;
 		log_warnx("Message-ID %s already stored with other content; "
 		    "keeping both", log_escape(e->meta + e->mid_off,

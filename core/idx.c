@@ -21,7 +21,7 @@
 
 enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
-	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD,
+	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD, S_SIGHT_MOVE,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHT_STATE,
 	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
@@ -50,6 +50,8 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, ?13)",
 	[S_SIGHT_ADD] = "INSERT OR IGNORE INTO sightings(account_id, uidl, "
 	    "msg, size, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_SIGHT_MOVE] = "UPDATE sightings SET msg = ?3, size = ?4, "
+	    "state = 'on_server' WHERE account_id = ?1 AND uidl = ?2",
 	[S_SET_ARCHIVED] = "UPDATE messages SET state = 'archived', "
 	    "archived_at = ?2 WHERE id = ?1 AND state = 'pending'",
 	[S_PENDING] = "SELECT id, location, sha256 FROM messages WHERE "
@@ -602,6 +604,21 @@ idx_add_sighting(struct idx *x, int64_t account_id, const char *uidl,
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 5, when);
 	return step_done(x, s, "adding sighting");
+}
+
+int
+idx_move_sighting(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, int64_t msg_id, uint64_t size)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SIGHT_MOVE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, msg_id);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
+	return step_done(x, s, "moving sighting");
 }
 
 int

@@ -96,6 +96,11 @@ int		 idx_add_message(struct idx *, const struct idx_msg *,
 int		 idx_add_sighting(struct idx *, int64_t account_id,
 		    const char *uidl, size_t uidllen, int64_t msg_id,
 		    uint64_t size, int64_t when);
+/* Point an existing sighting at other content (the server's message
+ * under the UIDL changed: RELIABILITY 29); the old message stays. */
+int		 idx_move_sighting(struct idx *, int64_t account_id,
+		    const char *uidl, size_t uidllen, int64_t msg_id,
+		    uint64_t size);
 int		 idx_set_archived(struct idx *, int64_t msg_id, int64_t when);
 
 /* Rows of the account still in state pending (an interrupted batch). */

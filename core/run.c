@@ -447,9 +447,16 @@ want_list(struct fetch *f, size_t *nwant)
 
 	want = xreallocarray(NULL, l->n ? l->n : 1, sizeof *want);
 	for (i = 0; i < l->n; i++) {
-		if (f->le[i].known)
+		if (f->le[i].known && !f->le[i].drift)
 			continue;
-		f->st->fresh++;
+		if (f->le[i].drift)
+			/* RELIABILITY 29: fetched again, both versions kept. */
+			log_warnx("UIDL %.*s: the server's message changed "
+			    "size since it was archived; fetching it again, "
+			    "both versions are kept", (int)l->e[i].uid_len,
+			    POP3_UID(l, i));
+		else
+			f->st->fresh++;
 		if (l->e[i].size > f->o->pop3.max_msg_size) {
 			log_warnx("message %u (UIDL %.*s) is %llu bytes, over "
 			    "the maximum size; not fetched", l->e[i].num,

@@ -995,29 +995,48 @@ g_uidl_change() {
 	eq "new UIDLs recorded" "$(sql "$T/uidl_change.vault" "select count(*) from sightings where uidl like 'new-u%'")" 3
 	verdict uidls_all_changed_nothing_stored_twice
 
-	# B29: content drift: the same UIDL has other content later. The
-	# archived copy is never overwritten, and the drifted message (never
-	# archived) must not be deleted.
-	local d1 d2
+	# B29: content drift: the same UIDL has other content (and size)
+	# later. Both versions are kept, the change is reported as a
+	# collision, and the UIDL is not deleted until the new content is
+	# archived and verified.
+	local d1 d2 big
 	d1='{"uidl":"drift","text":"Message-ID: <drift@x>\nSubject: v1\n\noriginal body\n"}'
 	d2='{"uidl":"drift","text":"Message-ID: <drift2@x>\nSubject: v2\n\nreplaced body\n"}'
 	printf 'Message-ID: <drift@x>\nSubject: v1\n\noriginal body\n' >"$T/drift1.eml"
-	sc drift "{\"messages\":[$d1,$M2],\"sessions\":{\"2\":{\"messages\":[$d2,$M2]}}}"
-	fp drift tls --max-conns 3
+	printf 'Message-ID: <drift2@x>\nSubject: v2\n\nreplaced body\n' >"$T/drift2.eml"
+	# The CRLF size of v1: v2, one octet longer, is over it.
+	big=$(( $(wc -c <"$T/drift1.eml") + $(wc -l <"$T/drift1.eml") ))
+	sc drift "{\"messages\":[$d1,$M2],\"sessions\":{\"2\":{\"messages\":[$d2,$M2]},\"3\":{\"messages\":[$d2,$M2]},\"4\":{\"messages\":[$d2,$M2]}}}"
+	fp drift tls --max-conns 4
 	pvs drift1 "$T/drift.vault"
 	local h1 h2
 	h1=$(sql "$T/drift.vault" "select hex(m.sha256) from sightings s join messages m on m.id = s.msg where s.uidl = 'drift'")
-	pvs drift "$T/drift.vault"
+	# Session 2: v2 is over --max-size, so not archived: no DELE of it.
+	pvs drift2 "$T/drift.vault" --delete=verified --max-message-size "$big"
 	rc_in 0 1
-	h2=$(sql "$T/drift.vault" "select hex(m.sha256) from sightings s join messages m on m.id = s.msg where s.uidl = 'drift'")
-	eq "hash recorded for the UIDL" "$h2" "$h1"
-	has_msg "$T/drift.vault" "$T/drift1.eml"
-	verdict content_drift_nothing_overwritten
-	pvs drift3 "$T/drift.vault" --delete=verified
-	fp_end
-	eq "DELE of the drifted message (its content was never archived)" \
-	    "$(grep -cE '^S3 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 0
+	eq "DELE of the drifted message (its new content is not archived)" \
+	    "$(grep -cE '^S2 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 0
 	verdict content_drift_not_deleted
+	# Session 3: v2 archived beside v1, reported.
+	pvs drift "$T/drift.vault"
+	rc_in 0
+	h2=$(sql "$T/drift.vault" "select hex(m.sha256) from sightings s join messages m on m.id = s.msg where s.uidl = 'drift'")
+	[ "$h2" != "$h1" ] || W "the UIDL still stands for the old content"
+	has_msg "$T/drift.vault" "$T/drift1.eml"
+	has_msg "$T/drift.vault" "$T/drift2.eml"
+	eq "messages rows" "$(rows "$T/drift.vault")" 3
+	eq collisions "$(field drift collisions)" 1
+	grep -q 'changed size since it was archived' "$T/drift.err" ||
+	    W "the drift is not reported"
+	verdict content_drift_both_kept_and_reported
+	# Session 4: the new content is archived and verified: deletable.
+	pvs drift4 "$T/drift.vault" --delete=verified
+	fp_end
+	rc_in 0
+	eq "DELE of the drifted message once both are kept" \
+	    "$(grep -cE '^S4 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 1
+	has_msg "$T/drift.vault" "$T/drift1.eml"
+	verdict content_drift_deleted_once_resolved
 }
 
 # ============================================================================
