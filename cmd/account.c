@@ -14,6 +14,8 @@
 #include "conn.h"
 #include "format.h"
 #include "log.h"
+#include "progress.h"
+#include "report.h"
 #include "run.h"
 #include "sasl.h"
 #include "url.h"
@@ -98,9 +100,17 @@ account_usage(const char *cmd)
 	    "  --timeout SECONDS        idle timeout, base of every "
 	    "deadline\n"
 	    "                           (default 60)\n"
+	    "  --json                   the report as one JSON document on\n"
+	    "                           stdout (docs/json.md)\n"
+	    "  --log FILE               append one line per event (connect,\n"
+	    "                           login, batch, verify, delete, "
+	    "warning)\n"
+	    "  --progress               show progress even when stderr is "
+	    "not\n"
+	    "                           a terminal\n"
 	    "  -v, --verbose            show the POP3 conversation (twice: "
 	    "TLS)\n"
-	    "  -q, --quiet              errors only\n"
+	    "  -q, --quiet              errors only, no progress, no report\n"
 	    "  -h, --help               this text\n");
 }
 
@@ -166,53 +176,6 @@ on_signal(int sig)
 		conn_interrupt();
 }
 
-void
-account_summary(FILE *out, const char *name, const struct run_stats *st,
-    enum run_mode mode)
-{
-	double	secs = st->ms / 1000.0;
-
-	if (name != NULL)
-		fprintf(out, "%-12s %s\n", "account", name);
-	fprintf(out, "%-12s %llu\n", "listed", (unsigned long long)st->listed);
-	fprintf(out, "%-12s %llu\n", "new", (unsigned long long)st->fresh);
-	fprintf(out, "%-12s %llu\n", "archived", (unsigned long long)st->archived);
-	if (st->verified || st->verify_failed)
-		fprintf(out, "%-12s %llu\n", "verified",
-		    (unsigned long long)st->verified);
-	if (st->verify_failed)
-		fprintf(out, "%-12s %llu\n", "bad",
-		    (unsigned long long)st->verify_failed);
-	if (mode == RUN_DRY || st->planned)
-		fprintf(out, "%-12s %llu\n", mode == RUN_DRY ? "would delete" :
-		    "to delete", (unsigned long long)st->planned);
-	if (st->deleted)
-		fprintf(out, "%-12s %llu\n", "deleted",
-		    (unsigned long long)st->deleted);
-	if (st->unconfirmed)
-		fprintf(out, "%-12s %llu\n", "unconfirmed",
-		    (unsigned long long)st->unconfirmed);
-	if (st->dups)
-		fprintf(out, "%-12s %llu\n", "duplicates",
-		    (unsigned long long)st->dups);
-	if (st->collisions)
-		fprintf(out, "%-12s %llu\n", "collisions",
-		    (unsigned long long)st->collisions);
-	if (st->skipped)
-		fprintf(out, "%-12s %llu\n", "too large",
-		    (unsigned long long)st->skipped);
-	if (st->failed)
-		fprintf(out, "%-12s %llu\n", "failed",
-		    (unsigned long long)st->failed);
-	fprintf(out, "%-12s %llu (%.1f MB/s)\n", "bytes",
-	    (unsigned long long)st->bytes,
-	    secs > 0 ? st->bytes / 1e6 / secs : 0.0);
-	fprintf(out, "%-12s %.2f s\n", "time", secs);
-	if (st->where[0] != '\0')
-		fprintf(out, "%-12s %s\n", "archive", st->where);
-}
-
-
 static const struct option fetch_opts[] = {
 	{ "vault", required_argument, NULL, O_VAULT },
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -232,6 +195,9 @@ static const struct option fetch_opts[] = {
 	{ "plan", no_argument, NULL, O_PLAN },
 	{ "config", required_argument, NULL, O_CONFIG },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "log", required_argument, NULL, O_LOG },
+	{ "progress", no_argument, NULL, O_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -249,7 +215,10 @@ account_main(int argc, char **argv, enum run_mode mode)
 	long			 v;
 	int			 ch, verbosity = LOG_NORMAL, code, jobs = 0;
 	unsigned		 given = 0;
-	const char		*config = NULL;
+	const char		*config = NULL, *logfile = NULL, *name;
+	int			 json = 0, progress = 0;
+	int64_t			 started = wall_now();
+	struct report_row	 row;
 
 	memset(&o, 0, sizeof o);
 	o.mode = mode;
@@ -271,6 +240,15 @@ account_main(int argc, char **argv, enum run_mode mode)
 		switch (ch) {
 		case O_CONFIG:
 			config = optarg;
+			break;
+		case O_JSON:
+			json = 1;
+			break;
+		case O_LOG:
+			logfile = optarg;
+			break;
+		case O_PROGRESS:
+			progress = 1;
 			break;
 		case 'j':
 			errno = 0;
@@ -417,6 +395,11 @@ account_main(int argc, char **argv, enum run_mode mode)
 		return EXIT_USAGE;
 	}
 	log_init(verbosity);
+	progress_init(verbosity == LOG_QUIET, progress);
+	if (logfile != NULL && log_event_open(logfile) == -1) {
+		log_warn("--log %s", logfile);
+		return EXIT_IOERR;
+	}
 	if (o.compress != FMT_COMP_NONE &&
 	    !(o.format->flags & FMT_F_COMPRESSES)) {
 		log_warnx("the %s format is not compressed", o.format->name);
@@ -426,7 +409,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 		/* Accounts by name from the config file (all if none). */
 		install_signals();
 		return accounts_run(&o, given, config, jobs, argv + optind,
-		    argc - optind);
+		    argc - optind, json);
 	}
 	if (url_parse(argv[optind], &u, err, sizeof err) == -1) {
 		log_warnx("%s: %s", argv[optind], err);
@@ -446,10 +429,21 @@ account_main(int argc, char **argv, enum run_mode mode)
 
 	install_signals();
 
+	name = account;
+	progress_watch(&st, &name, 1, 1);
 	code = run_account(&o, &st);
-	if (verbosity >= LOG_NORMAL && (code == EXIT_OK ||
+	progress_finish(0);
+	if (json) {
+		row.name = account;
+		row.host = u.host;
+		row.user = u.user;
+		row.st = &st;
+		report_json(stdout, &row, 1, o.mode, started, code);
+		if (fflush(stdout) == EOF && code == EXIT_OK)
+			code = EXIT_IOERR;
+	} else if (verbosity >= LOG_NORMAL && (code == EXIT_OK ||
 	    code == EXIT_PARTIAL || st.listed > 0))
-		account_summary(stdout, NULL, &st, o.mode);
+		report_block(stdout, NULL, &st, o.mode);
 	return code;
 }
 

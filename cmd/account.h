@@ -12,22 +12,22 @@
 enum {
 	O_VAULT = 256, O_FORMAT, O_PWCMD, O_AUTH, O_TLSCA, O_TLSFP,
 	O_INSECURE, O_TIMEOUT, O_MAXSIZE, O_BATCH, O_COMPRESS, O_DELETE,
-	O_AGEBY, O_MAXDEL, O_DRYRUN, O_PLAN, O_CONFIG, O_JOBS
+	O_AGEBY, O_MAXDEL, O_DRYRUN, O_PLAN, O_CONFIG, O_JOBS, O_JSON,
+	O_LOG, O_PROGRESS
 };
 #define GIVEN(g, opt)	(((g) >> ((opt) - O_VAULT)) & 1u)
 
 void	account_usage(const char *cmd);
 int	account_main(int argc, char **argv, enum run_mode mode);
-void	account_summary(FILE *, const char *name, const struct run_stats *,
-	    enum run_mode);
 
 /*
  * Run the named accounts of the config file (all when n is 0), up to
  * jobs at once (0: the config's jobs, else 1). cli holds the command
  * line's options; those in given override the config. Returns an exit
  * code: the accounts' common one, or EXIT_PARTIAL when they differ.
+ * The report: a table (one account: a block), or JSON when json is set.
  */
 int	accounts_run(const struct run_opts *cli, unsigned given,
-	    const char *config, int jobs, char **names, int n);
+	    const char *config, int jobs, char **names, int n, int json);
 
 #endif

@@ -10,6 +10,7 @@
  * connection, all writing one index (WAL, busy timeout) and each
  * holding its account's lock.
  */
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -24,6 +26,8 @@
 #include "config.h"
 #include "format.h"
 #include "log.h"
+#include "progress.h"
+#include "report.h"
 #include "secret.h"
 #include "util.h"
 
@@ -208,47 +212,59 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 	return 0;
 }
 
-/* Run one account in a child; its summary goes out in one write. */
+/*
+ * Run one account in a child. Its figures go to st, in memory shared
+ * with the parent, which draws the progress and writes the report.
+ */
 static pid_t
-start(struct job *j, int verbosity)
+start(struct job *j, struct run_stats *st)
 {
-	struct run_stats	 st;
-	char			*buf = NULL;
-	size_t			 len = 0;
-	FILE			*mem;
-	pid_t			 pid;
-	int			 code;
+	pid_t	pid;
 
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) != 0)
 		return pid;
-	code = run_account(&j->o, &st);
-	/* As for a URL: no summary for an account that never listed. */
-	if (verbosity >= LOG_NORMAL && (code == EXIT_OK ||
-	    code == EXIT_PARTIAL || st.listed > 0) &&
-	    (mem = open_memstream(&buf, &len)) != NULL) {
-		account_summary(mem, j->a->name, &st, j->o.mode);
-		fclose(mem);
-		if (write_all(STDOUT_FILENO, buf, len) == -1)
-			code = code == EXIT_OK ? EXIT_IOERR : code;
-		free(buf);
+	progress_watch(NULL, NULL, 0, 0);
+	_exit(run_account(&j->o, st));
+}
+
+/* Wait for a child; with a live display, redraw while waiting. */
+static pid_t
+wait_child(int *status)
+{
+	struct timespec	ts = { 0, 100 * 1000 * 1000 };
+	pid_t		pid;
+
+	if (progress_mode() != PROGRESS_TTY)
+		return waitpid(-1, status, 0);
+	for (;;) {
+		if ((pid = waitpid(-1, status, WNOHANG)) != 0)
+			return pid;
+		progress_draw(0);
+		if (nanosleep(&ts, NULL) == -1 && errno == EINTR) {
+			errno = EINTR;
+			return -1;
+		}
 	}
-	_exit(code);
 }
 
 int
 accounts_run(const struct run_opts *cli, unsigned given, const char *config,
-    int jobs, char **names, int n)
+    int jobs, char **names, int n, int json)
 {
 	struct config		 cfg;
 	struct config_errors	 errs;
 	struct job		*j;
+	struct run_stats	*slots = MAP_FAILED;
+	struct report_row	*rows = NULL;
+	const char		**pnames = NULL;
 	char			 path[4096];
 	size_t			 i, nj = 0, running = 0, next = 0;
 	int			 k, code = EXIT_OK, status, bad = 0, first = -1;
 	int			 mixed = 0;
 	pid_t			 pid;
+	int64_t			 started = wall_now();
 
 	if (config == NULL) {
 		if (config_default_path(path, sizeof path) == -1) {
@@ -307,18 +323,38 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 	if (jobs == 0)
 		jobs = CONFIG_ISSET(&cfg.defaults, CONFIG_K_JOBS) ?
 		    (int)cfg.jobs : 1;
+	/* The children's figures: shared, so the parent can show them. */
+	if ((slots = mmap(NULL, nj * sizeof *slots, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		log_warn("mmap");
+		code = EXIT_SOFTWARE;
+		goto out;
+	}
+	rows = xcalloc(nj, sizeof *rows);
+	pnames = xcalloc(nj, sizeof *pnames);
+	for (i = 0; i < nj; i++) {
+		pnames[i] = j[i].a->name;
+		rows[i].name = j[i].a->name;
+		rows[i].host = j[i].o.pop3.host;
+		rows[i].user = j[i].o.user;
+		rows[i].st = &slots[i];
+	}
+	progress_watch(slots, pnames, nj, 0);
 	while (next < nj || running > 0) {
 		while (next < nj && running < (size_t)jobs) {
-			if ((j[next].pid = start(&j[next], log_level())) == -1) {
+			if ((j[next].pid = start(&j[next],
+			    &slots[next])) == -1) {
 				log_warn("fork");
-				j[next].code = EXIT_SOFTWARE;
+				j[next].code = slots[next].code = EXIT_SOFTWARE;
+				slots[next].phase = RUN_PH_DONE;
+				progress_finish(next);
 			} else
 				running++;
 			next++;
 		}
 		if (running == 0)
 			continue;
-		if ((pid = waitpid(-1, &status, 0)) == -1) {
+		if ((pid = wait_child(&status)) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("waitpid");
@@ -329,9 +365,14 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 				j[i].code = WIFEXITED(status) ?
 				    WEXITSTATUS(status) : EXIT_SOFTWARE;
 				j[i].pid = 0;
+				/* A child that died left no code. */
+				slots[i].code = j[i].code;
+				slots[i].phase = RUN_PH_DONE;
 				running--;
+				progress_finish(i);
 			}
 	}
+	progress_clear();
 	for (i = 0; i < nj; i++) {
 		if (first == -1)
 			first = j[i].code;
@@ -339,7 +380,22 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 			mixed = 1;
 	}
 	code = mixed ? EXIT_PARTIAL : first;
+	if (json) {
+		report_json(stdout, rows, nj, cli->mode, started, code);
+		if (fflush(stdout) == EOF && code == EXIT_OK)
+			code = EXIT_IOERR;
+	} else if (log_level() >= LOG_NORMAL) {
+		if (nj == 1)
+			report_block(stdout, rows[0].name, rows[0].st,
+			    cli->mode);
+		else
+			report_table(stdout, rows, nj);
+	}
 out:
+	if (slots != MAP_FAILED)
+		munmap(slots, nj * sizeof *slots);
+	free(rows);
+	free(pnames);
 	for (i = 0; i < nj; i++)
 		secret_free(j[i].pass);
 	free(j);

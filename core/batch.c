@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "progress.h"
 #include "run_int.h"
 #include "util.h"
 
@@ -115,9 +116,13 @@ batch_flush(struct fetch *f)
 	if (idx_commit(f->idx) == -1)
 		goto fail;
 	crash_point("batch-committed");
+	nv = 0;
 	for (i = 0; i < f->nb; i++)
-		if (f->b[i].loc != NULL)
+		if (f->b[i].loc != NULL) {
 			f->st->archived++;
+			nv++;
+		}
+	log_event("batch", "stored=%zu received=%zu", nv, f->nb);
 	/* 6. Read back. */
 	if (verify_entries(f) == -1)
 		return -1;
@@ -182,6 +187,7 @@ batch_verify(struct fetch *f, struct fmt_vitem *it, size_t n)
 	if (idx_commit(f->idx) == -1)
 		goto fail;
 	crash_point("verified-committed");
+	log_event("verify", "ok=%zu bad=%zu", n - bad, bad);
 	if (bad > 0) {
 		f->st->verify_failed += bad;
 		f->verify_failed = 1;
@@ -205,6 +211,7 @@ sink_begin(void *arg, size_t li)
 	hash_reset(f->hbody);
 	hdr_init(&f->hs);
 	f->cursize = 0;
+	f->st->cur_bytes = 0;
 	if (f->spool != NULL) {
 		/* The format wants the whole message first: hold it. */
 		spool_reset(f->spool);
@@ -233,6 +240,8 @@ sink_data(void *arg, const char *p, size_t n)
 	if (h < n)
 		hash_update(f->hbody, p + h, n - h);
 	f->cursize += n;
+	f->st->cur_bytes = f->cursize;
+	progress_tick();
 	if (f->cursize > (1u << 20))
 		crash_point("retr-mid-body");
 	if (f->spool != NULL) {
@@ -443,6 +452,10 @@ sink_end(void *arg, size_t li)
 	hash_final(f->hbody, e->body);
 	keep_meta(f, e);
 	f->st->bytes += f->cursize;
+	f->st->done++;
+	f->st->done_bytes += f->l->e[li].size;
+	f->st->cur_bytes = 0;
+	progress_tick();
 	if (claim(f, e, &dup) == -1) {
 		free(e->meta);
 		if (f->writing)
@@ -494,6 +507,9 @@ sink_failed(void *arg, size_t li, const char *why)
 	    f->l->e[li].num, (int)f->l->e[li].uid_len, POP3_UID(f->l, li),
 	    why);
 	f->st->failed++;
+	f->st->done++;
+	f->st->done_bytes += f->l->e[li].size;
+	f->st->cur_bytes = 0;
 	return 0;
 }
 

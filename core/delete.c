@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "progress.h"
 #include "run_int.h"
 #include "util.h"
 
@@ -174,6 +175,8 @@ delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
 	f->st->planned = (uint64_t)n;
 	if (n == 0 || f->o->mode == RUN_DRY)
 		goto out;
+	f->st->phase = RUN_PH_DELETE;
+	progress_tick();
 	/* 1. The intent, durable before any DELE. */
 	if (mark(f, v, NULL, (size_t)n, IDX_S_DELETE_PENDING,
 	    IDX_S_DELETE_PENDING) == -1) {
@@ -232,6 +235,9 @@ delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
 	}
 	f->st->deleted = sent;
 out:
+	if (n > 0 && f->o->mode != RUN_DRY)
+		log_event("delete", "chosen=%zd sent=%zu confirmed=%llu",
+		    n, sent, (unsigned long long)f->st->deleted);
 	free(v);
 	free(ok);
 	return code;

@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "log.h"
+#include "progress.h"
 #include "run_int.h"
 #include "secret.h"
 #include "verify.h"
@@ -447,8 +449,10 @@ want_list(struct fetch *f, size_t *nwant)
 
 	want = xreallocarray(NULL, l->n ? l->n : 1, sizeof *want);
 	for (i = 0; i < l->n; i++) {
-		if (f->le[i].known && !f->le[i].drift)
+		if (f->le[i].known && !f->le[i].drift) {
+			f->st->known++;
 			continue;
+		}
 		if (f->le[i].drift)
 			/* RELIABILITY 29: fetched again, both versions kept. */
 			log_warnx("UIDL %.*s: the server's message changed "
@@ -470,7 +474,9 @@ want_list(struct fetch *f, size_t *nwant)
 			    (int)l->e[i].uid_len, POP3_UID(l, i),
 			    (unsigned long long)l->e[i].size);
 		want[n++] = i;
+		f->st->todo_bytes += l->e[i].size;
 	}
+	f->st->todo = n;
 	*nwant = n;
 	return want;
 }
@@ -483,10 +489,14 @@ fetch_new(struct fetch *f, struct pop3 *p)
 	int			 code = EXIT_OK;
 
 	want = want_list(f, &nwant);
+	log_event("listing", "listed=%zu new=%zu", f->l->n, nwant);
 	if (f->o->mode != RUN_FETCH) {
 		free(want);
 		return EXIT_OK;
 	}
+	f->st->phase = RUN_PH_FETCH;
+	f->st->fetch_t0 = now_ms();
+	progress_tick();
 	f->hwhole = hash_new();
 	f->hbody = hash_new();
 	if (f->o->format->flags & FMT_F_NEEDS_SIZE)
@@ -524,6 +534,11 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	int64_t			 t0 = now_ms();
 
 	memset(st, 0, sizeof *st);
+	st->phase = RUN_PH_CONNECT;
+	log_last_reset();
+	log_account(o->account);
+	log_event("start", "mode=%s", o->mode == RUN_FETCH ? "fetch" :
+	    o->mode == RUN_PRUNE ? "prune" : "dry-run");
 	memset(&f, 0, sizeof f);
 	memset(&l, 0, sizeof l);
 	f.o = o;
@@ -547,8 +562,14 @@ run_account(const struct run_opts *o, struct run_stats *st)
 		goto out;
 	}
 	p = pop3_new(&o->pop3);
-	if (pop3_connect(p) == -1 ||
-	    login(p, o, pass) == -1) {
+	progress_tick();
+	if (pop3_connect(p) == -1)
+		goto loginfail;
+	log_event("connect", "host=%s port=%s tls=%s",
+	    log_event_value(o->pop3.host, strlen(o->pop3.host), err, 300),
+	    o->pop3.port, conn_is_tls(pop3_conn(p)) ? "yes" : "no");
+	if (login(p, o, pass) == -1) {
+loginfail:
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		if (pop3_rcode(p) == POP3_RC_LOGIN_DELAY)
 			login_delay_note(p, o, 1);
@@ -557,8 +578,12 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	}
 	secret_free(pass);
 	pass = NULL;
+	log_event("login", "user=%s", log_event_value(o->user,
+	    strlen(o->user), err, sizeof err));
 	expire_warning(p, o);
 	login_delay_note(p, o, 0);
+	st->phase = RUN_PH_LIST;
+	progress_tick();
 	if (pop3_listing(p, &l) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		code = pop3_exit(pop3_errclass(p));
@@ -591,6 +616,15 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	code = (st->failed > 0 || st->skipped > 0) ? EXIT_PARTIAL : EXIT_OK;
 out:
 	st->ms = now_ms() - t0;
+	st->code = code;
+	snprintf(st->err, sizeof st->err, "%s", code == EXIT_OK ? "" :
+	    log_last());
+	st->phase = RUN_PH_DONE;
+	log_event("done", "exit=%d archived=%llu verified=%llu deleted=%llu",
+	    code, (unsigned long long)st->archived,
+	    (unsigned long long)st->verified,
+	    (unsigned long long)st->deleted);
+	log_account(NULL);
 	if (f.idx != NULL && f.acct > 0 && o->mode != RUN_DRY)
 		idx_account_done(f.idx, f.acct, code == EXIT_OK ? "ok" :
 		    code == EXIT_PARTIAL ? "partial" : "failed",

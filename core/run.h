@@ -74,7 +74,27 @@ struct run_stats {
 	uint64_t	failed;		/* -ERR to RETR */
 	uint64_t	bytes;		/* bytes retrieved */
 	int64_t		ms;		/* wall time */
+	uint64_t	known;		/* listed, UIDL archived before */
 	char		where[4200];	/* the account's folder */
+	char		err[512];	/* the last warning, "" if none */
+	int		code;		/* the run's exit code */
+	/* Live figures for the progress display (progress.h). */
+	int		phase;		/* RUN_PH_* */
+	uint64_t	todo;		/* messages to fetch in this run */
+	uint64_t	todo_bytes;	/* their LIST sizes */
+	uint64_t	done;		/* of those: received or failed */
+	uint64_t	done_bytes;	/* their LIST sizes */
+	uint64_t	cur_bytes;	/* of the message being received */
+	int64_t		fetch_t0;	/* ms (now_ms) when RETR began */
+};
+
+enum {
+	RUN_PH_WAIT,		/* not started (-j) */
+	RUN_PH_CONNECT,		/* recovery, connect, log in */
+	RUN_PH_LIST,		/* UIDL, LIST, merge */
+	RUN_PH_FETCH,		/* RETR, store, verify per batch */
+	RUN_PH_DELETE,		/* DELE, QUIT */
+	RUN_PH_DONE
 };
 
 /* Set from a SIGINT/SIGTERM handler: stop after the current batch. */

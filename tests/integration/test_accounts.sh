@@ -219,22 +219,29 @@ C=$T/config
 } >"$C"
 chmod 600 "$C"
 
-sum_field() { awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }' "$2"; }
-count_field() { awk -v k="$1" -v v="$2" '$1 == k && $2 == v { n++ } END { print n + 0 }' "$3"; }
+# The run reports (--json, docs/json.md): sums and counts over accounts.
+sum_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[2])); print(sum(a[sys.argv[1]] for a in d["accounts"]))' "$1" "$2" 2>/dev/null || echo "bad-json"; }
+count_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[3])); print(sum(1 for a in d["accounts"] if str(a[sys.argv[1]]) == sys.argv[2]))' "$1" "$2" "$3" 2>/dev/null || echo "bad-json"; }
+names_of() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("\n".join(a["name"] for a in d["accounts"]))' "$1" 2>/dev/null; }
 sql() { pv_sql "$V" "$1" 2>&1; }
 
-"$POPVAULT" fetch --config "$C" -j "$J" >"$T/run1.out" 2>"$T/run1.err"
+"$POPVAULT" fetch --config "$C" -j "$J" --json >"$T/run1.out" 2>"$T/run1.err"
 rc=$?
 [ "$rc" -eq 0 ] && t_pass fetch_parallel_exits_0 ||
 	t_fail fetch_parallel_exits_0 "rc=$rc: $(head -n 5 "$T/run1.err")"
-n=$(grep -c '^account ' "$T/run1.out")
-u=$(awk '$1 == "account" { print $2 }' "$T/run1.out" | sort -u | wc -l)
+n=$(names_of "$T/run1.out" | wc -l)
+u=$(names_of "$T/run1.out" | sort -u | wc -l)
 [ "$n" = "$NA" ] && [ "$u" = "$NA" ] && t_pass one_summary_per_account ||
 	t_fail one_summary_per_account "$n summaries, $u accounts"
 l=$(sum_field listed "$T/run1.out")
 nw=$(sum_field new "$T/run1.out")
 ar=$(sum_field archived "$T/run1.out")
 du=$(sum_field duplicates "$T/run1.out")
+# Without a terminal: one line per account on stderr, no control codes.
+nl=$(grep -cE '^acct[0-9]+: done: ' "$T/run1.err")
+[ "$nl" = "$NA" ] && ! grep -q "$(printf '\033')" "$T/run1.err" &&
+    t_pass one_finish_line_per_account_no_escapes ||
+    t_fail one_finish_line_per_account_no_escapes "$nl finish lines for $NA accounts, or escape codes in stderr"
 ve=$(sum_field verified "$T/run1.out")
 if [ "$l" = "$N_MSG" ] && [ "$nw" = "$N_MSG" ] && [ "$ar" = "$N_STORED" ] &&
     [ "$ve" = "$N_STORED" ] && [ $((ar + du)) = "$N_MSG" ]; then
@@ -287,7 +294,7 @@ rc=$?
 snap() { sql "select count(*) from messages; select count(*) from sightings;
     select count(*) from messages where state = 'verified'"; }
 before=$(snap)
-"$POPVAULT" fetch --config "$C" -j "$J" >"$T/run2.out" 2>"$T/run2.err"
+"$POPVAULT" fetch --config "$C" -j "$J" --json -q >"$T/run2.out" 2>"$T/run2.err"
 rc=$?
 after=$(snap)
 n0=$(count_field new 0 "$T/run2.out")
@@ -497,7 +504,7 @@ done
 touch "$T/pause/go"
 wait "$pv"
 rc=$?
-[ "$rc" -eq 0 ] && [ "$(grep -c '^account ' "$T/secret.out")" = 4 ] &&
+[ "$rc" -eq 0 ] && [ "$(grep -cE '^acct[0-9]+: done: ' "$T/secret.out")" = 4 ] &&
     t_pass secret_run_exits_0 ||
     t_fail secret_run_exits_0 "rc=$rc $(grep -v '^[<>]' "$T/secret.out" | head -n 5)"
 # The captures must really have happened, or the checks below prove nothing.
@@ -565,17 +572,17 @@ rc=$?
     t_pass second_popvault_on_account_fails_fast ||
     t_fail second_popvault_on_account_fails_fast "rc=$rc after $((SECONDS - start)) s: $out"
 # The others still run: results differ, so exit 1.
-"$POPVAULT" fetch --config "$C" -j 4 >"$T/lock.out" 2>"$T/lock.err"
+"$POPVAULT" fetch --config "$C" -j 4 --json >"$T/lock.out" 2>"$T/lock.err"
 rc=$?
-n=$(awk '$1 == "account" && $2 != "acct05"' "$T/lock.out" | wc -l)
-e=$(grep -c 'another popvault' "$T/lock.err")
+n=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(1 for a in d["accounts"] if a["exit"] == 0 and a["name"] != "acct05"))' "$T/lock.out")
+e=$(grep -c '^popvault: .*another popvault' "$T/lock.err")
 [ "$rc" -eq 1 ] && [ "$n" = $((NA - 1)) ] && [ "$e" = 1 ] &&
     t_pass one_locked_account_others_run_exit_1 ||
     t_fail one_locked_account_others_run_exit_1 "rc=$rc, $n other summaries, $e lock errors: $(head -n 2 "$T/lock.err")"
 hold_lock acct06
 out=$("$POPVAULT" fetch --config "$C" -j 2 acct05 acct06 2>&1)
 rc=$?
-[ "$rc" -eq 75 ] && [ "$(printf '%s\n' "$out" | grep -c 'another popvault')" = 2 ] &&
+[ "$rc" -eq 75 ] && [ "$(printf '%s\n' "$out" | grep -c '^popvault: .*another popvault')" = 2 ] &&
     t_pass all_locked_same_failure_exit_75 ||
     t_fail all_locked_same_failure_exit_75 "rc=$rc $out"
 release_locks

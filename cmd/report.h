@@ -1,0 +1,30 @@
+/*
+ * report.h -- the run report of fetch and prune: a block for one
+ * account, a table for several, or one JSON document (--json; the
+ * schema is docs/json.md).
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdio.h>
+
+#include "run.h"
+
+struct report_row {
+	const char		*name;
+	const char		*host;
+	const char		*user;
+	const struct run_stats	*st;
+};
+
+/* Problems of an account: failed RETR, too large, verification
+ * failures, and the run itself when it did not finish. */
+unsigned long long report_errors(const struct run_stats *);
+
+void	report_block(FILE *, const char *name, const struct run_stats *,
+	    enum run_mode);
+void	report_table(FILE *, const struct report_row *, size_t n);
+void	report_json(FILE *, const struct report_row *, size_t n,
+	    enum run_mode, int64_t started, int code);
+
+#endif
