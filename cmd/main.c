@@ -22,6 +22,7 @@ static const struct cmd *const cmds[] = {
 	&cmd_status,
 	&cmd_search,
 	&cmd_cat,
+	&cmd_probe,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -114,6 +115,18 @@ conn_wait(struct conn *c, short events)
 	}
 }
 
+/* A connection on the connected, non-blocking socket fd. */
+static struct conn *
+conn_new(int fd, int idle_ms)
+{
+	struct conn	*c = xcalloc(1, sizeof *c);
+
+	c->fd = fd;
+	c->idle_ms = idle_ms;
+	c->buf = xmalloc(CONN_BUFSZ);
+	return c;
+}
+
 static int
 is_ip_literal(const char *host)
 {
@@ -128,7 +141,6 @@ conn_connect(const char *host, const char *port, int timeout_ms,
     int idle_ms, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
-	struct conn	*c;
 	int		 r, fd = -1, soerr, one = 1;
 	socklen_t	 sl;
 	int64_t		 end = now_ms() + timeout_ms;
@@ -198,11 +210,24 @@ conn_connect(const char *host, const char *port, int timeout_ms,
 	}
 	/* Pipelined commands are written in one go; no need to wait. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c = xcalloc(1, sizeof *c);
-	c->fd = fd;
-	c->idle_ms = idle_ms;
-	c->buf = xmalloc(CONN_BUFSZ);
-	return c;
+	return conn_new(fd, idle_ms);
+}
+
+struct conn *
+conn_adopt(int fd, int idle_ms, char *err, size_t errlen)
+{
+	int	fl;
+
+	/* Every wait goes through conn_wait(): the socket must not block. */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "adopting descriptor %d: %s", fd,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return conn_new(fd, idle_ms);
 }
 
 void
@@ -274,14 +299,44 @@ parse_pin(const char *s, unsigned char out[32])
 	return n == 32 && hi == -1 ? 0 : -1;
 }
 
+/*
+ * The SHA-256 of a certificate (DER) and of its SubjectPublicKeyInfo:
+ * what a pin may name. Returns 0, or -1 with the OpenSSL error queue
+ * saying why (what names the step).
+ */
+static int
+cert_digests(X509 *x, unsigned char cert_md[32], unsigned char key_md[32],
+    const char **what)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned char	*der = NULL;
+	unsigned int	 n = 0;
+	int		 dlen, r;
+
+	*what = "certificate digest";
+	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32)
+		return -1;
+	memcpy(cert_md, md, 32);
+	*what = "public key encoding";
+	dlen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	if (dlen <= 0)
+		return -1;
+	*what = "public key digest";
+	n = 0;
+	r = EVP_Digest(der, (size_t)dlen, md, &n, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	if (r != 1 || n != 32)
+		return -1;
+	memcpy(key_md, md, 32);
+	return 0;
+}
+
 static int
 check_pin(struct conn *c, const char *pin)
 {
-	unsigned char	 want[32], cert_md[EVP_MAX_MD_SIZE];
-	unsigned char	 key_md[EVP_MAX_MD_SIZE];
-	unsigned char	*der = NULL;
-	unsigned int	 n1 = 0, n2 = 0;
-	int		 dlen, match;
+	unsigned char	 want[32], cert_md[32], key_md[32];
+	const char	*what;
+	int		 match;
 	X509		*x;
 
 	if (parse_pin(pin, want) == -1)
@@ -289,19 +344,10 @@ check_pin(struct conn *c, const char *pin)
 		    "bad fingerprint %s: want sha256:64-hex-digits", pin);
 	if ((x = SSL_get0_peer_certificate(c->ssl)) == NULL)
 		return conn_fail(c, CONN_E_TLS, "server sent no certificate");
-	if (X509_digest(x, EVP_sha256(), cert_md, &n1) != 1)
-		return tls_errstr(c, "certificate digest");
-	dlen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (dlen <= 0)
-		return tls_errstr(c, "public key encoding");
-	if (EVP_Digest(der, (size_t)dlen, key_md, &n2, EVP_sha256(),
-	    NULL) != 1) {
-		OPENSSL_free(der);
-		return tls_errstr(c, "public key digest");
-	}
-	OPENSSL_free(der);
-	match = (n1 == 32 && memcmp(cert_md, want, 32) == 0) ||
-	    (n2 == 32 && memcmp(key_md, want, 32) == 0);
+	if (cert_digests(x, cert_md, key_md, &what) == -1)
+		return tls_errstr(c, what);
+	match = memcmp(cert_md, want, 32) == 0 ||
+	    memcmp(key_md, want, 32) == 0;
 	if (!match) {
 		char	hex[65];
 
@@ -428,6 +474,82 @@ conn_tls_info(struct conn *c, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s %s, certificate %s, sha256:%s",
 	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl), subj, hex);
+}
+
+/* "YYYY-MM-DD HH:MM:SS UTC", or "?" when the time cannot be read. */
+static void
+cert_date(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+/* A name on one line, as "openssl x509 -subject" prints it; cut at len. */
+static void
+cert_name(const X509_NAME *n, char *buf, size_t len)
+{
+	BIO	*b;
+	int	 r;
+
+	snprintf(buf, len, "?");
+	if (n == NULL || len < 4 || (b = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_ONELINE) >= 0 &&
+	    (r = BIO_read(b, buf, (int)len - 1)) > 0) {
+		buf[r] = '\0';
+		if (BIO_pending(b) > 0)
+			memcpy(buf + len - 4, "...", 4);
+	}
+	BIO_free(b);
+}
+
+int
+conn_cert_info(struct conn *c, struct conn_cert *ci)
+{
+	STACK_OF(X509)	*chain;
+	unsigned char	 cert_md[32], key_md[32];
+	const char	*what;
+	X509		*x = NULL;
+	long		 vr;
+
+	memset(ci, 0, sizeof *ci);
+	if (c->ssl == NULL)
+		return -1;
+	/*
+	 * After a handshake that failed verification OpenSSL has no peer
+	 * certificate, but keeps the chain the server sent; its first
+	 * element is the server's own certificate (client side).
+	 */
+	if ((x = SSL_get0_peer_certificate(c->ssl)) == NULL &&
+	    (chain = SSL_get_peer_cert_chain(c->ssl)) != NULL &&
+	    sk_X509_num(chain) > 0)
+		x = sk_X509_value(chain, 0);
+	if (x == NULL)
+		return -1;
+	cert_name(X509_get_subject_name(x), ci->subject, sizeof ci->subject);
+	cert_name(X509_get_issuer_name(x), ci->issuer, sizeof ci->issuer);
+	cert_date(X509_get0_notBefore(x), ci->not_before,
+	    sizeof ci->not_before);
+	cert_date(X509_get0_notAfter(x), ci->not_after, sizeof ci->not_after);
+	if (cert_digests(x, cert_md, key_md, &what) == 0) {
+		hex_encode(cert_md, 32, ci->sha256);
+		hex_encode(key_md, 32, ci->spki_sha256);
+	}
+	ERR_clear_error();
+	if (SSL_is_init_finished(c->ssl)) {
+		snprintf(ci->version, sizeof ci->version, "%s",
+		    SSL_get_version(c->ssl));
+		snprintf(ci->cipher, sizeof ci->cipher, "%s",
+		    SSL_get_cipher_name(c->ssl));
+	}
+	if ((vr = SSL_get_verify_result(c->ssl)) != X509_V_OK)
+		snprintf(ci->chain_error, sizeof ci->chain_error, "%s",
+		    X509_verify_cert_error_string(vr));
+	return 0;
 }
 
 int

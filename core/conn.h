@@ -52,6 +52,16 @@ struct conn	*conn_connect(const char *host, const char *port,
 		    int timeout_ms, int idle_ms, char *err, size_t errlen);
 
 /*
+ * Take over fd, a connected stream socket made by the caller (a
+ * socketpair(2) in the session fuzzer, tests/fuzz/fuzz_session.c), as
+ * a plain connection; conn_starttls() works on it as on any other. The
+ * descriptor is made non-blocking and close-on-exec and belongs to the
+ * connection from this call on: conn_close() closes it, and so does a
+ * failure here. Returns the connection, or NULL with a message in err.
+ */
+struct conn	*conn_adopt(int fd, int idle_ms, char *err, size_t errlen);
+
+/*
  * Start TLS on the connection (immediately for implicit TLS, or after a
  * STLS +OK). Fails if bytes are already buffered (response injection).
  * host is what the certificate must name. Returns 0 or -1 (CONN_E_TLS,
@@ -94,8 +104,42 @@ size_t		 conn_pending(struct conn *);
 int		 conn_unsolicited(struct conn *);
 
 int		 conn_is_tls(struct conn *);
-/* TLS details for -vv and probe: version, cipher, subject, SHA-256. */
+/* TLS details for -vv: version, cipher, subject, SHA-256. */
 void		 conn_tls_info(struct conn *, char *buf, size_t len);
+
+/*
+ * The server's certificate and the TLS session, for "popvault probe".
+ * Names are OpenSSL's one-line form ("CN = host, O = Org"), with bytes
+ * outside printable ASCII escaped by OpenSSL; they are server data all
+ * the same, so escape them again before printing. Dates are
+ * "YYYY-MM-DD HH:MM:SS UTC". Fingerprints are 64 lower-case hex digits:
+ * sha256 over the certificate (DER), spki_sha256 over its
+ * SubjectPublicKeyInfo. Either, after "sha256:", is a pin that
+ * conn_tls.fingerprint accepts (the very digests the pin is checked
+ * against).
+ */
+struct conn_cert {
+	char	subject[256];
+	char	issuer[256];
+	char	not_before[32];
+	char	not_after[32];
+	char	sha256[65];
+	char	spki_sha256[65];
+	char	version[16];	/* "TLSv1.3"; "" if the handshake failed */
+	char	cipher[64];	/* likewise */
+	char	chain_error[128];	/* why the chain (and, without a
+					 * pin, the host name) failed to
+					 * verify; "" when it verified */
+};
+
+/*
+ * Fill *ci from the last TLS handshake of the connection: a finished
+ * one, or one that failed on the certificate (then from the chain the
+ * server sent, so a user can see what a pin would name; nothing was
+ * trusted). Returns 0, or -1 when no certificate was received (no TLS
+ * tried, or the handshake failed before the server's Certificate).
+ */
+int		 conn_cert_info(struct conn *, struct conn_cert *ci);
 
 enum conn_err	 conn_errkind(struct conn *);
 const char	*conn_error(struct conn *);

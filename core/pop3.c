@@ -202,6 +202,8 @@ capa_line(struct pop3 *p, const char *line, size_t len, void *arg)
 
 	(void)arg;
 	log_debug("capability: %s", log_escape(line, len, esc, sizeof esc));
+	if (p->o.capa_cb != NULL)
+		p->o.capa_cb(p->o.capa_arg, conn_is_tls(p->c), line, len);
 	return pop3_parse_capa_line(line, len, &p->caps);
 }
 
@@ -216,8 +218,12 @@ pop3_capa(struct pop3 *p)
 	if (pop3_send(p, "CAPA", 0) == -1 ||
 	    pop3_status(p, &st, "CAPA") == -1)
 		return -1;
-	if (!st.ok)
-		return 0;	/* RFC 1939 server: no capabilities known */
+	if (!st.ok) {
+		/* RFC 1939 server: no capabilities known. */
+		if (p->o.capa_cb != NULL)
+			p->o.capa_cb(p->o.capa_arg, conn_is_tls(p->c), NULL, 0);
+		return 0;
+	}
 	p->have_capa = 1;
 	return pop3_lines(p, POP3_STATUS_MAX, "CAPA", capa_line, NULL);
 }
@@ -247,19 +253,13 @@ pop3_stls(struct pop3 *p)
 	return 0;
 }
 
-int
-pop3_connect(struct pop3 *p)
+/* What follows the TCP connection: TLS, greeting, CAPA, STLS. */
+static int
+pop3_start(struct pop3 *p)
 {
 	struct pop3_status	st;
-	char			err[512], info[512];
+	char			info[512];
 
-	if (p->o.tls == POP3_TLS_NONE && !p->o.insecure_plaintext)
-		return pop3_fail(p, POP3_E_USAGE,
-		    "plaintext POP3 needs --insecure-plaintext");
-	p->c = conn_connect(p->o.host, p->o.port, p->o.connect_timeout_ms,
-	    p->o.timeout_ms, err, sizeof err);
-	if (p->c == NULL)
-		return pop3_fail(p, POP3_E_NET, "%s", err);
 	conn_deadline_in(p->c, p->o.timeout_ms);
 	if (p->o.tls == POP3_TLS_IMPLICIT &&
 	    conn_starttls(p->c, p->o.host, &p->o.tlsopts) == -1)
@@ -284,6 +284,31 @@ pop3_connect(struct pop3 *p)
 		log_debug("TLS: %s", info);
 	}
 	return 0;
+}
+
+int
+pop3_connect(struct pop3 *p)
+{
+	char	err[512];
+
+	if (p->o.tls == POP3_TLS_NONE && !p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "plaintext POP3 needs --insecure-plaintext");
+	p->c = conn_connect(p->o.host, p->o.port, p->o.connect_timeout_ms,
+	    p->o.timeout_ms, err, sizeof err);
+	if (p->c == NULL)
+		return pop3_fail(p, POP3_E_NET, "%s", err);
+	return pop3_start(p);
+}
+
+int
+pop3_connect_conn(struct pop3 *p, struct conn *c)
+{
+	p->c = c;
+	if (p->o.tls == POP3_TLS_NONE && !p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_USAGE,
+		    "plaintext POP3 needs --insecure-plaintext");
+	return pop3_start(p);
 }
 
 static int
@@ -784,6 +809,47 @@ pop3_dele(struct pop3 *p, uint32_t num)
 
 	snprintf(cmd, sizeof cmd, "DELE %u", num);
 	return pop3_cmd_ok(p, cmd, 0, POP3_E_PROTO, cmd);
+}
+
+int
+pop3_pipeline(struct pop3 *p, const char *const *cmds, size_t n,
+    struct pop3_reply *r)
+{
+	struct pop3_status	 st;
+	char			 buf[POP3_PIPELINE_MAX * 66], what[80];
+	size_t			 k, len, off = 0;
+
+	if (n == 0 || n > POP3_PIPELINE_MAX)
+		return pop3_fail(p, POP3_E_USAGE, "pipeline of %zu commands",
+		    n);
+	for (k = 0; k < n; k++) {
+		len = strlen(cmds[k]);
+		if (len == 0 || len > 64 || strpbrk(cmds[k], "\r\n") != NULL)
+			return pop3_fail(p, POP3_E_USAGE, "bad pipelined "
+			    "command");
+		memcpy(buf + off, cmds[k], len);
+		memcpy(buf + off + len, "\r\n", 2);
+		off += len + 2;
+	}
+	/* As pop3_send(): earlier replies must all have been read. */
+	if (conn_unsolicited(p->c))
+		return pop3_fail(p, POP3_E_PROTO, "server sent data nobody "
+		    "asked for before the pipelined commands (out of step)");
+	for (k = 0; k < n; k++)
+		log_verbose("> %s", cmds[k]);
+	conn_deadline_in(p->c, p->o.timeout_ms);
+	if (conn_write(p->c, buf, off) == -1)
+		return pop3_connfail(p, "sending pipelined commands");
+	for (k = 0; k < n; k++) {
+		snprintf(what, sizeof what, "%s (pipelined)", cmds[k]);
+		if (pop3_status(p, &st, what) == -1)
+			return -1;
+		r[k].ok = st.ok;
+		r[k].len = st.textlen;
+		memcpy(r[k].text, st.text, st.textlen);
+		r[k].text[st.textlen] = '\0';
+	}
+	return 0;
 }
 
 int

@@ -65,6 +65,17 @@ struct pop3_opts {
 	uint64_t	 max_msg_size;	/* abort a RETR past this */
 	unsigned	 window;	/* RETRs in flight when pipelining */
 	size_t		 max_listing;	/* most messages accepted in UIDL */
+	/*
+	 * Optional (probe): called with every CAPA listing line as it
+	 * arrives, unstuffed, without CRLF and not NUL-terminated (server
+	 * text: escape it before printing); with line NULL when the server
+	 * answers CAPA with -ERR. tls says whether the connection was
+	 * encrypted then, so the clear-text CAPA of pop3:// is told from
+	 * the one after STLS.
+	 */
+	void		(*capa_cb)(void *arg, int tls, const char *line,
+			    size_t len);
+	void		*capa_arg;
 };
 
 /* One message of the server's listing; uid is in the listing's arena. */
@@ -99,10 +110,32 @@ struct pop3_sink {
 	void	 *arg;
 };
 
+/*
+ * One reply of pop3_pipeline(): the status and the text after it, as
+ * the server sent it (escape it before printing; NUL-terminated, but
+ * len counts any NUL byte inside).
+ */
+struct pop3_reply {
+	int	ok;		/* 1 for +OK, 0 for -ERR */
+	char	text[POP3_STATUS_MAX];
+	size_t	len;
+};
+
+#define POP3_PIPELINE_MAX	8
+
 struct pop3;
 
 struct pop3		*pop3_new(const struct pop3_opts *);
 int			 pop3_connect(struct pop3 *);
+/*
+ * pop3_connect() over a connection the caller made (conn_adopt(): the
+ * session fuzzer's socketpair) instead of one to opts.host and
+ * opts.port, which are then only names for messages and OAUTHBEARER.
+ * The session owns c from this call on, even when it fails (pop3_free()
+ * closes it). Same steps, rules and errors as pop3_connect() after the
+ * TCP connection.
+ */
+int			 pop3_connect_conn(struct pop3 *, struct conn *);
 int			 pop3_login(struct pop3 *, const char *user,
 			    const char *pass, enum pop3_auth);
 /*
@@ -154,6 +187,20 @@ int			 pop3_quit(struct pop3 *);
  * the session is lost.
  */
 int			 pop3_dele(struct pop3 *, uint32_t num);
+/*
+ * For probe only: send the n commands of cmds (each without CRLF, at
+ * most POP3_PIPELINE_MAX of at most 64 bytes) in one write, as a
+ * pipelining client does (RFC 2449 section 6.6), then read their n
+ * replies in order into r. Only for commands whose every reply is one
+ * status line (UIDL n, LIST n, STAT, NOOP); the caller checks that the
+ * replies answer the commands, and must not send anything that changes
+ * the mailbox. Returns 0 when n well-formed status lines arrived
+ * (+OK or -ERR, see r[k].ok); -1 with POP3_E_USAGE (bad arguments,
+ * nothing sent), POP3_E_PROTO (unasked data before sending, a line
+ * that is not a POP3 reply) or a connection class.
+ */
+int			 pop3_pipeline(struct pop3 *, const char *const *cmds,
+			    size_t n, struct pop3_reply *r);
 /* QUIT in two steps, so a caller can tell "sent" from "answered". */
 int			 pop3_quit_send(struct pop3 *);
 int			 pop3_quit_reply(struct pop3 *);

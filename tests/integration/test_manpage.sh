@@ -65,7 +65,7 @@ for c in $cmds; do
 	grep -Eq "(^|[ .])Cm $c([^A-Za-z0-9-]|\$)" "$PAGE" ||
 		missing="$missing $c"
 done
-for c in fetch prune verify status search cat; do
+for c in fetch prune verify status search cat probe; do
 	case " ${cmds//$'\n'/ } " in
 	*" $c "*) ;;
 	*) missing="$missing $c(not-in---help)" ;;

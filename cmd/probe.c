@@ -1,0 +1,497 @@
+/*
+ * probe.c -- "popvault probe URL": what a POP3 server offers, as mpop
+ * --serverinfo shows it. Connects as fetch would (same TLS rules, same
+ * options), and shows the greeting, CAPA before and after TLS, the TLS
+ * session and the certificate with the two fingerprints a pin may name,
+ * SASL, EXPIRE, LOGIN-DELAY, PIPELINING and UIDL as announced. With
+ * --login it also logs in as fetch would and tries UIDL, LIST and
+ * pipelining for real, then QUITs. It never sends a command that
+ * changes the mailbox (no DELE, RETR, TOP, RSET). It ends with a
+ * popvault.conf(5) section to paste (probe_conf.c).
+ *
+ * Everything the server sent is escaped before it is printed. A
+ * certificate that fails verification is still shown (from the chain
+ * the server sent), so the user can decide to pin it; nothing more is
+ * sent on such a connection, and the exit status is fetch's (78).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "pop3.h"
+#include "probe.h"
+#include "sasl.h"
+#include "secret.h"
+#include "url.h"
+#include "util.h"
+
+enum { P_LOGIN = 256, P_PWCMD, P_AUTH, P_TLSCA, P_TLSFP, P_INSECURE,
+	P_TIMEOUT };
+
+static void
+probe_usage(void)
+{
+	printf("usage: popvault probe [OPTIONS] URL\n"
+	    "\n"
+	    "Show what a POP3 server offers, as mpop --serverinfo does: the\n"
+	    "greeting, CAPA before and after TLS, the certificate and its\n"
+	    "fingerprints, TLS version and cipher, SASL mechanisms, EXPIRE,\n"
+	    "LOGIN-DELAY, PIPELINING and UIDL; then a popvault.conf(5)\n"
+	    "section to paste. URL is pop3s://[USER@]HOST[:PORT] (TLS from\n"
+	    "the start) or pop3://[USER@]HOST[:PORT] (STLS required).\n"
+	    "Nothing that changes the mailbox is ever sent.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --login                  also log in (USER needed in the URL),\n"
+	    "                           try UIDL, LIST and pipelining, QUIT\n"
+	    "  --password-command CMD   run CMD, use the first line it "
+	    "prints\n"
+	    "                           (else $POPVAULT_PASSWORD, else a "
+	    "prompt)\n"
+	    "  --auth METHOD            as for fetch: user (the default), "
+	    "apop,\n"
+	    "                           auto, plain, login, cram-md5,\n"
+	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
+	    "                           oauthbearer\n"
+	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
+	    "                           instead of the system's\n"
+	    "  --tls-fingerprint sha256:HEX\n"
+	    "                           accept only this certificate or "
+	    "key\n"
+	    "  --insecure-plaintext     pop3:// without TLS, as fetch "
+	    "(login\n"
+	    "                           sends the password in clear)\n"
+	    "  --timeout SECONDS        idle timeout, base of every "
+	    "deadline\n"
+	    "                           (default 60)\n"
+	    "  -v, --verbose            show the POP3 conversation (twice: "
+	    "TLS)\n"
+	    "  -q, --quiet              print only the suggested "
+	    "configuration\n"
+	    "  -h, --help               this text\n");
+}
+
+static const struct option probe_opts[] = {
+	{ "login", no_argument, NULL, P_LOGIN },
+	{ "password-command", required_argument, NULL, P_PWCMD },
+	{ "auth", required_argument, NULL, P_AUTH },
+	{ "tls-ca", required_argument, NULL, P_TLSCA },
+	{ "tls-fingerprint", required_argument, NULL, P_TLSFP },
+	{ "insecure-plaintext", no_argument, NULL, P_INSECURE },
+	{ "timeout", required_argument, NULL, P_TIMEOUT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* As run.c maps a session failure to fetch's exit status. */
+static int
+probe_exit(enum pop3_errclass ec)
+{
+	switch (ec) {
+	case POP3_E_TIMEOUT:
+	case POP3_E_TEMP:
+		return EXIT_TEMPFAIL;
+	case POP3_E_AUTH:
+		return EXIT_AUTH;
+	case POP3_E_TLS:
+		return EXIT_TLS;
+	case POP3_E_PROTO:
+		return EXIT_PROTOCOL;
+	case POP3_E_LOCAL:
+		return EXIT_IOERR;
+	case POP3_E_INTR:
+		return EXIT_SIGNAL;
+	case POP3_E_USAGE:
+		return EXIT_USAGE;
+	case POP3_E_NET:
+	default:
+		return EXIT_UNAVAIL;
+	}
+}
+
+/* Keep one CAPA line (escaped) of the clear-text or the TLS session. */
+static void
+capa_keep(void *arg, int tls, const char *line, size_t len)
+{
+	struct probe		*pr = arg;
+	struct probe_capa	*c = &pr->capa[tls ? 1 : 0];
+	char			 esc[256];
+
+	c->seen = 1;
+	if (line == NULL) {
+		c->refused = 1;
+		return;
+	}
+	if (c->n == PROBE_CAPA_MAX) {
+		c->dropped++;
+		return;
+	}
+	c->line[c->n++] = xstrdup(log_escape(line, len, esc, sizeof esc));
+}
+
+/*
+ * Parse the URL. Without --login the user may be left out
+ * (pop3s://HOST): a placeholder stands in for url_parse().
+ */
+static int
+probe_url(struct probe *pr, const char *s)
+{
+	const char	*rest, *scheme_end;
+	char		 err[256], *tmp;
+	size_t		 alen, n;
+
+	scheme_end = strstr(s, "://");
+	rest = scheme_end != NULL ? scheme_end + 3 : s;
+	alen = strcspn(rest, "/?#");
+	if (scheme_end != NULL && memchr(rest, '@', alen) == NULL) {
+		n = strlen(s) + 3;
+		tmp = xmalloc(n);
+		snprintf(tmp, n, "%.*sx@%s", (int)(rest - s), s, rest);
+		if (url_parse(tmp, &pr->u, err, sizeof err) == -1) {
+			log_warnx("%s: %s", s, err);
+			free(tmp);
+			return -1;
+		}
+		free(tmp);
+		pr->u.user[0] = '\0';
+		return 0;
+	}
+	if (url_parse(s, &pr->u, err, sizeof err) == -1) {
+		log_warnx("%s: %s", s, err);
+		return -1;
+	}
+	pr->have_user = 1;
+	return 0;
+}
+
+static int
+probe_args(struct probe *pr, int argc, char **argv, int *verbosity)
+{
+	char	*end;
+	long	 v;
+	int	 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "vqh", probe_opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case P_LOGIN:
+			pr->login = 1;
+			break;
+		case P_PWCMD:
+			pr->password_command = optarg;
+			break;
+		case P_AUTH:
+			pr->sasl = NULL;
+			pr->auth_name = optarg;
+			if (strcmp(optarg, "user") == 0)
+				pr->auth = POP3_AUTH_USER;
+			else if (strcmp(optarg, "apop") == 0)
+				pr->auth = POP3_AUTH_APOP;
+			else if (strcmp(optarg, "auto") == 0 ||
+			    sasl_mech_find(optarg) != -1)
+				pr->sasl = optarg;
+			else {
+				log_warnx("--auth: user, apop, auto, plain, "
+				    "login, cram-md5, scram-sha-1, "
+				    "scram-sha-256, xoauth2 or oauthbearer");
+				return -1;
+			}
+			break;
+		case P_TLSCA:
+			pr->o.tlsopts.ca_file = optarg;
+			break;
+		case P_TLSFP:
+			pr->o.tlsopts.fingerprint = optarg;
+			break;
+		case P_INSECURE:
+			pr->o.insecure_plaintext = 1;
+			break;
+		case P_TIMEOUT:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end != '\0' || v < 1 || v > 86400) {
+				log_warnx("--timeout: 1 to 86400 seconds");
+				return -1;
+			}
+			pr->timeout_s = (int)v;
+			pr->o.timeout_ms = (int)v * 1000;
+			pr->o.connect_timeout_ms = (int)v * 1000;
+			break;
+		case 'v':
+			(*verbosity)++;
+			break;
+		case 'q':
+			pr->quiet = 1;
+			break;
+		case 'h':
+			probe_usage();
+			return 1;
+		default:
+			probe_usage();
+			return -1;
+		}
+	}
+	if (argc - optind != 1) {
+		probe_usage();
+		return -1;
+	}
+	if (probe_url(pr, argv[optind]) == -1)
+		return -1;
+	if (pr->login && !pr->have_user) {
+		log_warnx("--login needs a user: %s://USER@%s",
+		    pr->u.implicit_tls ? "pop3s" : "pop3", pr->u.host);
+		return -1;
+	}
+	if (!pr->login && (pr->password_command != NULL ||
+	    pr->auth_name != NULL))
+		log_info("--password-command and --auth are used only with "
+		    "--login");
+	return 0;
+}
+
+/*
+ * Log in as fetch does (run.c): SASL when asked, "auto" picking the
+ * strongest mechanism offered after TLS and USER/PASS when none is;
+ * else USER/PASS or APOP. Records what was used in pr->auth_used.
+ */
+static int
+probe_login(struct probe *pr, struct pop3 *p, const char *pass)
+{
+	int	m;
+
+	if (pr->sasl == NULL || (strcmp(pr->sasl, "auto") == 0 &&
+	    pop3_caps(p)->sasl == 0)) {
+		snprintf(pr->auth_used, sizeof pr->auth_used, "%s",
+		    pr->sasl == NULL && pr->auth == POP3_AUTH_APOP ? "APOP" :
+		    "USER/PASS");
+		return pop3_login(p, pr->u.user, pass, pr->sasl != NULL ?
+		    POP3_AUTH_USER : pr->auth);
+	}
+	m = strcmp(pr->sasl, "auto") == 0 ?
+	    sasl_pick(pop3_caps(p)->sasl, 0) : sasl_mech_find(pr->sasl);
+	snprintf(pr->auth_used, sizeof pr->auth_used, "AUTH %s",
+	    m >= 0 ? sasl_mech_name((enum sasl_mech)m) : pr->sasl);
+	return pop3_auth(p, pr->sasl, pr->u.user, pass);
+}
+
+/*
+ * Pipelining (RFC 2449 section 6.6), tried only when announced: three
+ * commands in one write whose answers are known from the listing
+ * (UIDL n, LIST n of the first message, NOOP), or two NOOPs in an
+ * empty mailbox; every reply must arrive, in order, and nothing more.
+ * Returns 0 (the verdict in pr->pipe_*), or -1 when the session died.
+ */
+static int
+probe_pipelining(struct probe *pr, struct pop3 *p,
+    const struct pop3_listing *l)
+{
+	struct pop3_reply	 r[3];
+	const char		*cmds[3];
+	char			 c0[32], c1[32], esc[128];
+	const char		*uid;
+	size_t			 n, k, ulen;
+	uint32_t		 num;
+	uint64_t		 size;
+
+	if (l->n > 0) {
+		snprintf(c0, sizeof c0, "UIDL %u", l->e[0].num);
+		snprintf(c1, sizeof c1, "LIST %u", l->e[0].num);
+		cmds[0] = c0;
+		cmds[1] = c1;
+		cmds[2] = "NOOP";
+		n = 3;
+	} else {
+		cmds[0] = cmds[1] = "NOOP";
+		n = 2;
+	}
+	if (pop3_pipeline(p, cmds, n, r) == -1)
+		return -1;
+	pr->pipe_tried = 1;
+	for (k = 0; k < n; k++)
+		if (!r[k].ok) {
+			snprintf(pr->pipe_why, sizeof pr->pipe_why,
+			    "-ERR to pipelined %s: %s", cmds[k],
+			    log_escape(r[k].text, r[k].len, esc, sizeof esc));
+			return 0;
+		}
+	if (l->n > 0) {
+		if (pop3_parse_uidl(r[0].text, r[0].len, &num, &uid,
+		    &ulen) == -1 || num != l->e[0].num ||
+		    ulen != l->e[0].uid_len ||
+		    memcmp(uid, POP3_UID(l, 0), ulen) != 0) {
+			snprintf(pr->pipe_why, sizeof pr->pipe_why,
+			    "reply to UIDL %u out of order: %s", l->e[0].num,
+			    log_escape(r[0].text, r[0].len, esc, sizeof esc));
+			return 0;
+		}
+		if (pop3_parse_list(r[1].text, r[1].len, &num, &size) == -1 ||
+		    num != l->e[0].num || size != l->e[0].size) {
+			snprintf(pr->pipe_why, sizeof pr->pipe_why,
+			    "reply to LIST %u out of order: %s", l->e[0].num,
+			    log_escape(r[1].text, r[1].len, esc, sizeof esc));
+			return 0;
+		}
+	}
+	if (conn_unsolicited(pop3_conn(p))) {
+		snprintf(pr->pipe_why, sizeof pr->pipe_why,
+		    "more replies than commands");
+		return 0;
+	}
+	pr->pipe_ok = 1;
+	return 0;
+}
+
+/* Logged in: the listing, pipelining, QUIT. Returns an exit code. */
+static int
+probe_session(struct probe *pr, struct pop3 *p)
+{
+	struct pop3_listing	l;
+	size_t			i;
+	int			code = EXIT_OK;
+
+	if (pop3_listing(p, &l) == -1) {
+		snprintf(pr->uidl_why, sizeof pr->uidl_why, "%s",
+		    pop3_error(p));
+		pop3_listing_free(&l);
+		return probe_exit(pop3_errclass(p));
+	}
+	pr->listed = 1;
+	pr->nmsg = l.n;
+	for (i = 0; i < l.n; i++)
+		pr->total += l.e[i].size;
+	if ((pop3_caps(p)->flags & POP3_CAP_PIPELINING) &&
+	    probe_pipelining(pr, p, &l) == -1) {
+		snprintf(pr->pipe_why, sizeof pr->pipe_why, "%s",
+		    pop3_error(p));
+		pr->pipe_tried = 1;
+		pop3_listing_free(&l);
+		return probe_exit(pop3_errclass(p));
+	}
+	pop3_listing_free(&l);
+	if (pr->pipe_tried && !pr->pipe_ok)
+		code = EXIT_PROTOCOL;
+	/* A broken pipeline leaves the session out of step: no QUIT. */
+	if (code == EXIT_OK && pop3_quit(p) == -1) {
+		log_warnx("%s: %s", pr->u.host, pop3_error(p));
+		code = probe_exit(pop3_errclass(p));
+	}
+	return code;
+}
+
+static void
+probe_free(struct probe *pr)
+{
+	size_t	i, k;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < pr->capa[k].n; i++)
+			free(pr->capa[k].line[i]);
+}
+
+static int
+probe_main(int argc, char **argv)
+{
+	struct probe	 pr;
+	struct pop3	*p = NULL;
+	char		 err[600], what[600], *pass = NULL;
+	int		 verbosity = LOG_NORMAL, code = EXIT_OK, r;
+
+	memset(&pr, 0, sizeof pr);
+	pr.auth = POP3_AUTH_USER;
+	pr.o.connect_timeout_ms = 30000;
+	pr.o.timeout_ms = 60000;
+	pr.o.max_msg_size = 1ULL << 30;
+	pr.o.window = 1;
+	pr.o.capa_cb = capa_keep;
+	pr.o.capa_arg = &pr;
+	if ((r = probe_args(&pr, argc, argv, &verbosity)) != 0)
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	log_init(pr.quiet ? LOG_QUIET : verbosity);
+	/* The same connection as fetch with the same URL and options. */
+	if (pr.u.implicit_tls)
+		pr.o.tls = POP3_TLS_IMPLICIT;
+	else if (pr.o.insecure_plaintext)
+		pr.o.tls = POP3_TLS_NONE;
+	else
+		pr.o.tls = POP3_TLS_STARTTLS;
+	pr.o.host = pr.u.host;
+	pr.o.port = pr.u.port;
+	if (pr.login) {
+		/* Before connecting, as fetch: a prompt must not stall a
+		 * session that the server times out. */
+		snprintf(what, sizeof what, "%s@%s", pr.u.user, pr.u.host);
+		if ((pass = secret_get(pr.password_command, what, err,
+		    sizeof err)) == NULL) {
+			log_warnx("%s", err);
+			return EXIT_USAGE;
+		}
+	}
+	p = pop3_new(&pr.o);
+	if (pop3_connect(p) == -1) {
+		code = probe_exit(pop3_errclass(p));
+		snprintf(pr.connect_why, sizeof pr.connect_why, "%s",
+		    pop3_error(p));
+		pr.tls_failed = pop3_errclass(p) == POP3_E_TLS;
+		pr.no_stls = pop3_errclass(p) == POP3_E_TLS &&
+		    pr.o.tls == POP3_TLS_STARTTLS && pr.capa[0].seen &&
+		    pop3_conn(p) != NULL && !conn_is_tls(pop3_conn(p)) &&
+		    !(pop3_caps(p)->flags & POP3_CAP_STLS);
+	} else
+		pr.connected = 1;
+	if (pop3_conn(p) != NULL &&
+	    conn_cert_info(pop3_conn(p), &pr.cert) == 0)
+		pr.have_cert = 1;
+	if (pr.tls_failed && pop3_conn(p) != NULL)
+		snprintf(pr.tls_why, sizeof pr.tls_why, "%s",
+		    conn_error(pop3_conn(p)));
+	snprintf(pr.greeting, sizeof pr.greeting, "%s", pop3_greeting(p));
+	pr.caps = *pop3_caps(p);
+	if (pr.connected && pr.login) {
+		if (probe_login(&pr, p, pass) == -1) {
+			snprintf(pr.login_why, sizeof pr.login_why, "%s",
+			    pop3_error(p));
+			code = probe_exit(pop3_errclass(p));
+		} else {
+			pr.logged_in = 1;
+			code = probe_session(&pr, p);
+		}
+	}
+	secret_free(pass);
+	if (!pr.quiet)
+		probe_report(&pr, stdout);
+	if (pr.connected || pr.no_stls)
+		probe_suggest(&pr, stdout);
+	/* Errors after the report, in this order, when both are a pipe. */
+	fflush(stdout);
+	if (pr.connect_why[0] != '\0')
+		log_warnx("%s: %s", pr.u.host, pr.connect_why);
+	if (pr.have_cert && pr.tls_failed && pr.cert.spki_sha256[0] != '\0')
+		log_warnx("if you trust this certificate (compare its "
+		    "fingerprint with one obtained another way), pin it: "
+		    "--tls-fingerprint sha256:%s", pr.cert.spki_sha256);
+	if (pr.login_why[0] != '\0')
+		log_warnx("%s: %s", pr.u.host, pr.login_why);
+	if (pr.uidl_why[0] != '\0')
+		log_warnx("%s: %s", pr.u.host, pr.uidl_why);
+	else if (pr.pipe_tried && !pr.pipe_ok)
+		log_warnx("%s: PIPELINING is announced but does not work: %s",
+		    pr.u.host, pr.pipe_why);
+	pop3_free(p);
+	probe_free(&pr);
+	return code;
+}
+
+const struct cmd cmd_probe = {
+	.name = "probe",
+	.summary = "show what a server offers; suggest a configuration",
+	.usage = probe_usage,
+	.run = probe_main,
+};
