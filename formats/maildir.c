@@ -13,6 +13,8 @@
  * (check), and a file that does not match is moved to ACCOUNT/quarantine/
  * rather than destroyed.
  */
+#define _GNU_SOURCE		/* sync_file_range(2) */
+
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -363,6 +365,11 @@ md_end(struct fmt *f, char *loc, size_t loclen)
 	p->fd = m->curfd;
 	memcpy(p->name, m->curname, sizeof p->name);
 	m->curfd = -1;
+	/*
+	 * Start writing it out now, while the next messages arrive; only a
+	 * hint (fsync at the batch's end is what counts and reports).
+	 */
+	(void)sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 
@@ -390,7 +397,17 @@ md_sync(struct fmt *f)
 
 	if (m->npend == 0)
 		return 0;
-	/* 1. Every file's data on disk ("NFS-write": check fsync, close). */
+	/*
+	 * 1. Every file's data on disk ("NFS-write": check fsync, close).
+	 * First wait for all their data to be written, so that their
+	 * blocks are allocated in one journal transaction: the first fsync
+	 * then commits it for all, and the others find little left to do.
+	 * One fsync per file remains the rule; this only makes it cheap.
+	 */
+	for (i = 0; i < m->npend; i++)
+		(void)sync_file_range(m->pend[i].fd, 0, 0,
+		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+		    SYNC_FILE_RANGE_WAIT_AFTER);
 	for (i = 0; i < m->npend; i++) {
 		if (fsync(m->pend[i].fd) == -1) {
 			r = fmt_fail(f, "fsync tmp/%s: %s", m->pend[i].name,
