@@ -385,7 +385,9 @@ account_main(int argc, char **argv, enum run_mode mode)
 			return EXIT_OK;
 		default:
 		badopt:
-			account_usage(argv[0]);
+			fprintf(stderr, "usage: popvault %s [OPTIONS] URL | "
+			    "[ACCOUNT...]; see popvault %s --help\n",
+			    argv[0], argv[0]);
 			return EXIT_USAGE;
 		}
 	}

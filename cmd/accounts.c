@@ -367,6 +367,14 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 				j[i].pid = 0;
 				/* A child that died left no code. */
 				slots[i].code = j[i].code;
+				if (WIFSIGNALED(status)) {
+					snprintf(slots[i].err,
+					    sizeof slots[i].err, "killed by "
+					    "signal %d (%s)", WTERMSIG(status),
+					    strsignal(WTERMSIG(status)));
+					log_warnx("account %s: %s",
+					    j[i].a->name, slots[i].err);
+				}
 				slots[i].phase = RUN_PH_DONE;
 				running--;
 				progress_finish(i);

@@ -83,10 +83,12 @@ exp = {w.rsplit("=", 1)[0]: int(w.rsplit("=", 1)[1]) for w in want}
 if got != exp:
     bad.append("account exits %r, want %r" % (got, exp))
 # A failed run names its last warning; a child killed by a signal (70)
-# printed none the parent could keep, so "error" may be null there.
+# is named by the parent ("killed by signal N").
 for a in d.get("accounts", []):
-    if a.get("exit") not in (0, 70, None) and not a.get("error"):
+    if a.get("exit") not in (0, None) and not a.get("error"):
         bad.append('account %s: "exit" %r but no "error"' % (a.get("name"), a.get("exit")))
+    if a.get("exit") == 70 and "killed by signal" not in (a.get("error") or ""):
+        bad.append('account %s: exit 70, error %r' % (a.get("name"), a.get("error")))
 if bad:
     sys.exit("; ".join(bad))
 EOF
