@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pop3.h"
 #include "probe.h"
+#include "run.h"
 #include "sasl.h"
 #include "secret.h"
 #include "url.h"
@@ -89,32 +90,6 @@ static const struct option probe_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
-
-/* As run.c maps a session failure to fetch's exit status. */
-static int
-probe_exit(enum pop3_errclass ec)
-{
-	switch (ec) {
-	case POP3_E_TIMEOUT:
-	case POP3_E_TEMP:
-		return EXIT_TEMPFAIL;
-	case POP3_E_AUTH:
-		return EXIT_AUTH;
-	case POP3_E_TLS:
-		return EXIT_TLS;
-	case POP3_E_PROTO:
-		return EXIT_PROTOCOL;
-	case POP3_E_LOCAL:
-		return EXIT_IOERR;
-	case POP3_E_INTR:
-		return EXIT_SIGNAL;
-	case POP3_E_USAGE:
-		return EXIT_USAGE;
-	case POP3_E_NET:
-	default:
-		return EXIT_UNAVAIL;
-	}
-}
 
 /* Keep one CAPA line (escaped) of the clear-text or the TLS session. */
 static void
@@ -361,7 +336,7 @@ probe_session(struct probe *pr, struct pop3 *p)
 		snprintf(pr->uidl_why, sizeof pr->uidl_why, "%s",
 		    pop3_error(p));
 		pop3_listing_free(&l);
-		return probe_exit(pop3_errclass(p));
+		return run_exit_of(pop3_errclass(p));
 	}
 	pr->listed = 1;
 	pr->nmsg = l.n;
@@ -373,7 +348,7 @@ probe_session(struct probe *pr, struct pop3 *p)
 		    pop3_error(p));
 		pr->pipe_tried = 1;
 		pop3_listing_free(&l);
-		return probe_exit(pop3_errclass(p));
+		return run_exit_of(pop3_errclass(p));
 	}
 	pop3_listing_free(&l);
 	if (pr->pipe_tried && !pr->pipe_ok)
@@ -381,7 +356,7 @@ probe_session(struct probe *pr, struct pop3 *p)
 	/* A broken pipeline leaves the session out of step: no QUIT. */
 	if (code == EXIT_OK && pop3_quit(p) == -1) {
 		log_warnx("%s: %s", pr->u.host, pop3_error(p));
-		code = probe_exit(pop3_errclass(p));
+		code = run_exit_of(pop3_errclass(p));
 	}
 	return code;
 }
@@ -436,7 +411,7 @@ probe_main(int argc, char **argv)
 	}
 	p = pop3_new(&pr.o);
 	if (pop3_connect(p) == -1) {
-		code = probe_exit(pop3_errclass(p));
+		code = run_exit_of(pop3_errclass(p));
 		snprintf(pr.connect_why, sizeof pr.connect_why, "%s",
 		    pop3_error(p));
 		pr.tls_failed = pop3_errclass(p) == POP3_E_TLS;
@@ -458,7 +433,7 @@ probe_main(int argc, char **argv)
 		if (probe_login(&pr, p, pass) == -1) {
 			snprintf(pr.login_why, sizeof pr.login_why, "%s",
 			    pop3_error(p));
-			code = probe_exit(pop3_errclass(p));
+			code = run_exit_of(pop3_errclass(p));
 		} else {
 			pr.logged_in = 1;
 			code = probe_session(&pr, p);

@@ -191,8 +191,9 @@ run_merge(struct fetch *f, int reconcile)
 	return r;
 }
 
-static int
-pop3_exit(enum pop3_errclass ec)
+/* A session failure as an exit status (util.h). */
+int
+run_exit_of(enum pop3_errclass ec)
 {
 	switch (ec) {
 	case POP3_E_TIMEOUT:
@@ -510,7 +511,7 @@ fetch_new(struct fetch *f, struct pop3 *p)
 		/* Keep what was complete before the failure. */
 		if (!f->failed || f->exitcode == EXIT_SIGNAL)
 			batch_flush(f);
-		code = f->failed ? f->exitcode : pop3_exit(pop3_errclass(p));
+		code = f->failed ? f->exitcode : run_exit_of(pop3_errclass(p));
 	} else if (batch_flush(f) == -1)
 		code = f->exitcode;
 	free(want);
@@ -573,7 +574,7 @@ loginfail:
 		log_warnx("%s: %s", o->account, pop3_error(p));
 		if (pop3_rcode(p) == POP3_RC_LOGIN_DELAY)
 			login_delay_note(p, o, 1);
-		code = pop3_exit(pop3_errclass(p));
+		code = run_exit_of(pop3_errclass(p));
 		goto out;
 	}
 	secret_free(pass);
@@ -586,7 +587,7 @@ loginfail:
 	progress_tick();
 	if (pop3_listing(p, &l) == -1) {
 		log_warnx("%s: %s", o->account, pop3_error(p));
-		code = pop3_exit(pop3_errclass(p));
+		code = run_exit_of(pop3_errclass(p));
 		goto out;
 	}
 	st->listed = l.n;

@@ -106,6 +106,9 @@ void	run_interrupt(void);
  */
 int	run_parse_delete(const char *, enum run_delete *, int64_t *secs);
 
+/* The exit status (util.h) for a failed POP3 session of that class. */
+int	run_exit_of(enum pop3_errclass);
+
 /* Run one account. Returns an exit code (util.h) and fills *st. */
 int	run_account(const struct run_opts *, struct run_stats *st);
 
