@@ -157,4 +157,22 @@ for c in $cmds; do
 	fi
 done
 
+# --- make install ------------------------------------------------------------
+# Into a scratch DESTDIR, from the build being tested (no rebuild).
+if command -v make >/dev/null 2>&1; then
+	bdir=$(dirname "$POPVAULT")
+	d=$(t_tmpdir)
+	if out=$(make -s -C "$T_ROOT" install DESTDIR="$d" PREFIX=/usr \
+	    BUILD="$bdir" 2>&1) &&
+	    [ -x "$d/usr/bin/popvault" ] &&
+	    cmp -s "$d/usr/bin/popvault" "$POPVAULT" &&
+	    [ -f "$d/usr/share/man/man1/popvault.1" ] &&
+	    [ -f "$d/usr/share/man/man5/popvault.conf.5" ] &&
+	    "$d/usr/bin/popvault" --version >/dev/null 2>&1; then
+		t_pass make_install_destdir_binary_and_man_pages
+	else
+		t_fail make_install_destdir_binary_and_man_pages "$out $(cd "$d" && find . -type f | head -5)"
+	fi
+fi
+
 t_done
