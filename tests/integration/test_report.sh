@@ -263,4 +263,24 @@ grep -q 'event=delete chosen=1200 sent=1200 confirmed=1200' "$T/events.log" &&
     t_pass log_delete_event_counts ||
     t_fail log_delete_event_counts "$(grep event=delete "$T/events.log")"
 
+# 5. Verbosity: -v shows the conversation with the password masked; -vv
+# adds the TLS version, cipher, subject and the certificate's SHA-256.
+out=$(POPVAULT_PASSWORD=pw-r2 "$POPVAULT" fetch --vault "$T/vv" -v \
+    --tls-ca "$DV_CA" "pop3s://r2@localhost:$DV_POP3S_PORT" 2>&1)
+if printf '%s\n' "$out" | grep -q '^popvault: > USER r2$' &&
+    printf '%s\n' "$out" | grep -q '^popvault: > PASS \*\*\*\*$' &&
+    ! printf '%s\n' "$out" | grep -q 'pw-r2' &&
+    ! printf '%s\n' "$out" | grep -q 'TLS: TLSv'; then
+	t_pass verbose_conversation_password_masked
+else
+	t_fail verbose_conversation_password_masked "$(printf '%s' "$out" | grep -E 'USER|PASS|TLS' | head -n 4 | tr '\n' '|')"
+fi
+fp=$(openssl x509 -in "$(dirname "$DV_CA")/server.crt" -noout -fingerprint \
+    -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+out=$(POPVAULT_PASSWORD=pw-r2 "$POPVAULT" fetch --vault "$T/vv" -vv \
+    --tls-ca "$DV_CA" "pop3s://r2@localhost:$DV_POP3S_PORT" 2>&1)
+printf '%s\n' "$out" | grep -qE "^popvault: TLS: TLSv1\.[23] [A-Z0-9_-]+, certificate /CN=localhost, sha256:$fp\$" &&
+    t_pass very_verbose_tls_details_and_fingerprint ||
+    t_fail very_verbose_tls_details_and_fingerprint "want sha256:$fp; $(printf '%s' "$out" | grep 'TLS' | head -n 2 | tr '\n' '|')"
+
 t_done
