@@ -503,9 +503,13 @@ fetch_new(struct fetch *f, struct pop3 *p)
 	if (f->o->format->flags & FMT_F_NEEDS_SIZE)
 		f->spool = spool_new(f->st->where, 1 << 20);
 	batch_sink(f, &sink);
+	f->conn = pop3_conn(p);
 	if (pop3_retrieve(p, f->l, want, nwant, &sink) == -1) {
 		if (f->writing)
 			f->fmt->ops->discard(f->fmt);
+		/* Claims of a batch that is not flushed: recovery's. */
+		if (batch_claims_commit(f) == -1)
+			log_warnx("%s", idx_error(f->idx));
 		if (!f->failed)
 			log_warnx("%s: %s", f->o->account, pop3_error(p));
 		/* Keep what was complete before the failure. */

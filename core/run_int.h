@@ -64,6 +64,11 @@ struct fetch {
 	unsigned		 batch_msgs;
 	uint64_t		 batch_bytes;
 	int			 exitcode;
+	/* Claims grouped in one transaction (batch.c, claim()). */
+	struct conn		*conn;		/* to see if data is waiting */
+	int			 claim_open;
+	unsigned		 claim_n;
+	int64_t			 claim_t0;
 };
 
 /* batch.c */
@@ -71,6 +76,8 @@ int	fetch_fail(struct fetch *, int code, const char *what,
 	    const char *why);
 void	batch_sink(struct fetch *, struct pop3_sink *);
 int	batch_flush(struct fetch *);
+/* Commit the claims still open; 0 or -1 (the index's error). */
+int	batch_claims_commit(struct fetch *);
 void	batch_clear(struct fetch *);
 /* Verify items, record the outcome in one transaction; -1: I/O error. */
 int	batch_verify(struct fetch *, struct fmt_vitem *, size_t n);
