@@ -328,6 +328,8 @@ idx_open(const char *path, char *err, size_t errlen)
 	if (set_wal(x) == -1 ||
 	    exec(x, "PRAGMA synchronous = FULL") == -1 ||
 	    exec(x, "PRAGMA foreign_keys = ON") == -1 ||
+	    /* 1 MiB of page cache (not 2): the memory budget is 16 MB. */
+	    exec(x, "PRAGMA cache_size = -1024") == -1 ||
 	    idx_migrate(x) == -1) {
 		umask(old);
 		snprintf(err, errlen, "%s", x->err);

@@ -177,7 +177,11 @@ tar_new_volume(struct tarfmt *t)
 		return tar_aerr(t, "format");
 	switch (t->comp) {
 	case FMT_COMP_GZIP:
+		/* Level 1, as for mbox.gz: deflate is the bottleneck. */
 		r = archive_write_add_filter_gzip(t->a);
+		if (r == ARCHIVE_OK)
+			r = archive_write_set_filter_option(t->a, "gzip",
+			    "compression-level", "1");
 		break;
 	case FMT_COMP_ZSTD:
 		r = archive_write_add_filter_zstd(t->a);
