@@ -38,6 +38,8 @@ struct md_pending {
 	char	name[MD_NAME_MAX];
 };
 
+#define MD_WBUF		(64 * 1024)
+
 struct maildir {
 	struct fmt		 base;
 	char			 dir[4096];	/* account folder */
@@ -47,9 +49,12 @@ struct maildir {
 	/* files ended since the last sync */
 	struct md_pending	*pend;
 	size_t			 npend, cappend;
-	/* the message being written */
+	/* the message being written, through a buffer: most messages
+	 * take one write(2) */
 	int			 curfd;
 	char			 curname[MD_NAME_MAX];
+	char			 wbuf[MD_WBUF];
+	size_t			 wlen;
 };
 
 static void
@@ -329,8 +334,10 @@ md_begin(struct fmt *f, const struct fmt_msginfo *mi)
 			return fmt_fail(f, "maildir: name too long");
 		m->curfd = openat(m->tmpfd, m->curname, O_WRONLY | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (m->curfd != -1)
+		if (m->curfd != -1) {
+			m->wlen = 0;
 			return 0;
+		}
 		if (errno != EEXIST)
 			break;
 	}
@@ -339,13 +346,32 @@ md_begin(struct fmt *f, const struct fmt_msginfo *mi)
 }
 
 static int
+md_wflush(struct maildir *m)
+{
+	if (m->wlen > 0 && write_all(m->curfd, m->wbuf, m->wlen) == -1) {
+		m->wlen = 0;
+		return fmt_fail(&m->base, "writing tmp/%s: %s", m->curname,
+		    strerror(errno));
+	}
+	m->wlen = 0;
+	return 0;
+}
+
+static int
 md_write(struct fmt *f, const void *p, size_t n)
 {
 	struct maildir	*m = (struct maildir *)f;
 
-	if (write_all(m->curfd, p, n) == -1)
-		return fmt_fail(f, "writing tmp/%s: %s", m->curname,
-		    strerror(errno));
+	if (m->wlen + n > sizeof m->wbuf && md_wflush(m) == -1)
+		return -1;
+	if (n >= sizeof m->wbuf) {
+		if (write_all(m->curfd, p, n) == -1)
+			return fmt_fail(f, "writing tmp/%s: %s", m->curname,
+			    strerror(errno));
+		return 0;
+	}
+	memcpy(m->wbuf + m->wlen, p, n);
+	m->wlen += n;
 	return 0;
 }
 
@@ -355,6 +381,8 @@ md_end(struct fmt *f, char *loc, size_t loclen)
 	struct maildir		*m = (struct maildir *)f;
 	struct md_pending	*p;
 
+	if (md_wflush(m) == -1)
+		return -1;
 	if (xsnprintf(loc, loclen, "new/%s", m->curname) == -1)
 		return fmt_fail(f, "maildir: location too long");
 	if (m->npend == m->cappend) {
@@ -378,6 +406,7 @@ md_discard(struct fmt *f)
 {
 	struct maildir	*m = (struct maildir *)f;
 
+	m->wlen = 0;
 	if (m->curfd == -1)
 		return 0;
 	close(m->curfd);
