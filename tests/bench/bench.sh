@@ -59,6 +59,7 @@
 #                  file system
 #   KEEP=1         keep the temporary folder
 set -u
+# shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
 
@@ -261,7 +262,7 @@ pv_args() {
 pv_cmd() {
 	local d=$1 u=$2 f=$3
 	shift 3
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2207  # pv_args prints plain words
 	CMD=("$POPVAULT" fetch --vault "$d/vault" $(pv_args "$f") \
 	    --tls-ca "$DV_CA" "$@" "pop3s://$u@$HOSTNAME_TLS:$DV_POP3S_PORT")
 }
@@ -521,6 +522,7 @@ cp -- "$RUNS" "${OUT%.md}.tsv"
 	printf '%s\n' "$MACHINE"
 	echo "- Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END"
 	echo
+	# shellcheck disable=SC2086  # one argument per size
 	python3 "$ROOT/tests/bench/report.py" "$RUNS" $BYTES_OF
 } > "$OUT.tmp" && mv -- "$OUT.tmp" "$OUT" || exit 1
 cat "$OUT"
