@@ -1,6 +1,7 @@
 /*
  * report.c -- the run report; see report.h and docs/json.md.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,12 @@ report_errors(const struct run_stats *st)
 	    st->code != EXIT_PARTIAL);
 }
 
+static void
+kv(FILE *out, const char *k, uint64_t v)
+{
+	fprintf(out, "%-12s %llu\n", k, (unsigned long long)v);
+}
+
 void
 report_block(FILE *out, const char *name, const struct run_stats *st,
     enum run_mode mode)
@@ -24,39 +31,30 @@ report_block(FILE *out, const char *name, const struct run_stats *st,
 
 	if (name != NULL)
 		fprintf(out, "%-12s %s\n", "account", name);
-	fprintf(out, "%-12s %llu\n", "listed", (unsigned long long)st->listed);
-	fprintf(out, "%-12s %llu\n", "new", (unsigned long long)st->fresh);
+	kv(out, "listed", st->listed);
+	kv(out, "new", st->fresh);
 	if (st->known)
-		fprintf(out, "%-12s %llu\n", "known",
-		    (unsigned long long)st->known);
-	fprintf(out, "%-12s %llu\n", "archived", (unsigned long long)st->archived);
+		kv(out, "known", st->known);
+	kv(out, "archived", st->archived);
 	if (st->verified || st->verify_failed)
-		fprintf(out, "%-12s %llu\n", "verified",
-		    (unsigned long long)st->verified);
+		kv(out, "verified", st->verified);
 	if (st->verify_failed)
-		fprintf(out, "%-12s %llu\n", "bad",
-		    (unsigned long long)st->verify_failed);
+		kv(out, "bad", st->verify_failed);
 	if (mode == RUN_DRY || st->planned)
-		fprintf(out, "%-12s %llu\n", mode == RUN_DRY ? "would delete" :
-		    "to delete", (unsigned long long)st->planned);
+		kv(out, mode == RUN_DRY ? "would delete" : "to delete",
+		    st->planned);
 	if (st->deleted)
-		fprintf(out, "%-12s %llu\n", "deleted",
-		    (unsigned long long)st->deleted);
+		kv(out, "deleted", st->deleted);
 	if (st->unconfirmed)
-		fprintf(out, "%-12s %llu\n", "unconfirmed",
-		    (unsigned long long)st->unconfirmed);
+		kv(out, "unconfirmed", st->unconfirmed);
 	if (st->dups)
-		fprintf(out, "%-12s %llu\n", "duplicates",
-		    (unsigned long long)st->dups);
+		kv(out, "duplicates", st->dups);
 	if (st->collisions)
-		fprintf(out, "%-12s %llu\n", "collisions",
-		    (unsigned long long)st->collisions);
+		kv(out, "collisions", st->collisions);
 	if (st->skipped)
-		fprintf(out, "%-12s %llu\n", "too large",
-		    (unsigned long long)st->skipped);
+		kv(out, "too large", st->skipped);
 	if (st->failed)
-		fprintf(out, "%-12s %llu\n", "failed",
-		    (unsigned long long)st->failed);
+		kv(out, "failed", st->failed);
 	fprintf(out, "%-12s %llu (%.1f MB/s)\n", "bytes",
 	    (unsigned long long)st->bytes,
 	    secs > 0 ? st->bytes / 1e6 / secs : 0.0);
@@ -65,6 +63,53 @@ report_block(FILE *out, const char *name, const struct run_stats *st,
 		fprintf(out, "%-12s %s\n", "archive", st->where);
 }
 
+/* The counts of the JSON report, in its order (docs/json.md). */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} counts[] = {
+	{ "listed",		offsetof(struct run_stats, listed) },
+	{ "new",		offsetof(struct run_stats, fresh) },
+	{ "known",		offsetof(struct run_stats, known) },
+	{ "archived",		offsetof(struct run_stats, archived) },
+	{ "duplicates",		offsetof(struct run_stats, dups) },
+	{ "collisions",		offsetof(struct run_stats, collisions) },
+	{ "too_large",		offsetof(struct run_stats, skipped) },
+	{ "failed",		offsetof(struct run_stats, failed) },
+	{ "verified",		offsetof(struct run_stats, verified) },
+	{ "verify_failed",	offsetof(struct run_stats, verify_failed) },
+	{ "planned_deletes",	offsetof(struct run_stats, planned) },
+	{ "deleted",		offsetof(struct run_stats, deleted) },
+	{ "unconfirmed_deletes", offsetof(struct run_stats, unconfirmed) },
+	{ "bytes",		offsetof(struct run_stats, bytes) },
+};
+
+static uint64_t *
+count_at(struct run_stats *st, size_t i)
+{
+	return (uint64_t *)(void *)((char *)st + counts[i].off);
+}
+
+static uint64_t
+count_of(const struct run_stats *st, size_t i)
+{
+	uint64_t	v;
+
+	memcpy(&v, (const char *)st + counts[i].off, sizeof v);
+	return v;
+}
+
+/* Add an account's counts to the totals; the time is the longest. */
+static void
+stats_add(struct run_stats *t, const struct run_stats *st)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		*count_at(t, i) += count_of(st, i);
+	if (st->ms > t->ms)
+		t->ms = st->ms;
+}
 
 /* Several accounts: one row each, and the totals. */
 void
@@ -73,6 +118,7 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 	struct run_stats	t;
 	size_t			i, w = 7;
 	double			secs;
+	unsigned long long	errs = 0;
 
 	memset(&t, 0, sizeof t);
 	for (i = 0; i < n; i++)
@@ -88,18 +134,8 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 		const struct run_stats	*st = i < n ? r[i].st : &t;
 
 		if (i < n) {
-			t.listed += st->listed;
-			t.fresh += st->fresh;
-			t.archived += st->archived;
-			t.known += st->known;
-			t.dups += st->dups;
-			t.collisions += st->collisions;
-			t.verified += st->verified;
-			t.deleted += st->deleted;
-			t.failed += report_errors(st);
-			t.bytes += st->bytes;
-			if (st->ms > t.ms)
-				t.ms = st->ms;
+			stats_add(&t, st);
+			errs += report_errors(st);
 		}
 		secs = st->ms / 1000.0;
 		fprintf(out, "%-*.*s %7llu %6llu %8llu %6llu %6llu %6llu %8llu "
@@ -113,7 +149,7 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 		    (unsigned long long)st->collisions,
 		    (unsigned long long)st->verified,
 		    (unsigned long long)st->deleted,
-		    i < n ? report_errors(st) : (unsigned long long)st->failed,
+		    i < n ? report_errors(st) : errs,
 		    st->bytes / 1e6, secs);
 	}
 }
@@ -166,34 +202,12 @@ static void
 json_counts(FILE *out, const struct run_stats *st, unsigned long long errors,
     const char *ind)
 {
-	fprintf(out, "%s\"listed\": %llu,\n", ind,
-	    (unsigned long long)st->listed);
-	fprintf(out, "%s\"new\": %llu,\n", ind, (unsigned long long)st->fresh);
-	fprintf(out, "%s\"known\": %llu,\n", ind,
-	    (unsigned long long)st->known);
-	fprintf(out, "%s\"archived\": %llu,\n", ind,
-	    (unsigned long long)st->archived);
-	fprintf(out, "%s\"duplicates\": %llu,\n", ind,
-	    (unsigned long long)st->dups);
-	fprintf(out, "%s\"collisions\": %llu,\n", ind,
-	    (unsigned long long)st->collisions);
-	fprintf(out, "%s\"too_large\": %llu,\n", ind,
-	    (unsigned long long)st->skipped);
-	fprintf(out, "%s\"failed\": %llu,\n", ind,
-	    (unsigned long long)st->failed);
-	fprintf(out, "%s\"verified\": %llu,\n", ind,
-	    (unsigned long long)st->verified);
-	fprintf(out, "%s\"verify_failed\": %llu,\n", ind,
-	    (unsigned long long)st->verify_failed);
-	fprintf(out, "%s\"planned_deletes\": %llu,\n", ind,
-	    (unsigned long long)st->planned);
-	fprintf(out, "%s\"deleted\": %llu,\n", ind,
-	    (unsigned long long)st->deleted);
-	fprintf(out, "%s\"unconfirmed_deletes\": %llu,\n", ind,
-	    (unsigned long long)st->unconfirmed);
+	size_t	i;
+
+	for (i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		fprintf(out, "%s\"%s\": %llu,\n", ind, counts[i].name,
+		    (unsigned long long)count_of(st, i));
 	fprintf(out, "%s\"errors\": %llu,\n", ind, errors);
-	fprintf(out, "%s\"bytes\": %llu,\n", ind,
-	    (unsigned long long)st->bytes);
 	fprintf(out, "%s\"seconds\": %.3f", ind, st->ms / 1000.0);
 }
 
@@ -233,22 +247,7 @@ report_json(FILE *out, const struct report_row *r, size_t n,
 		fputs(",\n", out);
 		json_counts(out, st, report_errors(st), "      ");
 		fputs("\n    }", out);
-		t.listed += st->listed;
-		t.fresh += st->fresh;
-		t.known += st->known;
-		t.archived += st->archived;
-		t.dups += st->dups;
-		t.collisions += st->collisions;
-		t.skipped += st->skipped;
-		t.failed += st->failed;
-		t.verified += st->verified;
-		t.verify_failed += st->verify_failed;
-		t.planned += st->planned;
-		t.deleted += st->deleted;
-		t.unconfirmed += st->unconfirmed;
-		t.bytes += st->bytes;
-		if (st->ms > t.ms)
-			t.ms = st->ms;
+		stats_add(&t, st);
 	}
 	fprintf(out, "\n  ],\n  \"totals\": {\n    \"accounts\": %zu,\n", n);
 	for (i = 0; i < n; i++)
