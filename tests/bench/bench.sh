@@ -65,6 +65,8 @@ set -u
 
 ROOT=$T_ROOT
 POPVAULT=${POPVAULT:-$ROOT/build/popvault}
+# pv_fmt_args: the options of each format, as the tests use them.
+. "$T_ROOT/tests/lib/pv.sh"
 LIMITPOP=${LIMITPOP:-$ROOT/build/bench/limitpop}
 NS=${BENCH_N-"2000 10000"}
 REPS=${BENCH_REPS:-3}
@@ -245,25 +247,12 @@ EOF
 	CMD=(getmail -q --getmaildir "$1" --rcfile getmailrc)
 }
 
-pv_args() {
-	case "$1" in
-	maildir) echo "--format maildir" ;;
-	mbox) echo "--format mbox" ;;
-	mbox.gz) echo "--format mbox --compress gzip" ;;
-	tar) echo "--format tar" ;;
-	tar.gz) echo "--format tar --compress gzip" ;;
-	tar.zst) echo "--format tar --compress zstd" ;;
-	tar.xz) echo "--format tar --compress xz" ;;
-	*) echo "bench: unknown format $1" >&2; return 1 ;;
-	esac
-}
-
 # pv_cmd DIR USER FORMAT [popvault options]: popvault fetch into DIR/vault.
 pv_cmd() {
 	local d=$1 u=$2 f=$3
 	shift 3
-	# shellcheck disable=SC2207  # pv_args prints plain words
-	CMD=("$POPVAULT" fetch --vault "$d/vault" $(pv_args "$f") \
+	# shellcheck disable=SC2207  # pv_fmt_args prints plain words
+	CMD=("$POPVAULT" fetch --vault "$d/vault" $(pv_fmt_args "$f") \
 	    --tls-ca "$DV_CA" "$@" "pop3s://$u@$HOSTNAME_TLS:$DV_POP3S_PORT")
 }
 
