@@ -65,21 +65,10 @@ URL="pop3s://dora@localhost:$DV_POP3S_PORT"
 dv_server_files dora >"$T/list"
 N=$(wc -l <"$T/list")
 
-fmt_args() {
-	case "$1" in
-	maildir) echo "--format maildir" ;;
-	mbox) echo "--format mbox" ;;
-	mbox.gz) echo "--format mbox --compress gzip" ;;
-	tar) echo "--format tar" ;;
-	tar.gz) echo "--format tar --compress gzip" ;;
-	tar.zst) echo "--format tar --compress zstd" ;;
-	tar.xz) echo "--format tar --compress xz" ;;
-	esac
-}
 
 run() {	# FORMAT VAULT [CRASH_SPEC]
 	# shellcheck disable=SC2046
-	POPVAULT_CRASH=${3:-} pv_fetch "$2" "$PW" $(fmt_args "$1") \
+	POPVAULT_CRASH=${3:-} pv_fetch "$2" "$PW" $(pv_fmt_args "$1") \
 	    --batch "$BATCH" --tls-ca "$DV_CA" "$URL"
 }
 

@@ -91,17 +91,6 @@ done >"$T/trap.hashes"
 [ "$FORMAT_BIG_SIZE" -gt 0 ] && expected big "$T/listbig" "$T/hashesbig"
 N1=$(wc -l <"$T/list1")
 
-fmt_args() {
-	case "$1" in
-	maildir) echo "--format maildir" ;;
-	mbox) echo "--format mbox" ;;
-	mbox.gz) echo "--format mbox --compress gzip" ;;
-	tar) echo "--format tar" ;;
-	tar.gz) echo "--format tar --compress gzip" ;;
-	tar.zst) echo "--format tar --compress zstd" ;;
-	tar.xz) echo "--format tar --compress xz" ;;
-	esac
-}
 
 # check_archive.py options for a format.
 check_opts() {
@@ -113,7 +102,7 @@ check_opts() {
 
 fetch() {	# FORMAT VAULT URL
 	# shellcheck disable=SC2046
-	pv_fetch "$2" "$PW" $(fmt_args "$1") --batch "$FORMAT_BATCH" \
+	pv_fetch "$2" "$PW" $(pv_fmt_args "$1") --batch "$FORMAT_BATCH" \
 	    --tls-ca "$DV_CA" "$3"
 }
 
