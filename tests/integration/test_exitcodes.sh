@@ -18,7 +18,6 @@ set -u
 . "$T_ROOT/tests/lib/dovecot.sh"
 . "$T_ROOT/tests/lib/pv.sh"
 
-FP=$T_ROOT/tests/lib/fakepop.py
 GENMAIL=$T_ROOT/tests/gen/genmail.py
 MAN=$T_ROOT/docs/popvault.1
 T=$(t_tmpdir)
@@ -96,34 +95,14 @@ EOF
 
 # --- fakepop ---------------------------------------------------------------
 
-FP_PIDS=()
-_fp_cleanup() {
-	local p
-	for p in "${FP_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	return 0
-}
-t_on_exit _fp_cleanup
+. "$T_ROOT/tests/lib/fakepop.sh"
 
 # fp NAME JSON: start fakepop (plain POP3, one connection) on this script.
 # Sets FP_PORT, FP_LOG, FP_PID.
 fp() {
 	local name=$1
 	printf '%s\n' "$2" >"$T/$name.json"
-	FP_LOG=$T/$name.fplog
-	: >"$FP_LOG"
-	python3 "$FP" --script "$T/$name.json" --mode plain --log "$FP_LOG" \
-	    --port-file "$T/$name.port" --timeout 20 >/dev/null 2>"$T/$name.fperr" &
-	FP_PID=$!
-	FP_PIDS+=("$FP_PID")
-	for _ in $(seq 1 200); do
-		[ -s "$T/$name.port" ] && break
-		kill -0 "$FP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	FP_PORT=$(cat "$T/$name.port" 2>/dev/null)
-	[ -n "$FP_PORT" ] || { echo "fakepop $name did not start: $(cat "$T/$name.fperr")" >&2; FP_PORT=1; }
+	fp_start "$name" --mode plain --timeout 20
 }
 fp_end() {
 	kill "$FP_PID" 2>/dev/null

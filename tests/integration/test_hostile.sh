@@ -18,7 +18,6 @@ set -u
 . "$T_ROOT/tests/lib/dovecot.sh"
 . "$T_ROOT/tests/lib/pv.sh"
 
-FP=$T_ROOT/tests/lib/fakepop.py
 T=$(t_tmpdir)
 C=$T/certs
 PW='hostile-Pw-9'
@@ -37,15 +36,7 @@ unshare -m sh -c 'mount --bind "$0" /etc/hosts && getent hosts a.b.example.com' 
 
 # --- fakepop ---------------------------------------------------------------
 
-FP_PIDS=()
-_fp_cleanup() {
-	local p
-	for p in "${FP_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	return 0
-}
-t_on_exit _fp_cleanup
+. "$T_ROOT/tests/lib/fakepop.sh"
 
 # sc NAME JSON: write the fakepop script $T/NAME.json (checked).
 sc() {
@@ -63,31 +54,14 @@ pysc() {
 # tls, stls, plain (certificate "valid"), or tls:CERT / stls:CERT. Sets
 # FP_PORT, FP_LOG, FP_PID.
 fp() {
-	local name=$1 mode=$2 cert=valid i
+	local name=$1 mode=$2 cert=valid
 	shift 2
 	case $mode in
 	*:*) cert=${mode#*:}; mode=${mode%%:*} ;;
 	esac
-	local -a a=(--script "$T/$name.json" --log "$T/$name.fplog"
-	    --port-file "$T/$name.port" --mode "$mode")
+	local -a a=(--mode "$mode")
 	[ "$mode" = plain ] || a+=(--cert "$C/$cert.crt" --key "$C/$cert.key")
-	FP_LOG=$T/$name.fplog
-	: >"$FP_LOG"
-	rm -f "$T/$name.port"
-	python3 "$FP" "${a[@]}" "$@" >/dev/null 2>"$T/$name.fperr" &
-	FP_PID=$!
-	FP_PIDS+=("$FP_PID")
-	for i in $(seq 1 200); do
-		[ -s "$T/$name.port" ] && break
-		kill -0 "$FP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	FP_PORT=$(cat "$T/$name.port" 2>/dev/null)
-	if [ -z "$FP_PORT" ]; then
-		echo "fakepop $name did not start: $(cat "$T/$name.fperr")" >&2
-		FP_PORT=1
-		return 1
-	fi
+	fp_start "$name" "${a[@]}" "$@"
 }
 
 # fp_end: let fakepop finish its sessions (at most 10 s), then stop it.

@@ -19,7 +19,6 @@ set -u
 . "$T_ROOT/tests/lib/dovecot.sh"
 
 : "${POPVAULT:?POPVAULT must name the binary under test}"
-FP=$T_ROOT/tests/lib/fakepop.py
 T=$(t_tmpdir)
 C=$T/certs
 PW='probe-Pw-7'
@@ -253,35 +252,16 @@ else
 fi
 
 # --- fakepop -----------------------------------------------------------------
-FP_PIDS=()
-_fp_cleanup() {
-	local p
-	for p in "${FP_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	return 0
-}
-t_on_exit _fp_cleanup
+. "$T_ROOT/tests/lib/fakepop.sh"
 
 # fp NAME MODE JSON: start fakepop (MODE tls, stls or plain) with the
 # script JSON; sets FP_PORT and FP_LOG.
 fp() {
-	local name=$1 mode=$2 i
-	local -a a=(--script "$T/$name.json" --log "$T/$name.fplog"
-	    --port-file "$T/$name.port" --mode "$mode" --max-conns 1
-	    --timeout 30)
+	local name=$1 mode=$2
+	local -a a=(--mode "$mode" --max-conns 1 --timeout 30)
 	printf '%s\n' "$3" >"$T/$name.json"
 	[ "$mode" = plain ] || a+=(--cert "$C/valid.crt" --key "$C/valid.key")
-	FP_LOG=$T/$name.fplog
-	: >"$FP_LOG"
-	python3 "$FP" "${a[@]}" >/dev/null 2>"$T/$name.fperr" &
-	FP_PIDS+=("$!")
-	for i in $(seq 1 200); do
-		[ -s "$T/$name.port" ] && break
-		sleep 0.05
-	done
-	FP_PORT=$(cat "$T/$name.port" 2>/dev/null)
-	[ -n "$FP_PORT" ] || { FP_PORT=1; return 1; }
+	fp_start "$name" "${a[@]}"
 }
 
 # The commands a session sent, one a line, without the log's prefix.
