@@ -75,6 +75,7 @@ struct mbox {
 					 * (plain: offset in the file) */
 	z_stream	 zs;
 	int		 zopen;
+	int		 zstrat;	/* the deflate strategy in use */
 	unsigned char	*obuf;		/* pending uncompressed output */
 	size_t		 olen;
 	unsigned char	*zbuf;
@@ -333,7 +334,77 @@ mb_open_file(struct mbox *m, int64_t when)
 		    Z_DEFAULT_STRATEGY) != Z_OK)
 			return fmt_fail(&m->base, "zlib: deflateInit2 failed");
 		m->zopen = 1;
+		m->zstrat = Z_DEFAULT_STRATEGY;
 	}
+	return 0;
+}
+
+/*
+ * The deflate strategy for a chunk of output. Most of the bytes of a
+ * mailbox are attachments: base64 of data that is already compressed
+ * (JPEG, PDF, ZIP, DOCX). Level 1's string matching finds almost nothing
+ * there and costs most of the time; Huffman coding alone captures the
+ * 6-bit alphabet as well and is about three times faster
+ * (docs/formats.md). A chunk whose bytes are mostly in base64 lines
+ * gets Z_HUFFMAN_ONLY; text keeps level 1's matching.
+ */
+static int
+mb_chunk_strategy(const unsigned char *p, size_t n)
+{
+	static unsigned char	b64[256];
+	size_t			i, line = 0, inb64 = 0;
+	int			ok = 1;
+
+	if (b64['A'] == 0) {
+		for (i = 0; i < 256; i++)
+			b64[i] = (i >= 'A' && i <= 'Z') || (i >= 'a' &&
+			    i <= 'z') || (i >= '0' && i <= '9') || i == '+' ||
+			    i == '/' || i == '=';
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			if (ok && line >= 40)
+				inb64 += line + 1;
+			line = 0;
+			ok = 1;
+			continue;
+		}
+		line++;
+		ok &= b64[p[i]];
+	}
+	return inb64 * 4 >= n * 3 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
+}
+
+/* Write out what deflate produced into zbuf. */
+static int
+mb_zwrite(struct mbox *m)
+{
+	if (write_all(m->fd, m->zbuf, MB_OBUF - m->zs.avail_out) == -1)
+		return fmt_fail(&m->base, "writing mbox/%s: %s", m->name,
+		    strerror(errno));
+	return 0;
+}
+
+/* Switch the strategy between chunks; deflate ends the block first. */
+static int
+mb_zstrategy(struct mbox *m, int strat)
+{
+	int	zr;
+
+	if (strat == m->zstrat)
+		return 0;
+	m->zs.avail_in = 0;
+	do {
+		m->zs.next_out = m->zbuf;
+		m->zs.avail_out = MB_OBUF;
+		zr = deflateParams(&m->zs, MB_GZLEVEL, strat);
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return fmt_fail(&m->base, "zlib: deflateParams failed");
+		if (mb_zwrite(m) == -1)
+			return -1;
+	} while (zr == Z_BUF_ERROR && m->zs.avail_out == 0);
+	if (zr == Z_OK)
+		m->zstrat = strat;
 	return 0;
 }
 
@@ -350,6 +421,9 @@ mb_flush(struct mbox *m, int finish)
 		m->olen = 0;
 		return 0;
 	}
+	if (m->olen > 0 && mb_zstrategy(m, mb_chunk_strategy(m->obuf,
+	    m->olen)) == -1)
+		return -1;
 	m->zs.next_in = m->obuf;
 	m->zs.avail_in = (uInt)m->olen;
 	do {
@@ -358,10 +432,8 @@ mb_flush(struct mbox *m, int finish)
 		zr = deflate(&m->zs, finish ? Z_FINISH : Z_NO_FLUSH);
 		if (zr == Z_STREAM_ERROR)
 			return fmt_fail(&m->base, "zlib: deflate failed");
-		if (write_all(m->fd, m->zbuf, MB_OBUF - m->zs.avail_out) ==
-		    -1)
-			return fmt_fail(&m->base, "writing mbox/%s: %s",
-			    m->name, strerror(errno));
+		if (mb_zwrite(m) == -1)
+			return -1;
 	} while (m->zs.avail_out == 0 || (finish && zr != Z_STREAM_END));
 	m->olen = 0;
 	return 0;
