@@ -20,7 +20,7 @@ CSTD	= -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 \
 OPT	?= -O2 -g
 CFLAGS	?=
 WERROR	?= -Werror
-ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -Icore -Iformats \
+ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -Icore -Iformats \
 	  $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
 

@@ -38,8 +38,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,14 @@ struct mbox {
 	z_stream	 zs;
 	int		 zopen;
 	int		 zstrat;	/* the deflate strategy in use */
+	/* The deflate thread (mb_zmain) and what it shares, under zmu. */
+	pthread_t	 zthr;
+	int		 zthr_on;
+	pthread_mutex_t	 zmu;
+	pthread_cond_t	 zcv;
+	unsigned char	*zin;		/* the chunk it compresses */
+	size_t		 zinlen;
+	int		 zbusy, zfinish, zquit, zerr;
 	unsigned char	*obuf;		/* pending uncompressed output */
 	size_t		 olen;
 	unsigned char	*zbuf;
@@ -94,6 +105,9 @@ struct mbox {
 	int		 have_vol;
 	struct fmt_committed committed;	/* copied at recover() */
 };
+
+static void	mb_zstart(struct mbox *);
+static void	mb_b64_init(void);
 
 static struct fmt *
 mb_open(const struct fmt_args *a, char *err, size_t errlen)
@@ -121,6 +135,12 @@ mb_open(const struct fmt_args *a, char *err, size_t errlen)
 	}
 	m->obuf = xmalloc(MB_OBUF);
 	m->zbuf = xmalloc(MB_OBUF);
+	if (m->gz) {
+		mb_b64_init();
+		m->zin = xmalloc(MB_OBUF);
+		pthread_mutex_init(&m->zmu, NULL);
+		pthread_cond_init(&m->zcv, NULL);
+	}
 	return &m->base;
 }
 
@@ -335,6 +355,7 @@ mb_open_file(struct mbox *m, int64_t when)
 			return fmt_fail(&m->base, "zlib: deflateInit2 failed");
 		m->zopen = 1;
 		m->zstrat = Z_DEFAULT_STRATEGY;
+		mb_zstart(m);
 	}
 	return 0;
 }
@@ -348,19 +369,25 @@ mb_open_file(struct mbox *m, int64_t when)
  * (docs/formats.md). A chunk whose bytes are mostly in base64 lines
  * gets Z_HUFFMAN_ONLY; text keeps level 1's matching.
  */
+static unsigned char	b64[256];
+
+/* Filled by mb_open(), before any deflate thread reads it. */
+static void
+mb_b64_init(void)
+{
+	size_t	i;
+
+	for (i = 0; i < 256; i++)
+		b64[i] = (i >= 'A' && i <= 'Z') || (i >= 'a' && i <= 'z') ||
+		    (i >= '0' && i <= '9') || i == '+' || i == '/' || i == '=';
+}
+
 static int
 mb_chunk_strategy(const unsigned char *p, size_t n)
 {
-	static unsigned char	b64[256];
-	size_t			i, line = 0, inb64 = 0;
-	int			ok = 1;
+	size_t	i, line = 0, inb64 = 0;
+	int	ok = 1;
 
-	if (b64['A'] == 0) {
-		for (i = 0; i < 256; i++)
-			b64[i] = (i >= 'A' && i <= 'Z') || (i >= 'a' &&
-			    i <= 'z') || (i >= '0' && i <= '9') || i == '+' ||
-			    i == '/' || i == '=';
-	}
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\n') {
 			if (ok && line >= 40)
@@ -375,21 +402,25 @@ mb_chunk_strategy(const unsigned char *p, size_t n)
 	return inb64 * 4 >= n * 3 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
 }
 
+/*
+ * The gzip side works in errno values, not fmt_fail(), because it runs
+ * on the deflate thread: 0, the errno of a failed write, or MB_EZLIB.
+ */
+#define MB_EZLIB	(-1)
+
 /* Write out what deflate produced into zbuf. */
 static int
 mb_zwrite(struct mbox *m)
 {
-	if (write_all(m->fd, m->zbuf, MB_OBUF - m->zs.avail_out) == -1)
-		return fmt_fail(&m->base, "writing mbox/%s: %s", m->name,
-		    strerror(errno));
-	return 0;
+	return write_all(m->fd, m->zbuf, MB_OBUF - m->zs.avail_out) == -1 ?
+	    (errno ? errno : EIO) : 0;
 }
 
 /* Switch the strategy between chunks; deflate ends the block first. */
 static int
 mb_zstrategy(struct mbox *m, int strat)
 {
-	int	zr;
+	int	zr, e;
 
 	if (strat == m->zstrat)
 		return 0;
@@ -399,20 +430,118 @@ mb_zstrategy(struct mbox *m, int strat)
 		m->zs.avail_out = MB_OBUF;
 		zr = deflateParams(&m->zs, MB_GZLEVEL, strat);
 		if (zr != Z_OK && zr != Z_BUF_ERROR)
-			return fmt_fail(&m->base, "zlib: deflateParams failed");
-		if (mb_zwrite(m) == -1)
-			return -1;
+			return MB_EZLIB;
+		if ((e = mb_zwrite(m)) != 0)
+			return e;
 	} while (zr == Z_BUF_ERROR && m->zs.avail_out == 0);
 	if (zr == Z_OK)
 		m->zstrat = strat;
 	return 0;
 }
 
+/* Compress one chunk into the file; `finish` ends the gzip member. */
+static int
+mb_zchunk(struct mbox *m, const unsigned char *p, size_t n, int finish)
+{
+	int	zr, e;
+
+	if (n > 0 && (e = mb_zstrategy(m, mb_chunk_strategy(p, n))) != 0)
+		return e;
+	m->zs.next_in = (unsigned char *)(uintptr_t)p;
+	m->zs.avail_in = (uInt)n;
+	do {
+		m->zs.next_out = m->zbuf;
+		m->zs.avail_out = MB_OBUF;
+		zr = deflate(&m->zs, finish ? Z_FINISH : Z_NO_FLUSH);
+		if (zr == Z_STREAM_ERROR)
+			return MB_EZLIB;
+		if ((e = mb_zwrite(m)) != 0)
+			return e;
+	} while (m->zs.avail_out == 0 || (finish && zr != Z_STREAM_END));
+	return 0;
+}
+
+/*
+ * The deflate thread: one per gzip member, started when the batch's file
+ * is opened, joined at sync. The writer fills one buffer while the
+ * thread compresses and writes the other, so deflate (the slowest step
+ * of mbox.gz) runs beside TLS, parsing and hashing. Everything it writes
+ * is past the committed length until sync, as before.
+ */
+static void *
+mb_zmain(void *arg)
+{
+	struct mbox	*m = arg;
+	int		 fin, e;
+
+	pthread_mutex_lock(&m->zmu);
+	for (;;) {
+		while (!m->zbusy && !m->zquit)
+			pthread_cond_wait(&m->zcv, &m->zmu);
+		if (!m->zbusy)
+			break;
+		fin = m->zfinish;
+		e = m->zerr;
+		pthread_mutex_unlock(&m->zmu);
+		if (e == 0)
+			e = mb_zchunk(m, m->zin, m->zinlen, fin);
+		pthread_mutex_lock(&m->zmu);
+		m->zerr = e;
+		m->zbusy = 0;
+		pthread_cond_broadcast(&m->zcv);
+		if (fin)
+			break;
+	}
+	pthread_mutex_unlock(&m->zmu);
+	return NULL;
+}
+
+static void
+mb_zstart(struct mbox *m)
+{
+	sigset_t	all, old;
+
+	m->zbusy = m->zfinish = m->zquit = m->zerr = 0;
+	/* Signals are for the main thread (its poll deadlines). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	m->zthr_on = pthread_create(&m->zthr, NULL, mb_zmain, m) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the thread to finish its chunk (and stop, with quit). */
+static int
+mb_zwait(struct mbox *m, int quit)
+{
+	int	e;
+
+	pthread_mutex_lock(&m->zmu);
+	if (quit) {
+		m->zquit = 1;
+		pthread_cond_broadcast(&m->zcv);
+	}
+	while (m->zbusy)
+		pthread_cond_wait(&m->zcv, &m->zmu);
+	e = m->zerr;
+	pthread_mutex_unlock(&m->zmu);
+	return e;
+}
+
+static int
+mb_zfail(struct mbox *m, int e)
+{
+	if (e == MB_EZLIB)
+		return fmt_fail(&m->base, "zlib: deflate failed");
+	return fmt_fail(&m->base, "writing mbox/%s: %s", m->name,
+	    strerror(e));
+}
+
 /* Push pending output to the file (through deflate for gzip). */
 static int
 mb_flush(struct mbox *m, int finish)
 {
-	int	zr;
+	unsigned char	*t;
+	int		 e;
 
 	if (!m->gz) {
 		if (m->olen > 0 && write_all(m->fd, m->obuf, m->olen) == -1)
@@ -421,22 +550,31 @@ mb_flush(struct mbox *m, int finish)
 		m->olen = 0;
 		return 0;
 	}
-	if (m->olen > 0 && mb_zstrategy(m, mb_chunk_strategy(m->obuf,
-	    m->olen)) == -1)
-		return -1;
-	m->zs.next_in = m->obuf;
-	m->zs.avail_in = (uInt)m->olen;
-	do {
-		m->zs.next_out = m->zbuf;
-		m->zs.avail_out = MB_OBUF;
-		zr = deflate(&m->zs, finish ? Z_FINISH : Z_NO_FLUSH);
-		if (zr == Z_STREAM_ERROR)
-			return fmt_fail(&m->base, "zlib: deflate failed");
-		if (mb_zwrite(m) == -1)
-			return -1;
-	} while (m->zs.avail_out == 0 || (finish && zr != Z_STREAM_END));
+	if (!m->zthr_on) {
+		if ((e = mb_zchunk(m, m->obuf, m->olen, finish)) != 0)
+			return mb_zfail(m, e);
+		m->olen = 0;
+		return 0;
+	}
+	/* Hand this buffer over and take the one the thread is done with. */
+	if ((e = mb_zwait(m, 0)) != 0)
+		return mb_zfail(m, e);
+	pthread_mutex_lock(&m->zmu);
+	t = m->zin;
+	m->zin = m->obuf;
+	m->obuf = t;
+	m->zinlen = m->olen;
+	m->zfinish = finish;
+	m->zbusy = 1;
+	pthread_cond_broadcast(&m->zcv);
+	pthread_mutex_unlock(&m->zmu);
 	m->olen = 0;
-	return 0;
+	if (!finish)
+		return 0;
+	e = mb_zwait(m, 0);
+	pthread_join(m->zthr, NULL);
+	m->zthr_on = 0;
+	return e != 0 ? mb_zfail(m, e) : 0;
 }
 
 static int
@@ -682,6 +820,12 @@ mb_discard(struct fmt *f)
 static void
 mb_close_file(struct mbox *m)
 {
+	if (m->zthr_on) {
+		/* A failed batch: whatever the thread writes is uncommitted. */
+		(void)mb_zwait(m, 1);
+		pthread_join(m->zthr, NULL);
+		m->zthr_on = 0;
+	}
 	if (m->zopen) {
 		deflateEnd(&m->zs);
 		m->zopen = 0;
@@ -785,6 +929,11 @@ mb_close(struct fmt *f)
 	close(m->dirfd);
 	free(m->obuf);
 	free(m->zbuf);
+	if (m->gz) {
+		free(m->zin);
+		pthread_mutex_destroy(&m->zmu);
+		pthread_cond_destroy(&m->zcv);
+	}
 	free(m);
 }
 
