@@ -15,8 +15,10 @@
  *   5. one transaction marks the rows "archived" and records the
  *      committed length of the volumes the batch grew
  *   6. the batch is read back from disk through the format's reader and
- *      each message hashed again; one transaction marks the rows
- *      "verified", or notes why not (and then nothing is deleted)
+ *      each message hashed again, on a thread while the next batch
+ *      downloads; one transaction marks the rows "verified", or notes
+ *      why not (and then nothing is deleted), before the next batch's
+ *      read-back starts and before the delete phase
  *
  * A crash before 3 leaves temp files or bytes past a committed length,
  * which recovery removes or moves aside, and pending rows without a
@@ -27,6 +29,9 @@
  * the next run verifies before anything else.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,9 @@
 #include "util.h"
 
 static int verify_entries(struct fetch *);
+static int verify_collect(struct fetch *);
+static int batch_verify_record(struct fetch *, struct fmt_vitem *,
+    size_t);
 static int claims_maybe_commit(struct fetch *);
 
 int
@@ -137,6 +145,133 @@ fail:
 	return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
 }
 
+/*
+ * Step 6 off the main thread. The read-back of a committed batch needs
+ * nothing the download touches: a thread reads it through a second,
+ * read-only instance of the format (as `popvault verify` does) while
+ * the next batch downloads, and the main thread records the outcome
+ * (its own transaction, as before) when it flushes that next batch, or
+ * at the end of the download. One batch is in verification at a time.
+ * Nothing is deleted before every batch's outcome is recorded; a batch
+ * whose outcome never gets recorded (a crash) stays "archived", which
+ * the next run verifies before anything else.
+ */
+struct vjob {
+	struct fmt		*rfmt;		/* the reader instance */
+	int			 rfmt_tried;
+	pthread_t		 thr;
+	int			 on;		/* a thread to join */
+	struct fmt_vitem	*it;
+	size_t			 n;
+	int			 rc;
+	char			 err[512];
+};
+
+static void *
+verify_main(void *arg)
+{
+	struct vjob	*vj = arg;
+
+	vj->rc = vj->rfmt->ops->verify(vj->rfmt, vj->it, vj->n);
+	if (vj->rc == -1)
+		snprintf(vj->err, sizeof vj->err, "%s", fmt_error(vj->rfmt));
+	return NULL;
+}
+
+static void
+vjob_items_free(struct vjob *vj)
+{
+	size_t	i;
+
+	for (i = 0; i < vj->n; i++)
+		free((char *)(uintptr_t)vj->it[i].loc);
+	free(vj->it);
+	vj->it = NULL;
+	vj->n = 0;
+}
+
+/* The reader instance, opened once per run; NULL: verify inline. */
+static struct fmt *
+verify_reader(struct fetch *f)
+{
+	struct fmt_args	fa;
+	char		err[512];
+
+	if (f->vj == NULL)
+		f->vj = xcalloc(1, sizeof *f->vj);
+	if (!f->vj->rfmt_tried) {
+		f->vj->rfmt_tried = 1;
+		fa.dir = f->st->where;
+		fa.compress = f->o->compress;
+		f->vj->rfmt = f->o->format->open(&fa, err, sizeof err);
+		if (f->vj->rfmt == NULL)
+			log_debug("verifying inline: %s", err);
+	}
+	return f->vj->rfmt;
+}
+
+/* Start reading back this batch; the previous one is collected. */
+static int
+verify_start(struct fetch *f, struct fmt_vitem *it, size_t n)
+{
+	struct vjob	*vj = f->vj;
+	sigset_t	 all, old;
+	size_t		 i;
+
+	test_pause("verify");
+	crash_point("verify");
+	vj->it = it;
+	vj->n = n;
+	for (i = 0; i < n; i++)
+		it[i].loc = xstrdup(it[i].loc);
+	vj->rc = 0;
+	vj->err[0] = '\0';
+	/* Signals are the main thread's (poll deadlines, run_stopping). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	vj->on = pthread_create(&vj->thr, NULL, verify_main, vj) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!vj->on)
+		verify_main(vj);	/* no thread: now, here */
+	return 0;
+}
+
+/* Wait for the batch in verification and record its outcome. */
+static int
+verify_collect(struct fetch *f)
+{
+	struct vjob	*vj = f->vj;
+	int		 r;
+
+	if (vj == NULL || (!vj->on && vj->it == NULL))
+		return 0;
+	if (vj->on) {
+		pthread_join(vj->thr, NULL);
+		vj->on = 0;
+	}
+	if (vj->rc == -1)
+		r = fetch_fail(f, EXIT_IOERR, "verify", vj->err);
+	else
+		r = batch_verify_record(f, vj->it, vj->n);
+	vjob_items_free(vj);
+	return r;
+}
+
+int
+batch_verify_finish(struct fetch *f)
+{
+	int	r;
+
+	r = verify_collect(f);
+	if (f->vj != NULL) {
+		if (f->vj->rfmt != NULL)
+			f->vj->rfmt->ops->close(f->vj->rfmt);
+		free(f->vj);
+		f->vj = NULL;
+	}
+	return r;
+}
+
 static int
 verify_entries(struct fetch *f)
 {
@@ -144,6 +279,9 @@ verify_entries(struct fetch *f)
 	size_t			 i, n = 0;
 	int			 r;
 
+	/* The previous batch's outcome first: a failure stops here. */
+	if (verify_collect(f) == -1)
+		return -1;
 	it = xreallocarray(NULL, f->nb ? f->nb : 1, sizeof *it);
 	for (i = 0; i < f->nb; i++) {
 		if (f->b[i].loc == NULL)
@@ -153,6 +291,8 @@ verify_entries(struct fetch *f)
 		it[n].id = f->b[i].msg_id;
 		n++;
 	}
+	if (n > 0 && verify_reader(f) != NULL)
+		return verify_start(f, it, n);
 	r = batch_verify(f, it, n);
 	free(it);
 	return r;
@@ -161,16 +301,23 @@ verify_entries(struct fetch *f)
 int
 batch_verify(struct fetch *f, struct fmt_vitem *it, size_t n)
 {
-	size_t	i, bad = 0;
-	int64_t	now = wall_now();
-	char	note[64];
-
 	if (n == 0)
 		return 0;
 	test_pause("verify");
 	crash_point("verify");
 	if (f->fmt->ops->verify(f->fmt, it, n) == -1)
 		return fetch_fail(f, EXIT_IOERR, "verify", fmt_error(f->fmt));
+	return batch_verify_record(f, it, n);
+}
+
+/* Record a read-back's results in one transaction. */
+static int
+batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
+{
+	size_t	i, bad = 0;
+	int64_t	now = wall_now();
+	char	note[64];
+
 	if (idx_begin(f->idx) == -1)
 		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
 	for (i = 0; i < n; i++) {

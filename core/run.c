@@ -518,6 +518,10 @@ fetch_new(struct fetch *f, struct pop3 *p)
 		code = f->failed ? f->exitcode : run_exit_of(pop3_errclass(p));
 	} else if (batch_flush(f) == -1)
 		code = f->exitcode;
+	/* The last batch's read-back: recorded before any delete. */
+	if (batch_verify_finish(f) == -1 && (code == EXIT_OK ||
+	    f->verify_failed))
+		code = f->exitcode;
 	free(want);
 	return code;
 }
@@ -635,6 +639,8 @@ out:
 		    code == EXIT_PARTIAL ? "partial" : "failed",
 		    st->listed ? (int64_t)st->listed : -1, wall_now());
 	secret_free(pass);
+	if (f.vj != NULL)
+		(void)batch_verify_finish(&f);
 	batch_clear(&f);
 	free(f.b);
 	free(f.le);

@@ -69,6 +69,8 @@ struct fetch {
 	int			 claim_open;
 	unsigned		 claim_n;
 	int64_t			 claim_t0;
+	/* The batch being read back on a thread (batch.c, verify_start). */
+	struct vjob		*vj;
 };
 
 /* batch.c */
@@ -81,6 +83,12 @@ int	batch_claims_commit(struct fetch *);
 void	batch_clear(struct fetch *);
 /* Verify items, record the outcome in one transaction; -1: I/O error. */
 int	batch_verify(struct fetch *, struct fmt_vitem *, size_t n);
+/*
+ * Record the outcome of the batch still being read back and close the
+ * reader; -1 if it failed (f->failed, f->exitcode set). Before anything
+ * is deleted, and before the format is closed.
+ */
+int	batch_verify_finish(struct fetch *);
 
 /* delete.c */
 int	delete_phase(struct fetch *, struct pop3 *, int *quit_done);

@@ -449,8 +449,8 @@ if want proxy; then
 		# server's bytes only; and a control without any cut.
 		for e in "$C2S_D3END c2s keep-all 25@30" \
 		    "$((C2S_QEND - 1)) c2s pending 23@27" "$C2S_QEND c2s pending 23@28" \
-		    "$C2S_QEND c2s pending-gone 23@28 hold=1000" \
-		    "$C2S_QEND c2s pending-gone 23@28 rst hold=1000" \
+		    "$C2S_QEND c2s pending-gone 23@28 hold=15000" \
+		    "$C2S_QEND c2s pending-gone 23@28 rst hold=15000" \
 		    "$((QREPLY_S2C / 2)) s2c any -" "0 both ok -"; do
 			idx=$((idx + 1))
 			set -- $e
@@ -581,9 +581,13 @@ print(path, off)
 PYEOF
 }
 
-flip_case() {	# FORMAT USER
-	local f=$1 u=$2 name v url why="" rc n ad pd where i
+# With BATCH the flipped batch is read back while the next downloads and
+# its outcome is recorded at the next batch; with NMSG the one batch is
+# the last, recorded at the end of the download: both must stop deletion.
+flip_case() {	# FORMAT USER [BATCH]
+	local f=$1 u=$2 b=${3:-$BATCH} name v url why="" rc n ad pd where i
 	name="byte_flip_before_verify_$f"
+	[ "$b" = "$BATCH" ] || name="${name}_batch$b"
 	v=$W/vault
 	url="pop3s://$u@$URLBASE"
 	pd=$W/pause
@@ -592,7 +596,7 @@ flip_case() {	# FORMAT USER
 	# shellcheck disable=SC2046
 	(POPVAULT_TEST_PAUSE=$pd POPVAULT_TEST_PAUSE_AT=verify \
 	    POPVAULT_PASSWORD=$PW exec "$POPVAULT" fetch --vault "$v" \
-	    $(pv_fmt_args "$f") --batch "$BATCH" --delete=verified \
+	    $(pv_fmt_args "$f") --batch "$b" --delete=verified \
 	    --tls-ca "$DV_CA" "$url" >"$W/out" 2>&1) &
 	local pid=$!
 	for i in $(seq 1 300); do
@@ -700,6 +704,9 @@ if want flip; then
 	for f in maildir mbox tar; do
 		new_user || { t_fail adduser flip; t_done; }
 		launch "byte_flip_before_verify_$f" flip_case "$f" "$NEWU"
+		new_user || { t_fail adduser flip; t_done; }
+		launch "byte_flip_before_verify_${f}_batch$NMSG" flip_case \
+		    "$f" "$NEWU" "$NMSG"
 	done
 	new_user && u1=$NEWU && new_user && u2=$NEWU ||
 	    { t_fail adduser verify; t_done; }

@@ -19,7 +19,9 @@ connections: with FIN (shutdown), or with --rst with a TCP reset. K = 0
 --hold MS: once K bytes have passed, keep both connections open for MS
 milliseconds more, forwarding nothing (what the server sends is read and
 dropped, so it is not blocked), then cut: the server surely acts on the
-last command it got (e.g. QUIT) while its reply is lost.
+last command it got (e.g. QUIT) while its reply is lost. The hold ends
+early as soon as the server sends anything (that reply), so MS is only
+an upper bound.
 
 --cut-file FILE: read K (and optionally MODE, the word "rst" and
 "hold=MS") from the first line of FILE at each accepted connection,
@@ -172,6 +174,10 @@ class Conn:
         if self.deadline is not None:     # holding: drop it
             if not data:
                 e.eof = True
+            elif e.name == "s2c":
+                # The server answered what it got last (QUIT's reply
+                # comes after its deletions): the hold has done its job.
+                self.deadline = time.monotonic()
             self.update()
             return
         dst = self.other(e)
