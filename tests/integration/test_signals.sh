@@ -28,7 +28,8 @@ for sig in TERM INT; do
 	    "$POPVAULT" fetch --vault "$v" --batch 10 --delete=verified \
 	    --tls-ca "$DV_CA" "$url" >"$T/out-$u" 2>&1 &
 	pid=$!
-	for i in $(seq 100); do [ -e "$p/ready" ] && break; sleep 0.1; done
+	for i in $(seq 600); do [ -e "$p/ready" ] && break; sleep 0.1; done
+	[ -e "$p/ready" ] || t_fail "sig${sig}_pause" "never paused before verify"
 	kill -s "$sig" "$pid"
 	touch "$p/go"
 	wait "$pid"
