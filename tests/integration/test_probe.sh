@@ -276,7 +276,7 @@ fp exp tls "{\"capa\": [\"TOP\", \"UIDL\", \"USER\", \"RESP-CODES\",
     \"PIPELINING\", \"EXPIRE 0\", \"LOGIN-DELAY 900\"],
     \"password\": \"$PW\", \"messages\": $MSGS}"
 probe exp --login --tls-ca "$C/ca.crt" "pop3s://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 0 ] && grep -q '^EXPIRE: 0 ' "$T/exp.out" &&
     grep -q '^LOGIN-DELAY: 900 seconds' "$T/exp.out" &&
     suggested exp | grep -q '^# EXPIRE 0' &&
@@ -304,7 +304,7 @@ fp pipe tls "{\"capa\": [\"UIDL\", \"USER\", \"PIPELINING\"],
     \"messages\": $MSGS, \"rules\": [{\"match\": \"UIDL 1\",
     \"builtin\": true, \"extra\": \"+OK\\r\\n\"}]}"
 probe pipe --login --tls-ca "$C/ca.crt" "pop3s://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 76 ] && grep -q '^PIPELINING: announced but broken' \
     "$T/pipe.out" && ! sent | grep -q '^QUIT'; then
 	t_pass fakepop_broken_pipelining_76
@@ -315,7 +315,7 @@ fi
 # Certificate from another CA: nothing at all sent after the handshake.
 fp wrongca tls "{\"messages\": $MSGS}"
 probe wrongca --login --tls-ca "$DV_CA" "pop3s://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 78 ] && [ -z "$(sent)" ] &&
     grep -q '^  Certificate SHA-256: sha256:' "$T/wrongca.out"; then
 	t_pass fakepop_wrong_ca_no_credentials
@@ -324,7 +324,7 @@ else
 fi
 fp wrongcas stls "{\"messages\": $MSGS}"
 probe wrongcas --login --tls-ca "$DV_CA" "pop3://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 78 ] && [ "$(sent | tr '\n' ' ')" = "CAPA STLS " ]; then
 	t_pass fakepop_wrong_ca_stls_no_credentials
 else
@@ -334,7 +334,7 @@ fi
 # No STLS at all: reported, nothing insecure suggested, no credentials.
 fp plain plain "{\"capa\": [\"UIDL\", \"USER\"], \"messages\": $MSGS}"
 probe plain --login "pop3://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 78 ] && grep -q '^STLS: not offered' "$T/plain.out" &&
     capa_section plain "CAPA before TLS" | grep -qx USER &&
     suggested plain | grep -qx 'tls = starttls' &&
@@ -350,7 +350,7 @@ fi
 # suggestion still turns nothing insecure on.
 fp plainok plain "{\"capa\": [\"UIDL\", \"USER\"], \"messages\": $MSGS}"
 probe plainok --login --insecure-plaintext "pop3://alice@localhost:$FP_PORT"
-sleep 0.2
+fp_wait
 if [ "$RC" -eq 0 ] && grep -q '^CAPA (no TLS):' "$T/plainok.out" &&
     grep -qx 'UIDL: works (3 messages)' "$T/plainok.out" &&
     grep -q '^PIPELINING: not announced' "$T/plainok.out" &&

@@ -7,6 +7,11 @@
 #       and wait (at most 10 s) for it to listen. Sets FP_PID, FP_PORT and
 #       FP_LOG. Status 1, with FP_PORT=1 and the reason on stderr, if it
 #       did not start.
+#
+#   fp_wait [SECONDS]
+#       wait (at most SECONDS, default 20) for the last started fakepop to
+#       exit: with --max-conns N it exits once its N sessions have ended,
+#       so its log is then complete. Status 1 if it is still running.
 
 FP_PIDS=()
 _fp_cleanup() {
@@ -40,4 +45,13 @@ fp_start() {
 		FP_PORT=1
 		return 1
 	fi
+}
+
+fp_wait() {
+	local i n=$(( ${1:-20} * 20 ))
+	for i in $(seq 1 "$n"); do
+		kill -0 "$FP_PID" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
 }
