@@ -308,7 +308,8 @@ probe_pipelining(struct probe *pr, struct pop3 *p,
 			return 0;
 		}
 		if (pop3_parse_list(r[1].text, r[1].len, &num, &size) == -1 ||
-		    num != l->e[0].num || size != l->e[0].size) {
+		    num != l->e[0].num ||
+		    POP3_SIZE_HINT(size) != l->e[0].size) {
 			snprintf(pr->pipe_why, sizeof pr->pipe_why,
 			    "reply to LIST %u out of order: %s", l->e[0].num,
 			    log_escape(r[1].text, r[1].len, esc, sizeof esc));

@@ -93,7 +93,7 @@ choose(struct fetch *f, size_t **out)
 	const struct pop3_listing	*l = f->l;
 	const struct run_opts		*o = f->o;
 	size_t				*v, i, n = 0;
-	int64_t				 now = wall_now(), t;
+	int64_t				 now = wall_now(), t = 0;
 	char				 day[16];
 
 	v = xreallocarray(NULL, l->n ? l->n : 1, sizeof *v);
@@ -110,8 +110,8 @@ choose(struct fetch *f, size_t **out)
 			continue;
 		}
 		if (o->del == DEL_OLDER) {
-			t = o->age_by_date ? e->date : e->first_seen;
-			if (t == INT64_MIN || now - t <= o->older_than)
+			t = e->age;
+			if (t == 0 || now - t <= o->older_than)
 				continue;
 		}
 		if (o->max_deletes != 0 && n == o->max_deletes)
@@ -119,8 +119,7 @@ choose(struct fetch *f, size_t **out)
 		v[n++] = i;
 		if (o->mode == RUN_DRY || log_level() >= LOG_VERBOSE) {
 			if (o->del == DEL_OLDER) {
-				fmt_day(o->age_by_date ? e->date :
-				    e->first_seen, day, sizeof day);
+				fmt_day(t, day, sizeof day);
 				printf("delete %.*s: verified, %s %s\n",
 				    (int)l->e[i].uid_len, POP3_UID(l, i),
 				    o->age_by_date ? "dated" : "first seen",

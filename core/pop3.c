@@ -653,7 +653,7 @@ list_line(struct pop3 *p, const char *line, size_t len, void *arg)
 	if (lc->next >= lc->l->n || lc->l->e[lc->next].num != num)
 		return pop3_fail(p, POP3_E_PROTO, "LIST and UIDL disagree at "
 		    "message %u", num);
-	lc->l->e[lc->next++].size = size;
+	lc->l->e[lc->next++].size = POP3_SIZE_HINT(size);
 	return 0;
 }
 
@@ -674,6 +674,15 @@ pop3_listing(struct pop3 *p, struct pop3_listing *l)
 		    "UIDL, which keeping mail on the server needs");
 	if (pop3_lines(p, POP3_LISTING_MAX, "UIDL", uidl_line, l) == -1)
 		return -1;
+	/* Held for the whole run: give back what doubling left over. */
+	if (l->n > 0 && l->n < l->cap) {
+		l->e = xreallocarray(l->e, l->n, sizeof *l->e);
+		l->cap = l->n;
+	}
+	if (l->alen > 0 && l->alen < l->acap) {
+		l->arena = xreallocarray(l->arena, l->alen, 1);
+		l->acap = l->alen;
+	}
 	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
 	if (pop3_send(p, "LIST", 0) == -1 ||
 	    pop3_status(p, &st, "LIST") == -1)

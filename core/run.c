@@ -56,7 +56,7 @@ static const struct pop3_listing *sort_l;
 static int
 order_cmp(const void *a, const void *b)
 {
-	size_t	i = *(const size_t *)a, j = *(const size_t *)b;
+	uint32_t	i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
 	return uid_cmp(POP3_UID(sort_l, i), sort_l->e[i].uid_len,
 	    POP3_UID(sort_l, j), sort_l->e[j].uid_len);
@@ -72,7 +72,7 @@ struct change {
 /* Merge join of the server's UIDLs with the index's, both sorted. */
 struct merge {
 	struct fetch	*f;
-	size_t		*order;
+	uint32_t	*order;		/* listing indexes (< max_listing) */
 	size_t		 pos;
 	struct change	*ch;
 	size_t		 nch, capch;
@@ -106,6 +106,7 @@ merge_cb(void *arg, const struct idx_sighting *g)
 	struct merge			*m = arg;
 	const struct pop3_listing	*l = m->f->l;
 	size_t				 i;
+	int64_t				 age;
 	int				 c, listed = 0;
 
 	while (m->pos < l->n) {
@@ -120,10 +121,11 @@ merge_cb(void *arg, const struct idx_sighting *g)
 			break;
 		/* Every copy sharing this UIDL gets the same facts. */
 		m->f->le[i].known = 1;
-		m->f->le[i].verified = (unsigned char)g->verified;
-		m->f->le[i].bad = (unsigned char)g->bad;
-		m->f->le[i].first_seen = g->first_seen;
-		m->f->le[i].date = g->date_epoch;
+		m->f->le[i].verified = g->verified != 0;
+		m->f->le[i].bad = g->bad != 0;
+		age = m->f->o->age_by_date ? g->date_epoch : g->first_seen;
+		m->f->le[i].age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
+		    (uint32_t)age;
 		/* Same UIDL, other size: not the message we archived. */
 		m->f->le[i].drift = g->listed_size >= 0 &&
 		    (uint64_t)g->listed_size != l->e[i].size;
@@ -152,9 +154,8 @@ run_merge(struct fetch *f, int reconcile)
 	m.f = f;
 	m.order = xreallocarray(NULL, l->n ? l->n : 1, sizeof *m.order);
 	for (i = 0; i < l->n; i++) {
-		m.order[i] = i;
+		m.order[i] = (uint32_t)i;
 		memset(&f->le[i], 0, sizeof f->le[i]);
-		f->le[i].date = INT64_MIN;
 	}
 	sort_l = l;
 	qsort(m.order, l->n, sizeof *m.order, order_cmp);
@@ -446,9 +447,8 @@ static size_t *
 want_list(struct fetch *f, size_t *nwant)
 {
 	const struct pop3_listing	*l = f->l;
-	size_t				*want, i, n = 0;
+	size_t				*want = NULL, i, n = 0, cap = 0;
 
-	want = xreallocarray(NULL, l->n ? l->n : 1, sizeof *want);
 	for (i = 0; i < l->n; i++) {
 		if (f->le[i].known && !f->le[i].drift) {
 			f->st->known++;
@@ -474,6 +474,11 @@ want_list(struct fetch *f, size_t *nwant)
 			printf("archive %.*s (%llu bytes)\n",
 			    (int)l->e[i].uid_len, POP3_UID(l, i),
 			    (unsigned long long)l->e[i].size);
+		/* Grown as needed: a run with little new holds little. */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			want = xreallocarray(want, cap, sizeof *want);
+		}
 		want[n++] = i;
 		f->st->todo_bytes += l->e[i].size;
 	}

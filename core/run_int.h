@@ -32,15 +32,22 @@ struct bentry {
 	int		 has_mid;
 };
 
-/* What the index says of one entry of the server's listing. */
+/*
+ * What the index says of one entry of the server's listing: one per
+ * listed message, so kept small (8 bytes; 100,000 messages, 0.8 MB).
+ */
 struct lent {
-	unsigned char	known;		/* a sighting exists */
-	unsigned char	verified;	/* its message is verified */
-	unsigned char	bad;		/* its message failed verification */
-	unsigned char	shared;		/* the UIDL is listed more than once */
-	unsigned char	drift;		/* LIST size differs from when archived */
-	int64_t		first_seen;
-	int64_t		date;		/* INT64_MIN: unknown */
+	/*
+	 * What --older-than measures, in seconds since 1970: when first
+	 * seen, or its Date: with age_by_date. 0: unknown, which includes
+	 * a Date: before 1970 or after 2106 (never old enough to delete).
+	 */
+	uint32_t	age;
+	unsigned char	known:1;	/* a sighting exists */
+	unsigned char	verified:1;	/* its message is verified */
+	unsigned char	bad:1;		/* its message failed verification */
+	unsigned char	shared:1;	/* the UIDL is listed more than once */
+	unsigned char	drift:1;	/* LIST size differs from when archived */
 };
 
 struct fetch {
