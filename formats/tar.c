@@ -28,11 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "format.h"
 #include "log.h"
+#include "tar_dl.h"	/* <archive.h>, called through tar_dl */
 #include "util.h"
 
 struct tar_member {
@@ -76,9 +74,12 @@ tar_ext(enum fmt_compress c)
 static struct fmt *
 tar_open(const struct fmt_args *a, char *err, size_t errlen)
 {
-	struct tarfmt	*t = xcalloc(1, sizeof *t);
+	struct tarfmt	*t;
 	char		 path[4200];
 
+	if (tar_dl_load(err, errlen) == -1)
+		return NULL;
+	t = xcalloc(1, sizeof *t);
 	t->base.ops = &fmt_tar_ops;
 	t->fd = -1;
 	t->comp = a->compress;

@@ -19,7 +19,8 @@
 #      bytes are a prefix of the new file; mbox.gz: more gzip members; tar:
 #      old volumes byte-identical plus a new volume; Maildir: old files
 #      unchanged) and everything still checks;
-#   5. a third run with nothing new changes no file and adds none.
+#   5. a third run with nothing new changes no file and adds none;
+#   6. the tar format with libarchive hidden: exit 74, nothing deleted.
 #
 # mbox is checked strictly by default: exactly one empty line after each
 # message, so every independent reader returns the stored bytes. With
@@ -349,5 +350,34 @@ for f in $FORMATS; do
 		t_fail "${f}_third_run_changes_nothing" "rc=$PV_RC archived=$(pv_field archived) $out"
 	fi
 done
+
+# 6: the tar format without libarchive (loaded with dlopen, docs/decisions.md
+# "Libraries"): with the library hidden in a private mount namespace, a run
+# that asks to delete verified mail stops with the documented error and exit
+# 74 (EX_IOERR); the server keeps every message and the index holds nothing
+# verified. Needs root and unshare(1); skipped with a note otherwise.
+LIBA=$(ldconfig -p 2>/dev/null | awk '$1 == "libarchive.so.13" { print $NF; exit }')
+[ -n "$LIBA" ] && LIBA=$(readlink -f "$LIBA")
+if [ -z "$LIBA" ] || ! unshare -m true 2>/dev/null; then
+	echo "note: tar_without_libarchive skipped (no libarchive.so.13 found or no unshare -m)"
+else
+	v=$T/v-nolib
+	before=$(dv_server_files fmt | wc -l)
+	# shellcheck disable=SC2016
+	out=$(POPVAULT_PASSWORD=$PW unshare -m sh -c \
+	    'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$LIBA" \
+	    "$POPVAULT" fetch --vault "$v" --format tar --compress zstd \
+	    --delete verified --tls-ca "$DV_CA" "$URL" 2>&1)
+	rc=$?
+	after=$(dv_server_files fmt | wc -l)
+	nver=$(pv_sql "$v" "select count(*) from messages where state = 'verified'" 2>/dev/null)
+	if [ "$rc" -eq 74 ] &&
+	    printf '%s' "$out" | grep -q 'the tar format needs libarchive (Debian: libarchive13)' &&
+	    [ "$after" -eq "$before" ] && [ "${nver:-0}" -eq 0 ]; then
+		t_pass tar_without_libarchive_stops_and_keeps_mail
+	else
+		t_fail tar_without_libarchive_stops_and_keeps_mail "rc=$rc (want 74), server $before -> $after, verified rows ${nver:-none}: $(printf '%s' "$out" | tail -n 3)"
+	fi
+fi
 
 t_done
