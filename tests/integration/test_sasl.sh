@@ -3,6 +3,16 @@
 # (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256) and with auth =
 # auto; the password never shows at -v -v, and a wrong password fails
 # with exit 77 for each.
+#
+# XOAUTH2 and OAUTHBEARER: Dovecot 2.3 checks bearer tokens only through
+# an OAuth2 introspection service, so these run against the scripted fake
+# server (tests/lib/fakepop.py, "token"), with the token from
+# oauth_command in a config file. For each mechanism: a short token (one
+# line with the initial response), a long one (the line would pass 255
+# octets: "AUTH MECH" alone, the response on its own line, the Microsoft
+# 365 form), and a wrong one (the server's error challenge is answered
+# with the mechanism's dummy response, exit 77, nothing archived). The
+# exact bytes the server received are decoded and compared.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
@@ -39,5 +49,82 @@ for mech in plain login cram-md5 scram-sha-1 scram-sha-256 auto; do
 	else
 		t_fail "sasl_${mech}_wrong_password" "rc=$PV_RC $PV_OUT"
 	fi
+done
+
+# --- XOAUTH2 and OAUTHBEARER against the scripted fake server -------------
+. "$T_ROOT/tests/lib/fakepop.sh"
+CERTD=$(dirname "$DV_CA")
+TOK_SHORT=ya29.a0AfB_short-token.0123456789
+TOK_LONG=ya29.$(printf 'Lq7-%.0s' $(seq 1 70))end
+TOK_WANT=$TOK_SHORT
+MSGS='[{"uidl":"oa-1","text":"Subject: one\n\nbody one\n"},{"uidl":"oa-2","text":"Subject: two\n\nbody two\n"}]'
+
+# oauth_case NAME MECH TOKEN WANT_RC WANT_ARCHIVED
+oauth_case() {
+	local name=$1 mech=$2 tok=$3 want_rc=$4 want_n=$5 rc why=""
+	printf '{"capa":["SASL XOAUTH2 OAUTHBEARER","UIDL","USER","RESP-CODES"],"token":"%s","messages":%s}\n' \
+	    "$TOK_WANT" "$MSGS" >"$T/$name.json"
+	fp_start "$name" --mode tls --cert "$CERTD/server.crt" \
+	    --key "$CERTD/server.key" --max-conns 1 ||
+	    { t_fail "$name" "fakepop did not start"; return; }
+	printf '[account oa]\nhost = localhost\nport = %s\nuser = %s\nauth = %s\ntls_ca = %s\nvault = %s\noauth_command = printf %%s %s\n' \
+	    "$FP_PORT" "oa.user@example.com" "$mech" "$DV_CA" "$T/v-$name" \
+	    "$tok" >"$T/$name.conf"
+	chmod 600 "$T/$name.conf"
+	"$POPVAULT" fetch --config "$T/$name.conf" -v -v >"$T/$name.out" 2>&1
+	rc=$?
+	fp_wait 15 || why="$why; fakepop still running"
+	[ "$rc" -eq "$want_rc" ] || why="$why; rc=$rc, want $want_rc"
+	if [ "$want_n" -gt 0 ]; then
+		[ "$(awk '$1 == "archived" { print $2 }' "$T/$name.out")" = "$want_n" ] ||
+		    why="$why; archived is not $want_n"
+	elif [ -e "$T/v-$name/index.sqlite" ] &&
+	    [ "$(pv_sql "$T/v-$name" 'select count(*) from messages')" != 0 ]; then
+		why="$why; something was archived"
+	fi
+	grep -qF -- "$tok" "$T/$name.out" && why="$why; the token shows at -v -v"
+	python3 - "$FP_LOG" "$mech" oa.user@example.com "$tok" localhost \
+	    "$FP_PORT" "$([ "$tok" = "$TOK_WANT" ] && echo ok || echo refused)" \
+	    >"$T/$name.bytes" 2>&1 <<'PY' || why="$why; $(tr '\n' ' ' <"$T/$name.bytes")"
+import base64, sys
+log, mech, user, tok, host, port, outcome = sys.argv[1:]
+mech = mech.upper()
+if mech == "XOAUTH2":
+    want = b"user=%s\x01auth=Bearer %s\x01\x01" % (user.encode(), tok.encode())
+    dummy = ""
+else:
+    want = (b"n,a=%s,\x01host=%s\x01port=%s\x01auth=Bearer %s\x01\x01" %
+            (user.encode(), host.encode(), port.encode(), tok.encode()))
+    dummy = "AQ=="
+lines = [l.rstrip("\n").split(" ", 4)[4] if len(l.split(" ", 4)) > 4 else ""
+         for l in open(log) if l.split(" ")[1:2] == ["C"]]
+i = next((k for k, l in enumerate(lines) if l.upper().startswith("AUTH ")), None)
+if i is None:
+    sys.exit("no AUTH line: %r" % lines)
+b64 = base64.b64encode(want).decode()
+one = "AUTH %s %s" % (mech, b64)
+if len(one) + 2 <= 255:
+    if lines[i] != one:
+        sys.exit("one-step form expected (%d octets), got %r" % (len(one) + 2, lines[i][:80]))
+    k = i + 1
+else:
+    if lines[i] != "AUTH " + mech or lines[i + 1] != b64:
+        sys.exit("two-step form expected (%d octets), got %r, %r" % (len(one) + 2, lines[i], lines[i + 1][:60]))
+    k = i + 2
+if outcome == "refused":
+    if k >= len(lines) or lines[k] != dummy:
+        sys.exit("error challenge answered with %r, want %r" % (lines[k:k + 1], dummy))
+    if any(l.upper().startswith(("UIDL", "RETR", "LIST")) for l in lines[k:]):
+        sys.exit("went on after a refused token")
+elif not any(l == "UIDL" for l in lines[k:]):
+    sys.exit("no UIDL after the login")
+PY
+	if [ -z "$why" ]; then t_pass "$name"; else t_fail "$name" "${why#; }"; fi
+}
+
+for mech in xoauth2 oauthbearer; do
+	oauth_case "${mech}_one_step" "$mech" "$TOK_SHORT" 0 2
+	TOK_WANT=$TOK_LONG oauth_case "${mech}_two_step_long_token" "$mech" "$TOK_LONG" 0 2
+	oauth_case "${mech}_wrong_token_exit_77" "$mech" "${TOK_SHORT}x" 77 0
 done
 t_done

@@ -54,6 +54,8 @@ SCRIPT FORMAT (JSON). Every string is turned into bytes as Latin-1, so
                unless a message has "num". The mailbox persists across
                sessions of one fakepop run: DELE + QUIT removes messages.
   "password":  if set, PASS with another value gets "-ERR [AUTH] ...".
+  "token":     if set, an XOAUTH2 or OAUTHBEARER token other than this
+               gets an error challenge, then "-ERR [AUTH] ...".
   "gmail":     {"per_session": N}: UIDL/LIST/STAT show at most N of the
                messages not yet hidden; messages RETRieved in a session
                that ends with QUIT are hidden afterwards (like Gmail's
@@ -109,8 +111,9 @@ RESPONSE (greeting or rule):
   "close"    after the reply: "fin" (TLS close_notify, then TCP FIN),
              "abrupt" (TCP FIN without close_notify), "rst" (TCP reset)
 
-Built-in commands: CAPA, STLS, USER, PASS, APOP, AUTH PLAIN (with or
-without initial response, "*" cancels; other mechanisms -ERR), STAT, LIST
+Built-in commands: CAPA, STLS, USER, PASS, APOP, AUTH PLAIN, XOAUTH2 and
+OAUTHBEARER (with or without initial response, "*" cancels; other
+mechanisms -ERR; each response line is logged as a C line), STAT, LIST
 [n], UIDL [n], RETR n, TOP n k, DELE n, RSET, NOOP, QUIT (+OK, applies the
 DELEs, closes). Anything else: "-ERR unknown command".
 """
@@ -147,6 +150,27 @@ def b(s):
     if isinstance(s, bytes):
         return s
     return str(s).encode("latin-1")
+
+
+def bearer_token(mech, raw):
+    """The token of an XOAUTH2 ("user=U^Aauth=Bearer T^A^A") or an
+    OAUTHBEARER ("n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A") response,
+    or None if the response is not exactly of that form."""
+    if not raw.endswith(b"\x01\x01"):
+        return None
+    parts = raw[:-2].split(b"\x01")
+    if mech == b"XOAUTH2":
+        if len(parts) != 2 or not parts[0].startswith(b"user="):
+            return None
+        kv = parts[1:]
+    else:
+        if not re.fullmatch(rb"n,(a=[^,]*)?,", parts[0]):
+            return None
+        kv = parts[1:]
+    auth = [p for p in kv if p.startswith(b"auth=")]
+    if len(auth) != 1 or not auth[0].startswith(b"auth=Bearer "):
+        return None
+    return auth[0][len(b"auth=Bearer "):]
 
 
 def esc(data):
@@ -544,32 +568,60 @@ class Session:
             return b"+OK bye\r\n", "quit"
         return b"-ERR unknown command\r\n", None
 
+    def auth_line(self):
+        """The client's next SASL response line, logged like a command;
+        None when the client went away."""
+        resp = self.readline()
+        if resp is not None:
+            self.log("C %s q=%d %s" % ("tls" if self.tls else "plain",
+                                       self.rbuf.count(b"\n"), esc(resp)))
+        return resp
+
     def auth(self, args):
-        """AUTH PLAIN (RFC 4616, 5034), with or without an initial
-        response; "*" cancels. Other mechanisms: -ERR."""
-        if not args or args[0].upper() != b"PLAIN":
+        """AUTH PLAIN (RFC 4616, 5034), XOAUTH2 and OAUTHBEARER (RFC
+        7628), with or without an initial response; "*" cancels. A
+        refused bearer token gets a JSON error challenge first (as Google
+        and Microsoft send), then -ERR [AUTH] once the client answers it.
+        Other mechanisms: -ERR."""
+        mech = args[0].upper() if args else b""
+        if mech not in (b"PLAIN", b"XOAUTH2", b"OAUTHBEARER"):
             return b"-ERR unsupported mechanism\r\n"
         if len(args) > 1:
             resp = args[1]
         else:
             self.log("R + ")
             self.send(b"+ \r\n")
-            resp = self.readline()
+            resp = self.auth_line()
             if resp is None:
                 return b""
-            self.log("C %s q=%d %s" % ("tls" if self.tls else "plain",
-                                       self.rbuf.count(b"\n"), esc(resp)))
         if resp == b"*":
             return b"-ERR AUTH cancelled\r\n"
         try:
             raw = b"" if resp == b"=" else base64.b64decode(resp,
                                                             validate=True)
-            _authz, _user, pw = raw.split(b"\0")
         except (ValueError, binascii.Error):
-            return b"-ERR malformed PLAIN response\r\n"
-        want = self.sc.get("password")
-        if want is not None and pw != b(want):
-            return b"-ERR [AUTH] wrong password\r\n"
+            return b"-ERR malformed response\r\n"
+        if mech == b"PLAIN":
+            try:
+                _authz, _user, pw = raw.split(b"\0")
+            except ValueError:
+                return b"-ERR malformed PLAIN response\r\n"
+            want = self.sc.get("password")
+            if want is not None and pw != b(want):
+                return b"-ERR [AUTH] wrong password\r\n"
+            return b"+OK logged in\r\n"
+        tok = bearer_token(mech, raw)
+        if tok is None:
+            return b"-ERR malformed %s response\r\n" % mech
+        want = self.sc.get("token")
+        if want is not None and tok != b(want):
+            err = base64.b64encode(b'{"status":"invalid_token",'
+                                   b'"schemes":"Bearer","scope":"pop"}')
+            self.log("R + <error challenge>")
+            self.send(b"+ " + err + b"\r\n")
+            if self.auth_line() is None:
+                return b""
+            return b"-ERR [AUTH] invalid token\r\n"
         return b"+OK logged in\r\n"
 
     def update(self):
