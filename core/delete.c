@@ -96,6 +96,12 @@ choose(struct fetch *f, size_t **out)
 	int64_t				 now = wall_now(), t = 0;
 	char				 day[16];
 
+	/* Without the index's facts every entry would look unverified. */
+	if (!f->le_facts) {
+		log_warnx("internal error: delete decided before the merge "
+		    "with the index's facts");
+		return -1;
+	}
 	v = xreallocarray(NULL, l->n ? l->n : 1, sizeof *v);
 	for (i = 0; i < l->n; i++) {
 		const struct lent	*e = &f->le[i];

@@ -152,8 +152,13 @@ struct idx_sighting {
 	int64_t		 listed_size;	/* LIST size when archived, or -1 */
 };
 
-/* Every sighting of the account with its message's state, by UIDL. */
-int		 idx_sightings(struct idx *, int64_t account_id,
+/*
+ * Every sighting of the account, by UIDL. With facts, also its message's
+ * state, verification mark and Date (a join with messages, which a
+ * large account pays for in page reads); without, verified and bad are
+ * 0 and date_epoch unknown.
+ */
+int		 idx_sightings(struct idx *, int64_t account_id, int facts,
 		    int (*cb)(void *, const struct idx_sighting *), void *);
 int		 idx_set_sighting_state(struct idx *, int64_t account_id,
 		    const char *uidl, size_t len, enum idx_sstate);

@@ -123,6 +123,39 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 }
 
 /*
+ * Send several commands in one write (RFC 2449 PIPELINING); the caller
+ * reads the replies in order. Every earlier reply must have been read.
+ */
+static int
+pop3_send_cmds(struct pop3 *p, const char *const *cmds, size_t n)
+{
+	char	buf[POP3_PIPELINE_MAX * 66];
+	size_t	k, len, off = 0;
+
+	if (n == 0 || n > POP3_PIPELINE_MAX)
+		return pop3_fail(p, POP3_E_USAGE, "pipeline of %zu commands",
+		    n);
+	for (k = 0; k < n; k++) {
+		len = strlen(cmds[k]);
+		if (len == 0 || len > 64 || strpbrk(cmds[k], "\r\n") != NULL)
+			return pop3_fail(p, POP3_E_USAGE, "bad pipelined "
+			    "command");
+		memcpy(buf + off, cmds[k], len);
+		memcpy(buf + off + len, "\r\n", 2);
+		off += len + 2;
+	}
+	/* As pop3_send(): earlier replies must all have been read. */
+	if (conn_unsolicited(p->c))
+		return pop3_fail(p, POP3_E_PROTO, "server sent data nobody "
+		    "asked for before the pipelined commands (out of step)");
+	for (k = 0; k < n; k++)
+		log_verbose("> %s", cmds[k]);
+	if (conn_write(p->c, buf, off) == -1)
+		return pop3_connfail(p, "sending pipelined commands");
+	return 0;
+}
+
+/*
  * Read a status line into *st (text points into the connection's buffer,
  * valid until the next read). Returns 0 for a well-formed line (+OK or
  * -ERR), -1 on I/O failure or garbage.
@@ -657,21 +690,40 @@ list_line(struct pop3 *p, const char *line, size_t len, void *arg)
 	return 0;
 }
 
+/* A line of a reply that is read only to stay in step. */
+static int
+skip_line(struct pop3 *p, const char *line, size_t len, void *arg)
+{
+	return 0;
+}
+
 int
 pop3_listing(struct pop3 *p, struct pop3_listing *l)
 {
+	static const char *const both[] = { "UIDL", "LIST" };
 	struct pop3_status	st;
 	struct list_ctx		lc;
+	int			piped = (p->caps.flags &
+				    POP3_CAP_PIPELINING) != 0;
 
 	memset(l, 0, sizeof *l);
 	/* Listings may be long: allow ten times the usual deadline. */
 	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
-	if (pop3_send(p, "UIDL", 0) == -1 ||
-	    pop3_status(p, &st, "UIDL") == -1)
+	/*
+	 * With PIPELINING, LIST goes out with UIDL: the server starts on it
+	 * as soon as UIDL is sent, not after our turn-around.
+	 */
+	if ((piped ? pop3_send_cmds(p, both, 2) : pop3_send(p, "UIDL", 0))
+	    == -1 || pop3_status(p, &st, "UIDL") == -1)
 		return -1;
-	if (!st.ok)
+	if (!st.ok) {
+		/* Read LIST's reply too, so that QUIT is answered in step. */
+		if (piped && pop3_status(p, &st, "LIST") == 0 && st.ok)
+			(void)pop3_lines(p, POP3_LISTING_MAX, "LIST",
+			    skip_line, NULL);
 		return pop3_fail(p, POP3_E_PROTO, "server does not support "
 		    "UIDL, which keeping mail on the server needs");
+	}
 	if (pop3_lines(p, POP3_LISTING_MAX, "UIDL", uidl_line, l) == -1)
 		return -1;
 	/* Held for the whole run: give back what doubling left over. */
@@ -684,7 +736,7 @@ pop3_listing(struct pop3 *p, struct pop3_listing *l)
 		l->acap = l->alen;
 	}
 	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
-	if (pop3_send(p, "LIST", 0) == -1 ||
+	if ((!piped && pop3_send(p, "LIST", 0) == -1) ||
 	    pop3_status(p, &st, "LIST") == -1)
 		return -1;
 	if (!st.ok)
@@ -825,30 +877,12 @@ pop3_pipeline(struct pop3 *p, const char *const *cmds, size_t n,
     struct pop3_reply *r)
 {
 	struct pop3_status	 st;
-	char			 buf[POP3_PIPELINE_MAX * 66], what[80];
-	size_t			 k, len, off = 0;
+	char			 what[80];
+	size_t			 k;
 
-	if (n == 0 || n > POP3_PIPELINE_MAX)
-		return pop3_fail(p, POP3_E_USAGE, "pipeline of %zu commands",
-		    n);
-	for (k = 0; k < n; k++) {
-		len = strlen(cmds[k]);
-		if (len == 0 || len > 64 || strpbrk(cmds[k], "\r\n") != NULL)
-			return pop3_fail(p, POP3_E_USAGE, "bad pipelined "
-			    "command");
-		memcpy(buf + off, cmds[k], len);
-		memcpy(buf + off + len, "\r\n", 2);
-		off += len + 2;
-	}
-	/* As pop3_send(): earlier replies must all have been read. */
-	if (conn_unsolicited(p->c))
-		return pop3_fail(p, POP3_E_PROTO, "server sent data nobody "
-		    "asked for before the pipelined commands (out of step)");
-	for (k = 0; k < n; k++)
-		log_verbose("> %s", cmds[k]);
 	conn_deadline_in(p->c, p->o.timeout_ms);
-	if (conn_write(p->c, buf, off) == -1)
-		return pop3_connfail(p, "sending pipelined commands");
+	if (pop3_send_cmds(p, cmds, n) == -1)
+		return -1;
 	for (k = 0; k < n; k++) {
 		snprintf(what, sizeof what, "%s (pipelined)", cmds[k]);
 		if (pop3_status(p, &st, what) == -1)

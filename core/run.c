@@ -143,7 +143,7 @@ merge_cb(void *arg, const struct idx_sighting *g)
 }
 
 int
-run_merge(struct fetch *f, int reconcile)
+run_merge(struct fetch *f, int reconcile, int facts)
 {
 	const struct pop3_listing	*l = f->l;
 	struct merge			 m;
@@ -166,10 +166,11 @@ run_merge(struct fetch *f, int reconcile)
 			f->le[m.order[i]].shared =
 			    f->le[m.order[i - 1]].shared = 1;
 	if (f->idx != NULL && f->acct > 0 &&
-	    idx_sightings(f->idx, f->acct, merge_cb, &m) == -1) {
+	    idx_sightings(f->idx, f->acct, facts, merge_cb, &m) == -1) {
 		log_warnx("%s", idx_error(f->idx));
 		r = -1;
 	}
+	f->le_facts = r == 0 && facts;
 	if (r == 0 && reconcile && m.nch > 0) {
 		if (idx_begin(f->idx) == -1)
 			r = -1;
@@ -608,7 +609,13 @@ loginfail:
 	    (code = open_vault(o, &f, &lockfd, 1, &ready)) != EXIT_OK)
 		goto out;
 	f.le = xcalloc(l.n ? l.n : 1, sizeof *f.le);
-	if (run_merge(&f, o->mode != RUN_DRY && ready) == -1) {
+	/*
+	 * What deletes need (verified, bad, age) comes from the merge after
+	 * the download; only a run that deletes without downloading needs
+	 * it now. Without it the merge reads the sightings alone.
+	 */
+	if (run_merge(&f, o->mode != RUN_DRY && ready,
+	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1) {
 		code = EXIT_IOERR;
 		goto out;
 	}
@@ -616,7 +623,7 @@ loginfail:
 		goto out;
 	if (o->del != DEL_NEVER) {
 		/* What was just archived and verified counts too. */
-		if (o->mode == RUN_FETCH && run_merge(&f, 0) == -1) {
+		if (o->mode == RUN_FETCH && run_merge(&f, 0, 1) == -1) {
 			code = EXIT_IOERR;
 			goto out;
 		}

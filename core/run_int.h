@@ -57,6 +57,8 @@ struct fetch {
 	struct fmt		*fmt;
 	const struct pop3_listing *l;
 	struct lent		*le;		/* one per listing entry */
+	int			 le_facts;	/* le[] has verified, bad and
+						 * age (a merge with facts) */
 	int64_t			 acct;
 	struct hash		*hwhole, *hbody;
 	struct hdr_scan		 hs;
@@ -103,6 +105,6 @@ int	delete_phase(struct fetch *, struct pop3 *, int *quit_done);
 /* run.c */
 int	run_stopping(void);
 /* Refresh f->le from the index (and, unless dry, reconcile states). */
-int	run_merge(struct fetch *, int reconcile);
+int	run_merge(struct fetch *, int reconcile, int facts);
 
 #endif

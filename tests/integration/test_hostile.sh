@@ -257,6 +257,19 @@ g_capa() {
 	rc_in 76; eq "RETR sent" "$(sent "$FP_LOG" RETR)" 0; no_dele
 	grep -q UIDL "$T/capa_nouidl.err" || W "the error does not name UIDL"
 	verdict capa_no_uidl_refused
+
+	# With PIPELINING, LIST goes out with UIDL; UIDL refused all the
+	# same: stop on UIDL, read LIST's reply so QUIT stays in step.
+	sc pipe_nouidl "{\"capa\":[\"PIPELINING\",\"UIDL\",\"USER\"],\"messages\":$MSGS,\"rules\":[{\"match\":\"UIDL\",\"reply\":\"-ERR UIDL broken\"}]}"
+	fp pipe_nouidl tls
+	pvs pipe_nouidl "$T/pipe_nouidl.vault" --delete=verified
+	fp_end
+	rc_in 76; eq "RETR sent" "$(sent "$FP_LOG" RETR)" 0; no_dele
+	eq "LIST sent with UIDL" "$(grep -cE '^S1 C tls q=0 LIST$' "$FP_LOG")" 1
+	eq "UIDL sent with LIST behind it" "$(grep -cE '^S1 C tls q=1 UIDL$' "$FP_LOG")" 1
+	grep -q UIDL "$T/pipe_nouidl.err" || W "the error does not name UIDL"
+	grep -q "out of step" "$T/pipe_nouidl.err" && W "LIST's reply was left unread"
+	verdict pipelined_listing_uidl_refused
 }
 
 g_stls() {
