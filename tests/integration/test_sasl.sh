@@ -4,22 +4,24 @@
 # auto; the password never shows at -v -v, and a wrong password fails
 # with exit 77 for each.
 #
-# XOAUTH2 and OAUTHBEARER: Dovecot 2.3 checks bearer tokens only through
-# an OAuth2 introspection service, so these run against the scripted fake
-# server (tests/lib/fakepop.py, "token"), with the token from
-# oauth_command in a config file. For each mechanism: a short token (one
-# line with the initial response), a long one (the line would pass 255
-# octets: "AUTH MECH" alone, the response on its own line, the Microsoft
-# 365 form), and a wrong one (the server's error challenge is answered
-# with the mechanism's dummy response, exit 77, nothing archived). The
-# exact bytes the server received are decoded and compared.
+# XOAUTH2 and OAUTHBEARER, with the token from oauth_command in a config
+# file, for each mechanism: a short token (one line with the initial
+# response), a long one (the line would pass 255 octets: "AUTH MECH"
+# alone, the response on its own line, the Microsoft 365 form), and a
+# wrong one (the server's error challenge is answered with the
+# mechanism's dummy response, exit 77, nothing archived):
+#  - against Dovecot, whose oauth2 passdb asks a token introspection
+#    endpoint on loopback (tests/lib/oauth_introspect.py, RFC 7662) that
+#    knows one token;
+#  - against the scripted fake server (tests/lib/fakepop.py, "token"),
+#    where the exact bytes received are decoded and compared.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
 . "$T_ROOT/tests/lib/pv.sh"
 
 T=$(t_tmpdir)
-dv_start "$T/dv" --set "auth_mechanisms=plain login cram-md5 scram-sha-1 scram-sha-256" ||
+dv_start "$T/dv" --set "auth_mechanisms=plain login cram-md5 scram-sha-1 scram-sha-256 xoauth2 oauthbearer" ||
     { t_fail dovecot_start "could not start Dovecot"; t_done; }
 PW='s3cr3t-SASL-pw'
 dv_adduser sasl "$PW"
@@ -51,11 +53,72 @@ for mech in plain login cram-md5 scram-sha-1 scram-sha-256 auto; do
 	fi
 done
 
+TOK_SHORT=ya29.a0AfB_short-token.0123456789
+TOK_LONG=ya29.$(printf 'Lq7-%.0s' $(seq 1 70))end
+
+# --- XOAUTH2 and OAUTHBEARER against Dovecot ---------------------------------
+# oauth_conf FILE PORT MECH TOKEN VAULT: a config with one account.
+oauth_conf() {
+	printf '[account oa]\nhost = localhost\nport = %s\nuser = %s\nauth = %s\ntls_ca = %s\nvault = %s\noauth_command = printf %%s %s\n' \
+	    "$2" "${OA_USER:-oa.user@example.com}" "$3" "$DV_CA" "$5" "$4" >"$1"
+	chmod 600 "$1"
+}
+python3 "$T_ROOT/tests/lib/oauth_introspect.py" --token "$TOK_LONG" \
+    --user sasl --port-file "$T/introspect.port" --log "$T/introspect.log" \
+    --timeout 300 2>"$T/introspect.err" &
+IP_PID=$!
+t_on_exit "kill $IP_PID 2>/dev/null"
+for i in $(seq 1 100); do [ -s "$T/introspect.port" ] && break; sleep 0.05; done
+if [ ! -s "$T/introspect.port" ]; then
+	t_fail dovecot_oauth2_setup "introspection endpoint did not start: $(cat "$T/introspect.err")"
+else
+	printf 'introspection_mode = post\nintrospection_url = http://127.0.0.1:%s/introspect\nusername_attribute = username\nactive_attribute = active\nactive_value = true\nforce_introspection = yes\n' \
+	    "$(cat "$T/introspect.port")" >"$DV_DIR/oauth2.conf.ext"
+	chmod 644 "$DV_DIR/oauth2.conf.ext"
+	printf 'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n' \
+	    "$DV_DIR/oauth2.conf.ext" | dv_conf_append ||
+	    t_fail dovecot_oauth2_setup "Dovecot did not restart with the oauth2 passdb"
+	for mech in xoauth2 oauthbearer; do
+		for tok in "$TOK_LONG" "${TOK_LONG}x" "$TOK_SHORT"; do
+			case $tok in
+			"$TOK_LONG") name=dovecot_${mech}_token_accepted; want=0 ;;
+			"${TOK_LONG}x") name=dovecot_${mech}_wrong_token_exit_77; want=77 ;;
+			*) name=dovecot_${mech}_unknown_token_exit_77; want=77 ;;
+			esac
+			OA_USER=sasl oauth_conf "$T/$name.conf" "$DV_POP3S_PORT" \
+			    "$mech" "$tok" "$T/v-$name"
+			out=$("$POPVAULT" fetch --config "$T/$name.conf" -v -v 2>&1)
+			rc=$?
+			why=
+			[ "$rc" -eq "$want" ] || why="rc=$rc, want $want"
+			if [ "$want" = 0 ]; then
+				printf '%s\n' "$out" | grep -q "^archived *12$" ||
+				    why="$why; archived is not 12"
+			elif [ -e "$T/v-$name/index.sqlite" ] &&
+			    [ "$(pv_sql "$T/v-$name" 'select count(*) from messages')" != 0 ]; then
+				why="$why; something was archived"
+			fi
+			printf '%s\n' "$out" | grep -qF -- "$tok" &&
+			    why="$why; the token shows at -v -v"
+			printf '%s\n' "$out" | grep -q "> AUTH $(echo "$mech" | tr a-z A-Z)" ||
+			    why="$why; no AUTH $mech sent"
+			if [ -z "$why" ]; then t_pass "$name"; else
+				t_fail "$name" "${why#; }: $(printf '%s' "$out" | grep 'popvault:' | tail -2)"
+			fi
+		done
+	done
+	# Dovecot asked the endpoint, which saw the right and the wrong token.
+	if grep -q "active=True" "$T/introspect.log" &&
+	    grep -q "active=False" "$T/introspect.log"; then
+		t_pass dovecot_oauth2_introspection_consulted
+	else
+		t_fail dovecot_oauth2_introspection_consulted "$(cat "$T/introspect.log")"
+	fi
+fi
+
 # --- XOAUTH2 and OAUTHBEARER against the scripted fake server -------------
 . "$T_ROOT/tests/lib/fakepop.sh"
 CERTD=$(dirname "$DV_CA")
-TOK_SHORT=ya29.a0AfB_short-token.0123456789
-TOK_LONG=ya29.$(printf 'Lq7-%.0s' $(seq 1 70))end
 TOK_WANT=$TOK_SHORT
 MSGS='[{"uidl":"oa-1","text":"Subject: one\n\nbody one\n"},{"uidl":"oa-2","text":"Subject: two\n\nbody two\n"}]'
 
@@ -67,10 +130,7 @@ oauth_case() {
 	fp_start "$name" --mode tls --cert "$CERTD/server.crt" \
 	    --key "$CERTD/server.key" --max-conns 1 ||
 	    { t_fail "$name" "fakepop did not start"; return; }
-	printf '[account oa]\nhost = localhost\nport = %s\nuser = %s\nauth = %s\ntls_ca = %s\nvault = %s\noauth_command = printf %%s %s\n' \
-	    "$FP_PORT" "oa.user@example.com" "$mech" "$DV_CA" "$T/v-$name" \
-	    "$tok" >"$T/$name.conf"
-	chmod 600 "$T/$name.conf"
+	oauth_conf "$T/$name.conf" "$FP_PORT" "$mech" "$tok" "$T/v-$name"
 	"$POPVAULT" fetch --config "$T/$name.conf" -v -v >"$T/$name.out" 2>&1
 	rc=$?
 	fp_wait 15 || why="$why; fakepop still running"

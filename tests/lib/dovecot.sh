@@ -21,6 +21,8 @@
 #                             users and mail; dovecot.conf re-read
 #   dv_set KEY VALUE          override a setting and restart (e.g.
 #                             dv_set pop3_uidl_format %g changes all UIDLs)
+#   dv_conf_append            append configuration text from stdin (a
+#                             passdb block, ...) and restart
 #   dv_stop                   stop the instance, wait until it is gone
 #                             (idempotent; fine to call from a trap)
 #
@@ -406,6 +408,15 @@ dv_set() {
 		{ _dv_err "dv_set: no instance (DV_DIR unset)"; return 1; }
 	case "$1" in [a-z]*) ;; *) _dv_err "dv_set: bad key '$1'"; return 1 ;; esac
 	printf '%s = %s\n' "$1" "$2" >> "$DV_DIR/dovecot.conf" || return 1
+	dv_restart
+}
+
+# dv_conf_append: append the Dovecot configuration text on stdin (blocks
+# such as a second passdb, which dv_set cannot express) and restart.
+dv_conf_append() {
+	[ -n "${DV_DIR:-}" ] && [ -f "$DV_DIR/dovecot.conf" ] ||
+		{ _dv_err "dv_conf_append: no instance (DV_DIR unset)"; return 1; }
+	cat >> "$DV_DIR/dovecot.conf" || return 1
 	dv_restart
 }
 
