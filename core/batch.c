@@ -190,8 +190,11 @@ vjob_items_free(struct vjob *vj)
 	vj->n = 0;
 }
 
-/* The reader instance, opened once per run; NULL: verify inline. */
-static struct fmt *
+/*
+ * Open the reader instance, once per run: whether it is there (else the
+ * batch is verified inline). The format copies what fmt_args points to.
+ */
+static int
 verify_reader(struct fetch *f)
 {
 	struct fmt_args	fa;
@@ -207,7 +210,7 @@ verify_reader(struct fetch *f)
 		if (f->vj->rfmt == NULL)
 			log_debug("verifying inline: %s", err);
 	}
-	return f->vj->rfmt;
+	return f->vj->rfmt != NULL;
 }
 
 /* Start reading back this batch; the previous one is collected. */
@@ -291,7 +294,7 @@ verify_entries(struct fetch *f)
 		it[n].id = f->b[i].msg_id;
 		n++;
 	}
-	if (n > 0 && verify_reader(f) != NULL)
+	if (n > 0 && verify_reader(f))
 		return verify_start(f, it, n);
 	r = batch_verify(f, it, n);
 	free(it);
