@@ -1,7 +1,7 @@
 /*
  * tar_dl.h -- libarchive, loaded when the tar format is first opened.
  *
- * libarchive brings libxml2, ICU and libstdc++ with it: about 2.4 MB of
+ * libarchive brings libxml2, ICU and libstdc++ with it: about 2.8 MB of
  * resident memory and their start-up work in every process that links
  * it. Only the tar format needs it, so popvault does not link it: the
  * functions tar.c calls are looked up with dlopen(3)/dlsym(3) once, by
