@@ -63,6 +63,21 @@ oauth_conf() {
 	    "$2" "${OA_USER:-oa.user@example.com}" "$3" "$DV_CA" "$5" "$4" >"$1"
 	chmod 600 "$1"
 }
+# oauth_outcome OUTFILE RC WANT_RC WANT_ARCHIVED TOKEN VAULT: print what is
+# wrong with a run ("; "-separated), nothing if it went as wanted.
+oauth_outcome() {
+	local out=$1 rc=$2 want_rc=$3 want_n=$4 tok=$5 v=$6
+	[ "$rc" -eq "$want_rc" ] || printf '; rc=%s, want %s' "$rc" "$want_rc"
+	if [ "$want_n" -gt 0 ]; then
+		[ "$(awk '$1 == "archived" { print $2 }' "$out")" = "$want_n" ] ||
+		    printf '; archived is not %s' "$want_n"
+	elif [ -e "$v/index.sqlite" ] &&
+	    [ "$(pv_sql "$v" 'select count(*) from messages')" != 0 ]; then
+		printf '; something was archived'
+	fi
+	grep -qF -- "$tok" "$out" && printf '; the token shows at -v -v'
+	return 0
+}
 python3 "$T_ROOT/tests/lib/oauth_introspect.py" --token "$TOK_LONG" \
     --user sasl --port-file "$T/introspect.port" --log "$T/introspect.log" \
     --timeout 300 2>"$T/introspect.err" &
@@ -81,29 +96,20 @@ else
 	for mech in xoauth2 oauthbearer; do
 		for tok in "$TOK_LONG" "${TOK_LONG}x" "$TOK_SHORT"; do
 			case $tok in
-			"$TOK_LONG") name=dovecot_${mech}_token_accepted; want=0 ;;
-			"${TOK_LONG}x") name=dovecot_${mech}_wrong_token_exit_77; want=77 ;;
-			*) name=dovecot_${mech}_unknown_token_exit_77; want=77 ;;
+			"$TOK_LONG") name=dovecot_${mech}_token_accepted; want=0 n=12 ;;
+			"${TOK_LONG}x") name=dovecot_${mech}_wrong_token_exit_77; want=77 n=0 ;;
+			*) name=dovecot_${mech}_unknown_token_exit_77; want=77 n=0 ;;
 			esac
 			OA_USER=sasl oauth_conf "$T/$name.conf" "$DV_POP3S_PORT" \
 			    "$mech" "$tok" "$T/v-$name"
-			out=$("$POPVAULT" fetch --config "$T/$name.conf" -v -v 2>&1)
-			rc=$?
-			why=
-			[ "$rc" -eq "$want" ] || why="rc=$rc, want $want"
-			if [ "$want" = 0 ]; then
-				printf '%s\n' "$out" | grep -q "^archived *12$" ||
-				    why="$why; archived is not 12"
-			elif [ -e "$T/v-$name/index.sqlite" ] &&
-			    [ "$(pv_sql "$T/v-$name" 'select count(*) from messages')" != 0 ]; then
-				why="$why; something was archived"
-			fi
-			printf '%s\n' "$out" | grep -qF -- "$tok" &&
-			    why="$why; the token shows at -v -v"
-			printf '%s\n' "$out" | grep -q "> AUTH $(echo "$mech" | tr a-z A-Z)" ||
+			"$POPVAULT" fetch --config "$T/$name.conf" -v -v \
+			    >"$T/$name.out" 2>&1
+			why=$(oauth_outcome "$T/$name.out" $? "$want" "$n" "$tok" \
+			    "$T/v-$name")
+			grep -q "> AUTH $(echo "$mech" | tr a-z A-Z)" "$T/$name.out" ||
 			    why="$why; no AUTH $mech sent"
 			if [ -z "$why" ]; then t_pass "$name"; else
-				t_fail "$name" "${why#; }: $(printf '%s' "$out" | grep 'popvault:' | tail -2)"
+				t_fail "$name" "${why#; }: $(grep 'popvault:' "$T/$name.out" | tail -2)"
 			fi
 		done
 	done
@@ -134,15 +140,8 @@ oauth_case() {
 	"$POPVAULT" fetch --config "$T/$name.conf" -v -v >"$T/$name.out" 2>&1
 	rc=$?
 	fp_wait 15 || why="$why; fakepop still running"
-	[ "$rc" -eq "$want_rc" ] || why="$why; rc=$rc, want $want_rc"
-	if [ "$want_n" -gt 0 ]; then
-		[ "$(awk '$1 == "archived" { print $2 }' "$T/$name.out")" = "$want_n" ] ||
-		    why="$why; archived is not $want_n"
-	elif [ -e "$T/v-$name/index.sqlite" ] &&
-	    [ "$(pv_sql "$T/v-$name" 'select count(*) from messages')" != 0 ]; then
-		why="$why; something was archived"
-	fi
-	grep -qF -- "$tok" "$T/$name.out" && why="$why; the token shows at -v -v"
+	why="$why$(oauth_outcome "$T/$name.out" "$rc" "$want_rc" "$want_n" \
+	    "$tok" "$T/v-$name")"
 	python3 - "$FP_LOG" "$mech" oa.user@example.com "$tok" localhost \
 	    "$FP_PORT" "$([ "$tok" = "$TOK_WANT" ] && echo ok || echo refused)" \
 	    >"$T/$name.bytes" 2>&1 <<'PY' || why="$why; $(tr '\n' ' ' <"$T/$name.bytes")"
