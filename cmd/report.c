@@ -13,7 +13,7 @@ unsigned long long
 report_errors(const struct run_stats *st)
 {
 	return (unsigned long long)(st->failed + st->skipped +
-	    st->verify_failed) + (st->code != EXIT_OK &&
+	    st->verify_failed + st->refused) + (st->code != EXIT_OK &&
 	    st->code != EXIT_PARTIAL);
 }
 
@@ -49,6 +49,14 @@ report_block(FILE *out, const char *name, const struct run_stats *st,
 		kv(out, "unconfirmed", st->unconfirmed);
 	if (st->dups)
 		kv(out, "duplicates", st->dups);
+	if (st->variants)
+		kv(out, "variants", st->variants);
+	if (st->reproved)
+		kv(out, "re-proved", st->reproved);
+	if (st->repaired)
+		kv(out, "repaired", st->repaired);
+	if (st->refused)
+		kv(out, "refused", st->refused);
 	if (st->collisions)
 		kv(out, "collisions", st->collisions);
 	if (st->skipped)
@@ -73,7 +81,10 @@ static const struct {
 	{ "known",		offsetof(struct run_stats, known) },
 	{ "archived",		offsetof(struct run_stats, archived) },
 	{ "duplicates",		offsetof(struct run_stats, dups) },
+	{ "variants",		offsetof(struct run_stats, variants) },
 	{ "collisions",		offsetof(struct run_stats, collisions) },
+	{ "reproved",		offsetof(struct run_stats, reproved) },
+	{ "repaired",		offsetof(struct run_stats, repaired) },
 	{ "too_large",		offsetof(struct run_stats, skipped) },
 	{ "failed",		offsetof(struct run_stats, failed) },
 	{ "verified",		offsetof(struct run_stats, verified) },
@@ -81,6 +92,7 @@ static const struct {
 	{ "planned_deletes",	offsetof(struct run_stats, planned) },
 	{ "deleted",		offsetof(struct run_stats, deleted) },
 	{ "unconfirmed_deletes", offsetof(struct run_stats, unconfirmed) },
+	{ "refused_deletes",	offsetof(struct run_stats, refused) },
 	{ "bytes",		offsetof(struct run_stats, bytes) },
 };
 
@@ -126,9 +138,9 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 			w = strlen(r[i].name);
 	if (w > 32)
 		w = 32;
-	fprintf(out, "%-*s %7s %6s %8s %6s %6s %6s %8s %7s %6s %9s %7s\n",
-	    (int)w, "ACCOUNT", "listed", "new", "archived", "known",
-	    "dups", "collis", "verified", "deleted", "errors", "MB",
+	fprintf(out, "%-*s %7s %6s %8s %6s %6s %6s %6s %8s %7s %6s %9s "
+	    "%7s\n", (int)w, "ACCOUNT", "listed", "new", "archived", "known",
+	    "dups", "varnts", "collis", "verified", "deleted", "errors", "MB",
 	    "time");
 	for (i = 0; i <= n; i++) {
 		const struct run_stats	*st = i < n ? r[i].st : &t;
@@ -138,14 +150,15 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 			errs += report_errors(st);
 		}
 		secs = st->ms / 1000.0;
-		fprintf(out, "%-*.*s %7llu %6llu %8llu %6llu %6llu %6llu %8llu "
-		    "%7llu %6llu %9.1f %6.1fs\n", (int)w, (int)w,
+		fprintf(out, "%-*.*s %7llu %6llu %8llu %6llu %6llu %6llu %6llu "
+		    "%8llu %7llu %6llu %9.1f %6.1fs\n", (int)w, (int)w,
 		    i < n ? r[i].name : "TOTAL",
 		    (unsigned long long)st->listed,
 		    (unsigned long long)st->fresh,
 		    (unsigned long long)st->archived,
 		    (unsigned long long)st->known,
 		    (unsigned long long)st->dups,
+		    (unsigned long long)st->variants,
 		    (unsigned long long)st->collisions,
 		    (unsigned long long)st->verified,
 		    (unsigned long long)st->deleted,

@@ -26,8 +26,10 @@ search_usage(void)
 	    "           [--account NAME] [--limit N]\n"
 	    "\n"
 	    "Print one line per sighting of a matching message: account,\n"
-	    "UIDL, Date, From, Subject and where it is stored, separated by\n"
-	    "tabs. --from and --subject match substrings (any case for\n"
+	    "UIDL, Date, From, Subject, where it is stored and its kind\n"
+	    "(\"variant\": same Message-ID and body as an earlier copy, other\n"
+	    "headers, stored on its own; \",unproven\": to be fetched again\n"
+	    "before it may be deleted; else \"-\"), separated by tabs. --from and --subject match substrings (any case for\n"
 	    "ASCII); --since and --until bound the Date header (UTC days,\n"
 	    "until excluded).\n");
 }
@@ -77,7 +79,10 @@ hit(void *arg, const struct idx_hit *h)
 	printf("\taccounts/%s/%s/", h->dir ? h->dir : "?",
 	    h->format ? h->format : "?");
 	field(h->location);
-	putchar('\n');
+	/* Lossless dedup: a variant is its own stored copy; an unproven
+	 * sighting is fetched again before any delete. */
+	printf("\t%s%s\n", h->variant ? "variant" : "-",
+	    h->proven ? "" : ",unproven");
 	return 0;
 }
 

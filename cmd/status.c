@@ -18,7 +18,9 @@ status_usage(void)
 	    "For each account: messages on the server at the last run, stored\n"
 	    "in its archive, verified, seen but stored once elsewhere\n"
 	    "(duplicates), deleted from the server, failing verification,\n"
-	    "and the time and outcome of the last run.\n"
+	    "variants stored (same Message-ID and body as an earlier copy,\n"
+	    "other headers), UIDLs to fetch again before any delete\n"
+	    "(unproven), and the time and outcome of the last run.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --vault DIR   the vault (default: $XDG_DATA_HOME/popvault)\n"
@@ -37,11 +39,11 @@ status_row(void *arg, const struct idx_status *s)
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
 	}
-	printf("%-30s %8lld %8lld %8lld %8lld %8lld %6lld  %s %s\n", s->name,
-	    (long long)s->listed, (long long)s->archived,
+	printf("%-30s %8lld %8lld %8lld %8lld %8lld %6lld %8lld %8lld  %s "
+	    "%s\n", s->name, (long long)s->listed, (long long)s->archived,
 	    (long long)s->verified, (long long)(s->sightings - s->archived),
-	    (long long)s->deleted, (long long)s->bad, when,
-	    s->outcome ? s->outcome : "-");
+	    (long long)s->deleted, (long long)s->bad, (long long)s->variants,
+	    (long long)s->unproven, when, s->outcome ? s->outcome : "-");
 	return 0;
 }
 
@@ -81,8 +83,9 @@ status_main(int argc, char **argv)
 	}
 	if ((x = cmd_open_index(v)) == NULL)
 		return EXIT_USAGE;
-	printf("%-30s %8s %8s %8s %8s %8s %6s  %s\n", "account", "listed",
-	    "archived", "verified", "dups", "deleted", "bad", "last run");
+	printf("%-30s %8s %8s %8s %8s %8s %6s %8s %8s  %s\n", "account",
+	    "listed", "archived", "verified", "dups", "deleted", "bad",
+	    "variants", "unproven", "last run");
 	r = idx_status(x, status_row, NULL);
 	if (r == -1)
 		log_warnx("%s", idx_error(x));

@@ -319,6 +319,7 @@ batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
 {
 	size_t	i, bad = 0;
 	int64_t	now = wall_now();
+	int	r;
 	char	note[64];
 
 	if (idx_begin(f->idx) == -1)
@@ -328,6 +329,12 @@ batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
 			if (idx_set_verified(f->idx, it[i].id, now) == -1)
 				goto fail;
 			f->st->verified++;
+			/* A sound copy of damaged ones: they are repaired. */
+			if (f->repairs > 0 && (r = idx_set_replaced(f->idx,
+			    it[i].id, it[i].sha)) == -1)
+				goto fail;
+			if (f->repairs > 0)
+				f->st->repaired += (uint64_t)r;
 			continue;
 		}
 		bad++;
@@ -335,7 +342,7 @@ batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
 		    fmt_vresult_str(it[i].result));
 		log_warnx("verification failed: %s is %s", it[i].loc,
 		    fmt_vresult_str(it[i].result));
-		if (idx_set_note(f->idx, it[i].id, note) == -1)
+		if (idx_mark_damaged(f->idx, it[i].id, note) == -1)
 			goto fail;
 	}
 	if (idx_commit(f->idx) == -1)
@@ -553,12 +560,15 @@ static int
 claim(struct fetch *f, struct bentry *e, int *dup)
 {
 	struct idx_msg	 m;
+	struct idx_dedup d;
+	const struct lent *le = &f->le[e->li];
 	size_t		 len = 0;
 	int64_t		 now = wall_now();
-	int		 found = 0, collision = 0;
+	int		 found = 0;
 	char		 esc[256];
 
 	*dup = 0;
+	memset(&d, 0, sizeof d);
 	if (!f->claim_open) {
 		if (idx_durable(f->idx, 0) == -1 || idx_begin(f->idx) == -1)
 			return -1;
@@ -567,12 +577,14 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 		f->claim_t0 = now_ms();
 	}
 	f->claim_n++;
+	/* Only the same whole-message hash is a duplicate (DESIGN.md). */
 	if (f->o->dedup != RUN_DEDUP_NONE) {
-		found = idx_find_dup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
+		found = idx_dedup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
 		    f->acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
-		    e->mid_len, e->body, e->sha, &e->msg_id, &collision);
+		    e->mid_len, e->body, e->sha, &d);
 		if (found == -1)
 			goto fail;
+		e->msg_id = d.dup;
 	}
 	if (!found) {
 		memset(&m, 0, sizeof m);
@@ -596,26 +608,35 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 		m.location = "";
 		m.first_seen = now;
 		m.date_epoch = INT64_MIN;
+		m.variant_of = d.variant_of;
 		if (m.date != NULL)
 			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
 		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
 			goto fail;
 	}
 	/*
-	 * The server's LIST size: a later change under the UIDL shows.
-	 * When it did change (drift), the UIDL now stands for this
-	 * content; the earlier message stays in the archive.
+	 * The UIDL now stands for exactly these bytes (proven): a new
+	 * sighting, or a known one fetched again because its content
+	 * changed (drift: the earlier message stays in the archive), its
+	 * proof was missing or its copy damaged, or the server reused the
+	 * UIDL after our confirmed delete (a new message).
 	 */
-	if ((f->le[e->li].drift ? idx_move_sighting(f->idx, f->acct,
-	    POP3_UID(f->l, e->li), f->l->e[e->li].uid_len, e->msg_id,
-	    f->l->e[e->li].size) : idx_add_sighting(f->idx, f->acct,
-	    POP3_UID(f->l, e->li), f->l->e[e->li].uid_len, e->msg_id,
-	    f->l->e[e->li].size, now)) == -1)
+	if (idx_put_sighting(f->idx, f->acct, POP3_UID(f->l, e->li),
+	    f->l->e[e->li].uid_len, e->msg_id, f->l->e[e->li].size, now,
+	    le->reused) == -1)
 		goto fail;
 	*dup = found;
-	if (f->le[e->li].drift)
+	if (d.damaged) {
+		f->repairs++;
+		log_info("UIDL %.*s: a fresh copy replaces a stored copy that "
+		    "failed verification (the damaged one is kept)",
+		    (int)f->l->e[e->li].uid_len, POP3_UID(f->l, e->li));
+	}
+	if (le->drift)
 		f->st->collisions++;
-	else if (!found && collision) {
+	else if (d.variant_of != 0)
+		f->st->variants++;
+	else if (d.collision) {
 		f->st->collisions++;
 		log_warnx("Message-ID %s already stored with other content; "
 		    "keeping both", log_escape(e->meta + e->mid_off,

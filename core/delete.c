@@ -106,7 +106,12 @@ choose(struct fetch *f, size_t **out)
 	for (i = 0; i < l->n; i++) {
 		const struct lent	*e = &f->le[i];
 
-		if (!e->known || !e->verified || e->bad || e->shared)
+		/*
+		 * Only a proven sighting (its own bytes are stored) of a
+		 * verified, undamaged copy, under a UIDL listed once.
+		 */
+		if (!e->known || !e->verified || !e->proven || e->bad ||
+		    e->shared)
 			continue;
 		if (e->drift) {
 			/* RELIABILITY 29: content changed under the UIDL. */
@@ -207,7 +212,9 @@ delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
 				code = EXIT_TEMPFAIL;
 				goto out;
 			}
+			/* Refused: it stays on the server, tried next run. */
 			log_warnx("%s: %s", f->o->account, pop3_error(p));
+			f->st->refused++;
 			continue;
 		}
 		ok[i] = 1;

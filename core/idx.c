@@ -21,11 +21,12 @@
 
 enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
-	S_DUP_MID, S_MID_ANY, S_DUP_SHA, S_MSG_ADD, S_SIGHT_ADD, S_SIGHT_MOVE,
+	S_DUP_SHA, S_VARIANT, S_MID_ANY, S_MSG_ADD, S_SIGHT_PUT, S_DAMAGED,
+	S_UNPROVE, S_UNPROVE_ONE, S_REPLACED, S_IDENT, S_IDENT_SET, S_UNPROVE_ALL,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHTINGS_KEYS,
 	S_SIGHT_STATE,
-	S_SET_VERIFIED, S_SET_NOTE, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
+	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
@@ -39,20 +40,49 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "last_listed = ?3, last_run_at = ?4 WHERE id = ?1",
 	[S_UIDLS] = "SELECT uidl FROM sightings WHERE account_id = ?1 "
 	    "ORDER BY uidl",
-	[S_DUP_MID] = "SELECT id FROM messages WHERE message_id = ?1 AND "
-	    "body_sha256 = ?2 AND (?3 = 0 OR account_id = ?3) LIMIT 1",
+	/*
+	 * Lossless dedup (DESIGN.md): only the same whole-message hash is
+	 * a duplicate, and never onto a copy that failed verification;
+	 * the sound copy first, then a damaged one (for the caller to know
+	 * the content is being repaired).
+	 */
+	[S_DUP_SHA] = "SELECT id, coalesce(note LIKE 'verify:%', 0) AS bad "
+	    "FROM messages WHERE sha256 = ?1 AND (?3 = 0 OR account_id = ?3) "
+	    "ORDER BY bad, id LIMIT 1",
+	[S_VARIANT] = "SELECT id FROM messages WHERE message_id = ?1 AND "
+	    "body_sha256 = ?2 AND (?3 = 0 OR account_id = ?3) ORDER BY id "
+	    "LIMIT 1",
 	[S_MID_ANY] = "SELECT 1 FROM messages WHERE message_id = ?1 AND "
 	    "(?3 = 0 OR account_id = ?3) LIMIT 1",
-	[S_DUP_SHA] = "SELECT id FROM messages WHERE sha256 = ?1 AND "
-	    "message_id IS NULL AND (?3 = 0 OR account_id = ?3) LIMIT 1",
 	[S_MSG_ADD] = "INSERT INTO messages(account_id, sha256, body_sha256, "
 	    "size, message_id, date, from_addr, subject, return_path, state, "
-	    "format, location, first_seen, date_epoch) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, ?13)",
-	[S_SIGHT_ADD] = "INSERT OR IGNORE INTO sightings(account_id, uidl, "
-	    "msg, size, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_SIGHT_MOVE] = "UPDATE sightings SET msg = ?3, size = ?4, "
-	    "state = 'on_server' WHERE account_id = ?1 AND uidl = ?2",
+	    "format, location, first_seen, date_epoch, variant_of) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, "
+	    "?13, ?14)",
+	/*
+	 * The server's message under (account, UIDL) is the content msg:
+	 * proven, on the server. A reused UIDL (fresh = 1) is a new
+	 * message, first seen now; a re-proved one keeps its first sight.
+	 */
+	[S_SIGHT_PUT] = "INSERT INTO sightings(account_id, uidl, msg, size, "
+	    "first_seen, proven) VALUES (?1, ?2, ?3, ?4, ?5, 1) "
+	    "ON CONFLICT(account_id, uidl) DO UPDATE SET msg = excluded.msg, "
+	    "size = excluded.size, state = 'on_server', proven = 1, "
+	    "first_seen = CASE WHEN ?6 THEN excluded.first_seen ELSE "
+	    "first_seen END",
+	[S_DAMAGED] = "UPDATE messages SET note = ?2 WHERE id = ?1",
+	/* What pointed at a damaged copy must be proven again. */
+	[S_UNPROVE] = "UPDATE sightings SET proven = 0 WHERE msg = ?1",
+	[S_UNPROVE_ONE] = "UPDATE sightings SET proven = 0 WHERE "
+	    "account_id = ?1 AND uidl = ?2",
+	[S_UNPROVE_ALL] = "UPDATE sightings SET proven = 0 WHERE "
+	    "account_id = ?1",
+	[S_REPLACED] = "UPDATE messages SET replaced_by = ?1 WHERE "
+	    "sha256 = ?2 AND id <> ?1 AND note LIKE 'verify:%' AND "
+	    "replaced_by IS NULL",
+	[S_IDENT] = "SELECT host, port, user FROM accounts WHERE id = ?1",
+	[S_IDENT_SET] = "UPDATE accounts SET host = ?2, port = ?3, user = ?4 "
+	    "WHERE id = ?1",
 	[S_SET_ARCHIVED] = "UPDATE messages SET state = 'archived', "
 	    "archived_at = ?2 WHERE id = ?1 AND state = 'pending'",
 	[S_PENDING] = "SELECT id, location, sha256 FROM messages WHERE "
@@ -75,29 +105,31 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "ha.id = m.account_id WHERE a.name = ?1 AND s.uidl = ?2",
 	[S_SIGHTINGS] = "SELECT s.uidl, s.state, m.state = 'verified', "
 	    "s.first_seen, "
-	    "m.date_epoch, m.note LIKE 'verify:%', s.size FROM sightings s "
+	    "m.date_epoch, m.note LIKE 'verify:%', s.size, s.proven "
+	    "FROM sightings s "
 	    "JOIN messages m ON m.id = s.msg WHERE s.account_id = ?1 "
 	    "ORDER BY s.uidl",
 	/* The same columns from the sightings table alone (no facts). */
 	[S_SIGHTINGS_KEYS] = "SELECT s.uidl, s.state, 0, s.first_seen, "
-	    "NULL, 0, s.size FROM sightings s WHERE s.account_id = ?1 "
-	    "ORDER BY s.uidl",
+	    "NULL, 0, s.size, s.proven FROM sightings s WHERE "
+	    "s.account_id = ?1 ORDER BY s.uidl",
 	[S_SIGHT_STATE] = "UPDATE sightings SET state = ?3 WHERE "
 	    "account_id = ?1 AND uidl = ?2",
 	[S_SET_VERIFIED] = "UPDATE messages SET state = 'verified', "
 	    "verified_at = ?2, note = NULL WHERE id = ?1 AND state <> 'pending'",
-	[S_SET_NOTE] = "UPDATE messages SET note = ?2 WHERE id = ?1",
 	[S_ARCHIVED_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
 	    "account_id = ?1 AND state = 'archived' AND format = ?2 AND "
 	    "id > ?3 ORDER BY id LIMIT ?4",
+	/* A damaged copy replaced by a sound one is kept, not checked. */
 	[S_ALL_ROWS] = "SELECT id, location, sha256 FROM messages WHERE "
 	    "account_id = ?1 AND state <> 'pending' AND format = ?2 AND "
-	    "id > ?3 ORDER BY id LIMIT ?4",
+	    "replaced_by IS NULL AND id > ?3 ORDER BY id LIMIT ?4",
 	[S_ACCOUNTS] = "SELECT id, name, dir FROM accounts ORDER BY name",
 	[S_FORMATS] = "SELECT DISTINCT format FROM messages WHERE "
 	    "account_id = ?1",
 	[S_BAD_COUNT] = "SELECT count(*) FROM sightings s JOIN messages m ON "
-	    "m.id = s.msg WHERE s.account_id = ?1 AND m.note LIKE 'verify:%'",
+	    "m.id = s.msg WHERE s.account_id = ?1 AND m.note LIKE 'verify:%' "
+	    "AND m.replaced_by IS NULL",
 	[S_STATUS] = "SELECT a.name, a.last_listed, a.last_run_at, "
 	    "a.last_outcome, "
 	    "(SELECT count(*) FROM messages m WHERE m.account_id = a.id), "
@@ -108,9 +140,15 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "AND s.state = 'deleted'), "
 	    "(SELECT count(*) FROM sightings s JOIN messages m ON "
 	    "m.id = s.msg WHERE s.account_id = a.id AND m.note LIKE "
-	    "'verify:%') FROM accounts a ORDER BY a.name",
+	    "'verify:%' AND m.replaced_by IS NULL), "
+	    "(SELECT count(*) FROM messages m WHERE m.account_id = a.id "
+	    "AND m.variant_of IS NOT NULL), "
+	    "(SELECT count(*) FROM sightings s WHERE s.account_id = a.id "
+	    "AND s.proven = 0 AND s.state <> 'deleted') "
+	    "FROM accounts a ORDER BY a.name",
 	[S_SEARCH] = "SELECT a.name, s.uidl, m.date, m.from_addr, m.subject, "
-	    "ha.dir, m.location, m.message_id, m.format FROM sightings s "
+	    "ha.dir, m.location, m.message_id, m.format, m.variant_of, "
+	    "s.proven FROM sightings s "
 	    "JOIN accounts a ON a.id = s.account_id "
 	    "JOIN messages m ON m.id = s.msg "
 	    "JOIN accounts ha ON ha.id = m.account_id WHERE "
@@ -172,6 +210,30 @@ static const char *const idx_migrations[] = {
 	"  PRIMARY KEY (account_id, name)) WITHOUT ROWID;",
 	/* 2 -> 3: the Date header as seconds, for --age-by=date. */
 	"ALTER TABLE messages ADD COLUMN date_epoch INTEGER;",
+	/*
+	 * 3 -> 4: lossless deduplication (DESIGN.md). A variant (same
+	 * Message-ID and body, other headers) is stored and linked to the
+	 * first copy; a damaged copy replaced by a sound one is kept and
+	 * linked to it; a sighting is "proven" when the message it points
+	 * at has the exact bytes the server sent under that UIDL.
+	 *
+	 * Versions before 4 took a message with a known Message-ID and body
+	 * for a duplicate whatever its headers, so a sighting may point at
+	 * other bytes than its own. Which ones cannot be told for sure:
+	 * proven are only the sightings of messages without a Message-ID
+	 * (those were matched by whole hash) and the one sighting that
+	 * created its message (same account, same first second, alone).
+	 * Every other becomes unproven: fetched again while the server has
+	 * it, and never deleted before.
+	 */
+	"ALTER TABLE messages ADD COLUMN variant_of INTEGER;"
+	"ALTER TABLE messages ADD COLUMN replaced_by INTEGER;"
+	"ALTER TABLE sightings ADD COLUMN proven INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE sightings SET proven = 0 WHERE NOT EXISTS (SELECT 1 FROM "
+	"  messages m WHERE m.id = sightings.msg AND (m.message_id IS NULL OR"
+	"  (m.account_id = sightings.account_id AND"
+	"   m.first_seen = sightings.first_seen AND"
+	"   (SELECT count(*) FROM sightings s2 WHERE s2.msg = m.id) = 1)));",
 };
 
 struct idx {
@@ -238,11 +300,32 @@ exec(struct idx *x, const char *sql)
 	return 0;
 }
 
+/* After the migration to 4: say what lossless dedup will fetch again. */
+static void
+unproven_note(struct idx *x)
+{
+	sqlite3_stmt	*s;
+	int64_t		 n = 0;
+
+	if (sqlite3_prepare_v2(x->db, "SELECT count(*) FROM sightings WHERE "
+	    "proven = 0 AND state <> 'deleted'", -1, &s, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (n > 0)
+		log_info("index: %lld message%s recorded by an older popvault "
+		    "may not have its own bytes in the archive (deduplicated "
+		    "by Message-ID and body); each is fetched again while its "
+		    "server has it, and none is deleted before", (long long)n,
+		    n == 1 ? "" : "s");
+}
+
 static int
 idx_migrate(struct idx *x)
 {
 	sqlite3_stmt	*s;
-	int		 v, n = (int)(sizeof idx_migrations /
+	int		 v, from, n = (int)(sizeof idx_migrations /
 			    sizeof idx_migrations[0]);
 	char		 sql[64];
 
@@ -263,6 +346,7 @@ idx_migrate(struct idx *x)
 		exec(x, "ROLLBACK");
 		return -1;
 	}
+	from = v;
 	for (; v < n; v++) {
 		if (exec(x, idx_migrations[v]) == -1) {
 			exec(x, "ROLLBACK");
@@ -274,7 +358,11 @@ idx_migrate(struct idx *x)
 			return -1;
 		}
 	}
-	return exec(x, "COMMIT");
+	if (exec(x, "COMMIT") == -1)
+		return -1;
+	if (from > 0 && from < 4)
+		unproven_note(x);
+	return 0;
 fail:
 	idx_fail(x, "reading schema version");
 	exec(x, "ROLLBACK");
@@ -524,35 +612,43 @@ idx_known_uidls(struct idx *x, int64_t account_id,
 }
 
 int
-idx_find_dup(struct idx *x, int64_t scope, const char *mid, size_t midlen,
+idx_dedup(struct idx *x, int64_t scope, const char *mid, size_t midlen,
     const unsigned char body[HASH_LEN], const unsigned char whole[HASH_LEN],
-    int64_t *id, int *collision)
+    struct idx_dedup *d)
 {
 	sqlite3_stmt	*s;
 	int		 r;
 
-	*collision = 0;
-	if (mid != NULL) {
-		if ((s = stmt(x, S_DUP_MID)) == NULL)
-			return -1;
-		sqlite3_bind_text(s, 1, mid, (int)midlen, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 2, body, HASH_LEN, SQLITE_STATIC);
-	} else {
-		if ((s = stmt(x, S_DUP_SHA)) == NULL)
-			return -1;
-		sqlite3_bind_blob(s, 1, whole, HASH_LEN, SQLITE_STATIC);
-	}
+	memset(d, 0, sizeof *d);
+	if ((s = stmt(x, S_DUP_SHA)) == NULL)
+		return -1;
+	sqlite3_bind_blob(s, 1, whole, HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, scope);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		return 1;
+		if (sqlite3_column_int(s, 1) == 0)
+			d->dup = sqlite3_column_int64(s, 0);
+		else
+			d->damaged = 1;
 	}
 	sqlite3_reset(s);
-	if (r != SQLITE_DONE)
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return idx_fail(x, "looking for duplicates");
-	if (mid == NULL)
+	if (d->dup != 0 || mid == NULL)
+		return d->dup != 0;
+	/* Not stored yet: a variant, a collision, or nothing alike. */
+	if ((s = stmt(x, S_VARIANT)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, mid, (int)midlen, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, body, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, scope);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		d->variant_of = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "looking for variants");
+	if (d->variant_of != 0)
 		return 0;
 	if ((s = stmt(x, S_MID_ANY)) == NULL)
 		return -1;
@@ -561,7 +657,7 @@ idx_find_dup(struct idx *x, int64_t scope, const char *mid, size_t midlen,
 	r = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (r == SQLITE_ROW)
-		*collision = 1;
+		d->collision = 1;
 	else if (r != SQLITE_DONE)
 		return idx_fail(x, "looking for collisions");
 	return 0;
@@ -597,6 +693,8 @@ idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
 	sqlite3_bind_int64(s, 12, m->first_seen);
 	if (m->date_epoch != INT64_MIN)
 		sqlite3_bind_int64(s, 13, m->date_epoch);
+	if (m->variant_of != 0)
+		sqlite3_bind_int64(s, 14, m->variant_of);
 	if (step_done(x, s, "adding message") == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(x->db);
@@ -604,34 +702,121 @@ idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
 }
 
 int
-idx_add_sighting(struct idx *x, int64_t account_id, const char *uidl,
-    size_t uidllen, int64_t msg_id, uint64_t size, int64_t when)
+idx_put_sighting(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, int64_t msg_id, uint64_t size, int64_t when, int fresh)
 {
 	sqlite3_stmt	*s;
 
-	if ((s = stmt(x, S_SIGHT_ADD)) == NULL)
+	if ((s = stmt(x, S_SIGHT_PUT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
 	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, msg_id);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 5, when);
-	return step_done(x, s, "adding sighting");
+	sqlite3_bind_int(s, 6, fresh != 0);
+	return step_done(x, s, "recording sighting");
 }
 
 int
-idx_move_sighting(struct idx *x, int64_t account_id, const char *uidl,
-    size_t uidllen, int64_t msg_id, uint64_t size)
+idx_mark_damaged(struct idx *x, int64_t msg_id, const char *note)
 {
 	sqlite3_stmt	*s;
 
-	if ((s = stmt(x, S_SIGHT_MOVE)) == NULL)
+	if ((s = stmt(x, S_DAMAGED)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_text(s, 2, note, -1, SQLITE_STATIC);
+	if (step_done(x, s, "noting damaged message") == -1)
+		return -1;
+	if ((s = stmt(x, S_UNPROVE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	return step_done(x, s, "unproving sightings");
+}
+
+int
+idx_set_replaced(struct idx *x, int64_t msg_id,
+    const unsigned char sha[HASH_LEN])
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_REPLACED)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	sqlite3_bind_blob(s, 2, sha, HASH_LEN, SQLITE_STATIC);
+	if (step_done(x, s, "recording a repair") == -1)
+		return -1;
+	return sqlite3_changes(x->db);
+}
+
+int
+idx_unprove_sighting(struct idx *x, int64_t account_id, const char *uidl,
+    size_t len)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_UNPROVE_ONE)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, msg_id);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
-	return step_done(x, s, "moving sighting");
+	sqlite3_bind_text(s, 2, uidl, (int)len, SQLITE_STATIC);
+	return step_done(x, s, "unproving a sighting");
+}
+
+int
+idx_unprove_account(struct idx *x, int64_t account_id)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_UNPROVE_ALL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	return step_done(x, s, "unproving the account");
+}
+
+/* A NULL column as "", for comparison. */
+static void
+col_copy(sqlite3_stmt *s, int col, char *out, size_t len)
+{
+	const unsigned char	*t = sqlite3_column_text(s, col);
+
+	snprintf(out, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+int
+idx_identity(struct idx *x, int64_t account_id, struct idx_ident *id)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_IDENT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		col_copy(s, 0, id->host, sizeof id->host);
+		col_copy(s, 1, id->port, sizeof id->port);
+		col_copy(s, 2, id->user, sizeof id->user);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW)
+		return idx_fail(x, "reading the account's server");
+	return 0;
+}
+
+int
+idx_set_identity(struct idx *x, int64_t account_id, const char *host,
+    const char *port, const char *user)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_IDENT_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, port, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, user, -1, SQLITE_STATIC);
+	return step_done(x, s, "recording the account's server");
 }
 
 int
@@ -823,6 +1008,7 @@ idx_sightings(struct idx *x, int64_t account_id, int facts,
 		g.bad = sqlite3_column_int(s, 5) == 1;
 		g.listed_size = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 :
 		    sqlite3_column_int64(s, 6);
+		g.proven = sqlite3_column_int(s, 7) == 1;
 		if (cb(arg, &g) == -1) {
 			sqlite3_reset(s);
 			return -1;
@@ -858,18 +1044,6 @@ idx_set_verified(struct idx *x, int64_t msg_id, int64_t when)
 	sqlite3_bind_int64(s, 1, msg_id);
 	sqlite3_bind_int64(s, 2, when);
 	return step_done(x, s, "marking verified");
-}
-
-int
-idx_set_note(struct idx *x, int64_t msg_id, const char *note)
-{
-	sqlite3_stmt	*s;
-
-	if ((s = stmt(x, S_SET_NOTE)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, msg_id);
-	sqlite3_bind_text(s, 2, note, -1, SQLITE_STATIC);
-	return step_done(x, s, "noting message");
 }
 
 int
@@ -981,6 +1155,8 @@ idx_status(struct idx *x, int (*cb)(void *, const struct idx_status *),
 		st.sightings = sqlite3_column_int64(s, 6);
 		st.deleted = sqlite3_column_int64(s, 7);
 		st.bad = sqlite3_column_int64(s, 8);
+		st.variants = sqlite3_column_int64(s, 9);
+		st.unproven = sqlite3_column_int64(s, 10);
 		if (cb(arg, &st) == -1) {
 			sqlite3_reset(s);
 			return -1;
@@ -1048,6 +1224,8 @@ idx_search(struct idx *x, const struct idx_query *q,
 		h.location = (const char *)sqlite3_column_text(s, 6);
 		h.message_id = (const char *)sqlite3_column_text(s, 7);
 		h.format = (const char *)sqlite3_column_text(s, 8);
+		h.variant = sqlite3_column_type(s, 9) != SQLITE_NULL;
+		h.proven = sqlite3_column_int(s, 10) == 1;
 		if (cb(arg, &h) == -1)
 			break;
 	}

@@ -15,7 +15,16 @@
  *   volumes    committed length of each append-only archive file
  *   sightings  every (account, UIDL) seen, pointing at the stored
  *              message that holds its content; "messages keyed by
- *              (account, UIDL)" is the join of the two
+ *              (account, UIDL)" is the join of the two. A sighting is
+ *              "proven" when that message has the very bytes the server
+ *              sent under the UIDL (its whole-message SHA-256); only a
+ *              proven sighting of a verified message may be deleted
+ *
+ * Deduplication is lossless (DESIGN.md): the same whole-message SHA-256
+ * is the only duplicate. A variant (same Message-ID and body, other
+ * headers) is stored and linked (variant_of) to the first copy; a copy
+ * that failed verification never absorbs a new one, and the sound copy
+ * stored later is linked from it (replaced_by).
  *
  * Every function returns 0 (or a count) on success and -1 on failure
  * with idx_error() set. SQLITE_BUSY is waited for (busy timeout), never
@@ -29,7 +38,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	3
+#define IDX_SCHEMA_VERSION	4
 
 struct idx;
 
@@ -47,6 +56,7 @@ struct idx_msg {
 	const char	*location;
 	int64_t		 first_seen;
 	int64_t		 date_epoch;	/* Date header; INT64_MIN: none */
+	int64_t		 variant_of;	/* 0, or the copy it is a variant of */
 };
 
 struct idx	*idx_open(const char *path, char *err, size_t errlen);
@@ -78,29 +88,69 @@ int		 idx_account_done(struct idx *, int64_t id, const char *outcome,
 int		 idx_known_uidls(struct idx *, int64_t account_id,
 		    int (*cb)(void *, const char *, size_t), void *arg);
 
+/* The deduplication decision for one downloaded message. */
+struct idx_dedup {
+	int64_t	dup;		/* a sound stored copy with the same whole
+				 * hash: its id; 0 none */
+	int64_t	variant_of;	/* not a dup: same Message-ID and body */
+	int	collision;	/* not a dup nor a variant: same Message-ID */
+	int	damaged;	/* not a dup, but a copy with the same whole
+				 * hash failed verification (a repair) */
+};
+
 /*
- * Look for a stored message with the same content key: Message-ID plus
- * body hash when mid is not NULL, else the hash of the whole message;
- * among the messages stored by account scope, or the whole vault when
- * scope is 0. Returns 1 with *id set when found, 0 when not; with a
- * Message-ID whose stored bodies all differ, *collision is set to 1.
+ * Deduplicate by whole-message hash among the messages stored by
+ * account scope, or the whole vault when scope is 0; never onto a copy
+ * that failed verification. With a Message-ID (mid not NULL), a message
+ * that is not a duplicate is classed as a variant or a collision.
+ * Returns 1 when d->dup is set, 0 when the message must be stored, -1.
  */
-int		 idx_find_dup(struct idx *, int64_t scope, const char *mid,
-		    size_t midlen,
-		    const unsigned char body[HASH_LEN],
-		    const unsigned char whole[HASH_LEN], int64_t *id,
-		    int *collision);
+int		 idx_dedup(struct idx *, int64_t scope, const char *mid,
+		    size_t midlen, const unsigned char body[HASH_LEN],
+		    const unsigned char whole[HASH_LEN], struct idx_dedup *d);
 
 int		 idx_add_message(struct idx *, const struct idx_msg *,
 		    int64_t *id);
-int		 idx_add_sighting(struct idx *, int64_t account_id,
+/*
+ * Record that the server's message under (account, UIDL) has the
+ * content msg_id: a new sighting, or an existing one pointed at it; the
+ * sighting becomes proven and on the server. With fresh (a UIDL the
+ * server reused for a new message), its first sight becomes when.
+ */
+int		 idx_put_sighting(struct idx *, int64_t account_id,
 		    const char *uidl, size_t uidllen, int64_t msg_id,
-		    uint64_t size, int64_t when);
-/* Point an existing sighting at other content (the server's message
- * under the UIDL changed: RELIABILITY 29); the old message stays. */
-int		 idx_move_sighting(struct idx *, int64_t account_id,
-		    const char *uidl, size_t uidllen, int64_t msg_id,
-		    uint64_t size);
+		    uint64_t size, int64_t when, int fresh);
+/*
+ * A stored copy failed verification: note why ("verify: ...", which
+ * blocks the account's deletes) and make every sighting pointing at it
+ * unproven, so that each is fetched again while its server has it.
+ */
+int		 idx_mark_damaged(struct idx *, int64_t msg_id,
+		    const char *note);
+/*
+ * msg_id, just verified, holds the bytes of damaged copies with the same
+ * hash: link them to it (they are kept, no longer checked). Returns how
+ * many, or -1.
+ */
+int		 idx_set_replaced(struct idx *, int64_t msg_id,
+		    const unsigned char sha[HASH_LEN]);
+/* One sighting, or every one of the account (a moved mailbox), must be
+ * proven again by a fresh download before any delete. */
+int		 idx_unprove_sighting(struct idx *, int64_t account_id,
+		    const char *uidl, size_t len);
+int		 idx_unprove_account(struct idx *, int64_t account_id);
+
+/* The server and user an account was recorded with ("" when unknown). */
+struct idx_ident {
+	char	host[256];
+	char	port[32];
+	char	user[256];
+};
+
+int		 idx_identity(struct idx *, int64_t account_id,
+		    struct idx_ident *);
+int		 idx_set_identity(struct idx *, int64_t account_id,
+		    const char *host, const char *port, const char *user);
 int		 idx_set_archived(struct idx *, int64_t msg_id, int64_t when);
 
 /* Rows of the account still in state pending (an interrupted batch). */
@@ -150,6 +200,7 @@ struct idx_sighting {
 	int64_t		 first_seen;
 	int64_t		 date_epoch;	/* INT64_MIN: unknown */
 	int64_t		 listed_size;	/* LIST size when archived, or -1 */
+	int		 proven;	/* its message has the UIDL's bytes */
 };
 
 /*
@@ -163,12 +214,11 @@ int		 idx_sightings(struct idx *, int64_t account_id, int facts,
 int		 idx_set_sighting_state(struct idx *, int64_t account_id,
 		    const char *uidl, size_t len, enum idx_sstate);
 int		 idx_set_verified(struct idx *, int64_t msg_id, int64_t when);
-/* A reason kept on the row; "verify: ..." blocks deletes. */
-int		 idx_set_note(struct idx *, int64_t msg_id, const char *note);
 /*
  * Messages of one format stored in the account's archive, by id, with
  * id > after, at most limit of them (pages): those archived but not yet
- * verified (unverified = 1), or all that are not pending.
+ * verified (unverified = 1), or all that are not pending (except damaged
+ * copies a sound one replaced).
  */
 int		 idx_stored(struct idx *, int64_t account_id,
 		    const char *format, int unverified, int64_t after,
@@ -181,7 +231,8 @@ int		 idx_accounts(struct idx *, int (*cb)(void *, int64_t,
 /* The formats of the account's stored messages; count or -1. */
 int		 idx_formats(struct idx *, int64_t account_id, char out[][16],
 		    int max);
-/* Sightings of the account whose message failed verification. */
+/* Sightings of the account whose message failed verification (and was
+ * not replaced by a sound copy). */
 int64_t		 idx_bad_count(struct idx *, int64_t account_id);
 
 /* One account's state, for "popvault status". */
@@ -195,6 +246,9 @@ struct idx_status {
 	int64_t		 sightings;	/* UIDLs seen */
 	int64_t		 deleted;	/* deleted from its server */
 	int64_t		 bad;		/* failed verification */
+	int64_t		 variants;	/* stored: same Message-ID and body
+					 * as an earlier copy, other headers */
+	int64_t		 unproven;	/* sightings to fetch again */
 };
 
 int		 idx_status(struct idx *, int (*cb)(void *,
@@ -214,6 +268,8 @@ struct idx_hit {
 	const char	*account, *uidl, *date, *from, *subject;
 	const char	*dir, *location, *message_id;	/* may be NULL */
 	const char	*format;
+	int		 variant;	/* a variant of an earlier copy */
+	int		 proven;	/* the sighting's bytes are stored */
 };
 
 int		 idx_search(struct idx *, const struct idx_query *,

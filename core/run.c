@@ -67,6 +67,7 @@ struct change {
 	uint32_t	off;		/* in the arena */
 	uint8_t		len;
 	uint8_t		to;		/* enum idx_sstate */
+	uint8_t		unprove;	/* and its proof is withdrawn */
 };
 
 /* Merge join of the server's UIDLs with the index's, both sorted. */
@@ -82,7 +83,7 @@ struct merge {
 
 static void
 merge_change(struct merge *m, const struct idx_sighting *g,
-    enum idx_sstate to)
+    enum idx_sstate to, int unprove)
 {
 	if (m->nch == m->capch) {
 		m->capch = m->capch ? m->capch * 2 : 64;
@@ -96,6 +97,7 @@ merge_change(struct merge *m, const struct idx_sighting *g,
 	m->ch[m->nch].off = (uint32_t)m->alen;
 	m->ch[m->nch].len = (uint8_t)g->uidl_len;
 	m->ch[m->nch].to = (uint8_t)to;
+	m->ch[m->nch].unprove = (uint8_t)unprove;
 	m->nch++;
 	m->alen += g->uidl_len;
 }
@@ -123,22 +125,45 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		m->f->le[i].known = 1;
 		m->f->le[i].verified = g->verified != 0;
 		m->f->le[i].bad = g->bad != 0;
+		/*
+		 * Listed again after it was gone or its DELE was sent: the
+		 * same message, or another one the server put under the
+		 * UIDL. Either way only a fresh download proves its bytes.
+		 */
+		m->f->le[i].proven = g->proven != 0 &&
+		    g->state == IDX_S_ON_SERVER;
+		/*
+		 * Listed again after our confirmed delete: RFC 1939 lets a
+		 * server reuse a UIDL once its message is gone, so this is
+		 * a new message (fetched, stored, deleted on its own proof).
+		 */
 		age = m->f->o->age_by_date ? g->date_epoch : g->first_seen;
 		m->f->le[i].age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
 		    (uint32_t)age;
 		/* Same UIDL, other size: not the message we archived. */
 		m->f->le[i].drift = g->listed_size >= 0 &&
 		    (uint64_t)g->listed_size != l->e[i].size;
+		if (g->state == IDX_S_DELETED) {
+			m->f->le[i].known = 0;
+			m->f->le[i].reused = 1;
+			m->f->le[i].drift = 0;
+			m->f->le[i].age = 0;
+		}
 		listed = 1;
 		m->pos++;
 	}
-	/* RFC 1939: DELE takes effect only at QUIT; the listing tells. */
-	if (listed && g->state != IDX_S_ON_SERVER)
-		merge_change(m, g, IDX_S_ON_SERVER);
+	/*
+	 * RFC 1939: DELE takes effect only at QUIT; the listing tells. A
+	 * deleted UIDL listed again stays "deleted" until the new message
+	 * under it is stored (the claim points it at its content).
+	 */
+	if (listed && (g->state == IDX_S_DELETE_PENDING ||
+	    g->state == IDX_S_GONE))
+		merge_change(m, g, IDX_S_ON_SERVER, 1);
 	else if (!listed && g->state == IDX_S_DELETE_PENDING)
-		merge_change(m, g, IDX_S_DELETED);
+		merge_change(m, g, IDX_S_DELETED, 0);
 	else if (!listed && g->state == IDX_S_ON_SERVER)
-		merge_change(m, g, IDX_S_GONE);
+		merge_change(m, g, IDX_S_GONE, 0);
 	return 0;
 }
 
@@ -179,6 +204,9 @@ run_merge(struct fetch *f, int reconcile, int facts)
 				f->st->deleted++;
 			r = idx_set_sighting_state(f->idx, f->acct,
 			    m.arena + m.ch[i].off, m.ch[i].len, m.ch[i].to);
+			if (r == 0 && m.ch[i].unprove)
+				r = idx_unprove_sighting(f->idx, f->acct,
+				    m.arena + m.ch[i].off, m.ch[i].len);
 		}
 		if (r == 0)
 			r = idx_commit(f->idx);
@@ -451,11 +479,24 @@ want_list(struct fetch *f, size_t *nwant)
 	size_t				*want = NULL, i, n = 0, cap = 0;
 
 	for (i = 0; i < l->n; i++) {
-		if (f->le[i].known && !f->le[i].drift) {
+		if (f->le[i].known && !f->le[i].drift && f->le[i].proven) {
 			f->st->known++;
 			continue;
 		}
-		if (f->le[i].drift)
+		if (f->le[i].known && !f->le[i].drift) {
+			/* Its bytes are not proven stored: fetch again. */
+			log_verbose("UIDL %.*s: not proven archived (an older "
+			    "index, a damaged copy or an unconfirmed delete); "
+			    "fetching it again", (int)l->e[i].uid_len,
+			    POP3_UID(l, i));
+			f->st->reproved++;
+		} else if (f->le[i].reused) {
+			log_warnx("UIDL %.*s: deleted from the server before "
+			    "and listed again: the server reused it for a new "
+			    "message; fetching it", (int)l->e[i].uid_len,
+			    POP3_UID(l, i));
+			f->st->fresh++;
+		} else if (f->le[i].drift)
 			/* RELIABILITY 29: fetched again, both versions kept. */
 			log_warnx("UIDL %.*s: the server's message changed "
 			    "size since it was archived; fetching it again, "
@@ -634,7 +675,8 @@ loginfail:
 	}
 	if (!quit_done && pop3_quit(p) == -1)
 		log_warnx("%s: %s", o->account, pop3_error(p));
-	code = (st->failed > 0 || st->skipped > 0) ? EXIT_PARTIAL : EXIT_OK;
+	code = (st->failed > 0 || st->skipped > 0 || st->refused > 0) ?
+	    EXIT_PARTIAL : EXIT_OK;
 out:
 	st->ms = now_ms() - t0;
 	st->code = code;

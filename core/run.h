@@ -64,7 +64,13 @@ struct run_stats {
 	uint64_t	fresh;		/* UIDLs not seen before */
 	uint64_t	archived;	/* stored in the archive */
 	uint64_t	dups;		/* content already in the vault */
+	uint64_t	variants;	/* stored: same Message-ID and body
+					 * as a stored copy, other headers */
 	uint64_t	collisions;	/* same Message-ID, other content */
+	uint64_t	reproved;	/* known UIDLs fetched again to prove
+					 * their bytes are stored */
+	uint64_t	repaired;	/* damaged copies replaced */
+	uint64_t	refused;	/* DELE answered -ERR */
 	uint64_t	skipped;	/* over the size limit */
 	uint64_t	verified;	/* read back and matched */
 	uint64_t	verify_failed;

@@ -48,6 +48,9 @@ struct lent {
 	unsigned char	bad:1;		/* its message failed verification */
 	unsigned char	shared:1;	/* the UIDL is listed more than once */
 	unsigned char	drift:1;	/* LIST size differs from when archived */
+	unsigned char	proven:1;	/* its stored message has its bytes */
+	unsigned char	reused:1;	/* deleted before, listed again: the
+					 * server reused the UIDL */
 };
 
 struct fetch {
@@ -70,6 +73,7 @@ struct fetch {
 	uint64_t		 bbytes;
 	int			 failed;	/* a local failure happened */
 	int			 verify_failed;
+	unsigned		 repairs;	/* damaged copies being replaced */
 	unsigned		 batch_msgs;
 	uint64_t		 batch_bytes;
 	int			 exitcode;

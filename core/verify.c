@@ -113,7 +113,7 @@ verify_format(struct idx *x, const struct acct *a, const char *path,
 	int64_t			 after = 0, now = wall_now();
 	size_t			 i;
 	char			 err[600], note[64];
-	int			 n, code = EXIT_OK;
+	int			 n, werr, code = EXIT_OK;
 
 	if (ops == NULL) {
 		log_warnx("%s: unknown format %s in the index", a->name,
@@ -144,11 +144,13 @@ verify_format(struct idx *x, const struct acct *a, const char *path,
 		}
 		for (i = 0; i < v.n; i++) {
 			rep->checked++;
-			switch (v.it[i].result) {
-			case FMT_V_OK:
+			if (v.it[i].result == FMT_V_OK) {
 				rep->ok++;
-				idx_set_verified(x, v.it[i].id, now);
+				if (idx_set_verified(x, v.it[i].id, now) == -1)
+					break;
 				continue;
+			}
+			switch (v.it[i].result) {
 			case FMT_V_MISSING:
 				rep->missing++;
 				break;
@@ -163,12 +165,16 @@ verify_format(struct idx *x, const struct acct *a, const char *path,
 			    fmt_vresult_str(v.it[i].result));
 			snprintf(note, sizeof note, "verify: %s",
 			    fmt_vresult_str(v.it[i].result));
-			idx_set_note(x, v.it[i].id, note);
+			/* Deletes stop; its UIDLs are fetched again. */
+			if (idx_mark_damaged(x, v.it[i].id, note) == -1)
+				break;
 			code = EXIT_VERIFY;
 		}
+		werr = i < v.n;
 		vlist_free(&v);
-		if (idx_commit(x) == -1) {
-			log_warnx("%s", idx_error(x));
+		if (werr || idx_commit(x) == -1) {
+			log_warnx("%s: %s", a->name, idx_error(x));
+			idx_rollback(x);
 			code = EXIT_IOERR;
 			break;
 		}
@@ -209,6 +215,27 @@ verify_account(struct idx *x, const char *vault, const struct acct *a,
 	return code;
 }
 
+/*
+ * The worse of two outcomes: a check that could not be made (a usage
+ * or I/O error) over a failed check, over a busy account, over success.
+ */
+static int
+worse(int a, int b)
+{
+	static const int	order[] = { EXIT_OK, EXIT_TEMPFAIL,
+				    EXIT_VERIFY, EXIT_IOERR, EXIT_USAGE };
+	size_t			i, n = sizeof order / sizeof order[0];
+	size_t			ra = n, rb = n;	/* unknown: the worst */
+
+	for (i = 0; i < n; i++) {
+		if (order[i] == a)
+			ra = i;
+		if (order[i] == b)
+			rb = i;
+	}
+	return rb > ra ? b : a;
+}
+
 int
 verify_vault(const char *vault, char *const *names, int n,
     struct verify_report *rep)
@@ -241,17 +268,27 @@ verify_vault(const char *vault, char *const *names, int n,
 			found |= strcmp(v.a[i].name, names[k]) == 0;
 		if (!found) {
 			log_warnx("no account %s in the vault", names[k]);
-			code = EXIT_USAGE;
+			code = worse(code, EXIT_USAGE);
 		}
 	}
-	for (i = 0; code == EXIT_OK && i < v.n; i++) {
+	/* Every account, even after one fails: each is reported. */
+	for (i = 0; i < v.n; i++) {
+		struct verify_report	before = *rep;
+
 		for (k = 0, found = n == 0; k < n; k++)
 			found |= strcmp(v.a[i].name, names[k]) == 0;
 		if (!found)
 			continue;
 		r = verify_account(x, vault, &v.a[i], rep);
-		if (r != EXIT_OK && (code == EXIT_OK || r == EXIT_IOERR))
-			code = r;
+		log_info("%s: %llu checked, %llu ok, %llu missing, %llu "
+		    "altered, %llu unreadable%s", v.a[i].name,
+		    (unsigned long long)(rep->checked - before.checked),
+		    (unsigned long long)(rep->ok - before.ok),
+		    (unsigned long long)(rep->missing - before.missing),
+		    (unsigned long long)(rep->altered - before.altered),
+		    (unsigned long long)(rep->unreadable - before.unreadable),
+		    r == EXIT_OK || r == EXIT_VERIFY ? "" : " (not finished)");
+		code = worse(code, r);
 	}
 	free(v.a);
 	idx_close(x);
