@@ -20,13 +20,15 @@ What is written, for cross-account deduplication tests (DESIGN.md
               with CRLF line ends or without a final newline (same bytes
               once archived); some are delivered twice to one account; one
               is headers-only (no empty line, empty body), one has an empty
-              body, one has a "Message-ID:" line inside its body.
+              body, one has a "Message-ID:" line inside its body. Every
+              copy differs in its headers: each is stored (a variant of
+              the first), as lossless deduplication requires.
   collision   Message-IDs with 2 or 3 different bodies (variants), each
               variant delivered to 1 or 2 accounts; for some IDs two
               variants reach the same account; two IDs have both variants
               in one account only (so in one batch); plus one ID whose
-              copies differ only in Subject (same body: a duplicate, not
-              a collision).
+              copies differ only in Subject (same body: a variant, not a
+              collision, and stored).
   no-ID       messages without a Message-ID (or with an empty one):
               "same" ones are byte-identical in two accounts (one also twice
               in one account); "differing" ones have the same body but
@@ -38,9 +40,11 @@ What is written, for cross-account deduplication tests (DESIGN.md
 
 The last line printed on stdout is the generator's own intent, for a
 cross-check of an independent computation:
-    intent messages=M stored=S collisions=C
-(M files written, S messages a vault-wide deduplicating archiver stores,
-C collisions it reports).
+    intent messages=M stored=S collisions=C variants=V
+(M files written, S messages a vault-wide lossless deduplicating archiver
+stores: one per distinct whole message; C collisions it reports: same
+Message-ID, other body; V variants: stored messages whose Message-ID and
+body an earlier stored one has, with other headers).
 """
 
 import argparse
@@ -61,6 +65,7 @@ class Gen:
         self.box = {a: [] for a in self.names}     # account -> [bytes]
         self.stored = 0
         self.collisions = 0
+        self.variants = 0
         self.trace_no = 0
 
     # -- pieces -----------------------------------------------------------
@@ -158,7 +163,9 @@ class Gen:
                     elif i % 11 == 5 and k == 3:
                         style = "nofinal"
                 self.put(a, text, style)
-            self.stored += 1
+            # Trace headers differ: every copy is its own message.
+            self.stored += len(copies)
+            self.variants += len(copies) - 1
 
     def collisions_group(self, count=12):
         for i in range(count):
@@ -178,7 +185,8 @@ class Gen:
                         2000 + i, "Collision %d" % i,
                         "Message-ID: <%s>\n" % mid) + "\n" + body)
                     self.put(a, text)
-                self.stored += 1
+                self.stored += len(targets)
+                self.variants += len(targets) - 1
             self.collisions += nvar - 1
         # Both variants only in one account (so in one batch: neither is
         # in the index yet when the other arrives).
@@ -193,7 +201,7 @@ class Gen:
                 self.put(a, text)
                 self.stored += 1
             self.collisions += 1
-        # Same ID, same body, different Subject: a duplicate.
+        # Same ID, same body, different Subject: a variant, stored.
         mid = "subject-edit.%s@example.com" % self.seed
         body = self.body("subject-edit")
         for k, a in enumerate(self.rng.sample(self.names, 2)):
@@ -201,7 +209,8 @@ class Gen:
                 2999, "Edited subject %d" % k, "Message-ID: <%s>\n" % mid) +
                 "\n" + body)
             self.put(a, text)
-        self.stored += 1
+        self.stored += 2
+        self.variants += 1
 
     def no_id(self):
         # Byte-identical copies in two accounts: stored once.
@@ -232,7 +241,8 @@ class Gen:
                 3200, "Bare ID", "Message-ID: bare.%s@example.com  \n" %
                 self.seed) + "\n" + body)
             self.put(a, text)
-        self.stored += 1
+        self.stored += 2
+        self.variants += 1
 
     def unique(self):
         for ai, a in enumerate(self.names):
@@ -296,8 +306,8 @@ def main(argv=None):
     g.no_id()
     g.unique()
     total = g.write(a.mailroot)
-    print("intent messages=%d stored=%d collisions=%d" % (
-        total, g.stored, g.collisions))
+    print("intent messages=%d stored=%d collisions=%d variants=%d" % (
+        total, g.stored, g.collisions, g.variants))
     return 0
 
 

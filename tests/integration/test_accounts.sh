@@ -93,14 +93,21 @@ def message_id(header):
     return value.strip(b" \t\r") or None
 
 def key(stored):
+    """Lossless deduplication: only the whole message's bytes identify it."""
+    return hashlib.sha256(stored).hexdigest()
+
+def mid_body(stored):
+    """(Message-ID, body hash), or None without an ID: what makes two
+    messages with other headers variants of each other."""
     head, body = split(stored)
     mid = message_id(head)
     if mid is None:
-        return ("noid", hashlib.sha256(stored).hexdigest())
-    return ("mid", mid.decode("latin-1"), hashlib.sha256(body).hexdigest())
+        return None
+    return (mid.decode("latin-1"), hashlib.sha256(body).hexdigest())
 
 def server(root, names):
-    """account -> [(key, whole sha256)] of its server files."""
+    """account -> [(key, (Message-ID, body hash) or None)] of its server
+    files."""
     out = {}
     for a in names:
         md = os.path.join(root, a)
@@ -109,28 +116,33 @@ def server(root, names):
             for f in sorted(os.listdir(os.path.join(md, sub))):
                 with open(os.path.join(md, sub, f), "rb") as fh:
                     stored = expected_archive_bytes(fh.read())
-                out[a].append((key(stored), hashlib.sha256(stored).hexdigest()))
+                out[a].append((key(stored), mid_body(stored)))
     return out
 
 def cmd_expect(root, names):
     srv = server(root, names)
     keys = {k for msgs in srv.values() for k, _ in msgs}
     bodies = collections.defaultdict(set)
+    wholes = collections.defaultdict(set)       # (mid, body) -> keys
     seen_in = collections.defaultdict(list)
     for a, msgs in srv.items():
-        for k, _ in msgs:
-            if k[0] == "mid":
-                bodies[k[1]].add(k[2])
-                seen_in[k[1]].append(a)
+        for k, mb in msgs:
+            if mb is not None:
+                bodies[mb[0]].add(mb[1])
+                wholes[mb].add(k)
+                seen_in[mb[0]].append(a)
     print("messages=%d" % sum(len(m) for m in srv.values()))
     print("stored=%d" % len(keys))
     print("collisions=%d" % sum(len(b) - 1 for b in bodies.values()))
+    print("variants=%d" % sum(len(w) - 1 for w in wholes.values()))
     five = sorted(m for m, accts in seen_in.items() if len(accts) == 5 and
                   len(set(accts)) == 5 and len(bodies[m]) == 1)
     print("five=%s" % " ".join(five))
     for m in five:
         print("five_%s=%s" % (hashlib.sha1(m.encode()).hexdigest()[:8],
                               " ".join(sorted(seen_in[m]))))
+        print("fivecopies_%s=%d" % (hashlib.sha1(m.encode()).hexdigest()[:8],
+                                    len(wholes[(m, next(iter(bodies[m])))])))
     print("per_account=%s" % " ".join("%s:%d" % (a, len(srv[a])) for a in names))
 
 def cmd_check(vault, root, names):
@@ -141,12 +153,12 @@ def cmd_check(vault, root, names):
                       "hex(m.sha256), a.dir, m.location, m.format "
                       "FROM messages m JOIN accounts a ON a.id = m.account_id"
                       ).fetchall()
-    allowed = {h for msgs in srv.values() for _, h in msgs}
+    allowed = {k for msgs in srv.values() for k, _ in msgs}
     bykey = collections.defaultdict(list)
     rowkey = {}
     for mid_, mid, body, whole, adir, loc, fmt in rows:
         body, whole = body.lower(), whole.lower()
-        k = ("noid", whole) if mid is None else ("mid", mid, body)
+        k = whole
         bykey[k].append(mid_)
         rowkey[mid_] = k
         path = os.path.join(vault, "accounts", adir, fmt, loc)
@@ -158,8 +170,9 @@ def cmd_check(vault, root, names):
             continue
         if hashlib.sha256(data).hexdigest() != whole:
             bad.append("row %d: %s does not hash to the row's sha256" % (mid_, path))
-        elif key(data) != k:
-            bad.append("row %d: row key %r, file key %r" % (mid_, k, key(data)))
+        elif mid_body(data) is not None and (mid, body) != mid_body(data):
+            bad.append("row %d: row (Message-ID, body) %r, file %r" % (
+                mid_, (mid, body), mid_body(data)))
         if whole not in allowed:
             bad.append("row %d: stored bytes are no server message's" % mid_)
     for k, ids in sorted(bykey.items()):
@@ -193,14 +206,15 @@ ev() { printf '%s\n' "$exp" | sed -n "s/^$1=//p"; }
 N_MSG=$(ev messages)
 N_STORED=$(ev stored)
 N_COLL=$(ev collisions)
+N_VAR=$(ev variants)
 # The generator's own bookkeeping must agree with the independent count
 # (else this test, not popvault, is wrong), and the mail must overlap.
-if [ "$intent" = "intent messages=$N_MSG stored=$N_STORED collisions=$N_COLL" ] &&
-    [ "$N_MSG" -gt 300 ] && [ "$N_STORED" -lt $((N_MSG * 3 / 4)) ] &&
-    [ "$N_COLL" -ge 10 ]; then
+if [ "$intent" = "intent messages=$N_MSG stored=$N_STORED collisions=$N_COLL variants=$N_VAR" ] &&
+    [ "$N_MSG" -gt 300 ] && [ "$N_STORED" -lt "$N_MSG" ] &&
+    [ "$N_VAR" -ge 100 ] && [ "$N_COLL" -ge 10 ]; then
 	t_pass expectation_matches_generator
 else
-	t_fail expectation_matches_generator "$intent vs messages=$N_MSG stored=$N_STORED collisions=$N_COLL"
+	t_fail expectation_matches_generator "$intent vs messages=$N_MSG stored=$N_STORED collisions=$N_COLL variants=$N_VAR"
 fi
 srv_count() { ev per_account | tr ' ' '\n' | sed -n "s/^$1://p"; }
 
@@ -253,8 +267,8 @@ n=$(sql "select count(*) from messages")
 [ "$n" = "$N_STORED" ] && t_pass cross_account_duplicates_stored_once ||
 	t_fail cross_account_duplicates_stored_once "$n message rows, want $N_STORED: $(sql "
 	    select coalesce(message_id, 'no-ID ' || substr(hex(sha256), 1, 12)), count(*)
-	    from messages group by coalesce(message_id || hex(body_sha256), hex(sha256))
-	    having count(*) > 1 limit 8" | tr '\n' ' ')"
+	    from messages group by sha256 having count(*) > 1 limit 8" |
+	    tr '\n' ' ')"
 n=$(sql "select count(*) from sightings")
 [ "$n" = "$N_MSG" ] && t_pass every_sighting_recorded ||
 	t_fail every_sighting_recorded "$n sightings, want $N_MSG"
@@ -267,6 +281,15 @@ c=$(sum_field collisions "$T/run1.out")
 w=$(grep -c 'Message-ID <.*> already stored with other content; keeping both' "$T/run1.err")
 [ "$c" = "$N_COLL" ] && [ "$w" = "$N_COLL" ] && t_pass collisions_reported ||
 	t_fail collisions_reported "summaries say $c, $w warnings, want $N_COLL"
+# Variants (same Message-ID and body, other headers) are stored, each
+# linked to a copy with that Message-ID and body, and reported apart.
+c=$(sum_field variants "$T/run1.out")
+n=$(sql "select count(*) from messages m where variant_of is not null and
+    exists (select 1 from messages o where o.id = m.variant_of and
+    o.message_id = m.message_id and o.body_sha256 = m.body_sha256 and
+    o.sha256 <> m.sha256)")
+[ "$c" = "$N_VAR" ] && [ "$n" = "$N_VAR" ] && t_pass variants_stored_linked_reported ||
+	t_fail variants_stored_linked_reported "summaries say $c, $n linked rows, want $N_VAR"
 n=$(sql "select count(*) from messages where state <> 'verified' or note is not null")
 ic=$(sql "pragma integrity_check")
 [ "$n" = 0 ] && [ "$ic" = ok ] && t_pass all_rows_verified_index_ok ||
@@ -306,19 +329,20 @@ else
 	t_fail second_run_stores_nothing "rc=$rc, $n0 of $NA say new 0, archived $ar, index $(echo $before) -> $(echo $after); $(head -n 2 "$T/run2.err")"
 fi
 
-# Two accounts with the same 150 messages (per-account trace headers), run
-# at once: each downloads while the other has committed nothing yet, so a
-# dedup decision that only looks at committed rows stores them twice.
+# Two accounts with the same 150 messages (byte for byte: the same bytes
+# delivered to two mailboxes), run at once: each downloads while the other
+# has committed nothing yet, so a dedup decision that only looks at
+# committed rows stores them twice.
 python3 - "$DV_DIR/mail" <<'EOF_PY'
 import os, sys
 for a in ("twin1", "twin2"):
     md = os.path.join(sys.argv[1], a)
     for n in range(150):
-        data = ("Received: from relay by %s.example.org; Mon, 1 Jan 2024 00:00:%02d +0000\n"
-                "Delivered-To: %s@example.org\n"
+        data = ("Received: from relay by mx.example.org; Mon, 1 Jan 2024 00:00:%02d +0000\n"
+                "Delivered-To: list@example.org\n"
                 "From: twin@example.com\nSubject: twin %d\n"
                 "Message-ID: <twin.%d@example.com>\n\nbody of twin %d\n"
-                % (a, n % 60, a, n, n, n)).encode()
+                % (n % 60, n, n, n)).encode()
         name = "%d.M%dP1.twins" % (1700000000 + n, n)
         with open(os.path.join(md, "tmp", name), "wb") as fh:
             fh.write(data)
@@ -349,7 +373,8 @@ rc=$?
 rows=$(awk 'NR > 1 && $1 ~ /^acct[0-9][0-9]$/' "$T/status" | wc -l)
 [ "$rc" -eq 0 ] && [ "$rows" = "$NA" ] && t_pass status_lists_20_accounts ||
 	t_fail status_lists_20_accounts "rc=$rc, $rows rows: $(head -n 3 "$T/status")"
-# Columns: account listed archived verified dups deleted bad last-run.
+# Columns: account listed archived verified dups deleted bad variants
+# unproven last-run.
 bad=""
 for a in acct01 acct07 acct13 acct20; do
 	want=$(srv_count "$a")
@@ -363,6 +388,9 @@ tot=$(awk 'NR > 1 { a += $3; d += $5 } END { print a, d }' "$T/status")
 	bad="$bad totals archived dups '$tot' want '$N_STORED $((N_MSG - N_STORED))'"
 [ -z "$bad" ] && t_pass status_archived_plus_dups ||
 	t_fail status_archived_plus_dups "$bad"
+tot=$(awk 'NR > 1 { v += $8; u += $9 } END { print v, u }' "$T/status")
+[ "$tot" = "$N_VAR 0" ] && t_pass status_variants_none_unproven ||
+	t_fail status_variants_none_unproven "variants unproven '$tot', want '$N_VAR 0'"
 
 bad=""
 nfive=0
@@ -376,13 +404,18 @@ for mid in $(ev five); do
 	accts=$(cut -f1 "$T/search" | sort | tr '\n' ' ' | sed 's/ $//')
 	locs=$(cut -f6 "$T/search" | sort -u)
 	nloc=$(printf '%s\n' "$locs" | grep -c .)
-	if [ "$lines" != 5 ] || [ "$accts" != "$want" ] || [ "$nloc" != 1 ] ||
-	    [ ! -f "$V/$locs" ]; then
-		bad="$bad $mid: $lines lines, accounts '$accts' want '$want', $nloc locations ($(echo $locs));"
+	ncopies=$(ev "fivecopies_$(printf '%s' "$mid" | sha1sum | cut -c1-8)")
+	nvar=$(cut -f7 "$T/search" | grep -c '^variant')
+	missing=0
+	for l in $locs; do [ -f "$V/$l" ] || missing=$((missing + 1)); done
+	if [ "$lines" != 5 ] || [ "$accts" != "$want" ] ||
+	    [ "$nloc" != "$ncopies" ] || [ "$missing" != 0 ] ||
+	    [ "$nvar" -lt $((ncopies - 1)) ]; then
+		bad="$bad $mid: $lines lines, accounts '$accts' want '$want', $nloc locations want $ncopies, $missing missing, $nvar variants;"
 	fi
 done
-[ "$nfive" -gt 0 ] && [ -z "$bad" ] && t_pass search_message_id_five_sightings_one_copy ||
-	t_fail search_message_id_five_sightings_one_copy "${bad:-no message delivered to 5 accounts}"
+[ "$nfive" -gt 0 ] && [ -z "$bad" ] && t_pass search_message_id_five_sightings_each_copy ||
+	t_fail search_message_id_five_sightings_each_copy "${bad:-no message delivered to 5 accounts}"
 a=acct07
 n=$("$POPVAULT" search --vault "$V" --account "$a" --limit 100000 | wc -l)
 [ "$n" = "$(srv_count "$a")" ] && t_pass search_account_lists_every_sighting ||
