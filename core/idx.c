@@ -314,8 +314,8 @@ unproven_note(struct idx *x)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	if (n > 0)
-		log_info("index: %lld message%s recorded by an older popvault "
-		    "may not have its own bytes in the archive (deduplicated "
+		log_info("index: %lld UIDL%s recorded by an older popvault "
+		    "may point at a message with other headers (deduplicated "
 		    "by Message-ID and body); each is fetched again while its "
 		    "server has it, and none is deleted before", (long long)n,
 		    n == 1 ? "" : "s");

@@ -561,11 +561,11 @@ test_idx_uidls(void)
 	m = add_msg(x, a, NULL, 1, 1, "new/m");
 	T_CHECK(a > 0 && b > 0 && m > 0);
 	for (i = 0; i < NELEM(ins); i++)
-		T_CHECK(idx_add_sighting(x, a, ins[i], strlen(ins[i]), m, 10,
-		    1700000000) == 0);
+		T_CHECK(idx_put_sighting(x, a, ins[i], strlen(ins[i]), m, 10,
+		    1700000000, 0) == 0);
 	/* Another account's UIDLs stay out; uidllen is honoured. */
-	T_CHECK(idx_add_sighting(x, b, "other", 5, m, 10, 1) == 0);
-	T_CHECK(idx_add_sighting(x, b, "cutXXX", 3, m, 10, 1) == 0);
+	T_CHECK(idx_put_sighting(x, b, "other", 5, m, 10, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "cutXXX", 3, m, 10, 1, 0) == 0);
 
 	memset(&l, 0, sizeof l);
 	T_CHECK(idx_known_uidls(x, a, uidl_cb, &l) == 0);
@@ -596,7 +596,7 @@ test_idx_uidls(void)
 	T_CHECK(idx_known_uidls(x, 9999, uidl_cb, &l) == 0 && l.n == 0);
 
 	/* SQL in a UIDL is data. */
-	T_CHECK(idx_add_sighting(x, b, inject, strlen(inject), m, 1, 1) == 0);
+	T_CHECK(idx_put_sighting(x, b, inject, strlen(inject), m, 1, 1, 0) == 0);
 	T_CHECK(schema_intact());
 	memset(&l, 0, sizeof l);
 	T_CHECK(idx_known_uidls(x, b, uidl_cb, &l) == 0);
@@ -606,25 +606,38 @@ test_idx_uidls(void)
 	T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE uidl = "
 	    "''');DROP TABLE messages;--'") == 1);
 
-	/* The same (account, UIDL) twice is ignored, not an error. */
+	/*
+	 * The same (account, UIDL) again points it at the new content (a
+	 * changed or reused message), proven; still one row.
+	 */
 	{
 		int64_t	m2 = add_msg(x, a, NULL, 2, 2, "new/m2");
 
 		T_CHECK(m2 > 0);
-		T_CHECK(idx_add_sighting(x, a, "b", 1, m2, 99, 2) == 0);
-		T_CHECK(idx_add_sighting(x, a, "b", 1, m, 10, 3) == 0);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m2, 99, 2, 0) == 0);
+		T_CHECK(peek_int("UPDATE sightings SET proven = 0, state = "
+		    "'deleted' WHERE uidl = 'b' RETURNING 0") == 0);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 3, 0) == 0);
 		T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE "
 		    "uidl = 'b'") == 1);
 		T_CHECK(peek_int("SELECT msg FROM sightings WHERE "
 		    "uidl = 'b'") == m);
+		T_CHECK(peek_int("SELECT proven * 10 + (state = 'on_server') "
+		    "FROM sightings WHERE uidl = 'b'") == 11);
+		/* Re-proved: the first sight stays; reused: it is now. */
+		T_CHECK(peek_int("SELECT first_seen FROM sightings WHERE "
+		    "uidl = 'b' AND account_id = 1") == 1700000000);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 5, 1) == 0);
+		T_CHECK(peek_int("SELECT first_seen FROM sightings WHERE "
+		    "uidl = 'b' AND account_id = 1") == 5);
 		/* but the same UIDL in another account is its own row */
-		T_CHECK(idx_add_sighting(x, b, "b", 1, m2, 99, 2) == 0);
+		T_CHECK(idx_put_sighting(x, b, "b", 1, m2, 99, 2, 0) == 0);
 		T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE "
 		    "uidl = 'b'") == 2);
 	}
 
 	/* Foreign keys hold: no sighting of a message that is not there. */
-	T_CHECK(idx_add_sighting(x, a, "dangling", 8, 424242, 1, 1) == -1);
+	T_CHECK(idx_put_sighting(x, a, "dangling", 8, 424242, 1, 1, 0) == -1);
 	T_CHECK(idx_error(x)[0] != '\0');
 	idx_close(x);
 out:
@@ -634,12 +647,12 @@ out:
 /* ---- duplicates ------------------------------------------------------ */
 
 static void
-test_idx_find_dup(void)
+test_idx_dedup(void)
 {
-	struct idx	*x;
-	unsigned char	 body[HASH_LEN], whole[HASH_LEN];
-	int64_t		 a, b, m1, m2, m3, id;
-	int		 coll;
+	struct idx		*x;
+	struct idx_dedup	 d;
+	unsigned char		 body[HASH_LEN], whole[HASH_LEN];
+	int64_t			 a, b, m1, m2, m3, m5;
 
 	if (setup() == -1) {
 		T_CHECK(0);
@@ -656,70 +669,175 @@ test_idx_find_dup(void)
 	m3 = add_msg(x, b, "<m3@x>", 0x33, 0xb3, "new/3");
 	T_CHECK(m1 > 0 && m2 > 0 && m3 > 0);
 
-	/* Message-ID and body hash: found, whatever the whole hash. */
+	/*
+	 * Same Message-ID and body, other headers (whole hash): NOT a
+	 * duplicate (the data loss of issue 13), but a variant of m1.
+	 */
 	fill(body, 0xb1);
 	fill(whole, 0x99);
-	id = -1;
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id, &coll) == 1);
-	T_CHECK(id == m1 && coll == 0);
+	T_CHECK(idx_dedup(x, 0, "<m1@x>", 6, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == m1 && d.collision == 0 &&
+	    d.damaged == 0);
 
 	/* midlen counts, not the NUL: a longer buffer with junk after. */
-	id = -1;
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, "<m1@x>junk", 6, body, whole, &id,
-	    &coll) == 1);
-	T_CHECK(id == m1 && coll == 0);
+	T_CHECK(idx_dedup(x, 0, "<m1@x>junk", 6, body, whole, &d) == 0);
+	T_CHECK(d.variant_of == m1);
 
-	/* Same Message-ID, other body: not a dup, but a collision. */
-	fill(body, 0xb9);
-	fill(whole, 0x11);	/* the whole hash does not matter here */
-	id = -1;
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id, &coll) == 0);
-	T_CHECK(coll == 1 && id == -1);
-
-	/* A Message-ID nobody has: no dup, no collision. */
-	fill(body, 0xb1);
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, "<new@x>", 7, body, whole, &id, &coll) == 0);
-	T_CHECK(coll == 0);
-
-	/* Message-IDs are compared exactly. */
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, "<M1@x>", 6, body, whole, &id, &coll) == 0);
-	T_CHECK(coll == 0);
-
-	/* Without a Message-ID: by whole hash, among those without one. */
+	/* The same whole hash: a duplicate, with or without an ID. */
+	fill(whole, 0x11);
+	T_CHECK(idx_dedup(x, 0, "<m1@x>", 6, body, whole, &d) == 1);
+	T_CHECK(d.dup == m1 && d.variant_of == 0 && d.collision == 0);
+	T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 1);
+	T_CHECK(d.dup == m1);
 	fill(whole, 0x22);
-	id = -1;
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 1);
-	T_CHECK(id == m2 && coll == 0);
-	fill(whole, 0x11);	/* m1's whole hash, but m1 has an ID */
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 0);
-	T_CHECK(coll == 0);
+	T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 1);
+	T_CHECK(d.dup == m2);
+
+	/* Same Message-ID, other body: stored, a collision. */
+	fill(body, 0xb9);
+	fill(whole, 0x98);
+	T_CHECK(idx_dedup(x, 0, "<m1@x>", 6, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == 0 && d.collision == 1);
+
+	/* A Message-ID nobody has; IDs compared exactly. */
+	fill(body, 0xb1);
+	T_CHECK(idx_dedup(x, 0, "<new@x>", 7, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == 0 && d.collision == 0);
+	T_CHECK(idx_dedup(x, 0, "<M1@x>", 6, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == 0 && d.collision == 0);
+
+	/* Without a Message-ID and another whole hash: nothing alike. */
 	fill(whole, 0x77);
-	coll = 7;
-	T_CHECK(idx_find_dup(x, 0, NULL, 0, body, whole, &id, &coll) == 0);
-	T_CHECK(coll == 0);
+	T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == 0 && d.collision == 0);
 
-	/* The vault is one store: another account's copy counts. */
-	fill(body, 0xb3);
-	id = -1;
-	T_CHECK(idx_find_dup(x, 0, "<m3@x>", 6, body, whole, &id, &coll) == 1);
-	T_CHECK(id == m3 && coll == 0);
-
-	/* Two stored bodies for one ID: the matching one is found. */
+	/* Header-only messages (equal empty bodies) never collapse. */
 	{
-		int64_t	m4 = add_msg(x, b, "<m1@x>", 0x44, 0xb4, "new/4");
+		int64_t	h1 = add_msg(x, a, "<h@x>", 0x55, 0xee, "new/h1");
 
-		fill(body, 0xb4);
-		id = -1;
-		T_CHECK(idx_find_dup(x, 0, "<m1@x>", 6, body, whole, &id,
-		    &coll) == 1);
-		T_CHECK(id == m4 && coll == 0);
+		fill(body, 0xee);
+		fill(whole, 0x56);
+		T_CHECK(h1 > 0);
+		T_CHECK(idx_dedup(x, 0, "<h@x>", 5, body, whole, &d) == 0);
+		T_CHECK(d.dup == 0 && d.variant_of == h1);
+		T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 0);
+		T_CHECK(d.dup == 0);
+	}
+
+	/* Scope: the vault is one store; an account scope sees its own. */
+	fill(body, 0xb3);
+	fill(whole, 0x33);
+	T_CHECK(idx_dedup(x, 0, "<m3@x>", 6, body, whole, &d) == 1);
+	T_CHECK(d.dup == m3);
+	T_CHECK(idx_dedup(x, a, "<m3@x>", 6, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.variant_of == 0 && d.collision == 0);
+	T_CHECK(idx_dedup(x, b, "<m3@x>", 6, body, whole, &d) == 1);
+
+	/*
+	 * A damaged copy absorbs nothing: the content is stored again (a
+	 * repair), and what pointed at the damaged copy is unproven.
+	 */
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 9, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "v2", 2, m2, 9, 1, 0) == 0);
+	T_CHECK(idx_mark_damaged(x, m2, "verify: altered") == 0);
+	T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE msg = "
+	    "(SELECT id FROM messages WHERE location = 'new/2') AND "
+	    "proven = 0") == 2);
+	T_CHECK(idx_bad_count(x, a) == 1);
+	fill(whole, 0x22);
+	T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 0);
+	T_CHECK(d.dup == 0 && d.damaged == 1);
+	/* The sound copy stored and verified replaces it (kept, linked). */
+	m5 = add_msg(x, a, NULL, 0x22, 0xb2, "new/5");
+	T_CHECK(m5 > 0);
+	T_CHECK(idx_dedup(x, 0, NULL, 0, body, whole, &d) == 1);
+	T_CHECK(d.dup == m5 && d.damaged == 0);
+	T_CHECK(idx_set_replaced(x, m5, whole) == 1);
+	T_CHECK(idx_set_replaced(x, m5, whole) == 0);	/* once */
+	T_CHECK(peek_int("SELECT replaced_by FROM messages WHERE "
+	    "location = 'new/2'") == m5);
+	T_CHECK(peek_int("SELECT count(*) FROM messages WHERE "
+	    "location = 'new/2'") == 1);	/* never dropped */
+	/* Replaced: it no longer blocks the account (its sightings,
+	 * unproven, still do, one by one, until fetched again). */
+	T_CHECK(idx_bad_count(x, a) == 0);
+	T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE proven = 0") ==
+	    2);
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m5, 9, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "v2", 2, m5, 9, 1, 0) == 0);
+	T_CHECK(idx_bad_count(x, a) == 0 && idx_bad_count(x, b) == 0);
+	idx_close(x);
+out:
+	teardown();
+}
+
+/*
+ * An index made before lossless dedup (schema 3): the sightings that may
+ * point at other bytes than their own become unproven on open.
+ */
+static void
+test_idx_migrate_unproven(void)
+{
+	struct idx	*x;
+	sqlite3		*db;
+	int64_t		 a, b, mnoid, mown, mshared, mlone;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	if ((x = open_idx()) == NULL) {
+		T_CHECK(0);
+		goto out;
+	}
+	a = new_account(x, "a");
+	b = new_account(x, "b");
+	mnoid = add_msg(x, a, NULL, 1, 1, "new/noid");
+	mown = add_msg(x, a, "<own@x>", 2, 2, "new/own");
+	mshared = add_msg(x, a, "<shared@x>", 3, 3, "new/shared");
+	mlone = add_msg(x, a, "<lone@x>", 4, 4, "new/lone");
+	/* no ID: whole-hash dedup, proven in both accounts */
+	T_CHECK(idx_put_sighting(x, a, "n1", 2, mnoid, 1, 1700000000, 0) ==
+	    0);
+	T_CHECK(idx_put_sighting(x, b, "n2", 2, mnoid, 1, 1700000050, 0) ==
+	    0);
+	/* the sighting that created its message, alone: proven */
+	T_CHECK(idx_put_sighting(x, a, "o1", 2, mown, 1, 1700000000, 0) ==
+	    0);
+	/* a Message-ID + body "duplicate" in b: unproven, and a's too */
+	T_CHECK(idx_put_sighting(x, a, "s1", 2, mshared, 1, 1700000000, 0) ==
+	    0);
+	T_CHECK(idx_put_sighting(x, b, "s2", 2, mshared, 1, 1700000099, 0) ==
+	    0);
+	/* alone but from another account, or another second: unproven */
+	T_CHECK(idx_put_sighting(x, b, "l1", 2, mlone, 1, 1700000000, 0) ==
+	    0);
+	idx_close(x);
+	/* Back to schema 3 as an older popvault left it. */
+	db = peek_open();
+	T_CHECK(db != NULL);
+	if (db != NULL) {
+		T_CHECK(sqlite3_exec(db, "ALTER TABLE sightings DROP COLUMN "
+		    "proven; ALTER TABLE messages DROP COLUMN variant_of; "
+		    "ALTER TABLE messages DROP COLUMN replaced_by; "
+		    "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
+		sqlite3_close(db);
+	}
+	T_CHECK(peek_int("PRAGMA user_version") == 3);
+	if ((x = open_idx()) == NULL) {
+		T_CHECK(0);
+		goto out;
+	}
+	T_CHECK(peek_int("PRAGMA user_version") == IDX_SCHEMA_VERSION);
+	T_CHECK(peek_int("SELECT group_concat(uidl, ' ') FROM (SELECT uidl "
+	    "FROM sightings WHERE proven = 0 ORDER BY uidl)") == 0);
+	{
+		char	got[128];
+
+		T_CHECK(peek_text("SELECT group_concat(uidl, ' ') FROM "
+		    "(SELECT uidl FROM sightings WHERE proven = 0 ORDER BY "
+		    "uidl)", got, sizeof got) == 0);
+		T_CHECKF(strcmp(got, "l1 s1 s2") == 0, "unproven: %s", got);
 	}
 	idx_close(x);
 out:
@@ -774,12 +892,12 @@ test_idx_pending(void)
 	m3 = add_msg(x, a, "<3@x>", 0x03, 0xb3, "new/three");
 	m4 = add_msg(x, b, NULL, 0x04, 0xb4, "new/four");
 	T_CHECK(m1 > 0 && m2 > m1 && m3 > m2 && m4 > m3);
-	T_CHECK(idx_add_sighting(x, a, "u1", 2, m1, 1, 1) == 0);
-	T_CHECK(idx_add_sighting(x, a, "u2", 2, m2, 1, 1) == 0);
-	T_CHECK(idx_add_sighting(x, a, "u3", 2, m3, 1, 1) == 0);
-	T_CHECK(idx_add_sighting(x, a, "u3b", 3, m3, 1, 1) == 0);
-	T_CHECK(idx_add_sighting(x, b, "u4", 2, m4, 1, 1) == 0);
-	T_CHECK(idx_add_sighting(x, b, "u3", 2, m3, 1, 1) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u1", 2, m1, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u3", 2, m3, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u3b", 3, m3, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "u4", 2, m4, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "u3", 2, m3, 1, 1, 0) == 0);
 	T_CHECK(idx_count_messages(x, a) == 3);
 	T_CHECK(idx_count_messages(x, b) == 1);
 	T_CHECK(peek_int("SELECT count(*) FROM messages WHERE "
@@ -923,13 +1041,12 @@ test_idx_transactions(void)
 	T_CHECK(peek_int("SELECT count(*) FROM messages WHERE message_id = "
 	    "'x''); DROP TABLE messages; --'") == 1);
 	{
-		unsigned char	body[HASH_LEN];
-		int		coll;
-		int64_t		got = -1;
+		unsigned char		body[HASH_LEN];
+		struct idx_dedup	d;
 
 		fill(body, 9);
-		T_CHECK(idx_find_dup(x, 0, evil, sizeof evil - 1, body, body,
-		    &got, &coll) == 1 && got == id);
+		T_CHECK(idx_dedup(x, 0, evil, sizeof evil - 1, body, body,
+		    &d) == 1 && d.dup == id);
 	}
 
 	/* A message for an account that does not exist is refused. */
@@ -952,7 +1069,8 @@ main(void)
 	T_RUN(test_idx_open_errors);
 	T_RUN(test_idx_account);
 	T_RUN(test_idx_uidls);
-	T_RUN(test_idx_find_dup);
+	T_RUN(test_idx_dedup);
+	T_RUN(test_idx_migrate_unproven);
 	T_RUN(test_idx_pending);
 	T_RUN(test_idx_transactions);
 	return T_END();
