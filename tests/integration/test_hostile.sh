@@ -1340,9 +1340,64 @@ g_dovecot() {
 	dv_stop
 }
 
+g_reuse() {
+	# Issue 13.6: RFC 1939 lets a server reuse a UIDL once its message
+	# is gone. A UIDL listed again after popvault's confirmed delete is
+	# a new message: fetched, stored, deleted only on its own proof.
+	# Here the new message has the very size of the old one, so nothing
+	# but its bytes tells them apart.
+	local r1 r2
+	r1='{"uidl":"r1","text":"From: a@example.com\nMessage-ID: <old@example.com>\nSubject: old one\n\nthe first body\n"}'
+	r2='{"uidl":"r1","text":"From: z@example.com\nMessage-ID: <new@example.com>\nSubject: new one\n\nother body, ok\n"}'
+	printf 'From: a@example.com\nMessage-ID: <old@example.com>\nSubject: old one\n\nthe first body\n' >"$T/reuse1.eml"
+	printf 'From: z@example.com\nMessage-ID: <new@example.com>\nSubject: new one\n\nother body, ok\n' >"$T/reuse2.eml"
+	eq "the two messages' sizes" "$(wc -c <"$T/reuse1.eml")" "$(wc -c <"$T/reuse2.eml")"
+	sc reuse "{\"messages\":[$r1,$M2],\"sessions\":{\"2\":{\"messages\":[$r2]},\"3\":{\"messages\":[]}}}"
+	fp reuse tls --max-conns 3
+	pvs reuse1 "$T/reuse.vault" --delete=verified
+	rc_in 0
+	eq "deleted in session 1" "$(grep -cE '^S1 C tls q=[0-9]+ DELE ' "$FP_LOG")" 2
+	pvs reuse2 "$T/reuse.vault" --delete=verified
+	rc_in 0
+	eq "RETR of the reused UIDL" "$(grep -cE '^S2 C tls q=[0-9]+ RETR 1$' "$FP_LOG")" 1
+	eq "DELE of the reused UIDL" "$(grep -cE '^S2 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 1
+	has_msg "$T/reuse.vault" "$T/reuse1.eml"
+	has_msg "$T/reuse.vault" "$T/reuse2.eml"
+	eq "messages rows" "$(rows "$T/reuse.vault")" 3
+	eq "sighting" "$(sql "$T/reuse.vault" "select s.state || ' ' || m.message_id from sightings s join messages m on m.id = s.msg where s.uidl = 'r1'")" "deleted <new@example.com>"
+	grep -q 'reused it for a new message' "$T/reuse2.err" ||
+	    W "the reuse is not reported"
+	pvs reuse3 "$T/reuse.vault"
+	fp_end
+	rc_in 0
+	verdict uidl_reused_after_delete_fetched_and_kept
+
+	# Issue 13.6: a DELE answered -ERR leaves its message on the server
+	# and recorded there; the run exits 1 (partial) and the next run
+	# deletes it.
+	sc refuse "{\"messages\":$MSGS,\"rules\":[{\"match\":\"DELE 2\",\"session\":1,\"reply\":\"-ERR message locked\"}],\"sessions\":{\"3\":{}}}"
+	fp refuse tls --max-conns 3
+	pvs refuse1 "$T/refuse.vault" --delete=verified
+	rc_in 1
+	eq "refused" "$(field refuse1 refused)" 1
+	eq "deleted" "$(field refuse1 deleted)" 2
+	eq "u2 recorded" "$(sql "$T/refuse.vault" "select state from sightings where uidl = 'u2'")" on_server
+	eq "u1 u3 recorded" "$(sql "$T/refuse.vault" "select group_concat(state) from sightings where uidl <> 'u2'")" "deleted,deleted"
+	pvs refuse2 "$T/refuse.vault" --delete=verified
+	rc_in 0
+	eq "listed in session 2" "$(grep -cE '^S2 C tls q=[0-9]+ RETR ' "$FP_LOG")" 0
+	eq "DELE in session 2" "$(grep -cE '^S2 C tls q=[0-9]+ DELE 2$' "$FP_LOG")" 1
+	eq "u2 recorded" "$(sql "$T/refuse.vault" "select state from sightings where uidl = 'u2'")" deleted
+	has_msg "$T/refuse.vault" "$T/m2.eml"
+	pvs refuse3 "$T/refuse.vault"
+	fp_end
+	eq "left on the server" "$(field refuse3 listed)" 0
+	verdict refused_dele_stays_on_server_exit_1_retried
+}
+
 HGROUPS="greeting capa stls sasl rcodes listings dup_uidl numbers dots pipelining
 expire quit sizes gmail endless slow retr poison apop desync uidl_change
-certs secrets files dovecot"
+reuse certs secrets files dovecot"
 for g in $HGROUPS; do
 	case " ${HOSTILE_ONLY:-$HGROUPS} " in
 	*[[:space:]]"$g"[[:space:]]*)
