@@ -79,6 +79,15 @@ account_usage(const char *cmd)
 	    "                           message (default) or its Date "
 	    "header\n"
 	    "  --max-deletes N          delete at most N messages per run\n"
+	    "  --account-changed moved|new\n"
+	    "                           the account's host, port or user "
+	    "changed:\n"
+	    "                           moved: the same mailbox, every UIDL\n"
+	    "                           proven again by its bytes before "
+	    "any\n"
+	    "                           delete; new: start a fresh account,\n"
+	    "                           keeping the old one under another "
+	    "name\n"
 	    "  --password-command CMD   run CMD, use the first line it "
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
@@ -198,6 +207,7 @@ static const struct option fetch_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "log", required_argument, NULL, O_LOG },
 	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "account-changed", required_argument, NULL, O_ACCTCHG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -309,6 +319,16 @@ account_main(int argc, char **argv, enum run_mode mode)
 				return EXIT_USAGE;
 			}
 			o.max_deletes = (uint64_t)v;
+			break;
+		case O_ACCTCHG:
+			if (strcmp(optarg, "moved") == 0)
+				o.identity = RUN_ID_MOVED;
+			else if (strcmp(optarg, "new") == 0)
+				o.identity = RUN_ID_NEW;
+			else {
+				log_warnx("--account-changed: moved or new");
+				return EXIT_USAGE;
+			}
 			break;
 		case O_DRYRUN:
 			if (mode != RUN_FETCH)

@@ -130,6 +130,8 @@ build(struct job *j, const struct config *cfg, const struct run_opts *cli,
 		o->age_by_date = cli->age_by_date;
 	if (GIVEN(given, O_MAXDEL))
 		o->max_deletes = cli->max_deletes;
+	if (GIVEN(given, O_ACCTCHG))
+		o->identity = cli->identity;
 	if (GIVEN(given, O_AUTH)) {
 		o->auth = cli->auth;
 		o->sasl = cli->sasl;

@@ -22,7 +22,7 @@
 enum {
 	S_ACCT_GET, S_ACCT_DIR, S_ACCT_ADD, S_ACCT_DONE, S_UIDLS,
 	S_DUP_SHA, S_VARIANT, S_MID_ANY, S_MSG_ADD, S_SIGHT_PUT, S_DAMAGED,
-	S_UNPROVE, S_UNPROVE_ONE, S_REPLACED, S_IDENT, S_IDENT_SET, S_UNPROVE_ALL,
+	S_UNPROVE, S_UNPROVE_ONE, S_REPLACED, S_IDENT, S_IDENT_SET, S_ACCT_RENAME, S_UNPROVE_ALL,
 	S_SET_ARCHIVED, S_PENDING, S_DROP_SIGHT, S_DROP_MSG, S_COUNT,
 	S_VOL_GET, S_VOL_SET, S_LOCATE, S_SIGHTINGS, S_SIGHTINGS_KEYS,
 	S_SIGHT_STATE,
@@ -80,6 +80,7 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_REPLACED] = "UPDATE messages SET replaced_by = ?1 WHERE "
 	    "sha256 = ?2 AND id <> ?1 AND note LIKE 'verify:%' AND "
 	    "replaced_by IS NULL",
+	[S_ACCT_RENAME] = "UPDATE accounts SET name = ?2 WHERE id = ?1",
 	[S_IDENT] = "SELECT host, port, user FROM accounts WHERE id = ?1",
 	[S_IDENT_SET] = "UPDATE accounts SET host = ?2, port = ?3, user = ?4 "
 	    "WHERE id = ?1",
@@ -802,6 +803,18 @@ idx_identity(struct idx *x, int64_t account_id, struct idx_ident *id)
 	if (r != SQLITE_ROW)
 		return idx_fail(x, "reading the account's server");
 	return 0;
+}
+
+int
+idx_account_rename(struct idx *x, int64_t account_id, const char *name)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_ACCT_RENAME)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	return step_done(x, s, "renaming the account");
 }
 
 int

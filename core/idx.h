@@ -149,6 +149,9 @@ struct idx_ident {
 
 int		 idx_identity(struct idx *, int64_t account_id,
 		    struct idx_ident *);
+/* A new name for an account (its folder and history stay). */
+int		 idx_account_rename(struct idx *, int64_t account_id,
+		    const char *name);
 int		 idx_set_identity(struct idx *, int64_t account_id,
 		    const char *host, const char *port, const char *user);
 int		 idx_set_archived(struct idx *, int64_t msg_id, int64_t when);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -131,7 +132,7 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		 * UIDL. Either way only a fresh download proves its bytes.
 		 */
 		m->f->le[i].proven = g->proven != 0 &&
-		    g->state == IDX_S_ON_SERVER;
+		    g->state == IDX_S_ON_SERVER && !m->f->all_unproven;
 		/*
 		 * Listed again after our confirmed delete: RFC 1939 lets a
 		 * server reuse a UIDL once its message is gone, so this is
@@ -397,6 +398,89 @@ fail:
 	return -1;
 }
 
+/* The server and user of this run, as the index records them. */
+static int
+same_identity(const struct run_opts *o, const struct idx_ident *id)
+{
+	return strcasecmp(id->host, o->pop3.host) == 0 &&
+	    strcmp(id->port, o->pop3.port) == 0 &&
+	    strcmp(id->user, o->user) == 0;
+}
+
+/*
+ * An account is its server and user, not only its name: a new server can
+ * reuse UIDL strings, which would look archived (and, with an equal LIST
+ * size, be deleted unseen). An account whose host, port or user changed
+ * runs only when told what it is: the same mailbox moved (every UIDL is
+ * proven again by its bytes before any delete), or a new account (the
+ * old one keeps its folder and history under another name). Returns
+ * EXIT_OK, with *fresh set when a new account must be made, or an exit
+ * code after saying why.
+ */
+static int
+check_identity(const struct run_opts *o, struct fetch *f, int create,
+    int *fresh)
+{
+	struct idx_ident	 id;
+	char			 old[900], name[1700];
+	int			 r;
+
+	*fresh = 0;
+	if (idx_identity(f->idx, f->acct, &id) == -1) {
+		log_warnx("%s", idx_error(f->idx));
+		return EXIT_IOERR;
+	}
+	if (same_identity(o, &id))
+		return EXIT_OK;
+	snprintf(old, sizeof old, "%s@%s:%s", id.user, id.host, id.port);
+	switch (o->identity) {
+	case RUN_ID_MOVED:
+		log_warnx("account %s: was %s, now %s@%s:%s; the same mailbox, "
+		    "moved: every message is fetched again and proven by its "
+		    "bytes before any delete", o->account, old, o->user,
+		    o->pop3.host, o->pop3.port);
+		f->all_unproven = 1;
+		if (o->mode == RUN_DRY)
+			return EXIT_OK;
+		if (idx_begin(f->idx) == -1)
+			break;
+		r = idx_unprove_account(f->idx, f->acct);
+		if (r == 0)
+			r = idx_set_identity(f->idx, f->acct, o->pop3.host,
+			    o->pop3.port, o->user);
+		if (r == 0 && idx_commit(f->idx) == 0)
+			return EXIT_OK;
+		idx_rollback(f->idx);
+		break;
+	case RUN_ID_NEW:
+		*fresh = 1;
+		/* Renamed only once logged in, and never by a dry run. */
+		if (!create || o->mode == RUN_DRY)
+			return EXIT_OK;
+		snprintf(name, sizeof name, "%s (%s until %lld)", o->account,
+		    old, (long long)wall_now());
+		if (idx_account_rename(f->idx, f->acct, name) == -1)
+			break;
+		log_warnx("account %s: was %s, now %s@%s:%s; a new account "
+		    "starts, the old one is kept as \"%s\"", o->account, old,
+		    o->user, o->pop3.host, o->pop3.port, name);
+		f->acct = 0;
+		return EXIT_OK;
+	default:
+		log_warnx("account %s was archived from %s, and is now "
+		    "%s@%s:%s: its UIDLs may stand for other messages there. "
+		    "If it is the same mailbox, moved, run once with "
+		    "--account-changed=moved (every message is fetched again "
+		    "and proven by its bytes before any delete); to start a "
+		    "fresh account and keep the old one under another name, "
+		    "--account-changed=new", o->account, old, o->user,
+		    o->pop3.host, o->pop3.port);
+		return EXIT_USAGE;
+	}
+	log_warnx("%s", idx_error(f->idx));
+	return EXIT_IOERR;
+}
+
 /*
  * Open the vault's index and the account's folder, lock the account and
  * open its archive, recovering what an interrupted run left. Without
@@ -410,7 +494,7 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 	struct fmt_args	fa;
 	struct stat	sb;
 	char		path[4200], dir[128], err[600];
-	int		r;
+	int		r, code, fresh;
 
 	*ready = 0;
 	if (xsnprintf(path, sizeof path, "%s/index.sqlite", o->vault) == -1) {
@@ -439,6 +523,20 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 	}
 	if (r == 1)
 		return EXIT_OK;		/* not created yet */
+	if ((code = check_identity(o, f, create, &fresh)) != EXIT_OK)
+		return code;
+	if (fresh) {
+		/* A fresh account under the name, made once logged in. */
+		if (!create || o->mode == RUN_DRY) {
+			f->acct = 0;
+			return EXIT_OK;
+		}
+		if (idx_account(f->idx, o->account, o->pop3.host,
+		    o->pop3.port, o->user, &f->acct, dir, sizeof dir) == -1) {
+			log_warnx("%s", idx_error(f->idx));
+			return EXIT_IOERR;
+		}
+	}
 	if (xsnprintf(f->st->where, sizeof f->st->where, "%s/accounts/%s",
 	    o->vault, dir) == -1 || mkdir_p(f->st->where) == -1) {
 		log_warn("account folder %s", f->st->where);

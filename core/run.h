@@ -29,6 +29,11 @@ enum run_mode {
 #define RUN_DEDUP_ACCOUNT	1
 #define RUN_DEDUP_NONE		2
 
+/* An account whose server or user changed (--account-changed). */
+#define RUN_ID_SAME		0	/* refuse to run it */
+#define RUN_ID_MOVED		1	/* same mailbox: prove every UIDL again */
+#define RUN_ID_NEW		2	/* a fresh account; the old one renamed */
+
 enum run_delete {
 	DEL_NEVER,	/* keep on server (the default) */
 	DEL_VERIFIED,	/* delete every verified message */
@@ -53,6 +58,7 @@ struct run_opts {
 	const char		*password_command;	/* or NULL */
 	const char		*password;	/* resolved already, or NULL */
 	int			 dedup;		/* RUN_DEDUP_* */
+	int			 identity;	/* RUN_ID_* */
 	unsigned		 batch_msgs;	/* messages per commit; 0: the
 						 * format's choice, else 200 */
 	uint64_t		 batch_bytes;	/* bytes per commit; 0 likewise,

@@ -74,6 +74,7 @@ struct fetch {
 	int			 failed;	/* a local failure happened */
 	int			 verify_failed;
 	unsigned		 repairs;	/* damaged copies being replaced */
+	int			 all_unproven;	/* a moved account: prove all */
 	unsigned		 batch_msgs;
 	uint64_t		 batch_bytes;
 	int			 exitcode;
