@@ -439,9 +439,11 @@ check_identity(const struct run_opts *o, struct fetch *f, int create,
 		    "moved: every message is fetched again and proven by its "
 		    "bytes before any delete", o->account, old, o->user,
 		    o->pop3.host, o->pop3.port);
-		f->all_unproven = 1;
-		if (o->mode == RUN_DRY)
+		/* A dry run writes nothing: it only acts as if. */
+		if (o->mode == RUN_DRY) {
+			f->all_unproven = 1;
 			return EXIT_OK;
+		}
 		if (idx_begin(f->idx) == -1)
 			break;
 		r = idx_unprove_account(f->idx, f->acct);
