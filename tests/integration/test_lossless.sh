@@ -204,6 +204,20 @@ pv_sql "$V" "update sightings set msg = (select variant_of from messages
     alter table messages drop column variant_of;
     alter table messages drop column replaced_by;
     pragma user_version = 3;"
+# A delete without a download (prune) may not touch an unproven UIDL:
+# every message the server held is still there or archived byte for byte.
+POPVAULT_PASSWORD=$PW "$POPVAULT" prune --vault "$V" --tls-ca "$DV_CA" \
+    --delete=verified "$(url "$u")" >"$T/up.prune" 2>&1
+rc=$?
+dv_server_files "$u" | xargs -r python3 "$EXPECT" sha256 | LC_ALL=C sort >"$T/up.left"
+find "$dir/maildir" -type f -exec sha256sum {} + | cut -d' ' -f1 |
+    LC_ALL=C sort >"$T/up.archived"
+n=$(LC_ALL=C comm -23 "$T/up.distinct" "$T/up.archived" | LC_ALL=C comm -23 - "$T/up.left" | wc -l)
+if [ "$rc" = 0 ] && [ "$n" = 0 ] && [ "$(wc -l <"$T/up.left")" -lt "$(wc -l <"$T/up.all")" ]; then
+	t_pass upgrade_prune_deletes_only_proven
+else
+	t_fail upgrade_prune_deletes_only_proven "rc $rc, $n messages neither on the server nor archived, $(wc -l <"$T/up.left") left"
+fi
 run "$V" "$u" --delete=verified
 why=""
 [ "$PV_RC" = 0 ] || why="$why $(why);"
