@@ -1353,7 +1353,7 @@ g_reuse() {
 	printf 'From: z@example.com\nMessage-ID: <new@example.com>\nSubject: new one\n\nother body, ok\n' >"$T/reuse2.eml"
 	eq "the two messages' sizes" "$(wc -c <"$T/reuse1.eml")" "$(wc -c <"$T/reuse2.eml")"
 	sc reuse "{\"messages\":[$r1,$M2],\"sessions\":{\"2\":{\"messages\":[$r2]},\"3\":{\"messages\":[]}}}"
-	fp reuse tls --max-conns 3
+	fp reuse tls --max-conns 3 --timeout 300
 	pvs reuse1 "$T/reuse.vault" --delete=verified
 	rc_in 0
 	eq "deleted in session 1" "$(grep -cE '^S1 C tls q=[0-9]+ DELE ' "$FP_LOG")" 2
@@ -1372,11 +1372,27 @@ g_reuse() {
 	rc_in 0
 	verdict uidl_reused_after_delete_fetched_and_kept
 
+	# The same after a delete the server did not confirm (QUIT -ERR):
+	# the UIDL listed again may stand for another message, so it is
+	# fetched and proven before any DELE.
+	sc unconfirmed "{\"messages\":[$r1],\"rules\":[{\"match\":\"QUIT\",\"session\":1,\"reply\":\"-ERR some deleted messages not removed\",\"close\":\"fin\"}],\"sessions\":{\"2\":{\"messages\":[$r2]},\"3\":{\"messages\":[]}}}"
+	fp unconfirmed tls --max-conns 3 --timeout 300
+	pvs unconfirmed1 "$T/unconfirmed.vault" --delete=verified
+	eq "recorded after the unconfirmed QUIT" "$(sql "$T/unconfirmed.vault" "select state from sightings where uidl = 'r1'")" delete_pending
+	pvs unconfirmed2 "$T/unconfirmed.vault" --delete=verified
+	rc_in 0
+	eq "RETR of the relisted UIDL" "$(grep -cE '^S2 C tls q=[0-9]+ RETR 1$' "$FP_LOG")" 1
+	has_msg "$T/unconfirmed.vault" "$T/reuse1.eml"
+	has_msg "$T/unconfirmed.vault" "$T/reuse2.eml"
+	pvs unconfirmed3 "$T/unconfirmed.vault"
+	fp_end
+	verdict unconfirmed_delete_relisted_fetched_before_dele
+
 	# Issue 13.6: a DELE answered -ERR leaves its message on the server
 	# and recorded there; the run exits 1 (partial) and the next run
 	# deletes it.
 	sc refuse "{\"messages\":$MSGS,\"rules\":[{\"match\":\"DELE 2\",\"session\":1,\"reply\":\"-ERR message locked\"}],\"sessions\":{\"3\":{}}}"
-	fp refuse tls --max-conns 3
+	fp refuse tls --max-conns 3 --timeout 300
 	pvs refuse1 "$T/refuse.vault" --delete=verified
 	rc_in 1
 	eq "refused" "$(field refuse1 refused)" 1
