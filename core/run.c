@@ -133,17 +133,17 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		 */
 		m->f->le[i].proven = g->proven != 0 &&
 		    g->state == IDX_S_ON_SERVER && !m->f->all_unproven;
-		/*
-		 * Listed again after our confirmed delete: RFC 1939 lets a
-		 * server reuse a UIDL once its message is gone, so this is
-		 * a new message (fetched, stored, deleted on its own proof).
-		 */
 		age = m->f->o->age_by_date ? g->date_epoch : g->first_seen;
 		m->f->le[i].age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
 		    (uint32_t)age;
 		/* Same UIDL, other size: not the message we archived. */
 		m->f->le[i].drift = g->listed_size >= 0 &&
 		    (uint64_t)g->listed_size != l->e[i].size;
+		/*
+		 * Listed again after our confirmed delete: RFC 1939 lets a
+		 * server reuse a UIDL once its message is gone, so this is
+		 * a new message (fetched, stored, deleted on its own proof).
+		 */
 		if (g->state == IDX_S_DELETED) {
 			m->f->le[i].known = 0;
 			m->f->le[i].reused = 1;
