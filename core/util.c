@@ -108,25 +108,104 @@ xsnprintf(char *buf, size_t sz, const char *fmt, ...)
 	return 0;
 }
 
+/* fsync the folder that holds path (its last component's parent). */
+static int
+fsync_parent(const char *path)
+{
+	char	 dir[4096];
+	char	*slash;
+	size_t	 n;
+
+	if (xsnprintf(dir, sizeof dir, "%s", path) == -1)
+		return -1;
+	/* "a/b/" names a/b: its parent is a. */
+	for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return fsync_dir(".");
+	if (slash == dir)
+		return fsync_dir("/");
+	*slash = '\0';
+	return fsync_dir(dir);
+}
+
 int
 mkdir_p(const char *path)
 {
 	char	 tmp[4096];
-	char	*p;
+	char	*p, *first = NULL, c;
+	int	 r;
 
 	if (xsnprintf(tmp, sizeof tmp, "%s", path) == -1)
 		return -1;
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+	if (tmp[0] == '\0') {
+		errno = ENOENT;
 		return -1;
-	return 0;
+	}
+	for (p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(tmp, 0700) == 0) {
+			if (first == NULL)
+				first = p;
+		} else if (errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (first == NULL)
+		return 0;
+	/*
+	 * Every component from the first one created down is new: fsync
+	 * each (its own entries), then the folder that holds the first
+	 * (the entry that a power cut could otherwise undo).
+	 */
+	for (p = first;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		r = fsync_dir(tmp);
+		*p = c;
+		if (r == -1)
+			return -1;
+		if (c == '\0')
+			break;
+	}
+	*first = '\0';
+	return fsync_parent(tmp);
+}
+
+int
+mkdir_sync(const char *path)
+{
+	if (mkdir(path, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (fsync_dir(path) == -1 || fsync_parent(path) == -1)
+		return -1;
+	return 1;
+}
+
+int
+mkdirat_sync(int dfd, const char *name)
+{
+	int	fd, r, saved;
+
+	if (mkdirat(dfd, name, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (r == -1 || fsync(dfd) == -1)
+		return -1;
+	return 1;
 }
 
 int

@@ -37,8 +37,23 @@ int64_t	 wall_now(void);
 int	 xsnprintf(char *buf, size_t sz, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* mkdir with mode 0700 for every missing component of path; 0 or -1. */
+/*
+ * Folders made durable (docs/decisions.md, "Durable folders"): a folder
+ * this process creates is fsynced, and so is the folder holding it,
+ * before the call returns, so that nothing written into it can be
+ * committed in the index while a power cut could still undo its entry.
+ * A folder that existed already is left alone. An fsync error is a
+ * failure: the caller stops (never retry-and-trust).
+ *
+ * mkdir_p: mode 0700 for every missing component of path; each created
+ * component, and the parent of the first one created, fsynced.
+ * 0, or -1 with errno.
+ */
 int	 mkdir_p(const char *path);
+/* mkdir(path, 0700) durably; 1 created, 0 existed already, -1 errno. */
+int	 mkdir_sync(const char *path);
+/* mkdirat(dfd, name, 0700) durably (fsyncs dfd); as mkdir_sync. */
+int	 mkdirat_sync(int dfd, const char *name);
 /* fsync a folder by path or by fd; 0 or -1 with errno. */
 int	 fsync_dir(const char *path);
 /* write all bytes, retrying on EINTR and short writes; 0 or -1. */

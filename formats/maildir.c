@@ -10,8 +10,9 @@
  *
  * Recovery: tmp/ belongs to popvault alone, so whatever is in it after a
  * crash is removed; rows the index left "pending" are checked by hash
- * (check), and a file that does not match is moved to ACCOUNT/quarantine/
- * rather than destroyed.
+ * (check): a file that matches is fsynced, and its folder, before it is
+ * adopted; a file that does not match is moved to ACCOUNT/quarantine/
+ * rather than destroyed. Every folder created is fsynced with its parent.
  */
 #define _GNU_SOURCE		/* sync_file_range(2) */
 
@@ -82,7 +83,7 @@ open_sub(struct maildir *m, const char *sub)
 {
 	int	fd;
 
-	if (mkdirat(m->rootfd, sub, 0700) == -1 && errno != EEXIST)
+	if (mkdirat_sync(m->rootfd, sub) == -1)
 		return -1;
 	fd = openat(m->rootfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -100,7 +101,7 @@ md_open(const struct fmt_args *a, char *err, size_t errlen)
 	m->rootfd = m->tmpfd = m->newfd = m->curfd = -1;
 	snprintf(m->dir, sizeof m->dir, "%s", a->dir);
 	if (xsnprintf(root, sizeof root, "%s/maildir", a->dir) == -1 ||
-	    (mkdir(root, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(root) == -1 ||
 	    (m->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 ||
 	    (m->tmpfd = open_sub(m, "tmp")) == -1 ||
@@ -259,6 +260,34 @@ hash_cb(void *arg, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * A file recovery adopts becomes "archived" in the index, and may then be
+ * deleted on the server: make its bytes and its entry durable first. The
+ * run that wrote it may have stopped between its rename into new/ and
+ * the fsync of new/, so fsync the file and the folder it is in now (a
+ * mail reader may have moved it to cur/). An error is a failure.
+ */
+static enum fmt_check
+md_adopt(struct maildir *m, const char *where)
+{
+	int	fd, dfd = -1, r = -1;
+
+	if ((fd = openat(m->rootfd, where, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1 && fsync(fd) == 0 &&
+	    (dfd = openat(m->rootfd, strncmp(where, "cur/", 4) == 0 ? "cur" :
+	    "new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1 &&
+	    fsync(dfd) == 0)
+		r = 0;
+	else
+		fmt_fail(&m->base, "adopting %s: fsync: %s", where,
+		    strerror(errno));
+	if (dfd != -1)
+		close(dfd);
+	if (fd != -1)
+		close(fd);
+	return r == 0 ? FMT_PRESENT : FMT_CHECK_ERROR;
+}
+
 static enum fmt_check
 md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 {
@@ -284,10 +313,10 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	hash_final(h, got);
 	hash_free(h);
 	if (memcmp(got, sha, HASH_LEN) == 0)
-		return FMT_PRESENT;
+		return md_adopt(m, where);
 	/* Not what the intent row promised: move it aside, never delete. */
 	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->dir) == -1 ||
-	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(qdir) == -1 ||
 	    (qfd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		fmt_fail(f, "quarantine folder: %s", strerror(errno));

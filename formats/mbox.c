@@ -125,7 +125,7 @@ mb_open(const struct fmt_args *a, char *err, size_t errlen)
 	}
 	snprintf(m->acct, sizeof m->acct, "%s", a->dir);
 	if (xsnprintf(path, sizeof path, "%s/mbox", a->dir) == -1 ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(path) == -1 ||
 	    (m->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "mbox folder %s: %s", path,
@@ -199,7 +199,7 @@ mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 	    O_CLOEXEC)) == -1)
 		return fmt_fail(&m->base, "%s: %s", name, strerror(errno));
 	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->acct) == -1 ||
-	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(qdir) == -1 ||
 	    (qd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		fmt_fail(&m->base, "quarantine folder: %s", strerror(errno));

@@ -9,7 +9,9 @@
  * the folder fsynced: only then is it committed. A volume is never
  * appended to (concatenated compressed tars are not read whole by common
  * readers). Recovery removes unfinished .part volumes; their messages are
- * still on the server and are fetched again.
+ * still on the server and are fetched again. A finished volume whose rows
+ * were not committed yet is adopted member by member, by hash, once it and
+ * tar/ are fsynced.
  *
  * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
  * archiving date and the message's hash, never from server data; its
@@ -54,6 +56,7 @@ struct tarfmt {
 	char			 cvol[128];
 	struct tar_member	*cm;
 	size_t			 ncm;
+	int			 csynced;	/* cvol fsynced, and tar/ */
 };
 
 static const char *
@@ -84,7 +87,7 @@ tar_open(const struct fmt_args *a, char *err, size_t errlen)
 	t->fd = -1;
 	t->comp = a->compress;
 	if (xsnprintf(path, sizeof path, "%s/tar", a->dir) == -1 ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(path) == -1 ||
 	    (t->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "tar folder %s: %s", path,
@@ -444,6 +447,7 @@ tar_scan(struct tarfmt *t, const char *vol)
 	free(t->cm);
 	t->cm = NULL;
 	t->ncm = 0;
+	t->csynced = 0;
 	snprintf(t->cvol, sizeof t->cvol, "%s", vol);
 	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -482,6 +486,38 @@ out:
 	return r;
 }
 
+/*
+ * A member recovery adopts becomes "archived" in the index, and may then
+ * be deleted on the server: fsync its volume and tar/ first (once per
+ * volume), so that no power cut can take back a volume whose rename the
+ * stopped run had not made durable. An error is a failure.
+ */
+static enum fmt_check
+tar_adopt(struct tarfmt *t, const char *vol)
+{
+	int	fd, r;
+
+	if (t->csynced)
+		return FMT_PRESENT;
+	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		fmt_fail(&t->base, "adopting tar/%s: %s", vol,
+		    strerror(errno));
+		return FMT_CHECK_ERROR;
+	}
+	r = fsync(fd);
+	if (r == 0)
+		r = fsync(t->dirfd);
+	if (r == -1)
+		fmt_fail(&t->base, "adopting tar/%s: fsync: %s", vol,
+		    strerror(errno));
+	close(fd);
+	if (r == -1)
+		return FMT_CHECK_ERROR;
+	t->csynced = 1;
+	return FMT_PRESENT;
+}
+
 static enum fmt_check
 tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 {
@@ -501,10 +537,10 @@ tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 		t->ncm = 0;
 		return FMT_ABSENT;
 	}
-	if ((tm = member_find(t, member)) != NULL)
-		return memcmp(tm->sha, sha, HASH_LEN) == 0 ? FMT_PRESENT :
-		    FMT_ABSENT;
-	return FMT_ABSENT;
+	if ((tm = member_find(t, member)) == NULL ||
+	    memcmp(tm->sha, sha, HASH_LEN) != 0)
+		return FMT_ABSENT;
+	return tar_adopt(t, vol);
 }
 
 static int
