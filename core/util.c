@@ -1,6 +1,9 @@
 /*
  * util.c -- small helpers; see util.h.
  */
+#define _GNU_SOURCE		/* renameat2(2), RENAME_NOREPLACE */
+
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -209,6 +212,25 @@ mkdirat_sync(int dfd, const char *name)
 }
 
 int
+rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* Only a file system (or kernel) without the flag falls back. */
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+	return rename_by_link(fromfd, from, tofd, to);
+}
+
+int
+rename_by_link(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (linkat(fromfd, from, tofd, to, 0) == -1)
+		return -1;
+	return unlinkat(fromfd, from, 0);
+}
+
+int
 fsync_dir(const char *path)
 {
 	int	fd, r, saved;
@@ -252,6 +274,38 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 		out[2 * i + 1] = digits[in[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+void
+random_hex(char *out, size_t len)
+{
+	static uint64_t	 ctr;
+	unsigned char	 buf[32];
+	struct timespec	 ts;
+	uint64_t	 x;
+	size_t		 got = 0, i;
+	ssize_t		 n;
+
+	if (len > sizeof buf)
+		fatalx("random_hex: %zu bytes", len);
+	while (got < len) {
+		n = getrandom(buf + got, len - got, GRND_NONBLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	for (i = got; i < len; i++) {
+		/* splitmix64 of what tells this moment and process apart */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		x ^= ((uint64_t)getpid() << 40) ^ (++ctr * 0x9e3779b97f4a7c15ULL);
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		buf[i] = (unsigned char)(x ^ (x >> 31));
+	}
+	hex_encode(buf, len, out);
 }
 
 void
