@@ -12,7 +12,9 @@
  * crash is removed; rows the index left "pending" are checked by hash
  * (check): a file that matches is fsynced, and its folder, before it is
  * adopted; a file that does not match is moved to ACCOUNT/quarantine/
- * rather than destroyed. Every folder created is fsynced with its parent.
+ * (as NAME.SECONDS.RANDOM) rather than destroyed. Every folder created
+ * is fsynced with its parent. No rename ever replaces a file: a clash is
+ * an error (rename_noreplace).
  */
 #define _GNU_SOURCE		/* sync_file_range(2) */
 
@@ -33,6 +35,7 @@
 #include "util.h"
 
 #define MD_NAME_MAX	128
+#define MD_QRANDOM	8	/* random bytes in a quarantine name */
 
 struct md_pending {
 	int	fd;
@@ -294,8 +297,8 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	struct maildir	*m = (struct maildir *)f;
 	struct hash	*h;
 	unsigned char	 got[HASH_LEN];
-	char		 qdir[4200], qname[MD_NAME_MAX + 32];
-	char		 where[MD_WHERE_MAX];
+	char		 qdir[4200], qname[MD_NAME_MAX + 48];
+	char		 where[MD_WHERE_MAX], rnd[2 * MD_QRANDOM + 1];
 	int		 fd, qfd, srcfd;
 
 	if ((fd = md_open_loc(m, loc, where)) == -1) {
@@ -322,12 +325,14 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 		fmt_fail(f, "quarantine folder: %s", strerror(errno));
 		return FMT_CHECK_ERROR;
 	}
-	snprintf(qname, sizeof qname, "%s.%lld", loc + 4,
-	    (long long)wall_now());
+	random_hex(rnd, MD_QRANDOM);
+	snprintf(qname, sizeof qname, "%s.%lld.%s", loc + 4,
+	    (long long)wall_now(), rnd);
 	/* Move the file that was hashed: it may be in cur/ by now. */
 	srcfd = strncmp(where, "cur/", 4) == 0 ? openat(m->rootfd, "cur",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) : dup(m->newfd);
-	if (srcfd == -1 || renameat(m->rootfd, where, qfd, qname) == -1 ||
+	if (srcfd == -1 ||
+	    rename_noreplace(m->rootfd, where, qfd, qname) == -1 ||
 	    fsync(qfd) == -1 || fsync(srcfd) == -1) {
 		fmt_fail(f, "quarantining %s: %s", where, strerror(errno));
 		if (srcfd != -1)
@@ -484,10 +489,13 @@ md_sync(struct fmt *f)
 		crash_point("maildir-files-synced");
 	/* 2. Into new/, then the folders on disk. */
 	for (i = 0; r == 0 && i < m->npend; i++) {
-		if (renameat(m->tmpfd, m->pend[i].name, m->newfd,
+		/* Never over a file in new/: a clash is an error. */
+		if (rename_noreplace(m->tmpfd, m->pend[i].name, m->newfd,
 		    m->pend[i].name) == -1)
 			r = fmt_fail(f, "moving %s into new/: %s",
-			    m->pend[i].name, strerror(errno));
+			    m->pend[i].name, errno == EEXIST ? "a file of that "
+			    "name exists already; not replaced" :
+			    strerror(errno));
 		else if (i == 0)
 			crash_point("maildir-first-rename");
 	}

@@ -3,15 +3,16 @@
  * gzip, zstd, xz or not at all (the write sequence of libarchive's
  * examples/minitar).
  *
- * Volumes: ACCOUNT/tar/YYYYMMDDTHHMMSSZ-PID-N.tar[.gz|.zst|.xz], one per
- * commit (the format asks for large batches, so normally one per run).
- * A volume is written as NAME.part, closed, fsynced, renamed to NAME, and
- * the folder fsynced: only then is it committed. A volume is never
- * appended to (concatenated compressed tars are not read whole by common
- * readers). Recovery removes unfinished .part volumes; their messages are
- * still on the server and are fetched again. A finished volume whose rows
- * were not committed yet is adopted member by member, by hash, once it and
- * tar/ are fsynced.
+ * Volumes: ACCOUNT/tar/YYYYMMDDTHHMMSSZ-PID-N-RANDOM.tar[.gz|.zst|.xz]
+ * (RANDOM: 16 hex digits), one per commit (the format asks for large
+ * batches, so normally one per run). A volume is written as NAME.part,
+ * closed, fsynced, renamed to NAME without ever replacing a file of that
+ * name (rename_noreplace: a clash is an error), and the folder fsynced:
+ * only then is it committed. A volume is never appended to (concatenated
+ * compressed tars are not read whole by common readers). Recovery removes
+ * unfinished .part volumes; their messages are still on the server and
+ * are fetched again. A finished volume whose rows were not committed yet
+ * is adopted member by member, by hash, once it and tar/ are fsynced.
  *
  * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
  * archiving date and the message's hash, never from server data; its
@@ -34,6 +35,8 @@
 #include "log.h"
 #include "tar_dl.h"	/* <archive.h>, called through tar_dl */
 #include "util.h"
+
+#define TAR_RANDOM	8	/* random bytes in a volume's name */
 
 struct tar_member {
 	char		name[96];
@@ -162,12 +165,21 @@ tar_new_volume(struct tarfmt *t)
 {
 	struct tm	tm;
 	time_t		now = (time_t)wall_now();
+	char		rnd[2 * TAR_RANDOM + 1];
 	int		r = ARCHIVE_OK;
 
+	/*
+	 * Time and pid alone repeat: runs in containers often have the same
+	 * pid, and clocks stand still or step back. The random part keeps
+	 * another run's volume from having this name; if one has it all the
+	 * same, tar_sync() refuses to replace it.
+	 */
 	gmtime_r(&now, &tm);
-	snprintf(t->name, sizeof t->name, "%04d%02d%02dT%02d%02d%02dZ-%ld-%lu%s",
+	random_hex(rnd, TAR_RANDOM);
+	snprintf(t->name, sizeof t->name,
+	    "%04d%02d%02dT%02d%02d%02dZ-%ld-%lu-%s%s",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)getpid(), ++t->nvol,
+	    tm.tm_min, tm.tm_sec, (long)getpid(), ++t->nvol, rnd,
 	    tar_ext(t->comp));
 	snprintf(t->part, sizeof t->part, "%s.part", t->name);
 	t->fd = openat(t->dirfd, t->part, O_WRONLY | O_CREAT | O_EXCL |
@@ -314,9 +326,22 @@ tar_sync(struct fmt *f)
 	close(t->fd);
 	t->fd = -1;
 	crash_point("tar-volume-closed");
-	if (renameat(t->dirfd, t->part, t->dirfd, t->name) == -1 ||
-	    fsync(t->dirfd) == -1) {
-		fmt_fail(f, "finishing tar/%s: %s", t->name, strerror(errno));
+	/* Never over another volume: a clash stops the run, nothing lost. */
+	if (rename_noreplace(t->dirfd, t->part, t->dirfd, t->name) == -1) {
+		if (errno == EEXIST)
+			fmt_fail(f, "finishing tar/%s: a volume of that name "
+			    "exists already; not replaced (this batch stays "
+			    "in tar/%s until the next run's recovery removes "
+			    "it, and its messages are fetched again)", t->name,
+			    t->part);
+		else
+			fmt_fail(f, "finishing tar/%s: %s", t->name,
+			    strerror(errno));
+		goto fail;
+	}
+	if (fsync(t->dirfd) == -1) {
+		fmt_fail(f, "finishing tar/%s: fsync tar/: %s", t->name,
+		    strerror(errno));
 		goto fail;
 	}
 	crash_point("tar-volume-renamed");
