@@ -1,6 +1,9 @@
 /*
  * util.c -- small helpers; see util.h.
  */
+#define _GNU_SOURCE		/* renameat2(2), RENAME_NOREPLACE */
+
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -108,25 +111,123 @@ xsnprintf(char *buf, size_t sz, const char *fmt, ...)
 	return 0;
 }
 
+/* fsync the folder that holds path (its last component's parent). */
+static int
+fsync_parent(const char *path)
+{
+	char	 dir[4096];
+	char	*slash;
+	size_t	 n;
+
+	if (xsnprintf(dir, sizeof dir, "%s", path) == -1)
+		return -1;
+	/* "a/b/" names a/b: its parent is a. */
+	for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return fsync_dir(".");
+	if (slash == dir)
+		return fsync_dir("/");
+	*slash = '\0';
+	return fsync_dir(dir);
+}
+
 int
 mkdir_p(const char *path)
 {
 	char	 tmp[4096];
-	char	*p;
+	char	*p, *first = NULL, c;
+	int	 r;
 
 	if (xsnprintf(tmp, sizeof tmp, "%s", path) == -1)
 		return -1;
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+	if (tmp[0] == '\0') {
+		errno = ENOENT;
 		return -1;
-	return 0;
+	}
+	for (p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(tmp, 0700) == 0) {
+			if (first == NULL)
+				first = p;
+		} else if (errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (first == NULL)
+		return 0;
+	/*
+	 * Every component from the first one created down is new: fsync
+	 * each (its own entries), then the folder that holds the first
+	 * (the entry that a power cut could otherwise undo).
+	 */
+	for (p = first;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		r = fsync_dir(tmp);
+		*p = c;
+		if (r == -1)
+			return -1;
+		if (c == '\0')
+			break;
+	}
+	*first = '\0';
+	return fsync_parent(tmp);
+}
+
+int
+mkdir_sync(const char *path)
+{
+	if (mkdir(path, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (fsync_dir(path) == -1 || fsync_parent(path) == -1)
+		return -1;
+	return 1;
+}
+
+int
+mkdirat_sync(int dfd, const char *name)
+{
+	int	fd, r, saved;
+
+	if (mkdirat(dfd, name, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (r == -1 || fsync(dfd) == -1)
+		return -1;
+	return 1;
+}
+
+int
+rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* Only a file system (or kernel) without the flag falls back. */
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+	return rename_by_link(fromfd, from, tofd, to);
+}
+
+int
+rename_by_link(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (linkat(fromfd, from, tofd, to, 0) == -1)
+		return -1;
+	return unlinkat(fromfd, from, 0);
 }
 
 int
@@ -173,6 +274,38 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 		out[2 * i + 1] = digits[in[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+void
+random_hex(char *out, size_t len)
+{
+	static uint64_t	 ctr;
+	unsigned char	 buf[32];
+	struct timespec	 ts;
+	uint64_t	 x;
+	size_t		 got = 0, i;
+	ssize_t		 n;
+
+	if (len > sizeof buf)
+		fatalx("random_hex: %zu bytes", len);
+	while (got < len) {
+		n = getrandom(buf + got, len - got, GRND_NONBLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	for (i = got; i < len; i++) {
+		/* splitmix64 of what tells this moment and process apart */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		x ^= ((uint64_t)getpid() << 40) ^ (++ctr * 0x9e3779b97f4a7c15ULL);
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		buf[i] = (unsigned char)(x ^ (x >> 31));
+	}
+	hex_encode(buf, len, out);
 }
 
 void

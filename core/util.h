@@ -37,8 +37,39 @@ int64_t	 wall_now(void);
 int	 xsnprintf(char *buf, size_t sz, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* mkdir with mode 0700 for every missing component of path; 0 or -1. */
+/*
+ * Folders made durable (docs/decisions.md, "Durable folders"): a folder
+ * this process creates is fsynced, and so is the folder holding it,
+ * before the call returns, so that nothing written into it can be
+ * committed in the index while a power cut could still undo its entry.
+ * A folder that existed already is left alone. An fsync error is a
+ * failure: the caller stops (never retry-and-trust).
+ *
+ * mkdir_p: mode 0700 for every missing component of path; each created
+ * component, and the parent of the first one created, fsynced.
+ * 0, or -1 with errno.
+ */
 int	 mkdir_p(const char *path);
+/* mkdir(path, 0700) durably; 1 created, 0 existed already, -1 errno. */
+int	 mkdir_sync(const char *path);
+/* mkdirat(dfd, name, 0700) durably (fsyncs dfd); as mkdir_sync. */
+int	 mkdirat_sync(int dfd, const char *name);
+/*
+ * Move fromfd/from to tofd/to without ever replacing a file at to:
+ * renameat2(RENAME_NOREPLACE), or, where the file system lacks it
+ * (EINVAL, ENOSYS, EOPNOTSUPP), rename_by_link(). 0, or -1 with errno;
+ * EEXIST: to exists, nothing was moved or replaced. The caller fsyncs
+ * the folders.
+ */
+int	 rename_noreplace(int fromfd, const char *from, int tofd,
+	    const char *to);
+/*
+ * The fallback: linkat() (which never replaces: EEXIST) then unlinkat()
+ * of from. If the unlink fails the file has both names and -1 is
+ * returned; both names hold the same bytes. Public for the unit test.
+ */
+int	 rename_by_link(int fromfd, const char *from, int tofd,
+	    const char *to);
 /* fsync a folder by path or by fd; 0 or -1 with errno. */
 int	 fsync_dir(const char *path);
 /* write all bytes, retrying on EINTR and short writes; 0 or -1. */
@@ -46,6 +77,16 @@ int	 write_all(int fd, const void *, size_t);
 
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void	 hex_encode(const unsigned char *, size_t, char *out);
+
+/*
+ * 2*len lower-case hex digits of random bits (getrandom(2)) and a NUL
+ * into out, for file names that must not collide with another run's
+ * even when the clock and the pid are the same. Without entropy yet
+ * (early boot) the bits come from the clocks, the pid and a counter:
+ * names stay distinct within a process, and no rename relies on them
+ * (rename_noreplace refuses to replace).
+ */
+void	 random_hex(char *out, size_t len);
 
 /*
  * A crash hook for the torture tests: if the environment variable

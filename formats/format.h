@@ -13,7 +13,10 @@
  *             past the committed length, unfinished volumes)
  *   check     for each row the index says is "pending": is the message
  *             at that location intact (hash matches)? PRESENT, ABSENT,
- *             or QUARANTINED (it was there but wrong; moved aside)
+ *             or QUARANTINED (it was there but wrong; moved aside).
+ *             PRESENT only once the message and the entry of its file
+ *             in its folder are on disk (fsynced): the caller then
+ *             counts it as archived
  *   begin / write... / end    one message; end gives its location
  *   discard   instead of end: the message is a duplicate; forget it
  *   sync      the commit point: after it returns 0 everything ended

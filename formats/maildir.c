@@ -10,8 +10,11 @@
  *
  * Recovery: tmp/ belongs to popvault alone, so whatever is in it after a
  * crash is removed; rows the index left "pending" are checked by hash
- * (check), and a file that does not match is moved to ACCOUNT/quarantine/
- * rather than destroyed.
+ * (check): a file that matches is fsynced, and its folder, before it is
+ * adopted; a file that does not match is moved to ACCOUNT/quarantine/
+ * (as NAME.SECONDS.RANDOM) rather than destroyed. Every folder created
+ * is fsynced with its parent. No rename ever replaces a file: a clash is
+ * an error (rename_noreplace).
  */
 #define _GNU_SOURCE		/* sync_file_range(2) */
 
@@ -32,6 +35,7 @@
 #include "util.h"
 
 #define MD_NAME_MAX	128
+#define MD_QRANDOM	8	/* random bytes in a quarantine name */
 
 struct md_pending {
 	int	fd;
@@ -82,7 +86,7 @@ open_sub(struct maildir *m, const char *sub)
 {
 	int	fd;
 
-	if (mkdirat(m->rootfd, sub, 0700) == -1 && errno != EEXIST)
+	if (mkdirat_sync(m->rootfd, sub) == -1)
 		return -1;
 	fd = openat(m->rootfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -100,7 +104,7 @@ md_open(const struct fmt_args *a, char *err, size_t errlen)
 	m->rootfd = m->tmpfd = m->newfd = m->curfd = -1;
 	snprintf(m->dir, sizeof m->dir, "%s", a->dir);
 	if (xsnprintf(root, sizeof root, "%s/maildir", a->dir) == -1 ||
-	    (mkdir(root, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(root) == -1 ||
 	    (m->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 ||
 	    (m->tmpfd = open_sub(m, "tmp")) == -1 ||
@@ -259,14 +263,42 @@ hash_cb(void *arg, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * A file recovery adopts becomes "archived" in the index, and may then be
+ * deleted on the server: make its bytes and its entry durable first. The
+ * run that wrote it may have stopped between its rename into new/ and
+ * the fsync of new/, so fsync the file and the folder it is in now (a
+ * mail reader may have moved it to cur/). An error is a failure.
+ */
+static enum fmt_check
+md_adopt(struct maildir *m, const char *where)
+{
+	int	fd, dfd = -1, r = -1;
+
+	if ((fd = openat(m->rootfd, where, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1 && fsync(fd) == 0 &&
+	    (dfd = openat(m->rootfd, strncmp(where, "cur/", 4) == 0 ? "cur" :
+	    "new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1 &&
+	    fsync(dfd) == 0)
+		r = 0;
+	else
+		fmt_fail(&m->base, "adopting %s: fsync: %s", where,
+		    strerror(errno));
+	if (dfd != -1)
+		close(dfd);
+	if (fd != -1)
+		close(fd);
+	return r == 0 ? FMT_PRESENT : FMT_CHECK_ERROR;
+}
+
 static enum fmt_check
 md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 {
 	struct maildir	*m = (struct maildir *)f;
 	struct hash	*h;
 	unsigned char	 got[HASH_LEN];
-	char		 qdir[4200], qname[MD_NAME_MAX + 32];
-	char		 where[MD_WHERE_MAX];
+	char		 qdir[4200], qname[MD_NAME_MAX + 48];
+	char		 where[MD_WHERE_MAX], rnd[2 * MD_QRANDOM + 1];
 	int		 fd, qfd, srcfd;
 
 	if ((fd = md_open_loc(m, loc, where)) == -1) {
@@ -284,21 +316,23 @@ md_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	hash_final(h, got);
 	hash_free(h);
 	if (memcmp(got, sha, HASH_LEN) == 0)
-		return FMT_PRESENT;
+		return md_adopt(m, where);
 	/* Not what the intent row promised: move it aside, never delete. */
 	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->dir) == -1 ||
-	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(qdir) == -1 ||
 	    (qfd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		fmt_fail(f, "quarantine folder: %s", strerror(errno));
 		return FMT_CHECK_ERROR;
 	}
-	snprintf(qname, sizeof qname, "%s.%lld", loc + 4,
-	    (long long)wall_now());
+	random_hex(rnd, MD_QRANDOM);
+	snprintf(qname, sizeof qname, "%s.%lld.%s", loc + 4,
+	    (long long)wall_now(), rnd);
 	/* Move the file that was hashed: it may be in cur/ by now. */
 	srcfd = strncmp(where, "cur/", 4) == 0 ? openat(m->rootfd, "cur",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) : dup(m->newfd);
-	if (srcfd == -1 || renameat(m->rootfd, where, qfd, qname) == -1 ||
+	if (srcfd == -1 ||
+	    rename_noreplace(m->rootfd, where, qfd, qname) == -1 ||
 	    fsync(qfd) == -1 || fsync(srcfd) == -1) {
 		fmt_fail(f, "quarantining %s: %s", where, strerror(errno));
 		if (srcfd != -1)
@@ -455,10 +489,13 @@ md_sync(struct fmt *f)
 		crash_point("maildir-files-synced");
 	/* 2. Into new/, then the folders on disk. */
 	for (i = 0; r == 0 && i < m->npend; i++) {
-		if (renameat(m->tmpfd, m->pend[i].name, m->newfd,
+		/* Never over a file in new/: a clash is an error. */
+		if (rename_noreplace(m->tmpfd, m->pend[i].name, m->newfd,
 		    m->pend[i].name) == -1)
 			r = fmt_fail(f, "moving %s into new/: %s",
-			    m->pend[i].name, strerror(errno));
+			    m->pend[i].name, errno == EEXIST ? "a file of that "
+			    "name exists already; not replaced" :
+			    strerror(errno));
 		else if (i == 0)
 			crash_point("maildir-first-rename");
 	}

@@ -59,6 +59,7 @@
 #define MB_OBUF		(256 * 1024)
 #define MB_NTRAPS	40	/* fits the index's traps string */
 #define MB_GZLEVEL	1	/* fast: see docs/formats.md */
+#define MB_QRANDOM	8	/* random bytes in a quarantine name */
 
 /* Quoting state at the start of a line ("From " matched so far: k). */
 enum { Q_BOL, Q_GT, Q_MATCH, Q_MID };
@@ -125,7 +126,7 @@ mb_open(const struct fmt_args *a, char *err, size_t errlen)
 	}
 	snprintf(m->acct, sizeof m->acct, "%s", a->dir);
 	if (xsnprintf(path, sizeof path, "%s/mbox", a->dir) == -1 ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(path) == -1 ||
 	    (m->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "mbox folder %s: %s", path,
@@ -189,7 +190,8 @@ traps_format(struct mbox *m, uint64_t utotal, char *out, size_t len)
 static int
 mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 {
-	char	qdir[4200], qname[128], buf[65536];
+	char	qdir[4200], qname[160], buf[65536];
+	char	rnd[2 * MB_QRANDOM + 1];
 	int	fd, qd = -1, qf = -1, r = -1;
 	off_t	off = (off_t)keep;
 	ssize_t	n;
@@ -199,7 +201,7 @@ mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 	    O_CLOEXEC)) == -1)
 		return fmt_fail(&m->base, "%s: %s", name, strerror(errno));
 	if (xsnprintf(qdir, sizeof qdir, "%s/quarantine", m->acct) == -1 ||
-	    (mkdir(qdir, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(qdir) == -1 ||
 	    (qd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		fmt_fail(&m->base, "quarantine folder: %s", strerror(errno));
@@ -207,17 +209,15 @@ mb_cut(struct mbox *m, const char *name, uint64_t keep, uint64_t size)
 	}
 	/*
 	 * A recovery that crashed after writing its quarantine file, run
-	 * again within the same second (or with POPVAULT_NOW fixed), finds
-	 * the name taken: never overwrite it, take the next free one.
+	 * again within the same second (or with the clock stopped), would
+	 * find a time-only name taken: random bits make a new name, and
+	 * O_EXCL never lets a name that is taken all the same be
+	 * overwritten.
 	 */
-	for (i = 0; i < 1000; i++) {
-		if (i == 0)
-			snprintf(qname, sizeof qname, "%s.%" PRIu64 ".%lld.tail",
-			    name, keep, (long long)wall_now());
-		else
-			snprintf(qname, sizeof qname,
-			    "%s.%" PRIu64 ".%lld.%d.tail", name, keep,
-			    (long long)wall_now(), i);
+	for (i = 0; i < 8; i++) {
+		random_hex(rnd, MB_QRANDOM);
+		snprintf(qname, sizeof qname, "%s.%" PRIu64 ".%lld.%s.tail",
+		    name, keep, (long long)wall_now(), rnd);
 		qf = openat(qd, qname, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (qf != -1 || errno != EEXIST)

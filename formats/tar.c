@@ -3,13 +3,16 @@
  * gzip, zstd, xz or not at all (the write sequence of libarchive's
  * examples/minitar).
  *
- * Volumes: ACCOUNT/tar/YYYYMMDDTHHMMSSZ-PID-N.tar[.gz|.zst|.xz], one per
- * commit (the format asks for large batches, so normally one per run).
- * A volume is written as NAME.part, closed, fsynced, renamed to NAME, and
- * the folder fsynced: only then is it committed. A volume is never
- * appended to (concatenated compressed tars are not read whole by common
- * readers). Recovery removes unfinished .part volumes; their messages are
- * still on the server and are fetched again.
+ * Volumes: ACCOUNT/tar/YYYYMMDDTHHMMSSZ-PID-N-RANDOM.tar[.gz|.zst|.xz]
+ * (RANDOM: 16 hex digits), one per commit (the format asks for large
+ * batches, so normally one per run). A volume is written as NAME.part,
+ * closed, fsynced, renamed to NAME without ever replacing a file of that
+ * name (rename_noreplace: a clash is an error), and the folder fsynced:
+ * only then is it committed. A volume is never appended to (concatenated
+ * compressed tars are not read whole by common readers). Recovery removes
+ * unfinished .part volumes; their messages are still on the server and
+ * are fetched again. A finished volume whose rows were not committed yet
+ * is adopted member by member, by hash, once it and tar/ are fsynced.
  *
  * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
  * archiving date and the message's hash, never from server data; its
@@ -33,6 +36,8 @@
 #include "tar_dl.h"	/* <archive.h>, called through tar_dl */
 #include "util.h"
 
+#define TAR_RANDOM	8	/* random bytes in a volume's name */
+
 struct tar_member {
 	char		name[96];
 	unsigned char	sha[HASH_LEN];
@@ -54,6 +59,7 @@ struct tarfmt {
 	char			 cvol[128];
 	struct tar_member	*cm;
 	size_t			 ncm;
+	int			 csynced;	/* cvol fsynced, and tar/ */
 };
 
 static const char *
@@ -84,7 +90,7 @@ tar_open(const struct fmt_args *a, char *err, size_t errlen)
 	t->fd = -1;
 	t->comp = a->compress;
 	if (xsnprintf(path, sizeof path, "%s/tar", a->dir) == -1 ||
-	    (mkdir(path, 0700) == -1 && errno != EEXIST) ||
+	    mkdir_sync(path) == -1 ||
 	    (t->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "tar folder %s: %s", path,
@@ -159,12 +165,21 @@ tar_new_volume(struct tarfmt *t)
 {
 	struct tm	tm;
 	time_t		now = (time_t)wall_now();
+	char		rnd[2 * TAR_RANDOM + 1];
 	int		r = ARCHIVE_OK;
 
+	/*
+	 * Time and pid alone repeat: runs in containers often have the same
+	 * pid, and clocks stand still or step back. The random part keeps
+	 * another run's volume from having this name; if one has it all the
+	 * same, tar_sync() refuses to replace it.
+	 */
 	gmtime_r(&now, &tm);
-	snprintf(t->name, sizeof t->name, "%04d%02d%02dT%02d%02d%02dZ-%ld-%lu%s",
+	random_hex(rnd, TAR_RANDOM);
+	snprintf(t->name, sizeof t->name,
+	    "%04d%02d%02dT%02d%02d%02dZ-%ld-%lu-%s%s",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)getpid(), ++t->nvol,
+	    tm.tm_min, tm.tm_sec, (long)getpid(), ++t->nvol, rnd,
 	    tar_ext(t->comp));
 	snprintf(t->part, sizeof t->part, "%s.part", t->name);
 	t->fd = openat(t->dirfd, t->part, O_WRONLY | O_CREAT | O_EXCL |
@@ -311,9 +326,22 @@ tar_sync(struct fmt *f)
 	close(t->fd);
 	t->fd = -1;
 	crash_point("tar-volume-closed");
-	if (renameat(t->dirfd, t->part, t->dirfd, t->name) == -1 ||
-	    fsync(t->dirfd) == -1) {
-		fmt_fail(f, "finishing tar/%s: %s", t->name, strerror(errno));
+	/* Never over another volume: a clash stops the run, nothing lost. */
+	if (rename_noreplace(t->dirfd, t->part, t->dirfd, t->name) == -1) {
+		if (errno == EEXIST)
+			fmt_fail(f, "finishing tar/%s: a volume of that name "
+			    "exists already; not replaced (this batch stays "
+			    "in tar/%s until the next run's recovery removes "
+			    "it, and its messages are fetched again)", t->name,
+			    t->part);
+		else
+			fmt_fail(f, "finishing tar/%s: %s", t->name,
+			    strerror(errno));
+		goto fail;
+	}
+	if (fsync(t->dirfd) == -1) {
+		fmt_fail(f, "finishing tar/%s: fsync tar/: %s", t->name,
+		    strerror(errno));
 		goto fail;
 	}
 	crash_point("tar-volume-renamed");
@@ -444,6 +472,7 @@ tar_scan(struct tarfmt *t, const char *vol)
 	free(t->cm);
 	t->cm = NULL;
 	t->ncm = 0;
+	t->csynced = 0;
 	snprintf(t->cvol, sizeof t->cvol, "%s", vol);
 	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -482,6 +511,38 @@ out:
 	return r;
 }
 
+/*
+ * A member recovery adopts becomes "archived" in the index, and may then
+ * be deleted on the server: fsync its volume and tar/ first (once per
+ * volume), so that no power cut can take back a volume whose rename the
+ * stopped run had not made durable. An error is a failure.
+ */
+static enum fmt_check
+tar_adopt(struct tarfmt *t, const char *vol)
+{
+	int	fd, r;
+
+	if (t->csynced)
+		return FMT_PRESENT;
+	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		fmt_fail(&t->base, "adopting tar/%s: %s", vol,
+		    strerror(errno));
+		return FMT_CHECK_ERROR;
+	}
+	r = fsync(fd);
+	if (r == 0)
+		r = fsync(t->dirfd);
+	if (r == -1)
+		fmt_fail(&t->base, "adopting tar/%s: fsync: %s", vol,
+		    strerror(errno));
+	close(fd);
+	if (r == -1)
+		return FMT_CHECK_ERROR;
+	t->csynced = 1;
+	return FMT_PRESENT;
+}
+
 static enum fmt_check
 tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 {
@@ -501,10 +562,10 @@ tar_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 		t->ncm = 0;
 		return FMT_ABSENT;
 	}
-	if ((tm = member_find(t, member)) != NULL)
-		return memcmp(tm->sha, sha, HASH_LEN) == 0 ? FMT_PRESENT :
-		    FMT_ABSENT;
-	return FMT_ABSENT;
+	if ((tm = member_find(t, member)) == NULL ||
+	    memcmp(tm->sha, sha, HASH_LEN) != 0)
+		return FMT_ABSENT;
+	return tar_adopt(t, vol);
 }
 
 static int

@@ -136,6 +136,34 @@ count_dir(const char *rel)
 	return n;
 }
 
+/*
+ * The entry of acct/DIR whose name is PREFIX followed by 16 lower-case
+ * hex digits (a quarantine name's random part) into out; 0, or -1.
+ */
+static int
+find_random_suffix(const char *dir, const char *prefix, char *out,
+    size_t len)
+{
+	char		 p[512];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = strlen(prefix);
+	int		 r = -1;
+
+	apath(p, sizeof p, dir);
+	if ((d = opendir(p)) == NULL)
+		return -1;
+	while (r == -1 && (de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, n) == 0 &&
+		    strlen(de->d_name + n) == 16 &&
+		    strspn(de->d_name + n, "0123456789abcdef") == 16) {
+			snprintf(out, len, "%s", de->d_name);
+			r = 0;
+		}
+	closedir(d);
+	return r;
+}
+
 static mode_t
 mode_of(const char *rel)
 {
@@ -610,7 +638,11 @@ test_md_check(void)
 	T_CHECK(!exists(rel));
 	T_CHECK(mode_of("quarantine") == 0700);
 	T_CHECK(count_dir("quarantine") == 1);
-	snprintf(q, sizeof q, "quarantine/%s.1700000000", loc + 4);
+	/* NAME.SECONDS.RANDOM: random bits, so no clash replaces one */
+	snprintf(name, sizeof name, "%.200s.1700000000.", loc + 4);
+	T_CHECKF(find_random_suffix("quarantine", name, rel, sizeof rel) ==
+	    0, "quarantine/%sRANDOM missing", name);
+	snprintf(q, sizeof q, "quarantine/%.260s", rel);
 	T_CHECKF(exists(q), "%s missing", q);
 	/* the quarantined bytes are the original bytes */
 	{
