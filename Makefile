@@ -86,7 +86,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/replay.c \
 fuzz-bin: $(FUZZ_BIN)
 
 # Every test: C unit tests, then integration tests against a private
-# Dovecot. Ends with the line "N passed, N failed".
+# Dovecot, JOBS at a time (default: processors + 1); ONLY=SUBSTRING or
+# TESTS="integration/test_x unit/test_y" pick some (tests/run.sh). Ends
+# with the line "N passed, N failed, N skipped".
 check: deps $(BUILD)/$(PROG) $(UNIT_BIN) $(FUZZ_BIN)
 	POPVAULT=$(CURDIR)/$(BUILD)/$(PROG) UNITDIR=$(CURDIR)/$(BUILD)/tests \
 	    tests/run.sh
