@@ -118,13 +118,13 @@ report() {
 	p=$(grep -c '^PASS ' "$log")
 	f=$(grep -c '^FAIL ' "$log")
 	s=$(grep -c '^SKIP ' "$log")
-	bad=$(grep '^SKIP ' "$log" | grep -vcE '^SKIP [^ :]+: .*[^ ]')
-	if [ "$bad" -gt 0 ]; then
-		grep '^SKIP ' "$log" | grep -vE '^SKIP [^ :]+: .*[^ ]' |
+	bad=$(grep '^SKIP ' "$log" | grep -vE '^SKIP [^ :]+: .*[^ ]')
+	if [ -n "$bad" ]; then
+		printf '%s\n' "$bad" |
 		    sed 's/^SKIP \(.*\)$/FAIL \1: skipped without a reason/' \
 		    >>"$log"
-		f=$((f + bad))
-		s=$((s - bad))
+		f=$((f + $(printf '%s\n' "$bad" | wc -l)))
+		s=$((s - $(printf '%s\n' "$bad" | wc -l)))
 	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		# Died without saying what failed: count it as one failure.
@@ -141,7 +141,7 @@ report() {
 	elif [ "$s" -ne 0 ]; then
 		grep '^SKIP ' "$log" | sed 's/^/    /'
 	fi
-	[ "$s" -ne 0 ] && skips="$skips$(grep '^SKIP ' "$log" |
+	[ "$s" -gt 0 ] && skips="$skips$(grep -E '^SKIP [^ :]+: .*[^ ]' "$log" |
 	    sed "s|^SKIP |    ${names[i]}: |")"$'\n'
 	grep '^PASS \|^FAIL \|^SKIP ' "$log" | sed 's/^/    /' \
 	    >>"${TESTLOG:-/dev/null}"
