@@ -78,6 +78,15 @@ stop() {
 	exit "$1"
 }
 trap 'rm -rf "$dir"' EXIT
+# python3 as the interpreter itself, not a version manager's shim: see
+# tests/lib/common.sh.
+if [ -z "${T_PYTHON_DIR:-}" ]; then
+	py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+	if [ -n "$py" ] && [ -x "$py" ] && mkdir -p "$dir/bin" &&
+	    ln -s "$py" "$dir/bin/python3"; then
+		export T_PYTHON_DIR=$dir/bin PATH=$dir/bin:$PATH
+	fi
+fi
 # Background jobs of a script ignore SIGINT: pass a stop on as SIGTERM
 # (the scripts then clean up through their own traps).
 trap 'stop 130' INT

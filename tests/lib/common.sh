@@ -129,3 +129,16 @@ trap 'exit 129' HUP
 
 _T_XDG=$(t_tmpdir) && mkdir -p "$_T_XDG/config" "$_T_XDG/data" &&
 	export XDG_CONFIG_HOME=$_T_XDG/config XDG_DATA_HOME=$_T_XDG/data
+
+# python3 on PATH may be a version manager's shim (pyenv's runs several
+# shell processes per call, 5-6 times the cost of Python itself) and the
+# tests call python3 hundreds of times: put the interpreter it stands for
+# first on PATH, once (tests/run.sh does it for all the scripts it runs).
+if [ -z "${T_PYTHON_DIR:-}" ]; then
+	_t_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+	if [ -n "$_t_py" ] && [ -x "$_t_py" ] && mkdir -p "$_T_XDG/bin" &&
+	    ln -s "$_t_py" "$_T_XDG/bin/python3"; then
+		export T_PYTHON_DIR=$_T_XDG/bin PATH=$_T_XDG/bin:$PATH
+	fi
+	unset _t_py
+fi
