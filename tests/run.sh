@@ -23,7 +23,9 @@
 # integration/test_signals"), JOBS (tests at once; default: the number of
 # processors plus one, at least 2), TIMES (durations of the last run;
 # default UNITDIR/../test-times), TESTLOG (append every PASS, FAIL and SKIP
-# line there).
+# line there), FAILFAST=1 (once a test fails, stop the running ones and
+# start no more; those are listed as not run: for "make mutants", where
+# one failure is the answer).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 : "${POPVAULT:=$ROOT/build/popvault}"
@@ -67,17 +69,29 @@ if [ -n "${TESTS:-}" ]; then
 fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/popvault-run.XXXXXX") || exit 2
-pids=()
-stop() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+# Stop the running tests: SIGTERM to each test process (its traps clean
+# up: Dovecot, fake servers, temporary folders), then wait for them.
+kill_running() {
+	local f
+	for f in "$dir"/*.pid; do
+		[ -e "$f" ] || continue
+		[ -e "${f%.pid}.rc" ] && continue
+		kill -TERM "$(cat "$f")" 2>/dev/null
+		touch "${f%.pid}.stopped"
 	done
 	wait
+}
+stop() {
+	kill_running
 	rm -rf "$dir"
 	exit "$1"
 }
 trap 'rm -rf "$dir"' EXIT
+# Background jobs of a script ignore SIGINT: pass a stop on as SIGTERM
+# (the scripts then clean up through their own traps).
+trap 'stop 130' INT
+trap 'stop 143' TERM
+
 # python3 as the interpreter itself, not a version manager's shim: see
 # tests/lib/common.sh.
 if [ -z "${T_PYTHON_DIR:-}" ]; then
@@ -87,10 +101,6 @@ if [ -z "${T_PYTHON_DIR:-}" ]; then
 		export T_PYTHON_DIR=$dir/bin PATH=$dir/bin:$PATH
 	fi
 fi
-# Background jobs of a script ignore SIGINT: pass a stop on as SIGTERM
-# (the scripts then clean up through their own traps).
-trap 'stop 130' INT
-trap 'stop 143' TERM
 
 # Start order: the longest of the last run first, new tests before
 # those; the rest in printing order.
@@ -106,15 +116,31 @@ start_one() {
 	local i=$1
 	(
 		t0=$SECONDS
-		case "${names[i]}" in
-		unit/*) "${paths[i]}" ;;
-		*) bash "${paths[i]}" ;;
-		esac >"$dir/$i.log" 2>&1 </dev/null
+		# Simple commands, so that $! is the test's own process.
+		if [ "${names[i]#unit/}" != "${names[i]}" ]; then
+			"${paths[i]}" >"$dir/$i.log" 2>&1 </dev/null &
+		else
+			bash "${paths[i]}" >"$dir/$i.log" 2>&1 </dev/null &
+		fi
+		echo $! >"$dir/$i.pid"
+		wait $!
 		rc=$?
 		echo "$rc $((SECONDS - t0))" >"$dir/$i.tmp"
 		mv "$dir/$i.tmp" "$dir/$i.rc"
 	) &
-	pids+=($!)
+}
+
+# failed_yet: has a finished test failed (FAIL line or exit status)?
+failed_yet() {
+	local f rc
+	for f in "$dir"/*.rc; do
+		[ -e "$f" ] || continue
+		[ -e "${f%.rc}.stopped" ] && continue
+		read -r rc _ <"$f"
+		[ "$rc" != 0 ] && return 0
+		grep -q '^FAIL ' "${f%.rc}.log" && return 0
+	done
+	return 1
 }
 
 passed=0
@@ -123,6 +149,11 @@ skipped=0
 skips=""
 report() {
 	local i=$1 log=$dir/$1.log rc secs p f s bad
+	if [ -e "$dir/$i.stopped" ]; then
+		printf '%-40s not run: stopped after a failure (FAILFAST)\n' \
+		    "${names[i]}"
+		return
+	fi
 	read -r rc secs <"$dir/$i.rc"
 	p=$(grep -c '^PASS ' "$log")
 	f=$(grep -c '^FAIL ' "$log")
@@ -160,6 +191,15 @@ report() {
 started=0
 printed=0
 while [ "$printed" -lt "$n" ]; do
+	if [ "${FAILFAST:-0}" = 1 ] && [ "$started" -le "$n" ] && failed_yet
+	then
+		kill_running
+		for ((; started < n; started++)); do
+			touch "$dir/${order[started]}.stopped"
+			echo "0 0" >"$dir/${order[started]}.rc"
+		done
+		started=$((n + 1))
+	fi
 	while [ "$started" -lt "$n" ] &&
 	    [ $((started - $(find "$dir" -name '*.rc' | wc -l))) -lt "$JOBS" ]; do
 		start_one "${order[started]}"
