@@ -21,8 +21,9 @@
 # build-mutants), MUTANTS_BASELINE=0 (skip the unmutated run),
 # MUTANT_TIMEOUT (seconds per mutant's tests, default 3600: a mutant
 # that makes a test hang counts as killed, "timed out"), MAKE_JOBS
-# (default 2), JOBS (passed on to tests/run.sh). Logs:
-# MUTANTS_DIR/NAME.log.
+# (default 2), JOBS (passed on to tests/run.sh), FAILFAST (default 1: a
+# mutant's tests stop at the first failure, which kills it; 0 runs them
+# all, to see every test that notices it). Logs: MUTANTS_DIR/NAME.log.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LIST=${MUTANTS_LIST:-$ROOT/tests/mutants/mutants.txt}
@@ -60,7 +61,7 @@ runtests() {	# LOG TESTS...: tests/run.sh of TREE on those tests
 	local log=$1
 	shift
 	POPVAULT=$TREE/build/popvault UNITDIR=$TREE/build/tests \
-	    TIMES=$OUT/test-times TESTS="$*" \
+	    TIMES=$OUT/test-times TESTS="$*" FAILFAST=${FAILFAST:-1} \
 	    timeout -k 30 "$MUTANT_TIMEOUT" "$TREE/tests/run.sh" >>"$log" 2>&1
 }
 
