@@ -19,7 +19,7 @@
 # Environment: MUTANTS (names to run, space-separated; default all),
 # MUTANTS_LIST (default tests/mutants/mutants.txt), MUTANTS_DIR (default
 # build-mutants), MUTANTS_BASELINE=0 (skip the unmutated run),
-# MUTANT_TIMEOUT (seconds per mutant's tests, default 3600: a mutant
+# MUTANT_TIMEOUT (seconds per mutant's tests, default 7200: a mutant
 # that makes a test hang counts as killed, "timed out"), MAKE_JOBS
 # (default 2), JOBS (passed on to tests/run.sh), FAILFAST (default 1: a
 # mutant's tests stop at the first failure, which kills it; 0 runs them
@@ -31,7 +31,7 @@ OUT=${MUTANTS_DIR:-$ROOT/build-mutants}
 MUT="python3 $ROOT/tests/mutants/mutate.py"
 TREE=$OUT/tree
 : "${MAKE_JOBS:=2}"
-: "${MUTANT_TIMEOUT:=3600}"
+: "${MUTANT_TIMEOUT:=7200}"
 
 names=$($MUT list "$LIST") || exit 2
 if [ -n "${MUTANTS:-}" ]; then
@@ -57,12 +57,13 @@ build() {	# LOG: build the binary, unit tests and fuzz replayers of TREE
 	make -C "$TREE" -j"$MAKE_JOBS" build/popvault unit fuzz-bin \
 	    >>"$1" 2>&1
 }
-runtests() {	# LOG TESTS...: tests/run.sh of TREE on those tests
-	local log=$1
-	shift
+runtests() {	# LOG LIMIT TESTS...: tests/run.sh of TREE on those tests,
+	# stopped after LIMIT seconds
+	local log=$1 limit=$2
+	shift 2
 	POPVAULT=$TREE/build/popvault UNITDIR=$TREE/build/tests \
 	    TIMES=$OUT/test-times TESTS="$*" FAILFAST=${FAILFAST:-1} \
-	    timeout -k 30 "$MUTANT_TIMEOUT" "$TREE/tests/run.sh" >>"$log" 2>&1
+	    timeout -k 30 "$limit" "$TREE/tests/run.sh" >>"$log" 2>&1
 }
 
 stale=0
@@ -88,7 +89,8 @@ if [ "${MUTANTS_BASELINE:-1}" != 0 ]; then
 	echo "mutants: the tests on the unmutated tree: $all"
 	: >"$OUT/baseline.log"
 	# shellcheck disable=SC2086
-	if ! runtests "$OUT/baseline.log" $all; then
+	# No time limit but the tests' own: nothing is mutated here.
+	if ! FAILFAST=0 runtests "$OUT/baseline.log" 86400 $all; then
 		echo "mutants: the tests fail without any mutant; fix that first:"
 		grep -E '^(integration|unit)/|^    FAIL ' "$OUT/baseline.log" |
 		    grep -v ' 0 failed' | head -n 20
@@ -115,7 +117,7 @@ for m in $names; do
 		broken=$((broken + 1))
 	else
 		# shellcheck disable=SC2086
-		runtests "$log" $tests
+		runtests "$log" "$MUTANT_TIMEOUT" $tests
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
 			echo "SURVIVED  $m: $tests all pass ($($MUT get "$LIST" "$m" why))"
