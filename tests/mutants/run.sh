@@ -126,8 +126,8 @@ for m in $names; do
 			echo "KILLED    $m: timed out after $MUTANT_TIMEOUT s"
 			killed=$((killed + 1))
 		else
-			by=$(grep -E '^(integration|unit)/' "$log" |
-			    grep -v ' 0 failed' | awk '{ print $1 }' | tr '\n' ' ')
+			by=$(grep -E '^(integration|unit)/.* [1-9][0-9]* failed' \
+			    "$log" | awk '{ print $1 }' | tr '\n' ' ')
 			echo "KILLED    $m: by ${by:-?}"
 			killed=$((killed + 1))
 		fi
