@@ -11,7 +11,8 @@
 # counts are those of a run one at a time. Scripts share nothing: each
 # has its own temporary folders, its own Dovecot or fake server on ports
 # picked free, its own XDG folders (tests/lib/common.sh). The longest
-# tests of the last run (its times are kept in TIMES) start first.
+# tests start first (by the times of the last run, kept in TIMES, or
+# else by tests/durations).
 #
 # A SKIP line must give its reason ("SKIP name: reason"); one that does
 # not counts as a failure. A script that exits non-zero without a FAIL
@@ -102,11 +103,14 @@ if [ -z "${T_PYTHON_DIR:-}" ]; then
 	fi
 fi
 
-# Start order: the longest of the last run first, new tests before
-# those; the rest in printing order.
+# Start order: the longest first, by the times of the last run (TIMES)
+# or else tests/durations; tests in neither first of all; ties in
+# printing order.
 order=$(for ((i = 0; i < n; i++)); do
 	s=$(awk -v k="${names[i]}" '$1 == k { print $2; exit }' \
 	    "$TIMES" 2>/dev/null)
+	[ -n "$s" ] || s=$(awk -v k="${names[i]}" '$1 == k { print $2; exit }' \
+	    "$ROOT/tests/durations" 2>/dev/null)
 	printf '%s %d\n' "${s:-100000}" "$i"
 done | sort -k1,1nr -k2,2n | awk '{ print $2 }')
 # shellcheck disable=SC2206
