@@ -51,7 +51,7 @@ FUZZ_MAIN = tests/fuzz/replay.c
 endif
 
 .PHONY: all check asan demo install deps clean lint unit bench fuzz \
-	fuzz-bin
+	fuzz-bin mutants
 
 all: $(PROG)
 
@@ -86,7 +86,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/replay.c \
 fuzz-bin: $(FUZZ_BIN)
 
 # Every test: C unit tests, then integration tests against a private
-# Dovecot. Ends with the line "N passed, N failed".
+# Dovecot, JOBS at a time (default: processors + 1); ONLY=SUBSTRING or
+# TESTS="integration/test_x unit/test_y" pick some (tests/run.sh). Ends
+# with the line "N passed, N failed, N skipped".
 check: deps $(BUILD)/$(PROG) $(UNIT_BIN) $(FUZZ_BIN)
 	POPVAULT=$(CURDIR)/$(BUILD)/$(PROG) UNITDIR=$(CURDIR)/$(BUILD)/tests \
 	    tests/run.sh
@@ -96,6 +98,13 @@ asan:
 	$(MAKE) BUILD=build-asan CC=$${CC:-cc} \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    check
+
+# The mutation check: each guard of tests/mutants/mutants.txt turned off
+# in a copy of the tree (build-mutants/), rebuilt, and the tests named
+# for it run; fails if any mutant survives them or no longer applies.
+# MUTANTS="name ..." runs some (tests/mutants/run.sh).
+mutants: deps
+	tests/mutants/run.sh
 
 # libFuzzer with ASan and UBSan: every harness for FUZZ_SECONDS on a
 # copy of its seed corpus in build-fuzz/corpus/ (tests/ is never
@@ -144,4 +153,5 @@ lint:
 	@ls docs/*.[15] >/dev/null 2>&1 && mandoc -Tlint docs/*.[15] || true
 
 clean:
-	rm -rf build build-asan build-clang build-fuzz $(PROG) demo-vault
+	rm -rf build build-asan build-clang build-fuzz build-mutants $(PROG) \
+	    demo-vault

@@ -596,14 +596,16 @@ release_locks() {
 }
 t_on_exit release_locks
 
+# "Fails fast" is not timed (a loaded machine makes any bound flaky): the
+# holder keeps the lock for 60 s, so a popvault that waited for it would
+# get it in the end and exit 0, not 75.
 hold_lock acct05 || t_fail lock_held "could not take acct05's lock"
-start=$SECONDS
 out=$("$POPVAULT" fetch --config "$C" acct05 2>&1)
 rc=$?
-[ "$rc" -eq 75 ] && [ $((SECONDS - start)) -lt 20 ] &&
+[ "$rc" -eq 75 ] &&
     printf '%s' "$out" | grep -q 'another popvault' &&
     t_pass second_popvault_on_account_fails_fast ||
-    t_fail second_popvault_on_account_fails_fast "rc=$rc after $((SECONDS - start)) s: $out"
+    t_fail second_popvault_on_account_fails_fast "rc=$rc: $out"
 # The others still run: results differ, so exit 1.
 "$POPVAULT" fetch --config "$C" -j 4 --json >"$T/lock.out" 2>"$T/lock.err"
 rc=$?
@@ -637,17 +639,17 @@ for _ in $(seq 1 1200); do
 	kill -0 "$first" 2>/dev/null || break
 	sleep 0.05
 done
-start=$SECONDS
+# Not timed: the first stays paused (holding the lock) until "go" below,
+# or 60 s, so a second that waited for the lock would end with 0, not 75.
 out=$("$POPVAULT" fetch --config "$C" acct20 2>&1)
 rc=$?
-el=$((SECONDS - start))
 touch "$T/pause/go"
 wait "$first"
 rc1=$?
-[ -e "$T/pause/ready" ] && [ "$rc" -eq 75 ] && [ "$el" -lt 20 ] &&
+[ -e "$T/pause/ready" ] && [ "$rc" -eq 75 ] &&
     printf '%s' "$out" | grep -q 'another popvault' && [ "$rc1" -eq 0 ] &&
     grep -q '^archived *1$' "$T/first.out" &&
     t_pass two_processes_one_account_second_fails_fast ||
-    t_fail two_processes_one_account_second_fails_fast "paused: $([ -e "$T/pause/ready" ] && echo yes || echo no); second rc=$rc after ${el}s: $out; first rc=$rc1 $(grep -E '^(new|archived)' "$T/first.out" | tr '\n' ' ')"
+    t_fail two_processes_one_account_second_fails_fast "paused: $([ -e "$T/pause/ready" ] && echo yes || echo no); second rc=$rc: $out; first rc=$rc1 $(grep -E '^(new|archived)' "$T/first.out" | tr '\n' ' ')"
 
 t_done

@@ -285,10 +285,10 @@ lock=$V0/accounts/$dir/lock
 before=$(snap "$V0")
 why=
 if [ -n "$dir" ] && [ -f "$lock" ] && exec 9>>"$lock" && flock -n 9; then
-	t0=$SECONDS
+	# Not timed: this shell holds the lock throughout, so a popvault
+	# that waited for it would hang until run's timeout (exit 124).
 	fetch locked "$V0" --tls-ca "$DV_CA" "$(url zero)" 9>&-
-	[ $((SECONDS - t0)) -lt 20 ] || why="took $((SECONDS - t0)) s"
-	grep -q 'another popvault' "$T/locked.err" || why="$why; no 'another popvault' error"
+	grep -q 'another popvault' "$T/locked.err" || why="no 'another popvault' error"
 	[ "$before" = "$(snap "$V0")" ] || why="$why; vault rows or files changed"
 	flock -u 9
 	exec 9>&-

@@ -24,8 +24,9 @@
 # recovery too; CRASH_TRAPS=0 separates crash bugs from trap bugs).
 #
 # Environment: CRASH_FORMATS, CRASH_POINTS, CRASH_POINTS_FORMAT,
-# RECOVERY_POINTS, RECOVERY_FIRST (below), CRASH_N, CRASH_TRAPS, MBOX_CL_PADDING (1: accept
-# popvault's Content-Length padding lines, see test_formats.sh).
+# RECOVERY_POINTS, RECOVERY_FIRST (below), CRASH_N, CRASH_TRAPS,
+# MBOX_CL_PADDING (default 1: accept the Content-Length padding lines
+# popvault's mbox writer always writes; 0: strict. See test_formats.sh).
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"

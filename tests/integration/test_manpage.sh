@@ -173,6 +173,8 @@ if command -v make >/dev/null 2>&1; then
 	else
 		t_fail make_install_destdir_binary_and_man_pages "$out $(cd "$d" && find . -type f | head -5)"
 	fi
+else
+	t_skip make_install_destdir_binary_and_man_pages "make is not installed"
 fi
 
 t_done

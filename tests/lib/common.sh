@@ -8,9 +8,16 @@
 #
 #   t_pass NAME          print "PASS NAME", count it
 #   t_fail NAME MSG      print "FAIL NAME: MSG", count it
+#   t_skip NAME REASON   print "SKIP NAME: REASON", count it: a check that
+#                        could not run here (a missing tool, no
+#                        permission). tests/run.sh counts and lists every
+#                        skip; a SKIP line without a reason counts as a
+#                        failure there. Never skip silently, and never
+#                        skip what this machine can run.
 #   t_check NAME CMD...  run CMD; t_pass NAME if it succeeds, else t_fail
 #   t_done               exit: 1 if anything failed (or nothing ran), else 0;
-#                        prints "N passed, M failed" on stderr only
+#                        prints "N passed, M failed, K skipped" on stderr
+#                        only
 #   t_tmpdir             print the path of a new temporary directory under
 #                        ${TMPDIR:-/tmp}, removed at exit unless KEEP=1
 #                        (works inside $(...))
@@ -19,9 +26,17 @@
 #
 # Counts live in this shell: t_pass/t_fail inside a subshell or a pipeline
 # are printed but not counted by t_done.
+#
+# Isolation: scripts run side by side (tests/run.sh JOBS), and beside
+# other people's runs on the same machine. Everything a script makes lives
+# under its t_tmpdir folders; XDG_CONFIG_HOME and XDG_DATA_HOME point into
+# a private one, so a popvault run that forgets --config or --vault cannot
+# read or write the default config or vault of the user running the tests.
+# Ports come from free_port (or dovecot.sh), never fixed numbers.
 
 T_PASSED=0
 T_FAILED=0
+T_SKIPPED=0
 T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck disable=SC2034  # for the sourcing scripts
 T_ROOT=$(cd "$T_LIB_DIR/../.." && pwd)
@@ -40,6 +55,11 @@ t_fail() {
 	T_FAILED=$((T_FAILED + 1))
 }
 
+t_skip() {
+	printf 'SKIP %s: %s\n' "$1" "${2:?t_skip: say why $1 is skipped}"
+	T_SKIPPED=$((T_SKIPPED + 1))
+}
+
 t_check() {
 	local name=$1
 	shift
@@ -51,7 +71,8 @@ t_check() {
 }
 
 t_done() {
-	printf '%d passed, %d failed\n' "$T_PASSED" "$T_FAILED" >&2
+	printf '%d passed, %d failed, %d skipped\n' "$T_PASSED" "$T_FAILED" \
+	    "$T_SKIPPED" >&2
 	if [ "$T_FAILED" -gt 0 ] || [ "$T_PASSED" -eq 0 ]; then
 		exit 1
 	fi
@@ -105,3 +126,19 @@ trap _t_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+
+_T_XDG=$(t_tmpdir) && mkdir -p "$_T_XDG/config" "$_T_XDG/data" &&
+	export XDG_CONFIG_HOME=$_T_XDG/config XDG_DATA_HOME=$_T_XDG/data
+
+# python3 on PATH may be a version manager's shim (pyenv's runs several
+# shell processes per call, 5-6 times the cost of Python itself) and the
+# tests call python3 hundreds of times: put the interpreter it stands for
+# first on PATH, once (tests/run.sh does it for all the scripts it runs).
+if [ -z "${T_PYTHON_DIR:-}" ]; then
+	_t_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+	if [ -n "$_t_py" ] && [ -x "$_t_py" ] && mkdir -p "$_T_XDG/bin" &&
+	    ln -s "$_t_py" "$_T_XDG/bin/python3"; then
+		export T_PYTHON_DIR=$_T_XDG/bin PATH=$_T_XDG/bin:$PATH
+	fi
+	unset _t_py
+fi

@@ -36,6 +36,11 @@ The log (--log) gets one line per event, flushed at once:
                                      the number of complete lines already
                                      buffered behind it (k > 0: pipelined)
     S<n> R <first line sent>         first line of each reply (<= 100 chars)
+    S<n> gen stopped after <k> bytes (<error>)
+                                     a generator's stream ended by the
+                                     client (k: bytes handed to the kernel)
+    S<n> send failed (<error>)       a reply (dripped or not) cut short by
+                                     the client
     S<n> close <how> | S<n> eof      end of the session
 Non-printable bytes are written as \\xNN. A test asserts, for example,
 that no line matches '^S[0-9]+ C plain q=[0-9]+ (USER|PASS|APOP|AUTH)'.
@@ -409,20 +414,26 @@ class Session:
     def generate(self, g):
         """Stream a generator. True if the session goes on afterwards."""
         kind = g.get("type")
+        sent = 0
+
+        def out(data):
+            nonlocal sent
+            self.sock.sendall(data)
+            sent += len(data)
         try:
             if kind == "endless_line":
                 self.log("R gen endless_line")
-                self.sock.sendall(b(g.get("prefix", "")))
+                out(b(g.get("prefix", "")))
                 chunk = b"A" * CHUNK
                 while True:
-                    self.sock.sendall(chunk)
+                    out(chunk)
             elif kind == "endless_body":
                 self.log("R gen endless_body")
-                self.sock.sendall(b(g.get("status", "+OK")) + b"\r\n" +
-                                  b"Subject: endless\r\n\r\n")
+                out(b(g.get("status", "+OK")) + b"\r\n" +
+                    b"Subject: endless\r\n\r\n")
                 chunk = (b"x" * 76 + b"\r\n") * 800
                 while True:
-                    self.sock.sendall(chunk)
+                    out(chunk)
             elif kind == "lines":
                 count = g.get("count")
                 fmt = g.get("fmt", "{n}")
@@ -435,17 +446,18 @@ class Session:
                     buf += b(fmt.format(n=n)) + b"\r\n"
                     n += 1
                     if len(buf) >= CHUNK:
-                        self.sock.sendall(bytes(buf))
+                        out(bytes(buf))
                         buf.clear()
                 if g.get("end", True):
                     buf += b".\r\n"
-                self.sock.sendall(bytes(buf))
+                out(bytes(buf))
                 # A finite listing: the session goes on (LIST etc.).
                 return count is not None and not g.get("close")
             else:
                 self.log("error unknown generator %r" % kind)
         except (OSError, ssl.SSLError) as ex:
-            self.log("gen stopped (%s)" % ex.__class__.__name__)
+            self.log("gen stopped after %d bytes (%s)" %
+                     (sent, ex.__class__.__name__))
         return False
 
     # -- the built-in server ---------------------------------------------
