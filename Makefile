@@ -10,9 +10,7 @@ DESTDIR	?=
 CC	?= cc
 PKGS	= openssl sqlite3 zlib libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libarchive is not linked: the tar format loads it (formats/tar_dl.h).
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) \
-	      2>/dev/null) -ldl
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN	= -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla \
