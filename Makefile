@@ -31,6 +31,16 @@ FMT_SRC	 = $(wildcard formats/*.c)
 CMD_SRC	 = $(wildcard cmd/*.c)
 LIB_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(FMT_SRC))
 CMD_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRC))
+
+# The test hooks (core/util.h) exist only in objects compiled with
+# -DPOPVAULT_TEST_HOOKS: the files of HOOK_SRC, compiled a second time into
+# $(BUILD)/hooks/. They replace their release objects in the test library
+# that $(PROG)-test, the binary "make check" runs, and the unit tests link.
+# "make" and "make install" build and install $(PROG), which has none.
+HOOK_SRC = core/util.c
+HOOK_OBJ = $(patsubst %.c,$(BUILD)/hooks/%.o,$(HOOK_SRC))
+TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
+	  $(LIB_OBJ)) $(HOOK_OBJ)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HDRS	 = $(wildcard core/*.h formats/*.h cmd/*.h tests/unit/*.h)
@@ -59,19 +69,32 @@ $(PROG): $(BUILD)/$(PROG)
 $(BUILD)/$(PROG): $(CMD_OBJ) $(BUILD)/libpopvault.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libpopvault.a $(LDLIBS)
 
+$(BUILD)/$(PROG)-test: $(CMD_OBJ) $(BUILD)/libpopvault-test.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libpopvault-test.a \
+	    $(LDLIBS)
+
 $(BUILD)/libpopvault.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/libpopvault-test.a: $(TEST_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(TEST_LIB_OBJ)
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpopvault.a $(HDRS)
+$(BUILD)/hooks/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpopvault.a \
-	    $(LDLIBS)
+	@echo "CC $< (test hooks)"
+	@$(CC) $(ALL_CFLAGS) -DPOPVAULT_TEST_HOOKS -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpopvault-test.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< \
+	    $(BUILD)/libpopvault-test.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
@@ -84,10 +107,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/replay.c \
 fuzz-bin: $(FUZZ_BIN)
 
 # Every test: C unit tests, then integration tests against a private
-# Dovecot. Ends with the line "N passed, N failed".
-check: deps $(BUILD)/$(PROG) $(UNIT_BIN) $(FUZZ_BIN)
-	POPVAULT=$(CURDIR)/$(BUILD)/$(PROG) UNITDIR=$(CURDIR)/$(BUILD)/tests \
-	    tests/run.sh
+# Dovecot, run against $(PROG)-test (the test hooks); POPVAULT_RELEASE
+# names the hook-free $(PROG) for the tests of the release build. Ends
+# with the line "N passed, N failed".
+check: deps $(BUILD)/$(PROG) $(BUILD)/$(PROG)-test $(UNIT_BIN) $(FUZZ_BIN)
+	POPVAULT=$(CURDIR)/$(BUILD)/$(PROG)-test \
+	    POPVAULT_RELEASE=$(CURDIR)/$(BUILD)/$(PROG) \
+	    UNITDIR=$(CURDIR)/$(BUILD)/tests tests/run.sh
 
 # The same tests under AddressSanitizer and UBSan, in a separate tree.
 asan:

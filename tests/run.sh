@@ -4,13 +4,16 @@
 # counts them, shows the output of anything that failed, and ends with
 # the line "N passed, N failed". Exit status: 0 only if nothing failed.
 #
-# Environment: POPVAULT (the binary under test), UNITDIR (built unit
-# tests), ONLY (a substring: run only matching tests).
+# Environment: POPVAULT (the binary under test: the test build, with the
+# hooks of core/util.h), POPVAULT_RELEASE (the binary "make install"
+# installs, without them: for the tests of the release build), UNITDIR
+# (built unit tests), ONLY (a substring: run only matching tests).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${POPVAULT:=$ROOT/build/popvault}"
+: "${POPVAULT:=$ROOT/build/popvault-test}"
+: "${POPVAULT_RELEASE:=$(dirname "$POPVAULT")/popvault}"
 : "${UNITDIR:=$ROOT/build/tests}"
-export POPVAULT
+export POPVAULT POPVAULT_RELEASE
 passed=0
 failed=0
 log=$(mktemp "${TMPDIR:-/tmp}/popvault-run.XXXXXX")
