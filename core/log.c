@@ -322,6 +322,11 @@ log_event(const char *event, const char *fmt, ...)
 		    (int)(sizeof line - n - 2);
 	}
 	line[n++] = '\n';
-	/* One write: O_APPEND keeps concurrent lines whole. */
-	(void)write(log_evfd, line, (size_t)n);
+	/*
+	 * One write: O_APPEND keeps concurrent lines whole. The trail is best
+	 * effort: a failed write loses the line (tested, not cast to void,
+	 * which _FORTIFY_SOURCE's warn_unused_result does not accept).
+	 */
+	if (write(log_evfd, line, (size_t)n) != n)
+		return;
 }

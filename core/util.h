@@ -30,7 +30,10 @@ char	*xstrndup(const char *, size_t);
 
 /* Milliseconds on the monotonic clock. */
 int64_t	 now_ms(void);
-/* Seconds since the epoch; POPVAULT_NOW overrides it for tests. */
+/*
+ * Seconds since the epoch: time(3). In a test build POPVAULT_NOW, when
+ * it holds a number, overrides it.
+ */
 int64_t	 wall_now(void);
 
 /* snprintf into buf; returns -1 (errno ENAMETOOLONG) on truncation. */
@@ -89,18 +92,22 @@ void	 hex_encode(const unsigned char *, size_t, char *out);
 void	 random_hex(char *out, size_t len);
 
 /*
- * A crash hook for the torture tests: if the environment variable
+ * The test hooks. They act only in a test build: util.c compiled with
+ * -DPOPVAULT_TEST_HOOKS, linked into build/popvault-test and the unit
+ * tests (Makefile). In the binary "make" and "make install" produce they
+ * return at once and read no environment, and wall_now() is time(3);
+ * docs/decisions.md, "Test hooks".
+ *
+ * crash_point: for the torture tests. If the environment variable
  * POPVAULT_CRASH names this point ("NAME" or "NAME:N" for the Nth time
  * the point is reached), abort() there. Costs one string compare.
+ *
+ * test_pause: for tests that must change the archive at a precise moment
+ * (between write and verify). If POPVAULT_TEST_PAUSE names a folder and
+ * POPVAULT_TEST_PAUSE_AT equals name, create FOLDER/ready and wait (60 s
+ * at most) until FOLDER/go exists.
  */
 void	 crash_point(const char *name);
-
-/*
- * A pause hook for tests that must change the archive at a precise
- * moment (between write and verify): if POPVAULT_TEST_PAUSE names a
- * folder and POPVAULT_TEST_PAUSE_AT equals name, create FOLDER/ready and
- * wait (60 s at most) until FOLDER/go exists.
- */
 void	 test_pause(const char *name);
 
 #endif

@@ -19,6 +19,10 @@
  * content is exactly the stored message. A location is "VOLUME:MEMBER".
  * tar needs each member's size before its data, so the pipeline hands
  * over whole messages (FMT_F_NEEDS_SIZE), spooled to disk when large.
+ *
+ * libarchive is linked (docs/decisions.md, "Libraries") and included only
+ * here. Volumes are written and read by libarchive's own code for tar,
+ * gzip, zstd and xz, never by an external program (tar_reader()).
  */
 #include <sys/stat.h>
 
@@ -31,9 +35,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "format.h"
 #include "log.h"
-#include "tar_dl.h"	/* <archive.h>, called through tar_dl */
 #include "util.h"
 
 #define TAR_RANDOM	8	/* random bytes in a volume's name */
@@ -77,18 +83,61 @@ tar_ext(enum fmt_compress c)
 	}
 }
 
+/*
+ * A reader for the volumes popvault writes: the tar format with the none,
+ * gzip, zstd and xz filters only. archive_read_support_filter_all() would
+ * add filters that always run an external program (lrzip, lzop, grzip),
+ * and a libarchive built without zlib, libzstd or liblzma reads gzip,
+ * zstd or xz through the program of that name, saying so with
+ * ARCHIVE_WARN: refused here, so that no volume is ever fed to a program.
+ * Returns the reader, or NULL with the reason in f's error.
+ */
+static struct archive *
+tar_reader(struct fmt *f)
+{
+	struct archive	*a;
+	const char	*s;
+
+	if ((a = archive_read_new()) == NULL) {
+		fmt_fail(f, "tar: out of memory");
+		return NULL;
+	}
+	if (archive_read_support_filter_none(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
+		s = archive_error_string(a);
+		fmt_fail(f, "tar: libarchive cannot read tar, gzip, zstd and "
+		    "xz itself: %s", s != NULL ? s : "unknown error");
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * Fails, before anything is archived, when this libarchive could not read
+ * a volume back without an external program (tar_reader()); the writer
+ * refuses one too (tar_new_volume()).
+ */
 static struct fmt *
 tar_open(const struct fmt_args *a, char *err, size_t errlen)
 {
 	struct tarfmt	*t;
+	struct archive	*r;
 	char		 path[4200];
 
-	if (tar_dl_load(err, errlen) == -1)
-		return NULL;
 	t = xcalloc(1, sizeof *t);
 	t->base.ops = &fmt_tar_ops;
 	t->fd = -1;
 	t->comp = a->compress;
+	if ((r = tar_reader(&t->base)) == NULL) {
+		snprintf(err, errlen, "%s", t->base.err);
+		free(t);
+		return NULL;
+	}
+	archive_read_free(r);
 	if (xsnprintf(path, sizeof path, "%s/tar", a->dir) == -1 ||
 	    mkdir_sync(path) == -1 ||
 	    (t->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -212,6 +261,10 @@ tar_new_volume(struct tarfmt *t)
 	default:
 		break;
 	}
+	/*
+	 * ARCHIVE_WARN too: a libarchive built without the compression
+	 * library would pipe the volume through an external program.
+	 */
 	if (r != ARCHIVE_OK)
 		return tar_aerr(t, "compression");
 	/* No padding of the last block of a compressed stream. */
@@ -398,12 +451,10 @@ tar_read(struct fmt *f, const char *loc,
 	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return fmt_fail(f, "tar/%s: %s", vol, strerror(errno));
-	if ((a = archive_read_new()) == NULL) {
+	if ((a = tar_reader(f)) == NULL) {
 		close(fd);
-		return fmt_fail(f, "tar: out of memory");
+		return -1;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
 		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(a));
 		goto out;
@@ -477,12 +528,10 @@ tar_scan(struct tarfmt *t, const char *vol)
 	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return -1;
-	if ((a = archive_read_new()) == NULL) {
+	if ((a = tar_reader(&t->base)) == NULL) {
 		close(fd);
 		return -1;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
 	h = hash_new();
 	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK)
 		goto out;

@@ -18,8 +18,10 @@
 # not counts as a failure. A script that exits non-zero without a FAIL
 # line counts as one failure.
 #
-# Environment: POPVAULT (the binary under test), UNITDIR (built unit
-# tests), ONLY (a substring: run only matching tests), TESTS (names to
+# Environment: POPVAULT (the binary under test: the test build, with the
+# hooks of core/util.h), POPVAULT_RELEASE (the binary "make install"
+# installs, without them: for the tests of the release build), UNITDIR
+# (built unit tests), ONLY (a substring: run only matching tests), TESTS (names to
 # run, space-separated, exactly as printed: "unit/test_idx
 # integration/test_signals"), JOBS (tests at once; default: the number of
 # processors plus one, at least 2), TIMES (durations of the last run;
@@ -29,10 +31,11 @@
 # one failure is the answer).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${POPVAULT:=$ROOT/build/popvault}"
+: "${POPVAULT:=$ROOT/build/popvault-test}"
+: "${POPVAULT_RELEASE:=$(dirname "$POPVAULT")/popvault}"
 : "${UNITDIR:=$ROOT/build/tests}"
 : "${TIMES:=$UNITDIR/../test-times}"
-export POPVAULT
+export POPVAULT POPVAULT_RELEASE
 if [ -z "${JOBS:-}" ]; then
 	JOBS=$(( $(nproc 2>/dev/null || echo 1) + 1 ))
 	[ "$JOBS" -ge 2 ] || JOBS=2

@@ -13,7 +13,9 @@
 #   help/CMD      "popvault help CMD" prints the same as "popvault CMD
 #                 --help", with the same exit status (0).
 #
-# Environment: POPVAULT (the binary under test). Needs no server.
+# Environment: POPVAULT (the binary under test), POPVAULT_RELEASE (the
+# binary "make install" installs; default: popvault beside POPVAULT).
+# Needs no server.
 set -u
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -158,14 +160,17 @@ for c in $cmds; do
 done
 
 # --- make install ------------------------------------------------------------
-# Into a scratch DESTDIR, from the build being tested (no rebuild).
+# Into a scratch DESTDIR, from the build being tested (no rebuild): the
+# release binary beside the test binary (POPVAULT_RELEASE; the hooks are
+# tested in test_build.sh).
 if command -v make >/dev/null 2>&1; then
 	bdir=$(dirname "$POPVAULT")
+	rel=${POPVAULT_RELEASE:-$bdir/popvault}
 	d=$(t_tmpdir)
 	if out=$(make -s -C "$T_ROOT" install DESTDIR="$d" PREFIX=/usr \
 	    BUILD="$bdir" 2>&1) &&
 	    [ -x "$d/usr/bin/popvault" ] &&
-	    cmp -s "$d/usr/bin/popvault" "$POPVAULT" &&
+	    cmp -s "$d/usr/bin/popvault" "$rel" &&
 	    [ -f "$d/usr/share/man/man1/popvault.1" ] &&
 	    [ -f "$d/usr/share/man/man5/popvault.conf.5" ] &&
 	    "$d/usr/bin/popvault" --version >/dev/null 2>&1; then
