@@ -215,18 +215,27 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 /*
  * Run one account in a child. Its figures go to st, in memory shared
  * with the parent, which draws the progress and writes the report.
+ *
+ * Its plan lines (--dry-run, --plan) go to the stdout it shares with
+ * the parent and its siblings: line buffered (accounts_run()), so the
+ * lines of parallel children do not cut into each other on a pipe, and
+ * flushed before _exit(), which flushes nothing.
  */
 static pid_t
 start(struct job *j, struct run_stats *st)
 {
 	pid_t	pid;
+	int	code;
 
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) != 0)
 		return pid;
 	progress_watch(NULL, NULL, 0, 0);
-	_exit(run_account(&j->o, st));
+	code = run_account(&j->o, st);
+	if (fflush(stdout) == EOF && code == EXIT_OK)
+		code = EXIT_IOERR;
+	_exit(code);
 }
 
 /* Wait for a child; with a live display, redraw while waiting. */
@@ -280,6 +289,12 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 		return EXIT_USAGE;
 	}
 	config_errors_free(&errs);
+	/*
+	 * Before anything is written to stdout (setvbuf's rule): one
+	 * write(2) per line, so that the plan lines of parallel children
+	 * reach a pipe or a file whole (start()).
+	 */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	j = xcalloc(cfg.nacct ? cfg.nacct : 1, sizeof *j);
 	for (k = 0; k < n; k++) {
 		if (config_find(&cfg, names[k]) == NULL) {
