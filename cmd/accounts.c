@@ -8,13 +8,19 @@
  * other (a prompt cannot be shared by parallel runs); then up to N
  * accounts run at once, each in a child process with its own
  * connection, all writing one index (WAL, busy timeout) and each
- * holding its account's lock.
+ * holding its account's lock. A child never outlives its parent: killed
+ * with it (PR_SET_PDEATHSIG), it leaves what any kill -9 leaves, which
+ * the commit protocol and the next run's recovery handle.
  */
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +222,15 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
  * Run one account in a child. Its figures go to st, in memory shared
  * with the parent, which draws the progress and writes the report.
  *
+ * The child dies with its parent: SIGKILL when the parent goes, however
+ * it goes (kill -9 included), so that no orphan keeps the account's lock
+ * and makes the next run fail with "being archived by another popvault
+ * process". SIGKILL, not SIGTERM: an orphan that finished its batch
+ * first could still wait up to a deadline for a silent server, and
+ * dying anywhere is what the commit protocol is built for (batch.c);
+ * the next run's recovery resolves what it left. The parent is checked
+ * after the request too, in case it died before the request was made.
+ *
  * Its plan lines (--dry-run, --plan) go to the stdout it shares with
  * the parent and its siblings: line buffered (accounts_run()), so the
  * lines of parallel children do not cut into each other on a pipe, and
@@ -224,13 +239,19 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 static pid_t
 start(struct job *j, struct run_stats *st)
 {
-	pid_t	pid;
+	pid_t	pid, parent = getpid();
 	int	code;
 
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) != 0)
 		return pid;
+#ifdef __linux__
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		log_warn("prctl(PR_SET_PDEATHSIG)");
+#endif
+	if (getppid() != parent)
+		_exit(EXIT_SOFTWARE);
 	progress_watch(NULL, NULL, 0, 0);
 	code = run_account(&j->o, st);
 	if (fflush(stdout) == EOF && code == EXIT_OK)

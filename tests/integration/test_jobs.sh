@@ -6,12 +6,18 @@
 #     Dovecot users reaches a pipe and a file whole: every line a run of
 #     each account alone prints (a URL run, one process), and nothing
 #     else. The children used to _exit() with their stdout buffer unsent.
+#  2. kill -9 of the parent while both children wait for a slow server
+#     (tests/lib/fakepop.py delays RETR): within a bounded wait no child
+#     is left, and the next run succeeds (before, the orphans kept their
+#     account locks and the next run stopped with "being archived by
+#     another popvault process", exit 75).
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
 . "$T_ROOT/tests/lib/pv.sh"
 
 T=$(t_tmpdir)
+. "$T_ROOT/tests/lib/fakepop.sh"
 
 # --- 1. plans of parallel accounts, to a pipe and to a file -----------------
 
@@ -92,4 +98,90 @@ plan_check prune_plan_j2_into_a_file "$T/plan-file.out" "$T/want-del"
 n=$(dv_server_files alice | wc -l)
 [ "$n" = 40 ] && t_pass plan_deleted_nothing ||
     t_fail plan_deleted_nothing "alice has $n of 40 messages"
+dv_stop
+
+# --- 2. kill -9 of the parent ends its children -----------------------------
+
+# A server that holds every RETR of the first two sessions for 40 s (less
+# than popvault's 60 s idle timeout: the children wait, they do not time
+# out); sessions 3 and 4 answer at once.
+python3 - "$T/slow.json" <<'EOF'
+import json, sys
+msgs = [{"uidl": "k%d" % i, "text": "From: a@example.org\nSubject: m%d\n"
+         "Message-ID: <k%d@example.org>\n\nbody %d\n" % (i, i, i)}
+        for i in range(1, 4)]
+json.dump({"capa": ["UIDL", "USER", "PIPELINING"], "messages": msgs,
+           "rules": [{"match": "RETR .*", "session": [1, 2], "delay": 40,
+                      "builtin": True}]}, open(sys.argv[1], "w"))
+EOF
+fp_start slow --mode plain --max-conns 4 --timeout 120 ||
+    { t_fail fakepop_start "fakepop did not start"; t_done; }
+V2=$T/vault2
+C2=$T/config2
+(umask 077 && cat >"$C2" <<EOF
+[defaults]
+host = 127.0.0.1
+port = $FP_PORT
+tls = none
+insecure_plaintext = yes
+vault = $V2
+
+[account k1]
+user = k1
+password_env = PW_ALICE
+
+[account k2]
+user = k2
+password_env = PW_ALICE
+EOF
+)
+"$POPVAULT" fetch --config "$C2" -j 2 >"$T/killed.out" 2>&1 &
+parent=$!
+kids=()
+# Both children in RETR: the server logged a RETR from each session.
+for i in $(seq 1 200); do
+	[ "$(grep -cE '^S[12] C plain q=[0-9]+ RETR ' "$FP_LOG")" -ge 2 ] && break
+	sleep 0.05
+done
+mapfile -t kids < <(pgrep -P "$parent")
+# Whatever happens below, no orphan outlives the test.
+t_on_exit 'for k in "${kids[@]}"; do kill -9 "$k" 2>/dev/null; done'
+if [ "${#kids[@]}" = 2 ]; then
+	t_pass two_children_waiting_for_the_server
+else
+	t_fail two_children_waiting_for_the_server "${#kids[@]} children: $(cat "$FP_LOG" | tail -5 | tr '\n' '|')"
+fi
+kill -9 "$parent"
+wait "$parent" 2>/dev/null
+
+# alive PID: a process that has not ended (a zombie has ended).
+alive() {
+	local st
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+left=()
+for i in $(seq 1 100); do
+	left=()
+	for k in "${kids[@]}"; do alive "$k" && left+=("$k"); done
+	[ "${#left[@]}" = 0 ] && break
+	sleep 0.05
+done
+if [ "${#kids[@]}" -gt 0 ] && [ "${#left[@]}" = 0 ]; then
+	t_pass children_end_with_their_parent
+else
+	t_fail children_end_with_their_parent "still running 5 s after kill -9 of the parent: ${left[*]}"
+fi
+
+"$POPVAULT" fetch --config "$C2" -j 2 >"$T/after.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && ! grep -q 'being archived by another' "$T/after.out"; then
+	t_pass next_run_succeeds
+else
+	t_fail next_run_succeeds "exit $rc: $(head -c 300 "$T/after.out" | tr '\n' '|')"
+fi
+n=$(sqlite3 "$V2/index.sqlite" "select count(*) from sightings" 2>&1)
+[ "$n" = 6 ] && t_pass next_run_archives_both_accounts ||
+    t_fail next_run_archives_both_accounts "$n sightings, want 6"
+
 t_done
