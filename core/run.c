@@ -488,12 +488,29 @@ want_list(struct fetch *f, size_t *nwant)
 	return want;
 }
 
+/*
+ * The connection's wait hook during RETR: the claims of messages already
+ * received are committed before popvault waits for the server, which
+ * may be slow to send the rest, so that the index's write lock is never
+ * held for the network's sake (parallel accounts claim too). A commit
+ * that fails stops the run, as it would in batch.c.
+ */
+static int
+claims_before_wait(void *arg)
+{
+	struct fetch	*f = arg;
+
+	if (batch_claims_commit(f) == -1)
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	return 0;
+}
+
 static int
 fetch_new(struct fetch *f, struct pop3 *p)
 {
 	struct pop3_sink	 sink;
 	size_t			*want, nwant = 0;
-	int			 code = EXIT_OK;
+	int			 code = EXIT_OK, r;
 
 	want = want_list(f, &nwant);
 	log_event("listing", "listed=%zu new=%zu", f->l->n, nwant);
@@ -510,7 +527,10 @@ fetch_new(struct fetch *f, struct pop3 *p)
 		f->spool = spool_new(f->st->where, 1 << 20);
 	batch_sink(f, &sink);
 	f->conn = pop3_conn(p);
-	if (pop3_retrieve(p, f->l, want, nwant, &sink) == -1) {
+	conn_set_wait_hook(f->conn, claims_before_wait, f);
+	r = pop3_retrieve(p, f->l, want, nwant, &sink);
+	conn_set_wait_hook(f->conn, NULL, NULL);
+	if (r == -1) {
 		if (f->writing)
 			f->fmt->ops->discard(f->fmt);
 		/* Claims of a batch that is not flushed: recovery's. */
