@@ -374,6 +374,11 @@ fail:
  * open its archive, recovering what an interrupted run left. Without
  * create, a vault or account that does not exist yet is not made (so a
  * run that fails to log in writes nothing): *ready stays 0.
+ *
+ * A dry run writes nothing at all: the index is opened read only
+ * (idx_open_ro()), no folder, lock file or archive is made, the lock is
+ * taken only if its file exists, and the archive is not opened (the
+ * plan needs the index alone).
  */
 static int
 open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
@@ -397,8 +402,9 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 		log_warn("vault %s", o->vault);
 		return EXIT_IOERR;
 	}
-	if (f->idx == NULL &&
-	    (f->idx = idx_open(path, err, sizeof err)) == NULL) {
+	if (f->idx == NULL && (f->idx = o->mode == RUN_DRY ?
+	    idx_open_ro(path, err, sizeof err) :
+	    idx_open(path, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
@@ -412,13 +418,19 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 	if (r == 1)
 		return EXIT_OK;		/* not created yet */
 	if (xsnprintf(f->st->where, sizeof f->st->where, "%s/accounts/%s",
-	    o->vault, dir) == -1 || mkdir_p(f->st->where) == -1) {
+	    o->vault, dir) == -1 || (o->mode != RUN_DRY &&
+	    mkdir_p(f->st->where) == -1)) {
 		log_warn("account folder %s", f->st->where);
 		return EXIT_IOERR;
 	}
 	if (xsnprintf(path, sizeof path, "%s/lock", f->st->where) == -1 ||
-	    (*lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1) {
+	    (*lockfd = open(path, o->mode == RUN_DRY ? O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC : O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		if (o->mode == RUN_DRY && errno == ENOENT) {
+			*ready = 1;	/* nothing there to lock */
+			return EXIT_OK;
+		}
 		log_warn("lock file %s", path);
 		return EXIT_IOERR;
 	}
@@ -431,13 +443,17 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 		log_warn("lock %s", path);
 		return EXIT_IOERR;
 	}
+	if (o->mode == RUN_DRY) {
+		*ready = 1;
+		return EXIT_OK;
+	}
 	fa.dir = f->st->where;
 	fa.compress = o->compress;
 	if ((f->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
-	if (o->mode != RUN_DRY && recover(f) == -1)
+	if (recover(f) == -1)
 		return f->failed ? f->exitcode : EXIT_IOERR;
 	*ready = 1;
 	return EXIT_OK;
