@@ -8,13 +8,19 @@
  * other (a prompt cannot be shared by parallel runs); then up to N
  * accounts run at once, each in a child process with its own
  * connection, all writing one index (WAL, busy timeout) and each
- * holding its account's lock.
+ * holding its account's lock. A child never outlives its parent: killed
+ * with it (PR_SET_PDEATHSIG), it leaves what any kill -9 leaves, which
+ * the commit protocol and the next run's recovery handle.
  */
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,18 +223,42 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 /*
  * Run one account in a child. Its figures go to st, in memory shared
  * with the parent, which draws the progress and writes the report.
+ *
+ * The child dies with its parent: SIGKILL when the parent goes, however
+ * it goes (kill -9 included), so that no orphan keeps the account's lock
+ * and makes the next run fail with "being archived by another popvault
+ * process". SIGKILL, not SIGTERM: an orphan that finished its batch
+ * first could still wait up to a deadline for a silent server, and
+ * dying anywhere is what the commit protocol is built for (batch.c);
+ * the next run's recovery resolves what it left. The parent is checked
+ * after the request too, in case it died before the request was made.
+ *
+ * Its plan lines (--dry-run, --plan) go to the stdout it shares with
+ * the parent and its siblings: line buffered (accounts_run()), so the
+ * lines of parallel children do not cut into each other on a pipe, and
+ * flushed before _exit(), which flushes nothing.
  */
 static pid_t
 start(struct job *j, struct run_stats *st)
 {
-	pid_t	pid;
+	pid_t	pid, parent = getpid();
+	int	code;
 
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) != 0)
 		return pid;
+#ifdef __linux__
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		log_warn("prctl(PR_SET_PDEATHSIG)");
+#endif
+	if (getppid() != parent)
+		_exit(EXIT_SOFTWARE);
 	progress_watch(NULL, NULL, 0, 0);
-	_exit(run_account(&j->o, st));
+	code = run_account(&j->o, st);
+	if (fflush(stdout) == EOF && code == EXIT_OK)
+		code = EXIT_IOERR;
+	_exit(code);
 }
 
 /* Wait for a child; with a live display, redraw while waiting. */
@@ -282,6 +312,12 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 		return EXIT_USAGE;
 	}
 	config_errors_free(&errs);
+	/*
+	 * Before anything is written to stdout (setvbuf's rule): one
+	 * write(2) per line, so that the plan lines of parallel children
+	 * reach a pipe or a file whole (start()).
+	 */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	j = xcalloc(cfg.nacct ? cfg.nacct : 1, sizeof *j);
 	for (k = 0; k < n; k++) {
 		if (config_find(&cfg, names[k]) == NULL) {

@@ -513,7 +513,8 @@ write_spooled(struct fetch *f, struct bentry *e)
 /*
  * Claims are grouped: one transaction holds the claims of the messages
  * that arrive back to back, and is committed as soon as popvault might
- * wait for the network (nothing left in the connection's buffer), after
+ * wait for the network (nothing left in the connection's buffer, and in
+ * any case before the connection waits: run.c's wait hook), after
  * CLAIM_GROUP_MS or CLAIM_GROUP_MAX claims, and before the batch's own
  * transactions. Another process claiming at the same time waits at most
  * about CLAIM_GROUP_MS for the write lock, never for the network. One

@@ -42,6 +42,8 @@ struct conn {
 	enum conn_err	 kind;
 	char		 err[512];
 	int		 dead;		/* failed in conn_unsolicited() */
+	int		(*wait_fn)(void *);	/* conn_set_wait_hook() */
+	void		*wait_arg;
 };
 
 static volatile sig_atomic_t conn_interrupted;
@@ -70,7 +72,8 @@ conn_interrupt(void)
 
 /*
  * Wait for events on the socket, bounded by the idle timeout and the
- * deadline. Returns 0 when ready, -1 on timeout or error.
+ * deadline. Returns 0 when ready, -1 on timeout or error. The wait hook
+ * runs first: every read or write that would block comes here.
  */
 static int
 conn_wait(struct conn *c, short events)
@@ -79,6 +82,9 @@ conn_wait(struct conn *c, short events)
 	int64_t		wait, left;
 	int		r;
 
+	if (c->wait_fn != NULL && c->wait_fn(c->wait_arg) == -1)
+		return conn_fail(c, CONN_E_HOOK, "stopped before waiting for "
+		    "the server");
 	for (;;) {
 		wait = c->idle_ms;
 		if (c->deadline != 0) {
@@ -228,6 +234,13 @@ conn_adopt(int fd, int idle_ms, char *err, size_t errlen)
 		return NULL;
 	}
 	return conn_new(fd, idle_ms);
+}
+
+void
+conn_set_wait_hook(struct conn *c, int (*fn)(void *), void *arg)
+{
+	c->wait_fn = fn;
+	c->wait_arg = arg;
 }
 
 void

@@ -32,7 +32,8 @@ enum conn_err {
 	CONN_E_IO,		/* socket error */
 	CONN_E_TLS,		/* handshake or certificate failure */
 	CONN_E_TOOLONG,		/* a line exceeded its cap */
-	CONN_E_INTR		/* interrupted by a signal we act on */
+	CONN_E_INTR,		/* interrupted by a signal we act on */
+	CONN_E_HOOK		/* the wait hook failed (conn_set_wait_hook) */
 };
 
 struct conn_tls {
@@ -74,6 +75,18 @@ int		 conn_starttls(struct conn *, const char *host,
 void		 conn_set_deadline(struct conn *, int64_t deadline_ms);
 /* Deadline relative to now. */
 void		 conn_deadline_in(struct conn *, int64_t ms);
+
+/*
+ * Call fn(arg) each time the connection is about to wait for the network
+ * (a read or a write that would block: before its poll(2)), and never
+ * otherwise. The run commits its open index transaction there, so that
+ * the index's write lock is never held while the server takes its time
+ * (core/run.c). fn must be cheap when it has nothing to do; if it returns
+ * -1, the I/O fails with CONN_E_HOOK (the hook says why, elsewhere). A
+ * NULL fn removes the hook.
+ */
+void		 conn_set_wait_hook(struct conn *, int (*fn)(void *),
+		    void *arg);
 
 /* Write all of buf; 0 or -1. */
 int		 conn_write(struct conn *, const void *, size_t);

@@ -440,6 +440,140 @@ idx_open(const char *path, char *err, size_t errlen)
 	return x;
 }
 
+/*
+ * "file:" and path, with the characters a URI gives a meaning escaped; an
+ * absolute path gets an empty authority ("file:///..."), so that one
+ * starting with "//" is not taken for a host. Then "?" and query.
+ */
+static int
+ro_uri(const char *path, const char *query, char *out, size_t len)
+{
+	size_t	o;
+
+	if (xsnprintf(out, len, "file:%s", path[0] == '/' ? "//" : "") == -1)
+		return -1;
+	for (o = strlen(out); *path != '\0'; path++) {
+		if (o + 4 > len)
+			return -1;
+		if (*path == '%' || *path == '?' || *path == '#')
+			o += (size_t)snprintf(out + o, len - o, "%%%02X",
+			    (unsigned char)*path);
+		else
+			out[o++] = *path;
+	}
+	out[o] = '\0';
+	return xsnprintf(out + o, len - o, "?%s", query);
+}
+
+/*
+ * A schema older than this program's, or none: copy the index into a
+ * private temporary database (SQLite keeps it in memory, spilling to
+ * $TMPDIR past the cache) and migrate the copy, never the file.
+ */
+static int
+ro_migrated_copy(struct idx *x)
+{
+	sqlite3		*tmp = NULL;
+	sqlite3_backup	*b;
+	int		 r;
+
+	if (sqlite3_open_v2("", &tmp, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(x->err, sizeof x->err, "index: a temporary copy: %s",
+		    tmp ? sqlite3_errmsg(tmp) : "out of memory");
+		sqlite3_close(tmp);
+		return -1;
+	}
+	if ((b = sqlite3_backup_init(tmp, "main", x->db, "main")) == NULL) {
+		snprintf(x->err, sizeof x->err, "index: copying: %s",
+		    sqlite3_errmsg(tmp));
+		sqlite3_close(tmp);
+		return -1;
+	}
+	r = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (r != SQLITE_DONE) {
+		snprintf(x->err, sizeof x->err, "index: copying: %s",
+		    sqlite3_errstr(r));
+		sqlite3_close(tmp);
+		return -1;
+	}
+	sqlite3_close(x->db);
+	x->db = tmp;
+	return exec(x, "PRAGMA cache_size = -1024") == -1 ||
+	    idx_migrate(x) == -1 ? -1 : 0;
+}
+
+struct idx *
+idx_open_ro(const char *path, char *err, size_t errlen)
+{
+	struct idx	*x = xcalloc(1, sizeof *x);
+	struct stat	 sb;
+	sqlite3_stmt	*s = NULL;
+	char		 side[4200], uri[12800];
+	int		 wal, shm, v = -1, n = (int)(sizeof idx_migrations /
+			    sizeof idx_migrations[0]);
+
+	if (xsnprintf(side, sizeof side, "%s-wal", path) == -1)
+		goto toolong;
+	wal = lstat(side, &sb) == 0;
+	if (xsnprintf(side, sizeof side, "%s-shm", path) == -1)
+		goto toolong;
+	shm = lstat(side, &sb) == 0;
+	if (wal && !shm) {
+		snprintf(err, errlen, "index %s: a write-ahead log without its "
+		    "shared-memory file (left by a crash): it cannot be read "
+		    "without writing; a fetch or prune recovers it", path);
+		free(x);
+		return NULL;
+	}
+	/*
+	 * Without a log every committed page is in the file: immutable, no
+	 * locks, no side files. With one (a run in progress, or a crash),
+	 * its shared-memory file is read, never written.
+	 */
+	if (ro_uri(path, wal ? "mode=ro&readonly_shm=1" : "immutable=1", uri,
+	    sizeof uri) == -1)
+		goto toolong;
+	if (sqlite3_open_v2(uri, &x->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "index %s: %s", path,
+		    x->db ? sqlite3_errmsg(x->db) : "out of memory");
+		sqlite3_close(x->db);
+		free(x);
+		return NULL;
+	}
+	sqlite3_busy_timeout(x->db, IDX_BUSY_MS);
+	sqlite3_extended_result_codes(x->db, 1);
+	if (sqlite3_prepare_v2(x->db, "PRAGMA user_version", -1, &s,
+	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (v == -1) {
+		idx_fail(x, "reading schema version");
+		goto fail;
+	}
+	if (v > n) {
+		snprintf(x->err, sizeof x->err, "index: schema version %d is "
+		    "newer than this popvault (%d); upgrade popvault", v, n);
+		goto fail;
+	}
+	if ((v < n ? ro_migrated_copy(x) : exec(x,
+	    "PRAGMA cache_size = -1024")) == -1 ||
+	    exec(x, "PRAGMA query_only = ON") == -1)
+		goto fail;
+	return x;
+toolong:
+	snprintf(err, errlen, "index %s: path too long", path);
+	free(x);
+	return NULL;
+fail:
+	snprintf(err, errlen, "%s", x->err);
+	idx_close(x);
+	return NULL;
+}
+
 void
 idx_close(struct idx *x)
 {

@@ -60,6 +60,18 @@ struct idx_msg {
 };
 
 struct idx	*idx_open(const char *path, char *err, size_t errlen);
+/*
+ * Open an existing index for reading only (--dry-run), writing nothing
+ * in its folder: no side file made, no checkpoint, no migration of the
+ * file. Without a write-ahead log it is opened immutable (no locks: a
+ * process that writes and checkpoints the index meanwhile can make the
+ * reads fail or misread, never write); with one, through its existing
+ * shared-memory file, opened read only; a log without that file is
+ * refused (err says so). A schema older than this program's (or none)
+ * is migrated in a private temporary copy; a newer one is refused.
+ * Every write fails (query_only). NULL with err set on failure.
+ */
+struct idx	*idx_open_ro(const char *path, char *err, size_t errlen);
 void		 idx_close(struct idx *);
 const char	*idx_error(struct idx *);
 

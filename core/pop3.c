@@ -71,6 +71,9 @@ pop3_connfail(struct pop3 *p, const char *during)
 	case CONN_E_INTR:
 		ec = POP3_E_INTR;
 		break;
+	case CONN_E_HOOK:
+		ec = POP3_E_LOCAL;	/* the caller's own step failed */
+		break;
 	default:
 		ec = POP3_E_NET;
 		break;

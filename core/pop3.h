@@ -49,7 +49,8 @@ enum pop3_errclass {
 	POP3_E_AUTH,		/* credentials refused */
 	POP3_E_TLS,		/* TLS or STLS failure */
 	POP3_E_PROTO,		/* the server broke the protocol */
-	POP3_E_LOCAL,		/* a sink callback failed */
+	POP3_E_LOCAL,		/* a sink callback or the connection's wait
+				 * hook (conn_set_wait_hook) failed */
 	POP3_E_INTR,		/* interrupted by a signal */
 	POP3_E_USAGE		/* a request that policy forbids */
 };
@@ -108,7 +109,8 @@ struct pop3_listing {
  * data() with decoded bytes (any split), end() after the terminator;
  * failed() instead of all three when the server answers -ERR for that
  * message (it may have been deleted by another session). Any callback
- * returning -1 aborts the retrieval with POP3_E_LOCAL.
+ * returning -1 aborts the retrieval with POP3_E_LOCAL, and so does the
+ * connection's wait hook (conn.h) returning -1.
  */
 struct pop3_sink {
 	int	(*begin)(void *arg, size_t i);

@@ -488,6 +488,11 @@ check_identity(const struct run_opts *o, struct fetch *f, int create,
  * open its archive, recovering what an interrupted run left. Without
  * create, a vault or account that does not exist yet is not made (so a
  * run that fails to log in writes nothing): *ready stays 0.
+ *
+ * A dry run writes nothing at all: the index is opened read only
+ * (idx_open_ro()), no folder, lock file or archive is made, the lock is
+ * taken only if its file exists, and the archive is not opened (the
+ * plan needs the index alone).
  */
 static int
 open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
@@ -511,8 +516,9 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 		log_warn("vault %s", o->vault);
 		return EXIT_IOERR;
 	}
-	if (f->idx == NULL &&
-	    (f->idx = idx_open(path, err, sizeof err)) == NULL) {
+	if (f->idx == NULL && (f->idx = o->mode == RUN_DRY ?
+	    idx_open_ro(path, err, sizeof err) :
+	    idx_open(path, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
@@ -540,13 +546,19 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 		}
 	}
 	if (xsnprintf(f->st->where, sizeof f->st->where, "%s/accounts/%s",
-	    o->vault, dir) == -1 || mkdir_p(f->st->where) == -1) {
+	    o->vault, dir) == -1 || (o->mode != RUN_DRY &&
+	    mkdir_p(f->st->where) == -1)) {
 		log_warn("account folder %s", f->st->where);
 		return EXIT_IOERR;
 	}
 	if (xsnprintf(path, sizeof path, "%s/lock", f->st->where) == -1 ||
-	    (*lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1) {
+	    (*lockfd = open(path, o->mode == RUN_DRY ? O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC : O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		if (o->mode == RUN_DRY && errno == ENOENT) {
+			*ready = 1;	/* nothing there to lock */
+			return EXIT_OK;
+		}
 		log_warn("lock file %s", path);
 		return EXIT_IOERR;
 	}
@@ -559,13 +571,17 @@ open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
 		log_warn("lock %s", path);
 		return EXIT_IOERR;
 	}
+	if (o->mode == RUN_DRY) {
+		*ready = 1;
+		return EXIT_OK;
+	}
 	fa.dir = f->st->where;
 	fa.compress = o->compress;
 	if ((f->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
-	if (o->mode != RUN_DRY && recover(f) == -1)
+	if (recover(f) == -1)
 		return f->failed ? f->exitcode : EXIT_IOERR;
 	*ready = 1;
 	return EXIT_OK;
@@ -629,12 +645,29 @@ want_list(struct fetch *f, size_t *nwant)
 	return want;
 }
 
+/*
+ * The connection's wait hook during RETR: the claims of messages already
+ * received are committed before popvault waits for the server, which
+ * may be slow to send the rest, so that the index's write lock is never
+ * held for the network's sake (parallel accounts claim too). A commit
+ * that fails stops the run, as it would in batch.c.
+ */
+static int
+claims_before_wait(void *arg)
+{
+	struct fetch	*f = arg;
+
+	if (batch_claims_commit(f) == -1)
+		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	return 0;
+}
+
 static int
 fetch_new(struct fetch *f, struct pop3 *p)
 {
 	struct pop3_sink	 sink;
 	size_t			*want, nwant = 0;
-	int			 code = EXIT_OK;
+	int			 code = EXIT_OK, r;
 
 	want = want_list(f, &nwant);
 	log_event("listing", "listed=%zu new=%zu", f->l->n, nwant);
@@ -651,7 +684,10 @@ fetch_new(struct fetch *f, struct pop3 *p)
 		f->spool = spool_new(f->st->where, 1 << 20);
 	batch_sink(f, &sink);
 	f->conn = pop3_conn(p);
-	if (pop3_retrieve(p, f->l, want, nwant, &sink) == -1) {
+	conn_set_wait_hook(f->conn, claims_before_wait, f);
+	r = pop3_retrieve(p, f->l, want, nwant, &sink);
+	conn_set_wait_hook(f->conn, NULL, NULL);
+	if (r == -1) {
 		if (f->writing)
 			f->fmt->ops->discard(f->fmt);
 		/* Claims of a batch that is not flushed: recovery's. */

@@ -41,40 +41,51 @@ struct mloc {
 	int		added, gz;
 };
 
+/*
+ * Parse a location into *l: 0, or -1 when it is not one the writer makes
+ * (then *l is all zeros, never half filled: the verifier sorts it).
+ */
 static int
 parse_loc(const char *loc, struct mloc *l)
 {
-	const char		*c = strchr(loc, ':');
+	const char		*c;
 	char			*end;
 	unsigned long long	 v[3];
 	size_t			 n;
 	int			 i;
 
-	if (c == NULL || c == loc || (size_t)(c - loc) >= sizeof l->name)
+	memset(l, 0, sizeof *l);
+	if (loc == NULL || (c = strchr(loc, ':')) == NULL || c == loc ||
+	    (size_t)(c - loc) >= sizeof l->name)
 		return -1;
 	memcpy(l->name, loc, (size_t)(c - loc));
 	l->name[c - loc] = '\0';
 	if (!mbox_is_ours(l->name))
-		return -1;
+		goto bad;
 	for (i = 0; i < 3; i++) {
 		if (c[1] < '0' || c[1] > '9')
-			return -1;
+			goto bad;
 		errno = 0;
 		v[i] = strtoull(c + 1, &end, 10);
 		if (errno != 0 || *end != ':')
-			return -1;
+			goto bad;
 		c = end;
 	}
 	if (strcmp(c + 1, "n") != 0 && strcmp(c + 1, "-") != 0)
-		return -1;
+		goto bad;
+	/* The range holds at least the From_ line end and the trailer. */
+	if (v[2] < 2u + (c[1] == 'n'))
+		goto bad;
 	l->member = v[0];
 	l->off = v[1];
 	l->len = v[2];
 	l->added = c[1] == 'n';
 	n = strlen(l->name);
 	l->gz = n > 3 && strcmp(l->name + n - 3, ".gz") == 0;
-	/* The range holds at least the From_ line end and the trailer. */
-	return l->len >= 2u + (unsigned)l->added ? 0 : -1;
+	return 0;
+bad:
+	memset(l, 0, sizeof *l);
+	return -1;
 }
 
 /* Sequential reader of uncompressed bytes. */
@@ -400,13 +411,16 @@ struct vsort {
 	int			 bad;
 };
 
+/* Locations that do not parse first, then by file, member and offset. */
 static int
 vsort_cmp(const void *a, const void *b)
 {
 	const struct vsort	*x = a, *y = b;
-	int			 c = strcmp(x->l.name, y->l.name);
+	int			 c;
 
-	if (c != 0)
+	if (x->bad != y->bad)
+		return x->bad ? -1 : 1;
+	if ((c = strcmp(x->l.name, y->l.name)) != 0)
 		return c;
 	if (x->l.member != y->l.member)
 		return x->l.member < y->l.member ? -1 : 1;
@@ -422,15 +436,21 @@ vhash_cb(void *arg, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * An item whose location does not parse is that item's failure
+ * (unreadable), reported like any other; the others are verified as if
+ * it were not there.
+ */
 int
 mbox_verify(int dirfd, struct fmt_vitem *it, size_t n)
 {
-	struct vsort	*v = xreallocarray(NULL, n, sizeof *v);
-	struct hash	*h = hash_new();
-	struct mrd	 r;
-	unsigned char	 got[HASH_LEN];
-	size_t		 i, j;
-	int		 open = 0, missing = 0;
+	struct vsort		*v = xreallocarray(NULL, n, sizeof *v);
+	struct hash		*h = hash_new();
+	struct mrd		 r;
+	const struct mloc	*cur = NULL;	/* what r was opened for */
+	unsigned char		 got[HASH_LEN];
+	size_t			 i;
+	int			 open = 0;
 
 	for (i = 0; i < n; i++) {
 		v[i].it = &it[i];
@@ -443,17 +463,15 @@ mbox_verify(int dirfd, struct fmt_vitem *it, size_t n)
 			continue;
 		}
 		/* One reader per file and gzip member, read in order. */
-		j = i;
-		if (!open || strcmp(v[i].l.name, v[i - 1].l.name) != 0 ||
-		    v[i].l.member != v[i - 1].l.member ||
-		    v[i].l.off < r.upos) {
+		if (!open || strcmp(v[i].l.name, cur->name) != 0 ||
+		    v[i].l.member != cur->member || v[i].l.off < r.upos) {
 			if (open)
 				mrd_close(&r);
 			open = mrd_open(&r, dirfd, &v[i].l) == 0;
-			missing = !open && errno == ENOENT;
+			cur = &v[i].l;
 			if (!open) {
-				v[j].it->result = missing ? FMT_V_MISSING :
-				    FMT_V_UNREADABLE;
+				v[i].it->result = errno == ENOENT ?
+				    FMT_V_MISSING : FMT_V_UNREADABLE;
 				continue;
 			}
 		}

@@ -11,6 +11,9 @@
  *              in two patterns of odd sizes (quoting state across calls)
  *   bits 4-5   months between messages (so batches change files)
  *   bit 6      with bit 1: close and reopen (recover) after each sync
+ *   bit 7      the last part (after the last separator; there must be
+ *              one) is not a message but location strings, one a line
+ *              (arbitrary bytes but LF): see below
  *
  * Each message is given the sender and Content-Length the pipeline
  * would take from its header (core/batch.c), so Content-Length traps
@@ -22,6 +25,16 @@
  * offsets, which would hide a line left unquoted, each file is also
  * read as any mbox reader would (zlib's gzread, plain or gzip): it must
  * have exactly one line starting with "From " per message in it.
+ *
+ * With bit 7, verify() runs a second time on the same number of items,
+ * line k of the last part replacing the location of item k (mod the
+ * number of messages), as a corrupted index row would: every item whose
+ * location was kept must still be found intact, and every replaced one
+ * must get a result of its own (whatever it is: a replacement may name
+ * a real message), none left unset. read() of each replacement returns
+ * 0 or -1. The same number of items, so that the reader's work array is
+ * likely to reuse the first call's memory: a half-parsed location must
+ * not pick up what an earlier call left there.
  *
  * The archive lives in one temporary folder per process (under
  * $FUZZ_TMPDIR, else /dev/shm if there is one, else $TMPDIR or /tmp),
@@ -50,6 +63,7 @@
 #define SEP		"\0\0\0"
 #define SEPLEN		3
 #define LOCMAX		256
+#define VUNSET		((enum fmt_vresult)0x5a5a)	/* no result yet */
 
 struct msg {
 	const uint8_t	*p;
@@ -289,6 +303,69 @@ count_separators(const char *loc)
 	return n;
 }
 
+static int
+rbuf_drop(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+/*
+ * Verify the messages again with the locations of some replaced by the
+ * lines of locs..end (bit 7).
+ */
+static void
+bad_locations(struct fmt *f, const struct msg *m, size_t n,
+    const uint8_t *locs, const uint8_t *end)
+{
+	static char		 alt[MAXMSG][LOCMAX];
+	struct fmt_vitem	 items[MAXMSG];
+	int			 replaced[MAXMSG];
+	const uint8_t		*nl;
+	size_t			 i, k, len;
+	int			 r;
+
+	memset(replaced, 0, sizeof replaced);
+	for (i = 0; i < n; i++) {
+		memset(&items[i], 0, sizeof items[i]);
+		items[i].loc = m[i].loc;
+		hash_sha256(m[i].p, m[i].len, items[i].sha);
+		items[i].result = VUNSET;
+		items[i].id = (int64_t)i;
+	}
+	for (k = 0; locs < end && k < 4 * MAXMSG; k++) {
+		if ((nl = memchr(locs, '\n', (size_t)(end - locs))) == NULL)
+			nl = end;
+		len = (size_t)(nl - locs);
+		if (len >= LOCMAX)
+			len = LOCMAX - 1;
+		i = k % n;
+		/* NUL bytes cut the string short, as the index's TEXT would. */
+		memcpy(alt[i], locs, len);
+		alt[i][len] = '\0';
+		items[i].loc = alt[i];
+		replaced[i] = 1;
+		locs = nl < end ? nl + 1 : end;
+		/* Any string at all: read() must only say yes or no. */
+		r = f->ops->read(f, alt[i], rbuf_drop, NULL);
+		FUZZ_CHECK(r == 0 || r == -1);
+	}
+	FUZZ_CHECK(f->ops->verify(f, items, n) == 0);
+	for (i = 0; i < n; i++) {
+		FUZZ_CHECK(items[i].id >= 0 && (size_t)items[i].id < n);
+		k = (size_t)items[i].id;
+		if (!replaced[k])
+			FUZZ_CHECK(items[i].result == FMT_V_OK);
+		else
+			FUZZ_CHECK(items[i].result == FMT_V_OK ||
+			    items[i].result == FMT_V_MISSING ||
+			    items[i].result == FMT_V_ALTERED ||
+			    items[i].result == FMT_V_UNREADABLE);
+	}
+}
+
 /* Every file holds as many separators as messages. */
 static void
 check_separators(const struct msg *m, size_t n)
@@ -349,7 +426,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fmt		*f;
 	struct rbuf		 b;
 	struct stat		 sb;
-	const uint8_t		*p, *end, *sep;
+	const uint8_t		*p, *end, *sep, *locs = NULL;
 	size_t			 nmsg = 0, i;
 	int			 flags, gz, each, chunking, step, reopen;
 	char			 qpath[700];
@@ -373,6 +450,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sep == NULL)
 			break;
 		p = sep + SEPLEN;
+	}
+	/* Bit 7: the last part holds locations (one message at least). */
+	if ((flags & 0x80) && nmsg >= 2 && msgs[nmsg - 1].p + msgs[nmsg - 1].len
+	    == end) {
+		nmsg--;
+		locs = msgs[nmsg].p;
 	}
 
 	nvols = 0;
@@ -407,6 +490,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(f->ops->verify(f, items, nmsg) == 0);
 	for (i = 0; i < nmsg; i++)
 		FUZZ_CHECK(items[i].result == FMT_V_OK);
+	if (locs != NULL)
+		bad_locations(f, msgs, nmsg, locs, end);
 	f->ops->close(f);
 	check_separators(msgs, nmsg);
 
