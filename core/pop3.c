@@ -266,10 +266,6 @@ pop3_stls(struct pop3 *p)
 {
 	struct pop3_status	st;
 
-	if (!(p->caps.flags & POP3_CAP_STLS))
-		return pop3_fail(p, POP3_E_TLS, "server does not offer STLS; "
-		    "refusing to continue without TLS (use pop3s:// or "
-		    "--insecure-plaintext)");
 	conn_deadline_in(p->c, p->o.timeout_ms);
 	if (pop3_send(p, "STLS", 0) == -1 ||
 	    pop3_status(p, &st, "STLS") == -1)
@@ -283,6 +279,33 @@ pop3_stls(struct pop3 *p)
 		    "STLS reply (response injection); aborting");
 	if (conn_starttls(p->c, p->o.host, &p->o.tlsopts) == -1)
 		return pop3_connfail(p, "TLS");
+	return 0;
+}
+
+/*
+ * After the clear-text CAPA of pop3://: STLS whenever the server offers
+ * it, whatever opts.tls and opts.insecure_plaintext say, so that the
+ * insecure option permits clear text only where TLS cannot be had
+ * (docs/decisions.md). The handshake is verified as for pop3s://; a
+ * failure there, or -ERR to an STLS the server offered, ends the
+ * session (no fallback to clear text). Without STLS in CAPA the
+ * session goes on in clear only with opts.insecure_plaintext.
+ */
+static int
+pop3_upgrade(struct pop3 *p)
+{
+	if (p->caps.flags & POP3_CAP_STLS) {
+		if (pop3_stls(p) == -1)
+			return -1;
+		/* RFC 2595 section 4: forget what was learnt in clear. */
+		return pop3_capa(p);
+	}
+	if (!p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_TLS, "server does not offer STLS; "
+		    "refusing to continue without TLS (use pop3s:// or "
+		    "--insecure-plaintext)");
+	log_verbose("the server does not offer STLS: continuing in clear "
+	    "text (--insecure-plaintext)");
 	return 0;
 }
 
@@ -305,13 +328,8 @@ pop3_start(struct pop3 *p)
 	p->greeting[st.textlen] = '\0';
 	if (pop3_capa(p) == -1)
 		return -1;
-	if (p->o.tls == POP3_TLS_STARTTLS) {
-		if (pop3_stls(p) == -1)
-			return -1;
-		/* RFC 2595 section 4: forget what was learnt in clear. */
-		if (pop3_capa(p) == -1)
-			return -1;
-	}
+	if (p->o.tls != POP3_TLS_IMPLICIT && pop3_upgrade(p) == -1)
+		return -1;
 	if (log_level() >= LOG_DEBUG && conn_is_tls(p->c)) {
 		conn_tls_info(p->c, info, sizeof info);
 		log_debug("TLS: %s", info);

@@ -5,7 +5,10 @@
  *
  *   pop3_new(opts)          nothing on the wire yet
  *   pop3_connect(p)         TCP; TLS at once (implicit) or after STLS;
- *                           greeting, CAPA (re-issued after TLS)
+ *                           greeting, CAPA (re-issued after TLS). With
+ *                           pop3:// STLS is used whenever CAPA offers
+ *                           it; without it the session goes on in
+ *                           clear only with opts.insecure_plaintext
  *   pop3_login(p, u, pw)    USER/PASS or APOP; refused on a clear-text
  *                           connection unless opts.insecure_plaintext
  *   pop3_auth(p, m, u, pw)  or SASL AUTH (RFC 5034), same TLS rule
@@ -32,8 +35,10 @@
 
 enum pop3_tls {
 	POP3_TLS_IMPLICIT,	/* pop3s://, port 995 */
-	POP3_TLS_STARTTLS,	/* pop3://, STLS required */
-	POP3_TLS_NONE		/* pop3:// with --insecure-plaintext */
+	POP3_TLS_STARTTLS,	/* pop3://, STLS required (unless
+				 * insecure_plaintext: as NONE) */
+	POP3_TLS_NONE		/* pop3:// with --insecure-plaintext: STLS
+				 * when offered, else clear text */
 };
 
 enum pop3_auth {
