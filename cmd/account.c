@@ -83,12 +83,13 @@ account_usage(const char *cmd)
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
 	    "prompt)\n"
-	    "  --auth METHOD            user (USER/PASS, the default), apop,\n"
-	    "                           auto (the strongest SASL mechanism\n"
-	    "                           offered), plain, login, cram-md5,\n"
-	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
-	    "                           oauthbearer (token from the password\n"
-	    "                           source)\n"
+	    "  --auth METHOD            auto (the default: SCRAM-SHA-256,\n"
+	    "                           SCRAM-SHA-1, PLAIN, LOGIN, the first\n"
+	    "                           offered after TLS, else USER/PASS),\n"
+	    "                           user (USER/PASS), apop, plain, login,\n"
+	    "                           cram-md5, scram-sha-1, scram-sha-256,\n"
+	    "                           xoauth2, oauthbearer (token from the\n"
+	    "                           password source)\n"
 	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
 	    "                           instead of the system's\n"
 	    "  --tls-fingerprint sha256:HEX\n"
@@ -227,6 +228,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 	o.format = fmt_find("maildir");
 	o.compress = FMT_COMP_NONE;
 	o.auth = POP3_AUTH_USER;
+	o.sasl = "auto";	/* docs/sasl.md, "Choosing" */
 	o.pop3.connect_timeout_ms = 30000;
 	o.pop3.timeout_ms = 60000;
 	o.pop3.max_msg_size = 1ULL << 30;

@@ -331,7 +331,8 @@ suggest_auth(const struct probe *pr, FILE *out)
 		    "that prints an access token,\n# auth = %s\n"
 		    "# oauth_command = ...\n", (sasl & POP3_SASL_OAUTHBEARER) ?
 		    "oauthbearer" : "xoauth2");
-	fprintf(out, "# auth = user (the default: USER and PASS, inside "
+	fprintf(out, "# auth = auto (the default: SCRAM-SHA-256, "
+	    "SCRAM-SHA-1, PLAIN, LOGIN,\n# else USER and PASS, inside "
 	    "TLS)\n");
 }
 

@@ -624,9 +624,9 @@ pop3_auth(struct pop3 *p, const char *mechname, const char *user,
 		return pop3_fail(p, POP3_E_USAGE,
 		    "refusing to send credentials without TLS");
 	if (strcasecmp(mechname, "auto") == 0) {
+		/* Nothing auto would use in CAPA's SASL line: USER/PASS. */
 		if ((m = sasl_pick(p->caps.sasl, 0)) == -1)
-			return pop3_fail(p, POP3_E_AUTH, "server offers no "
-			    "SASL mechanism popvault supports");
+			return pop3_login(p, user, secret, POP3_AUTH_USER);
 	} else if ((m = sasl_mech_find(mechname)) == -1)
 		return pop3_fail(p, POP3_E_USAGE, "unknown SASL mechanism");
 	if (p->have_capa && !(p->caps.sasl & sasl_mech_flag(m)))

@@ -153,11 +153,15 @@ int			 pop3_login(struct pop3 *, const char *user,
 			    const char *pass, enum pop3_auth);
 /*
  * Log in with SASL AUTH (RFC 5034). mech is a name as sasl_mech_find()
- * knows it ("scram-sha-256", any case) or "auto": the strongest
- * password mechanism the server's CAPA lists (sasl_pick(caps, 0); a
- * caller holding an OAuth token picks with sasl_pick(caps, 1) and
- * passes the name). secret is the password, or the access token for
- * XOAUTH2 and OAUTHBEARER (whose host= and port= come from opts).
+ * knows it ("scram-sha-256", any case) or "auto", the default of
+ * --auth: the first of SCRAM-SHA-256, SCRAM-SHA-1, PLAIN and LOGIN that
+ * the server's CAPA lists (sasl_pick(caps, 0), from the capabilities
+ * learnt after TLS), else USER/PASS as pop3_login() does it (its
+ * errors then); never APOP, CRAM-MD5 or OAuth. A caller holding an
+ * OAuth token picks with sasl_pick(caps, 1) and passes the name.
+ * secret is the password, or the access token for XOAUTH2 and
+ * OAUTHBEARER (whose host= and port= come from opts). Every failure
+ * message names the mechanism ("AUTH SCRAM-SHA-256: server said: ...").
  *
  * The initial response goes on the AUTH line only if that line fits
  * 255 octets with its CRLF, "=" standing for an empty one; otherwise
@@ -174,8 +178,8 @@ int			 pop3_login(struct pop3 *, const char *user,
  *                 mechanism name, user or secret the mechanism cannot
  *                 carry (nothing was sent in these cases);
  *   POP3_E_AUTH   -ERR (also [AUTH], [SYS/PERM]), a challenge the
- *                 mechanism refused, an OAuth error status, "auto"
- *                 with no usable mechanism offered, +OK too early;
+ *                 mechanism refused, an OAuth error status, +OK too
+ *                 early;
  *   POP3_E_TEMP   -ERR [IN-USE], [SYS/TEMP] or [LOGIN-DELAY];
  *   POP3_E_PROTO  a challenge that is not base64, a non-empty prompt
  *                 for an initial response, garbage, +OK to "*";
