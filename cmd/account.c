@@ -18,6 +18,7 @@
 #include "report.h"
 #include "run.h"
 #include "sasl.h"
+#include "secret.h"
 #include "url.h"
 #include "util.h"
 
@@ -83,6 +84,10 @@ account_usage(const char *cmd)
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
 	    "prompt)\n"
+	    "  --password-command-timeout SECONDS\n"
+	    "                           kill the command if it has not "
+	    "finished\n"
+	    "                           by then (default 60)\n"
 	    "  --auth METHOD            auto (the default: SCRAM-SHA-256,\n"
 	    "                           SCRAM-SHA-1, PLAIN, LOGIN, the first\n"
 	    "                           offered after TLS, else USER/PASS),\n"
@@ -184,6 +189,7 @@ static const struct option fetch_opts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "password-command", required_argument, NULL, O_PWCMD },
+	{ "password-command-timeout", required_argument, NULL, O_PWTIMEOUT },
 	{ "auth", required_argument, NULL, O_AUTH },
 	{ "tls-ca", required_argument, NULL, O_TLSCA },
 	{ "tls-fingerprint", required_argument, NULL, O_TLSFP },
@@ -326,6 +332,17 @@ account_main(int argc, char **argv, enum run_mode mode)
 			break;
 		case O_PWCMD:
 			o.password_command = optarg;
+			break;
+		case O_PWTIMEOUT:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end != '\0' || v < 1 || v > 86400) {
+				log_warnx("--password-command-timeout: 1 to "
+				    "86400 seconds");
+				return EXIT_USAGE;
+			}
+			/* For every password command of this run. */
+			secret_set_timeout((unsigned)v);
 			break;
 		case O_AUTH:
 			o.sasl = NULL;

@@ -40,6 +40,7 @@ enum config_key {
 	CONFIG_K_AUTH,
 	CONFIG_K_PASSWORD_COMMAND,
 	CONFIG_K_OAUTH_COMMAND,
+	CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
 	CONFIG_K_NETRC,
 	CONFIG_K_PASSWORD,
 	CONFIG_K_PASSWORD_ENV,
@@ -117,6 +118,7 @@ struct config_account {
 	enum config_auth	 auth;
 	char			*password_command;
 	char			*oauth_command;
+	unsigned		 password_command_timeout; /* seconds */
 	char			*netrc;
 	char			*password;	/* wiped when freed */
 	char			*password_env;

@@ -14,14 +14,31 @@
 #include <stddef.h>
 
 #define SECRET_MAX	4096
+#define SECRET_TIMEOUT_DEFAULT	60	/* seconds, password command */
 
 /* Turn off core dumps and ptrace attach; take POPVAULT_PASSWORD. */
 void	 secret_init(void);
 
 /*
+ * How long a password command may run, in seconds (0: no change);
+ * SECRET_TIMEOUT_DEFAULT until set. For the commands of secret_get(),
+ * and of secret_resolve() when the source gives no timeout.
+ */
+void	 secret_set_timeout(unsigned seconds);
+
+/*
  * Get a password: from cmd if not NULL, else the environment, else a
  * prompt on /dev/tty naming what. Returns a string to give back with
  * secret_free(), or NULL with a message in err.
+ *
+ * cmd runs as "/bin/sh -c cmd" in a process group of its own, with
+ * default signal dispositions and an empty signal mask, and the
+ * terminal while it runs if popvault is in the foreground. The first
+ * line of its standard output is the password; it fails when it exits
+ * with a status other than 0, dies of a signal, prints nothing, or has
+ * not closed its output within the timeout (its process group is then
+ * killed and reaped: "password command timed out after N s"). Every
+ * byte read from it is wiped, the other lines too.
  */
 char	*secret_get(const char *cmd, const char *what, char *err,
 	    size_t errlen);
@@ -36,6 +53,8 @@ char	*secret_get(const char *cmd, const char *what, char *err,
  */
 struct secret_src {
 	const char	*command;
+	unsigned	 timeout;	/* seconds for command; 0: as set
+					 * by secret_set_timeout() */
 	const char	*netrc;
 	const char	*host;
 	const char	*login;

@@ -59,6 +59,9 @@ field(const struct config *c, const struct config_account *a, int k,
 	case CONFIG_K_AUTH: n = a->auth; break;
 	case CONFIG_K_PASSWORD_COMMAND: s = a->password_command; break;
 	case CONFIG_K_OAUTH_COMMAND: s = a->oauth_command; break;
+	case CONFIG_K_PASSWORD_COMMAND_TIMEOUT:
+		n = a->password_command_timeout;
+		break;
 	case CONFIG_K_NETRC: s = a->netrc; break;
 	case CONFIG_K_PASSWORD: s = a->password; break;
 	case CONFIG_K_PASSWORD_ENV: s = a->password_env; break;
@@ -163,6 +166,10 @@ static const struct good {
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 50M", "52428800" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1G", "1073741824" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 2g", "2147483648" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 1",
+	  "1" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	  "password_command_timeout = 86400", "86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 1", "1" },
 	{ CONFIG_K_TIMEOUT, "timeout = 86400", "86400" },
 	{ CONFIG_K_VAULT, "vault = /srv/vault", "/srv/vault" },
@@ -311,6 +318,10 @@ static const struct bad {
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1.5G", "50M" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 17179869184G",
 	  "50M" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 0",
+	  "1 to 86400" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	  "password_command_timeout = 60s", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 0", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 86401", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 1.5", "1 to 86400" },
