@@ -25,6 +25,10 @@ WERROR	?= -Werror
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(WERROR) -pthread -Icore -Iformats \
 	  $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS)
+# Every symbol bound at start: lazy binding saves the vector registers,
+# which may hold a password being copied, on the stack
+# (tests/unit/test_wipe.c); and the GOT read-only.
+HARDEN_LDFLAGS = -Wl,-z,relro,-z,now
 
 BUILD	?= build
 
@@ -59,7 +63,8 @@ $(PROG): $(BUILD)/$(PROG)
 	cp $(BUILD)/$(PROG) $@
 
 $(BUILD)/$(PROG): $(CMD_OBJ) $(BUILD)/libpopvault.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libpopvault.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LDFLAGS) -o $@ $(CMD_OBJ) \
+	    $(BUILD)/libpopvault.a $(LDLIBS)
 
 $(BUILD)/libpopvault.a: $(LIB_OBJ)
 	rm -f $@
@@ -72,8 +77,8 @@ $(BUILD)/%.o: %.c $(HDRS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpopvault.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpopvault.a \
-	    $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LDFLAGS) -Itests/unit -o $@ $< \
+	    $(BUILD)/libpopvault.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 

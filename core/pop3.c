@@ -97,6 +97,7 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 {
 	char	line[POP3_STATUS_MAX];
 	size_t	n = strlen(cmd);
+	int	r;
 
 	if (n + 2 > sizeof line)
 		return pop3_fail(p, POP3_E_USAGE, "command too long");
@@ -117,7 +118,10 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 		log_verbose("> %s", cmd);
 	memcpy(line, cmd, n);
 	memcpy(line + n, "\r\n", 2);
-	if (conn_write(p->c, line, n + 2) == -1)
+	r = conn_write(p->c, line, n + 2);
+	/* It may be a PASS or APOP line: wiped whatever happened. */
+	explicit_bzero(line, n + 2);
+	if (r == -1)
 		return pop3_connfail(p, "sending command");
 	return 0;
 }
@@ -377,6 +381,33 @@ pop3_cmd_ok(struct pop3 *p, const char *cmd, int secret,
 	return 0;
 }
 
+/*
+ * "a SP b", or "a SP b SP c" when c is not NULL, into buf, with memcpy
+ * rather than a printf, which may copy a secret into buffers of its
+ * own. -1 when it does not fit; nothing is copied then.
+ */
+static int
+cmd_join(char *buf, size_t sz, const char *a, const char *b, const char *c)
+{
+	size_t	al = strlen(a), bl = strlen(b), cl = c ? strlen(c) : 0;
+
+	if (al + 1 + bl + (c ? 1 + cl : 0) + 1 > sz)
+		return -1;
+	memcpy(buf, a, al);
+	buf[al] = ' ';
+	memcpy(buf + al + 1, b, bl);
+	if (c != NULL) {
+		buf[al + 1 + bl] = ' ';
+		memcpy(buf + al + 2 + bl, c, cl);
+	}
+	buf[al + 1 + bl + (c ? 1 + cl : 0)] = '\0';
+	return 0;
+}
+
+/*
+ * Every buffer here that holds the password, the APOP digest or a line
+ * with either is wiped on every return; pop3_send() wipes its copy.
+ */
 int
 pop3_login(struct pop3 *p, const char *user, const char *pass,
     enum pop3_auth auth)
@@ -404,20 +435,23 @@ pop3_login(struct pop3 *p, const char *user, const char *pass,
 		hash_md5_hex(buf, tslen + plen, hex);
 		explicit_bzero(buf, tslen + plen);
 		free(buf);
-		if (xsnprintf(cmd, sizeof cmd, "APOP %s %s", user, hex) == -1)
-			return pop3_fail(p, POP3_E_USAGE, "user name too long");
-		r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "APOP");
-		explicit_bzero(cmd, sizeof cmd);
-		return r;
+		if (cmd_join(cmd, sizeof cmd, "APOP", user, hex) == -1)
+			r = pop3_fail(p, POP3_E_USAGE, "user name too long");
+		else
+			r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "APOP");
+		goto out;
 	}
-	if (xsnprintf(cmd, sizeof cmd, "USER %s", user) == -1)
+	if (cmd_join(cmd, sizeof cmd, "USER", user, NULL) == -1)
 		return pop3_fail(p, POP3_E_USAGE, "user name too long");
 	if (pop3_cmd_ok(p, cmd, 0, POP3_E_AUTH, "USER") == -1)
 		return -1;
-	if (xsnprintf(cmd, sizeof cmd, "PASS %s", pass) == -1)
-		return pop3_fail(p, POP3_E_USAGE, "password too long");
-	r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
+	if (cmd_join(cmd, sizeof cmd, "PASS", pass, NULL) == -1)
+		r = pop3_fail(p, POP3_E_USAGE, "password too long");
+	else
+		r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
+out:
 	explicit_bzero(cmd, sizeof cmd);
+	explicit_bzero(hex, sizeof hex);
 	return r;
 }
 

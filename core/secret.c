@@ -269,7 +269,7 @@ static char *
 secret_prompt(const char *what, char *err, size_t errlen)
 {
 	struct termios	 old, quiet;
-	char		*buf;
+	char		*buf, *iobuf;
 	FILE		*tty;
 	int		 fd, echo_off = 0;
 
@@ -281,6 +281,9 @@ secret_prompt(const char *what, char *err, size_t errlen)
 		    "set POPVAULT_PASSWORD, or run on a terminal");
 		return NULL;
 	}
+	/* The stream's buffer holds what is typed: ours, to be wiped. */
+	iobuf = xcalloc(1, BUFSIZ);
+	setvbuf(tty, iobuf, _IOFBF, BUFSIZ);
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -297,6 +300,8 @@ secret_prompt(const char *what, char *err, size_t errlen)
 	fseek(tty, 0, SEEK_CUR);
 	fputc('\n', tty);
 	fclose(tty);
+	explicit_bzero(iobuf, BUFSIZ);
+	free(iobuf);
 	first_line(buf);
 	return buf;
 }
