@@ -70,14 +70,25 @@
 #endif
 #endif
 
+/*
+ * The stack copies must be plain frames: ASan's redzones would move the
+ * array away from the frames it is meant to cover.
+ */
+#ifdef WIPE_ASAN
+#define NO_ASAN	__attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
+#endif
+
 /* ---- an allocator that never reuses memory -------------------------- */
 
 #define ARENA_SIZE	(2UL * 1024 * 1024 * 1024)
 
-static unsigned char	*arena;
-static size_t		 arena_used;
+static size_t		 arena_used;	/* stays 0 under ASan */
 
 #ifndef WIPE_ASAN
+static unsigned char	*arena;
+
 struct blk {
 	size_t	size;
 	size_t	pad;		/* keeps the block 16-byte aligned */
@@ -243,7 +254,7 @@ needle_b64(struct needles *ns, const char *what, const void *p, size_t n)
  * compiler may not skip the reads). Called straight after the call to
  * look at, from the same function, so that it covers its frames.
  */
-static void __attribute__((noinline))
+static void __attribute__((noinline)) NO_ASAN
 stack_snapshot(void)
 {
 	volatile unsigned char	buf[STACK_SCAN];
@@ -256,7 +267,7 @@ stack_snapshot(void)
 }
 
 /* Zero that much stack, so that only what follows can leave things. */
-static void __attribute__((noinline))
+static void __attribute__((noinline)) NO_ASAN
 stack_scrub(void)
 {
 	volatile unsigned char	buf[STACK_SCAN];
