@@ -16,6 +16,11 @@
 #    when it starts, so on such a system that half cannot tell whether
 #    popvault unblocked anything (it does: core/secret.c, child_exec).
 #
+#  - on a terminal, the command gets the terminal while it runs (it is in
+#    a process group of its own): one that reads /dev/tty gets what is
+#    typed there (a guard: main ran it in popvault's group, which worked
+#    too).
+#
 # No server is needed: the password is asked for before connecting, and
 # the connection that follows goes to a closed port.
 set -u
@@ -100,6 +105,44 @@ out=$("$POPVAULT" fetch --vault "$T/v3" --password-command-timeout 0 \
 rc=$?
 [ "$rc" -eq 64 ] && printf '%s' "$out" | grep -q 'password-command-timeout: 1 to 86400' &&
     t_pass timeout_option_range || t_fail timeout_option_range "rc=$rc $out"
+
+# --- the terminal -------------------------------------------------------------
+# Run on a terminal (a pty), popvault hands it to the command's process
+# group: a command that reads a passphrase from /dev/tty gets what is
+# typed there, instead of being stopped by SIGTTIN until the timeout.
+python3 - "$POPVAULT" "$T" "$PORT" >"$T/tty.out" 2>&1 <<'PY'
+import os, pty, select, sys, time
+pv, t, port = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(pv, [pv, "fetch", "--vault", t + "/v5",
+        "--password-command-timeout", "60", "--password-command",
+        "head -n 1 /dev/tty >" + t + "/typed; cat " + t + "/typed",
+        "pop3s://u@127.0.0.1:" + port])
+out, typed, end = b"", False, time.monotonic() + 120
+while time.monotonic() < end:
+    if not typed and time.monotonic() > end - 118:
+        os.write(fd, b"typed-pw-J5\n")
+        typed = True
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+_, st = os.waitpid(pid, 0)
+print(out.decode(errors="replace"))
+print("exit", os.waitstatus_to_exitcode(st))
+PY
+if [ "$(cat "$T/typed" 2>/dev/null)" = typed-pw-J5 ] &&
+    grep -q '^exit 69' "$T/tty.out"; then
+	t_pass password_command_reads_the_terminal
+else
+	t_fail password_command_reads_the_terminal "typed: $(cat "$T/typed" 2>/dev/null); $(tail -n 3 "$T/tty.out")"
+fi
 
 # --- default signal dispositions ----------------------------------------------
 # SIGUSR2 blocked by a wrapper that then runs popvault (a shell cannot
