@@ -18,6 +18,7 @@
 #include "report.h"
 #include "run.h"
 #include "sasl.h"
+#include "secret.h"
 #include "url.h"
 #include "util.h"
 
@@ -92,20 +93,27 @@ account_usage(const char *cmd)
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
 	    "prompt)\n"
-	    "  --auth METHOD            user (USER/PASS, the default), apop,\n"
-	    "                           auto (the strongest SASL mechanism\n"
-	    "                           offered), plain, login, cram-md5,\n"
-	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
-	    "                           oauthbearer (token from the password\n"
-	    "                           source)\n"
+	    "  --password-command-timeout SECONDS\n"
+	    "                           kill the command if it has not "
+	    "finished\n"
+	    "                           by then (default 60)\n"
+	    "  --auth METHOD            auto (the default: SCRAM-SHA-256,\n"
+	    "                           SCRAM-SHA-1, PLAIN, LOGIN, the first\n"
+	    "                           offered after TLS, else USER/PASS),\n"
+	    "                           user (USER/PASS), apop, plain, login,\n"
+	    "                           cram-md5, scram-sha-1, scram-sha-256,\n"
+	    "                           xoauth2, oauthbearer (token from the\n"
+	    "                           password source)\n"
 	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
 	    "                           instead of the system's\n"
 	    "  --tls-fingerprint sha256:HEX\n"
 	    "                           accept only this certificate or "
 	    "key\n"
-	    "  --insecure-plaintext     allow pop3:// without STLS, sending "
-	    "the\n"
-	    "                           password in clear\n"
+	    "  --insecure-plaintext     pop3:// goes on in clear text, the "
+	    "password\n"
+	    "                           too, when the server offers no STLS "
+	    "(STLS\n"
+	    "                           is used whenever offered)\n"
 	    "  --timeout SECONDS        idle timeout, base of every "
 	    "deadline\n"
 	    "                           (default 60)\n"
@@ -190,6 +198,7 @@ static const struct option fetch_opts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "compress", required_argument, NULL, O_COMPRESS },
 	{ "password-command", required_argument, NULL, O_PWCMD },
+	{ "password-command-timeout", required_argument, NULL, O_PWTIMEOUT },
 	{ "auth", required_argument, NULL, O_AUTH },
 	{ "tls-ca", required_argument, NULL, O_TLSCA },
 	{ "tls-fingerprint", required_argument, NULL, O_TLSFP },
@@ -235,6 +244,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 	o.format = fmt_find("maildir");
 	o.compress = FMT_COMP_NONE;
 	o.auth = POP3_AUTH_USER;
+	o.sasl = "auto";	/* docs/sasl.md, "Choosing" */
 	o.pop3.connect_timeout_ms = 30000;
 	o.pop3.timeout_ms = 60000;
 	o.pop3.max_msg_size = 1ULL << 30;
@@ -342,6 +352,17 @@ account_main(int argc, char **argv, enum run_mode mode)
 			break;
 		case O_PWCMD:
 			o.password_command = optarg;
+			break;
+		case O_PWTIMEOUT:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end != '\0' || v < 1 || v > 86400) {
+				log_warnx("--password-command-timeout: 1 to "
+				    "86400 seconds");
+				return EXIT_USAGE;
+			}
+			/* For every password command of this run. */
+			secret_set_timeout((unsigned)v);
 			break;
 		case O_AUTH:
 			o.sasl = NULL;

@@ -188,6 +188,10 @@ get_password(struct job *j, const struct run_opts *cli, unsigned given,
 	char				 what[600], err[600];
 
 	memset(&src, 0, sizeof src);
+	/* The command line's timeout, if given, is already the default. */
+	if (!GIVEN(given, O_PWTIMEOUT) &&
+	    CONFIG_ISSET(a, CONFIG_K_PASSWORD_COMMAND_TIMEOUT))
+		src.timeout = a->password_command_timeout;
 	if (GIVEN(given, O_PWCMD))
 		src.command = cli->password_command;
 	else if (CONFIG_ISSET(a, CONFIG_K_OAUTH_COMMAND) && j->o.sasl != NULL &&

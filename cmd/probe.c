@@ -54,9 +54,9 @@ probe_usage(void)
 	    "prints\n"
 	    "                           (else $POPVAULT_PASSWORD, else a "
 	    "prompt)\n"
-	    "  --auth METHOD            as for fetch: user (the default), "
-	    "apop,\n"
-	    "                           auto, plain, login, cram-md5,\n"
+	    "  --auth METHOD            as for fetch: auto (the default), "
+	    "user,\n"
+	    "                           apop, plain, login, cram-md5,\n"
 	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
 	    "                           oauthbearer\n"
 	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
@@ -64,7 +64,9 @@ probe_usage(void)
 	    "  --tls-fingerprint sha256:HEX\n"
 	    "                           accept only this certificate or "
 	    "key\n"
-	    "  --insecure-plaintext     pop3:// without TLS, as fetch "
+	    "  --insecure-plaintext     as fetch: pop3:// goes on in clear "
+	    "text\n"
+	    "                           when the server offers no STLS "
 	    "(login\n"
 	    "                           sends the password in clear)\n"
 	    "  --timeout SECONDS        idle timeout, base of every "
@@ -233,9 +235,10 @@ probe_args(struct probe *pr, int argc, char **argv, int *verbosity)
 }
 
 /*
- * Log in as fetch does (run.c): SASL when asked, "auto" picking the
- * strongest mechanism offered after TLS and USER/PASS when none is;
- * else USER/PASS or APOP. Records what was used in pr->auth_used.
+ * Log in as fetch does (run.c): SASL when asked, "auto" (the default)
+ * picking the strongest mechanism offered after TLS and USER/PASS when
+ * none is (pop3_auth()); else USER/PASS or APOP. Records what was used
+ * in pr->auth_used.
  */
 static int
 probe_login(struct probe *pr, struct pop3 *p, const char *pass)
@@ -243,7 +246,7 @@ probe_login(struct probe *pr, struct pop3 *p, const char *pass)
 	int	m;
 
 	if (pr->sasl == NULL || (strcmp(pr->sasl, "auto") == 0 &&
-	    pop3_caps(p)->sasl == 0)) {
+	    sasl_pick(pop3_caps(p)->sasl, 0) == -1)) {
 		snprintf(pr->auth_used, sizeof pr->auth_used, "%s",
 		    pr->sasl == NULL && pr->auth == POP3_AUTH_APOP ? "APOP" :
 		    "USER/PASS");
@@ -382,6 +385,7 @@ probe_main(int argc, char **argv)
 
 	memset(&pr, 0, sizeof pr);
 	pr.auth = POP3_AUTH_USER;
+	pr.sasl = "auto";
 	pr.o.connect_timeout_ms = 30000;
 	pr.o.timeout_ms = 60000;
 	pr.o.max_msg_size = 1ULL << 30;

@@ -195,8 +195,9 @@ probe_report(const struct probe *pr, FILE *out)
 	}
 	print_cert(pr, out);
 	if (pr->o.tls != POP3_TLS_IMPLICIT && pr->capa[0].seen)
-		print_capa(out, pr->o.tls == POP3_TLS_NONE ? "CAPA (no TLS)" :
-		    "CAPA before TLS", &pr->capa[0]);
+		print_capa(out, pr->o.tls == POP3_TLS_NONE &&
+		    !pr->capa[1].seen ? "CAPA (no TLS)" : "CAPA before TLS",
+		    &pr->capa[0]);
 	if (pr->capa[1].seen)
 		print_capa(out, "CAPA after TLS", &pr->capa[1]);
 	if (!pr->connected && !pr->no_stls)
@@ -207,9 +208,10 @@ probe_report(const struct probe *pr, FILE *out)
 		    "--insecure-plaintext (popvault.conf: tls = none and "
 		    "insecure_plaintext = yes)\n");
 	else if (pr->o.tls == POP3_TLS_NONE)
-		fprintf(out, "STLS: %s%s\n", announced(pr, POP3_CAP_STLS),
-		    (pr->caps.flags & POP3_CAP_STLS) ? " (not used: "
-		    "--insecure-plaintext; drop it to use TLS)" : "");
+		fprintf(out, "STLS: %s\n", pr->capa[1].seen ? "announced, "
+		    "and used (--insecure-plaintext allows clear text only "
+		    "without it)" : "not announced: the session went on in "
+		    "clear text (--insecure-plaintext)");
 	print_sasl(pr, out);
 	fprintf(out, "USER: %s\n", announced(pr, POP3_CAP_USER));
 	fprintf(out, "TOP: %s\n", announced(pr, POP3_CAP_TOP));
@@ -329,7 +331,8 @@ suggest_auth(const struct probe *pr, FILE *out)
 		    "that prints an access token,\n# auth = %s\n"
 		    "# oauth_command = ...\n", (sasl & POP3_SASL_OAUTHBEARER) ?
 		    "oauthbearer" : "xoauth2");
-	fprintf(out, "# auth = user (the default: USER and PASS, inside "
+	fprintf(out, "# auth = auto (the default: SCRAM-SHA-256, "
+	    "SCRAM-SHA-1, PLAIN, LOGIN,\n# else USER and PASS, inside "
 	    "TLS)\n");
 }
 
@@ -371,7 +374,7 @@ probe_suggest(const struct probe *pr, FILE *out)
 	if (pr->o.tls == POP3_TLS_IMPLICIT)
 		fprintf(out, "tls = implicit\n");
 	else if (pr->no_stls || (pr->o.tls == POP3_TLS_NONE &&
-	    !(pr->caps.flags & POP3_CAP_STLS))) {
+	    !pr->capa[1].seen)) {
 		fprintf(out, "tls = starttls\n"
 		    "# The server offers no STLS: with tls = starttls "
 		    "popvault stops before\n"

@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 
 #include "config_int.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
 #define WS	" \t"
@@ -314,6 +316,12 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 	/* A literal password anywhere in the file makes it secret. */
 	if (k == CONFIG_K_PASSWORD)
 		p->cfg->has_password = 1;
+	/* And a command anywhere makes it something that runs commands. */
+	if ((k == CONFIG_K_PASSWORD_COMMAND || k == CONFIG_K_OAUTH_COMMAND) &&
+	    !p->cfg->has_command) {
+		p->cfg->has_command = 1;
+		p->cfg->command_key = (enum config_key)k;
+	}
 	if (p->state == S_NONE) {
 		err_add(p, line, "\"%s\" outside a section (put it under "
 		    "[defaults] or [account NAME])",
@@ -500,12 +508,40 @@ sort_errors(struct config_errors *e)
 }
 
 /*
- * The common part of config_parse_buffer and config_load; with
- * check_mode, a literal password in a file of that mode is refused.
+ * A file holding a password or naming a command must be safe from
+ * other users: secret_file_check() on what was opened (st) and on a
+ * link at name. The message is file-wide (line 0).
+ */
+static void
+check_file(struct parser *p, const char *name, const struct stat *st)
+{
+	const struct config	*cfg = p->cfg;
+	char			 what[128], msg[PATH_MAX * 3 + 512];
+	int			 flags = 0;
+
+	if (cfg->has_password)
+		flags |= SECRET_F_SECRET;
+	if (cfg->has_command)
+		flags |= SECRET_F_EXEC;
+	if (cfg->has_password && cfg->has_command)
+		snprintf(what, sizeof what, "holds a password and can run a "
+		    "command (%s)", config_key_name(cfg->command_key));
+	else if (cfg->has_password)
+		snprintf(what, sizeof what, "holds a password");
+	else
+		snprintf(what, sizeof what, "can run a command (%s)",
+		    config_key_name(cfg->command_key));
+	if (secret_file_check(name, st, flags, what, msg, sizeof msg) == -1)
+		err_push(p->errs, 0, xstrdup(msg));
+}
+
+/*
+ * The common part of config_parse_buffer and config_load; with st (what
+ * fstat() said of the file opened as name), check_file() too.
  */
 static int
 parse(const char *name, const char *buf, size_t len, struct config *cfg,
-    struct config_errors *errs, int check_mode, mode_t mode)
+    struct config_errors *errs, const struct stat *st)
 {
 	struct parser	p;
 	size_t		i;
@@ -522,9 +558,8 @@ parse(const char *name, const char *buf, size_t len, struct config *cfg,
 	else
 		parse_lines(&p, buf, len);
 	config_account_clear(&p.scratch);
-	if (check_mode && cfg->has_password && (mode & 077) != 0)
-		err_add(&p, 0, "holds a password, so it must not be readable "
-		    "by others (chmod 600 %s)", name);
+	if (st != NULL)
+		check_file(&p, name, st);
 	if (!p.full) {
 		check_sources(&p, &cfg->defaults, "[defaults]");
 		for (i = 0; i < cfg->nacct; i++)
@@ -541,7 +576,7 @@ int
 config_parse_buffer(const char *name, const char *buf, size_t len,
     struct config *cfg, struct config_errors *errs)
 {
-	return parse(name, buf, len, cfg, errs, 0, 0);
+	return parse(name, buf, len, cfg, errs, NULL);
 }
 
 /* One error, for a file that could not be read at all. */
@@ -598,7 +633,7 @@ config_load(const char *path, struct config *cfg, struct config_errors *errs)
 		len += (size_t)n;
 	}
 	close(fd);
-	r = parse(path, buf, len, cfg, errs, 1, st.st_mode);
+	r = parse(path, buf, len, cfg, errs, &st);
 	explicit_bzero(buf, len);
 	free(buf);
 	return r;

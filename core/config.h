@@ -40,6 +40,7 @@ enum config_key {
 	CONFIG_K_AUTH,
 	CONFIG_K_PASSWORD_COMMAND,
 	CONFIG_K_OAUTH_COMMAND,
+	CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
 	CONFIG_K_NETRC,
 	CONFIG_K_PASSWORD,
 	CONFIG_K_PASSWORD_ENV,
@@ -117,6 +118,7 @@ struct config_account {
 	enum config_auth	 auth;
 	char			*password_command;
 	char			*oauth_command;
+	unsigned		 password_command_timeout; /* seconds */
 	char			*netrc;
 	char			*password;	/* wiped when freed */
 	char			*password_env;
@@ -147,6 +149,8 @@ struct config {
 	struct config_account	*acct;	/* in file order */
 	size_t			 nacct;
 	int			 has_password;	/* a password = line */
+	int			 has_command;	/* a command line, and */
+	enum config_key		 command_key;	/* the first one's key */
 };
 
 /* One mistake; sorted by line, file-wide ones (line 0) first. */
@@ -174,8 +178,11 @@ int	config_parse_buffer(const char *name, const char *buf, size_t len,
 /*
  * Read and parse the file at path (symlinks followed). Refused, with
  * a message in *errs: not a regular file, larger than
- * CONFIG_FILE_MAX, or holding a literal password while readable by
- * group or others (mode & 077). Returns like config_parse_buffer.
+ * CONFIG_FILE_MAX, or, when it holds a literal password or names a
+ * command (password_command, oauth_command), not safe from other users
+ * as secret_file_check() says: the file or a link at path owned by
+ * another user, the file writable by group or others, or (with a
+ * password) readable by them. Returns like config_parse_buffer.
  */
 int	config_load(const char *path, struct config *cfg,
 	    struct config_errors *errs);

@@ -107,6 +107,8 @@ static const struct keydef {
 	    "a command" },
 	[CONFIG_K_OAUTH_COMMAND] = { "oauth_command", NULL, 0, 0,
 	    "a command" },
+	[CONFIG_K_PASSWORD_COMMAND_TIMEOUT] = { "password_command_timeout",
+	    NULL, 1, 86400, "seconds from 1 to 86400" },
 	[CONFIG_K_NETRC] = { "netrc", NULL, 0, 0,
 	    "yes (for ~/.netrc) or a path starting with / or ~/" },
 	[CONFIG_K_PASSWORD] = { "password", NULL, 0, 0, "a password" },
@@ -398,6 +400,9 @@ config_set_value(struct config *cfg, struct config_account *a,
 	case CONFIG_K_OAUTH_COMMAND:
 		set_str(&a->oauth_command, xstrdup(v));
 		break;
+	case CONFIG_K_PASSWORD_COMMAND_TIMEOUT:
+		a->password_command_timeout = (unsigned)n;
+		break;
 	case CONFIG_K_NETRC:
 		s = expand_path(strcmp(v, "yes") == 0 ? "~/.netrc" : v, why,
 		    whylen);
@@ -508,6 +513,9 @@ config_inherit(struct config_account *a, const struct config_account *d,
 		break;
 	case CONFIG_K_OAUTH_COMMAND:
 		set_str(&a->oauth_command, dup_or_null(d->oauth_command));
+		break;
+	case CONFIG_K_PASSWORD_COMMAND_TIMEOUT:
+		a->password_command_timeout = d->password_command_timeout;
 		break;
 	case CONFIG_K_NETRC:
 		set_str(&a->netrc, dup_or_null(d->netrc));

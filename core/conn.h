@@ -88,7 +88,13 @@ void		 conn_deadline_in(struct conn *, int64_t ms);
 void		 conn_set_wait_hook(struct conn *, int (*fn)(void *),
 		    void *arg);
 
-/* Write all of buf; 0 or -1. */
+/*
+ * Write all of buf; 0 or -1. No copy is kept here: in clear the bytes go
+ * from buf to the kernel, and under TLS OpenSSL builds each record in
+ * its write buffer and encrypts it there, so a PASS line leaves only
+ * ciphertext behind (tests/unit/test_wipe.c searches OpenSSL's buffers
+ * after TLS 1.3 sessions). The caller wipes buf.
+ */
 int		 conn_write(struct conn *, const void *, size_t);
 
 /*

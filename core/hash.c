@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hash.h"
 #include "log.h"
@@ -78,6 +79,8 @@ hash_md5_hex(const void *p, size_t n, char out[33])
 	if (EVP_Digest(p, n, md, &len, EVP_md5(), NULL) != 1 || len != 16)
 		fatalx("EVP_Digest md5");
 	hex_encode(md, 16, out);
+	/* An APOP digest: as good as the password for this greeting. */
+	explicit_bzero(md, sizeof md);
 }
 
 static const EVP_MD *

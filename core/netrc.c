@@ -317,12 +317,14 @@ netrc_lookup(const char *path, const char *host, const char *login,
 	    &secret, err, errlen);
 	explicit_bzero(buf, len);
 	free(buf);
-	/* As ftp(1) does: a password others can read is refused. */
-	if (secret && (st.st_mode & 077) != 0) {
+	/*
+	 * As ftp(1) does: a password others can read is refused; and one
+	 * in a file, or behind a link, of another user (issue 13).
+	 */
+	if (secret_file_check(path, &st, secret ? SECRET_F_SECRET : 0,
+	    "holds a password", err, errlen) == -1) {
 		secret_free(*password_out);
 		*password_out = NULL;
-		snprintf(err, errlen, "%s holds a password, so it must not be "
-		    "readable by others (chmod 600 %s)", path, path);
 		return -1;
 	}
 	return r;

@@ -36,7 +36,9 @@
  * in err: the file is missing or unreadable, not a regular file,
  * larger than NETRC_FILE_MAX, malformed (unterminated quote, a token
  * longer than NETRC_TOKEN_MAX, a keyword without its value), or holds
- * a password while readable by group or others (mode & 077).
+ * a password while not safe from other users (secret_file_check():
+ * readable or writable by group or others, or the file or a link at
+ * path owned by another user).
  */
 int	netrc_lookup(const char *path, const char *host, const char *login,
 	    char **password_out, char *err, size_t errlen);

@@ -100,6 +100,7 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 {
 	char	line[POP3_STATUS_MAX];
 	size_t	n = strlen(cmd);
+	int	r;
 
 	if (n + 2 > sizeof line)
 		return pop3_fail(p, POP3_E_USAGE, "command too long");
@@ -120,7 +121,10 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 		log_verbose("> %s", cmd);
 	memcpy(line, cmd, n);
 	memcpy(line + n, "\r\n", 2);
-	if (conn_write(p->c, line, n + 2) == -1)
+	r = conn_write(p->c, line, n + 2);
+	/* It may be a PASS or APOP line: wiped whatever happened. */
+	explicit_bzero(line, n + 2);
+	if (r == -1)
 		return pop3_connfail(p, "sending command");
 	return 0;
 }
@@ -269,10 +273,6 @@ pop3_stls(struct pop3 *p)
 {
 	struct pop3_status	st;
 
-	if (!(p->caps.flags & POP3_CAP_STLS))
-		return pop3_fail(p, POP3_E_TLS, "server does not offer STLS; "
-		    "refusing to continue without TLS (use pop3s:// or "
-		    "--insecure-plaintext)");
 	conn_deadline_in(p->c, p->o.timeout_ms);
 	if (pop3_send(p, "STLS", 0) == -1 ||
 	    pop3_status(p, &st, "STLS") == -1)
@@ -286,6 +286,33 @@ pop3_stls(struct pop3 *p)
 		    "STLS reply (response injection); aborting");
 	if (conn_starttls(p->c, p->o.host, &p->o.tlsopts) == -1)
 		return pop3_connfail(p, "TLS");
+	return 0;
+}
+
+/*
+ * After the clear-text CAPA of pop3://: STLS whenever the server offers
+ * it, whatever opts.tls and opts.insecure_plaintext say, so that the
+ * insecure option permits clear text only where TLS cannot be had
+ * (docs/decisions.md). The handshake is verified as for pop3s://; a
+ * failure there, or -ERR to an STLS the server offered, ends the
+ * session (no fallback to clear text). Without STLS in CAPA the
+ * session goes on in clear only with opts.insecure_plaintext.
+ */
+static int
+pop3_upgrade(struct pop3 *p)
+{
+	if (p->caps.flags & POP3_CAP_STLS) {
+		if (pop3_stls(p) == -1)
+			return -1;
+		/* RFC 2595 section 4: forget what was learnt in clear. */
+		return pop3_capa(p);
+	}
+	if (!p->o.insecure_plaintext)
+		return pop3_fail(p, POP3_E_TLS, "server does not offer STLS; "
+		    "refusing to continue without TLS (use pop3s:// or "
+		    "--insecure-plaintext)");
+	log_verbose("the server does not offer STLS: continuing in clear "
+	    "text (--insecure-plaintext)");
 	return 0;
 }
 
@@ -308,13 +335,8 @@ pop3_start(struct pop3 *p)
 	p->greeting[st.textlen] = '\0';
 	if (pop3_capa(p) == -1)
 		return -1;
-	if (p->o.tls == POP3_TLS_STARTTLS) {
-		if (pop3_stls(p) == -1)
-			return -1;
-		/* RFC 2595 section 4: forget what was learnt in clear. */
-		if (pop3_capa(p) == -1)
-			return -1;
-	}
+	if (p->o.tls != POP3_TLS_IMPLICIT && pop3_upgrade(p) == -1)
+		return -1;
 	if (log_level() >= LOG_DEBUG && conn_is_tls(p->c)) {
 		conn_tls_info(p->c, info, sizeof info);
 		log_debug("TLS: %s", info);
@@ -362,6 +384,33 @@ pop3_cmd_ok(struct pop3 *p, const char *cmd, int secret,
 	return 0;
 }
 
+/*
+ * "a SP b", or "a SP b SP c" when c is not NULL, into buf, with memcpy
+ * rather than a printf, which may copy a secret into buffers of its
+ * own. -1 when it does not fit; nothing is copied then.
+ */
+static int
+cmd_join(char *buf, size_t sz, const char *a, const char *b, const char *c)
+{
+	size_t	al = strlen(a), bl = strlen(b), cl = c ? strlen(c) : 0;
+
+	if (al + 1 + bl + (c ? 1 + cl : 0) + 1 > sz)
+		return -1;
+	memcpy(buf, a, al);
+	buf[al] = ' ';
+	memcpy(buf + al + 1, b, bl);
+	if (c != NULL) {
+		buf[al + 1 + bl] = ' ';
+		memcpy(buf + al + 2 + bl, c, cl);
+	}
+	buf[al + 1 + bl + (c ? 1 + cl : 0)] = '\0';
+	return 0;
+}
+
+/*
+ * Every buffer here that holds the password, the APOP digest or a line
+ * with either is wiped on every return; pop3_send() wipes its copy.
+ */
 int
 pop3_login(struct pop3 *p, const char *user, const char *pass,
     enum pop3_auth auth)
@@ -389,20 +438,23 @@ pop3_login(struct pop3 *p, const char *user, const char *pass,
 		hash_md5_hex(buf, tslen + plen, hex);
 		explicit_bzero(buf, tslen + plen);
 		free(buf);
-		if (xsnprintf(cmd, sizeof cmd, "APOP %s %s", user, hex) == -1)
-			return pop3_fail(p, POP3_E_USAGE, "user name too long");
-		r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "APOP");
-		explicit_bzero(cmd, sizeof cmd);
-		return r;
+		if (cmd_join(cmd, sizeof cmd, "APOP", user, hex) == -1)
+			r = pop3_fail(p, POP3_E_USAGE, "user name too long");
+		else
+			r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "APOP");
+		goto out;
 	}
-	if (xsnprintf(cmd, sizeof cmd, "USER %s", user) == -1)
+	if (cmd_join(cmd, sizeof cmd, "USER", user, NULL) == -1)
 		return pop3_fail(p, POP3_E_USAGE, "user name too long");
 	if (pop3_cmd_ok(p, cmd, 0, POP3_E_AUTH, "USER") == -1)
 		return -1;
-	if (xsnprintf(cmd, sizeof cmd, "PASS %s", pass) == -1)
-		return pop3_fail(p, POP3_E_USAGE, "password too long");
-	r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
+	if (cmd_join(cmd, sizeof cmd, "PASS", pass, NULL) == -1)
+		r = pop3_fail(p, POP3_E_USAGE, "password too long");
+	else
+		r = pop3_cmd_ok(p, cmd, 1, POP3_E_AUTH, "PASS");
+out:
 	explicit_bzero(cmd, sizeof cmd);
+	explicit_bzero(hex, sizeof hex);
 	return r;
 }
 
@@ -609,9 +661,9 @@ pop3_auth(struct pop3 *p, const char *mechname, const char *user,
 		return pop3_fail(p, POP3_E_USAGE,
 		    "refusing to send credentials without TLS");
 	if (strcasecmp(mechname, "auto") == 0) {
+		/* Nothing auto would use in CAPA's SASL line: USER/PASS. */
 		if ((m = sasl_pick(p->caps.sasl, 0)) == -1)
-			return pop3_fail(p, POP3_E_AUTH, "server offers no "
-			    "SASL mechanism popvault supports");
+			return pop3_login(p, user, secret, POP3_AUTH_USER);
 	} else if ((m = sasl_mech_find(mechname)) == -1)
 		return pop3_fail(p, POP3_E_USAGE, "unknown SASL mechanism");
 	if (p->have_capa && !(p->caps.sasl & sasl_mech_flag(m)))

@@ -5,7 +5,10 @@
  *
  *   pop3_new(opts)          nothing on the wire yet
  *   pop3_connect(p)         TCP; TLS at once (implicit) or after STLS;
- *                           greeting, CAPA (re-issued after TLS)
+ *                           greeting, CAPA (re-issued after TLS). With
+ *                           pop3:// STLS is used whenever CAPA offers
+ *                           it; without it the session goes on in
+ *                           clear only with opts.insecure_plaintext
  *   pop3_login(p, u, pw)    USER/PASS or APOP; refused on a clear-text
  *                           connection unless opts.insecure_plaintext
  *   pop3_auth(p, m, u, pw)  or SASL AUTH (RFC 5034), same TLS rule
@@ -32,8 +35,10 @@
 
 enum pop3_tls {
 	POP3_TLS_IMPLICIT,	/* pop3s://, port 995 */
-	POP3_TLS_STARTTLS,	/* pop3://, STLS required */
-	POP3_TLS_NONE		/* pop3:// with --insecure-plaintext */
+	POP3_TLS_STARTTLS,	/* pop3://, STLS required (unless
+				 * insecure_plaintext: as NONE) */
+	POP3_TLS_NONE		/* pop3:// with --insecure-plaintext: STLS
+				 * when offered, else clear text */
 };
 
 enum pop3_auth {
@@ -150,11 +155,15 @@ int			 pop3_login(struct pop3 *, const char *user,
 			    const char *pass, enum pop3_auth);
 /*
  * Log in with SASL AUTH (RFC 5034). mech is a name as sasl_mech_find()
- * knows it ("scram-sha-256", any case) or "auto": the strongest
- * password mechanism the server's CAPA lists (sasl_pick(caps, 0); a
- * caller holding an OAuth token picks with sasl_pick(caps, 1) and
- * passes the name). secret is the password, or the access token for
- * XOAUTH2 and OAUTHBEARER (whose host= and port= come from opts).
+ * knows it ("scram-sha-256", any case) or "auto", the default of
+ * --auth: the first of SCRAM-SHA-256, SCRAM-SHA-1, PLAIN and LOGIN that
+ * the server's CAPA lists (sasl_pick(caps, 0), from the capabilities
+ * learnt after TLS), else USER/PASS as pop3_login() does it (its
+ * errors then); never APOP, CRAM-MD5 or OAuth. A caller holding an
+ * OAuth token picks with sasl_pick(caps, 1) and passes the name.
+ * secret is the password, or the access token for XOAUTH2 and
+ * OAUTHBEARER (whose host= and port= come from opts). Every failure
+ * message names the mechanism ("AUTH SCRAM-SHA-256: server said: ...").
  *
  * The initial response goes on the AUTH line only if that line fits
  * 255 octets with its CRLF, "=" standing for an empty one; otherwise
@@ -171,8 +180,8 @@ int			 pop3_login(struct pop3 *, const char *user,
  *                 mechanism name, user or secret the mechanism cannot
  *                 carry (nothing was sent in these cases);
  *   POP3_E_AUTH   -ERR (also [AUTH], [SYS/PERM]), a challenge the
- *                 mechanism refused, an OAuth error status, "auto"
- *                 with no usable mechanism offered, +OK too early;
+ *                 mechanism refused, an OAuth error status, +OK too
+ *                 early;
  *   POP3_E_TEMP   -ERR [IN-USE], [SYS/TEMP] or [LOGIN-DELAY];
  *   POP3_E_PROTO  a challenge that is not base64, a non-empty prompt
  *                 for an initial response, garbage, +OK to "*";

@@ -925,8 +925,9 @@ sasl_mech_is_oauth(enum sasl_mech m)
 int
 sasl_pick(unsigned caps, int have_oauth_token)
 {
+	/* CRAM-MD5 only on request: docs/sasl.md, "Choosing". */
 	static const enum sasl_mech pw[] = { SASL_SCRAM_SHA_256,
-	    SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN, SASL_LOGIN };
+	    SASL_SCRAM_SHA_1, SASL_PLAIN, SASL_LOGIN };
 	static const enum sasl_mech oauth[] = { SASL_OAUTHBEARER,
 	    SASL_XOAUTH2 };
 	const enum sasl_mech	*v = have_oauth_token ? oauth : pw;

@@ -151,11 +151,12 @@ int		 sasl_mech_is_oauth(enum sasl_mech);
 
 /*
  * For "auth = auto": the strongest mechanism in caps_sasl (POP3_SASL_*
- * bits from CAPA), or -1 if none fits. Without an OAuth token the
- * order is SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and OAuth
- * mechanisms are never chosen. With have_oauth_token the secret is a
- * bearer token, which no password mechanism can use: OAUTHBEARER (the
- * standard), then XOAUTH2, and nothing else.
+ * bits from CAPA), or -1 if none fits (pop3_auth() then uses USER/PASS).
+ * Without an OAuth token the order is SCRAM-SHA-256, SCRAM-SHA-1,
+ * PLAIN, LOGIN; CRAM-MD5 and the OAuth mechanisms are never chosen.
+ * With have_oauth_token the secret is a bearer token, which no password
+ * mechanism can use: OAUTHBEARER (the standard), then XOAUTH2, and
+ * nothing else.
  */
 int		 sasl_pick(unsigned caps_sasl, int have_oauth_token);
 

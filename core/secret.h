@@ -11,17 +11,37 @@
 #ifndef SECRET_H
 #define SECRET_H
 
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <stddef.h>
 
 #define SECRET_MAX	4096
+#define SECRET_TIMEOUT_DEFAULT	60	/* seconds, password command */
 
 /* Turn off core dumps and ptrace attach; take POPVAULT_PASSWORD. */
 void	 secret_init(void);
 
 /*
+ * How long a password command may run, in seconds (0: no change);
+ * SECRET_TIMEOUT_DEFAULT until set. For the commands of secret_get(),
+ * and of secret_resolve() when the source gives no timeout.
+ */
+void	 secret_set_timeout(unsigned seconds);
+
+/*
  * Get a password: from cmd if not NULL, else the environment, else a
  * prompt on /dev/tty naming what. Returns a string to give back with
  * secret_free(), or NULL with a message in err.
+ *
+ * cmd runs as "/bin/sh -c cmd" in a process group of its own, with
+ * default signal dispositions and an empty signal mask, and the
+ * terminal while it runs if popvault is in the foreground. The first
+ * line of its standard output is the password; it fails when it exits
+ * with a status other than 0, dies of a signal, prints nothing, or has
+ * not closed its output within the timeout (its process group is then
+ * killed and reaped: "password command timed out after N s"). Every
+ * byte read from it is wiped, the other lines too.
  */
 char	*secret_get(const char *cmd, const char *what, char *err,
 	    size_t errlen);
@@ -36,6 +56,8 @@ char	*secret_get(const char *cmd, const char *what, char *err,
  */
 struct secret_src {
 	const char	*command;
+	unsigned	 timeout;	/* seconds for command; 0: as set
+					 * by secret_set_timeout() */
 	const char	*netrc;
 	const char	*host;
 	const char	*login;
@@ -46,6 +68,25 @@ struct secret_src {
 char	*secret_resolve(const struct secret_src *, const char *what, char *err,
 	    size_t errlen);
 void	 secret_free(char *);
+
+/*
+ * A file popvault reads a secret from, or that makes it run a command,
+ * must be safe from other users (issue 13): it, and a symbolic link at
+ * path, belong to the user running popvault (geteuid(); root, reading
+ * another user's file, is refused too), and it is not writable by group
+ * or others; one that holds a secret (SECRET_F_SECRET) is not readable
+ * by them either (any bit of mode & 077). path is the name the file was
+ * opened by, st what fstat() said of what was opened (the target of a
+ * link), what says what makes the file sensitive ("holds a password",
+ * "can run a command (password_command)"). Returns 0, or -1 with err
+ * holding "PATH: what is wrong (how to fix it)", naming the link's
+ * target when path is a link. Nothing is checked for a file that is
+ * neither (flags 0).
+ */
+#define SECRET_F_SECRET	0x1	/* holds a password or token */
+#define SECRET_F_EXEC	0x2	/* names a command popvault runs */
+int	 secret_file_check(const char *path, const struct stat *st,
+	    int flags, const char *what, char *err, size_t errlen);
 
 /* Wipe and remove an environment variable that held a password. */
 void	 secret_drop_env(const char *name);

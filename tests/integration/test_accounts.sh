@@ -567,9 +567,9 @@ v=$(cat "$T"/spy/child.environ.* 2>/dev/null | tr '\0' '\n' | grep -E '^(PV_TEST
 	t_fail password_env_absent_from_account_runs "$nk caught; $l set: $v"
 l=$(leaks "$T/secret.out")
 f=$(grep -rlF -e "$(pw_of acct01)" -e "$(pw_of acct02)" -e "$(pw_of acct03)" -e "$(pw_of acct04)" "$VS" 2>/dev/null | wc -l)
-np=$(grep -c 'PASS \*\*\*\*' "$T/secret.out")
+np=$(grep -cE '(PASS|AUTH PLAIN) \*\*\*\*' "$T/secret.out")
 [ -z "$l" ] && [ "$f" = 0 ] && [ "$np" -ge 4 ] && t_pass password_not_logged_at_v_v ||
-	t_fail password_not_logged_at_v_v "$l $f vault files; $np 'PASS ****' lines"
+	t_fail password_not_logged_at_v_v "$l $f vault files; $np 'PASS ****' or 'AUTH PLAIN ****' lines"
 
 # --- 6. one popvault per account -------------------------------------------
 

@@ -153,7 +153,8 @@ fi
 probe l --login --tls-ca "$DV_CA" "$S_URL"
 if [ "$RC" -eq 0 ] && grep -qx "UIDL: works ($N messages)" "$T/l.out" &&
     grep -qx "LIST: works ($N messages, $TOTAL bytes)" "$T/l.out" &&
-    grep -qx 'Login: ok (USER/PASS)' "$T/l.out"; then
+    grep -qx 'Login: ok (AUTH SCRAM-SHA-256)' "$T/l.out"; then
+	# --auth auto, the default, takes SCRAM-SHA-256 where offered.
 	t_pass login_counts
 else
 	t_fail login_counts "rc=$RC want $N/$TOTAL: $(grep -E '^(Login|UIDL|LIST)' "$T/l.out") $(cat "$T/l.err")"

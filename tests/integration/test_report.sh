@@ -278,13 +278,13 @@ grep -q 'event=delete chosen=1200 sent=1200 confirmed=1200' "$T/events.log" &&
 # adds the TLS version, cipher, subject and the certificate's SHA-256.
 out=$(POPVAULT_PASSWORD=pw-r2 "$POPVAULT" fetch --vault "$T/vv" -v \
     --tls-ca "$DV_CA" "pop3s://r2@localhost:$DV_POP3S_PORT" 2>&1)
-if printf '%s\n' "$out" | grep -q '^popvault: > USER r2$' &&
-    printf '%s\n' "$out" | grep -q '^popvault: > PASS \*\*\*\*$' &&
+if printf '%s\n' "$out" | grep -q '^popvault: > CAPA$' &&
+    printf '%s\n' "$out" | grep -q '^popvault: > AUTH PLAIN \*\*\*\*$' &&
     ! printf '%s\n' "$out" | grep -q 'pw-r2' &&
     ! printf '%s\n' "$out" | grep -q 'TLS: TLSv'; then
 	t_pass verbose_conversation_password_masked
 else
-	t_fail verbose_conversation_password_masked "$(printf '%s' "$out" | grep -E 'USER|PASS|TLS' | head -n 4 | tr '\n' '|')"
+	t_fail verbose_conversation_password_masked "$(printf '%s' "$out" | grep -E 'CAPA|AUTH|TLS' | head -n 4 | tr '\n' '|')"
 fi
 fp=$(openssl x509 -in "$(dirname "$DV_CA")/server.crt" -noout -fingerprint \
     -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')

@@ -59,6 +59,9 @@ field(const struct config *c, const struct config_account *a, int k,
 	case CONFIG_K_AUTH: n = a->auth; break;
 	case CONFIG_K_PASSWORD_COMMAND: s = a->password_command; break;
 	case CONFIG_K_OAUTH_COMMAND: s = a->oauth_command; break;
+	case CONFIG_K_PASSWORD_COMMAND_TIMEOUT:
+		n = a->password_command_timeout;
+		break;
 	case CONFIG_K_NETRC: s = a->netrc; break;
 	case CONFIG_K_PASSWORD: s = a->password; break;
 	case CONFIG_K_PASSWORD_ENV: s = a->password_env; break;
@@ -163,6 +166,10 @@ static const struct good {
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 50M", "52428800" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1G", "1073741824" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 2g", "2147483648" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 1",
+	  "1" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	  "password_command_timeout = 86400", "86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 1", "1" },
 	{ CONFIG_K_TIMEOUT, "timeout = 86400", "86400" },
 	{ CONFIG_K_VAULT, "vault = /srv/vault", "/srv/vault" },
@@ -311,6 +318,10 @@ static const struct bad {
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1.5G", "50M" },
 	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 17179869184G",
 	  "50M" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 0",
+	  "1 to 86400" },
+	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	  "password_command_timeout = 60s", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 0", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 86401", "1 to 86400" },
 	{ CONFIG_K_TIMEOUT, "timeout = 1.5", "1 to 86400" },
@@ -971,6 +982,114 @@ write_file(const char *path, const char *text, mode_t mode)
 	return chmod(path, mode);
 }
 
+/* The errors of loading path: one, holding each of the words. */
+static int
+load_refused(const char *path, const char *w1, const char *w2,
+    const char *w3)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+	int			ok;
+
+	if (config_load(path, &cfg, &errs) == 0) {
+		config_free(&cfg);
+		config_errors_free(&errs);
+		fprintf(stderr, "%s: loaded, should be refused\n", path);
+		return 0;
+	}
+	ok = errs.n == 1 && strncmp(errs.v[0].msg, path, strlen(path)) == 0 &&
+	    strstr(errs.v[0].msg, w1) != NULL &&
+	    (w2 == NULL || strstr(errs.v[0].msg, w2) != NULL) &&
+	    (w3 == NULL || strstr(errs.v[0].msg, w3) != NULL);
+	if (!ok)
+		dump_errors(&errs);
+	config_errors_free(&errs);
+	return ok;
+}
+
+static int
+load_ok(const char *path)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+	int			r = config_load(path, &cfg, &errs);
+
+	if (r == -1)
+		dump_errors(&errs);
+	config_free(&cfg);
+	config_errors_free(&errs);
+	return r == 0;
+}
+
+/*
+ * A file that names a command (password_command, oauth_command) or
+ * holds a password: refused when it, or the file a link points to, is
+ * writable by group or others, or when it or the link belongs to
+ * another user, root reading someone else's file included (issue 13).
+ * Without a command or a secret, group-readable or -writable is fine.
+ */
+static void
+test_load_commands(const char *path, const char *link)
+{
+	static const char	cmd[] =
+	    "[account a]\nhost = h\nuser = u\npassword_command = pass x\n";
+	static const char	oauth[] =
+	    "[account a]\nhost = h\nuser = u\nauth = xoauth2\n"
+	    "oauth_command = tok\n";
+	static const char	plain[] = "[account a]\nhost = h\nuser = u\n"
+	    "netrc = yes\n";
+	char			want[1024];
+
+	T_CHECK(write_file(path, cmd, 0664) == 0);
+	snprintf(want, sizeof want, "%s: can run a command "
+	    "(password_command), so it must not be writable by group or "
+	    "others (chmod go-w %s)", path, path);
+	T_CHECK(load_refused(path, want, NULL, NULL));
+	T_CHECK(chmod(path, 0602) == 0);
+	T_CHECK(load_refused(path, "writable by group or others", NULL,
+	    NULL));
+	/* Readable by all is fine: no secret in it. */
+	T_CHECK(chmod(path, 0644) == 0);
+	T_CHECK(load_ok(path));
+	T_CHECK(write_file(path, oauth, 0620) == 0);
+	T_CHECK(load_refused(path, "(oauth_command)", "chmod go-w", NULL));
+	/* Through a link to a writable file: the target is named. */
+	T_CHECK(write_file(path, cmd, 0666) == 0);
+	T_CHECK(symlink(path, link) == 0);
+	T_CHECK(load_refused(link, "is a symbolic link to", path,
+	    "chmod go-w"));
+	T_CHECK(chmod(path, 0600) == 0);
+	T_CHECK(load_ok(link));
+	/* No command, no secret: group-writable is not this rule's. */
+	T_CHECK(write_file(path, plain, 0664) == 0);
+	T_CHECK(load_ok(path));
+	T_CHECK(load_ok(link));
+	if (geteuid() != 0) {
+		printf("test_load_commands: not root: the other-owner cases "
+		    "need chown, not run\n");
+		unlink(link);
+		return;
+	}
+	/* Another user's file (uid 65534), and a link of another user. */
+	T_CHECK(write_file(path, cmd, 0600) == 0);
+	T_CHECK(chown(path, 65534, 65534) == 0);
+	T_CHECK(load_refused(path, "belongs to", "not to root (uid 0)",
+	    "chown root"));
+	T_CHECK(load_refused(link, "is a symbolic link to", "belongs to",
+	    "chown root"));
+	T_CHECK(chown(path, 0, 0) == 0);
+	T_CHECK(load_ok(link));
+	T_CHECK(lchown(link, 65534, 65534) == 0);
+	T_CHECK(load_refused(link, "is a symbolic link owned by",
+	    "ln -sfn", NULL));
+	/* Without a command, another user's file is not this rule's. */
+	T_CHECK(write_file(path, plain, 0644) == 0);
+	T_CHECK(chown(path, 65534, 65534) == 0);
+	T_CHECK(load_ok(path));
+	T_CHECK(load_ok(link));
+	unlink(link);
+}
+
 static void
 test_load(void)
 {
@@ -1045,6 +1164,8 @@ test_load(void)
 	T_CHECK(errs.n == 2 && strstr(errs.v[0].msg, "chmod") != NULL &&
 	    strstr(errs.v[1].msg, ":4: missing '='") != NULL);
 	config_errors_free(&errs);
+	unlink(link);
+	test_load_commands(path, link);
 	/* Missing file, a folder. */
 	T_CHECK(unlink(path) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == -1);

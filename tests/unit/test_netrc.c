@@ -254,7 +254,7 @@ static void
 test_files(void)
 {
 	char	dir[] = "/tmp/test_netrc.XXXXXX";
-	char	path[256], err[512], *pw;
+	char	path[256], link[256], err[1024], *pw;
 	FILE	*fp;
 	size_t	i;
 
@@ -286,9 +286,53 @@ test_files(void)
 	T_CHECK(chmod(path, 0601) == 0);
 	T_CHECK(netrc_lookup(path, "x", NULL, &pw, err, sizeof err) == -1);
 
+	/* Through a link: the target's mode counts, and it is named. */
+	snprintf(link, sizeof link, "%s/link", dir);
+	T_CHECK(symlink(path, link) == 0);
+	T_CHECK(netrc_lookup(link, "x", NULL, &pw, err, sizeof err) == -1);
+	T_CHECK(strncmp(err, link, strlen(link)) == 0 &&
+	    strstr(err, "symbolic link to") != NULL &&
+	    strstr(err, path) != NULL && strstr(err, "chmod 600") != NULL);
+	T_CHECK(chmod(path, 0600) == 0);
+	T_CHECK(netrc_lookup(link, "pop.example.org", "bob", &pw, err,
+	    sizeof err) == 1);
+	secret_free(pw);
+	/*
+	 * Another user's file, or a link of another user, holding a
+	 * password: refused, root included (issue 13).
+	 */
+	if (geteuid() == 0) {
+		T_CHECK(chown(path, 65534, 65534) == 0);
+		T_CHECK(netrc_lookup(path, "pop.example.org", "bob", &pw, err,
+		    sizeof err) == -1);
+		T_CHECK(pw == NULL);
+		T_CHECKF(strstr(err, "belongs to") != NULL &&
+		    strstr(err, "chown root") != NULL, "%s", err);
+		T_CHECK(netrc_lookup(link, "pop.example.org", "bob", &pw, err,
+		    sizeof err) == -1);
+		T_CHECK(chown(path, 0, 0) == 0);
+		T_CHECK(lchown(link, 65534, 65534) == 0);
+		T_CHECK(netrc_lookup(link, "pop.example.org", "bob", &pw, err,
+		    sizeof err) == -1);
+		T_CHECKF(strstr(err, "symbolic link owned by") != NULL &&
+		    strstr(err, "ln -sfn") != NULL, "%s", err);
+		T_CHECK(netrc_lookup(path, "pop.example.org", "bob", &pw, err,
+		    sizeof err) == 1);
+		secret_free(pw);
+	} else
+		printf("test_files: not root: the other-owner cases need "
+		    "chown, not run\n");
+	unlink(link);
+
 	/* No password in it: its mode does not matter. */
 	T_CHECK(write_file(path, "machine a login u\n", 0644) == 0);
 	T_CHECK(netrc_lookup(path, "a", NULL, &pw, err, sizeof err) == 0);
+	/* Nor its owner. */
+	if (geteuid() == 0) {
+		T_CHECK(chown(path, 65534, 65534) == 0);
+		T_CHECK(netrc_lookup(path, "a", NULL, &pw, err,
+		    sizeof err) == 0);
+	}
 
 	/* Missing, a folder, too large. */
 	T_CHECK(unlink(path) == 0);

@@ -479,9 +479,39 @@ test_login_and_cram(void)
 	T_CHECK(strstr(r.log, "czNjcmV0") == NULL);
 	check_log_clean(&r, "alice", "s3cret");
 
-	run("PLAIN CRAM-MD5", cram, "auto", "tim", "tanstaaftanstaaf", &r);
+	run("PLAIN CRAM-MD5", cram, "cram-md5", "tim", "tanstaaftanstaaf",
+	    &r);
 	T_CHECKF(r.rc == 0 && r.server_bad == 0, "%s", r.err);
 	check_log_clean(&r, "tim", "tanstaaftanstaaf");
+}
+
+/*
+ * auto: SCRAM, then PLAIN and LOGIN; CRAM-MD5 only on request, so a
+ * server offering CRAM-MD5 and PLAIN gets PLAIN, and one offering
+ * CRAM-MD5 alone (or only OAuth, or no SASL at all) gets USER/PASS.
+ */
+static void
+test_auto_order(void)
+{
+	struct result	r;
+	char		*plain[] = { "C:AUTH PLAIN AHRpbQB0YW5zdGFhZg==",
+	    "S:+OK", NULL };
+	char		*user[] = { "C:USER tim", "S:+OK", "C:PASS tanstaaf",
+	    "S:-ERR [AUTH] wrong", NULL };
+
+	run("CRAM-MD5 PLAIN", plain, "auto", "tim", "tanstaaf", &r);
+	T_CHECKF(r.rc == 0 && r.server_bad == 0, "%s", r.err);
+	run("CRAM-MD5", user, "auto", "tim", "tanstaaf", &r);
+	T_CHECKF(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_AUTH &&
+	    strstr(r.err, "PASS") != NULL, "%s", r.err);
+	T_CHECK(strstr(r.log, "> PASS ****") != NULL);
+	check_log_clean(&r, "tim", "tanstaaf");
+	run("XOAUTH2 OAUTHBEARER", user, "auto", "tim", "tanstaaf", &r);
+	T_CHECKF(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_AUTH,
+	    "%s", r.err);
+	run(NULL, user, "auto", "tim", "tanstaaf", &r);
+	T_CHECKF(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_AUTH,
+	    "%s", r.err);
 }
 
 /* fetchmail CVE-2012-3482: a bad challenge gets "*", never data. */
@@ -633,12 +663,7 @@ test_refusals(void)
 	struct result	r;
 	char		*none[] = { NULL };
 
-	/* Nothing usable offered: nothing is sent. */
-	run("XOAUTH2 OAUTHBEARER", none, "auto", "u", "pw", &r);
-	T_CHECKF(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_AUTH,
-	    "%s", r.err);
-	run(NULL, none, "auto", "u", "pw", &r);
-	T_CHECK(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_AUTH);
+	/* An unknown mechanism: nothing is sent. */
 	run("PLAIN", none, "digest-md5", "u", "pw", &r);
 	T_CHECK(r.rc == -1 && r.server_bad == 0 && r.ec == POP3_E_USAGE);
 	/* A token that would break XOAUTH2's framing. */
@@ -655,6 +680,7 @@ main(void)
 	T_RUN(test_plain_inline);
 	T_RUN(test_plain_255);
 	T_RUN(test_login_and_cram);
+	T_RUN(test_auto_order);
 	T_RUN(test_bad_challenge);
 	T_RUN(test_rcodes);
 	T_RUN(test_scram);
