@@ -147,9 +147,9 @@ else
 fi
 
 # --- the cases ---------------------------------------------------------------
-# "NAME KIND FORMAT ARG": KIND base (ARG -), hook (ARG the spec), group or
-# child (ARG a delay in ms, filled in after the baseline runs).
-# The crash points and index events are dealt out over the formats in
+# "NAME KIND FORMAT ARG": KIND base (ARG -), hook (ARG the spec), group,
+# child-a or child-b (ARG an index event, or NNNms for the timed kills,
+# made after the baselines have measured a run). The crash points and index events are dealt out over the formats in
 # turn (each format gets its own points too): the point x format matrix of
 # one account is test_torture.sh's; TL_MATRIX=1 runs every one in every
 # format here as well.
@@ -160,12 +160,12 @@ NFMT=$(echo $FORMATS | wc -w)
 deal() {	# INDEX FORMAT_INDEX: is the INDEX-th item this format's?
 	[ "${TL_MATRIX:-0}" = 1 ] || [ $(($1 % NFMT)) = "$2" ]
 }
-fi=0
+fno=0
 for f in $FORMATS; do
 	BASES+=("tl_${f}_baseline base $f -")
 	i=0
 	for s in $POINTS; do
-		if deal $i $fi; then
+		if deal $i $fno; then
 			n=${s%%/*}
 			[ "$s" = "${s#*/}" ] || n="${n}_after_${s#*/}"
 			HOOKS+=("tl_${f}_hook_${n//:/_} hook $f $s")
@@ -179,16 +179,15 @@ for f in $FORMATS; do
 	done
 	i=0
 	for k in $TRIGGERS; do
-		deal $i $fi && TRIGGERED+=("tl_${f}_kill9_${k%%:*}_${k#*:} ${k%%:*} $f ${k#*:}")
+		deal $i $fno && TRIGGERED+=("tl_${f}_kill9_${k%%:*}_${k#*:} ${k%%:*} $f ${k#*:}")
 		i=$((i + 1))
 	done
-	fi=$((fi + 1))
+	fno=$((fno + 1))
 done
 NKILL=$(( $(echo $FORMATS | wc -w) * KILLS ))
 
 # Dovecot's passwd-file is looked at again at most once a second: every
-# user is made before the first login. Two per case; genvariants writes
-# the user name (the Maildir's name) into the trace variants.
+# user is made before the first login. Two per case.
 NUSER=0
 POOL=()
 for i in $(seq 1 $(( (${#BASES[@]} + ${#HOOKS[@]} + ${#TRIGGERED[@]} + NKILL) * 2 ))); do
@@ -218,7 +217,7 @@ setup() {
 	    dv_fix_perms "$ua" && dv_fix_perms "$ub" ||
 	    { echo "cannot fill the mailboxes"; return 1; }
 	V=$W/vault
-	{
+	(umask 077; {
 		printf '[defaults]\nhost = localhost\nport = %s\ntls_ca = %s\n' \
 		    "$DV_POP3S_PORT" "$DV_CA"
 		printf 'vault = %s\ntimeout = 20\n' "$V"
@@ -233,8 +232,7 @@ setup() {
 		esac
 		printf '\n[account a]\nuser = %s\npassword_command = cat %s\n' "$ua" "$T/pw"
 		printf '\n[account b]\nuser = %s\npassword_command = cat %s\n' "$ub" "$T/pw"
-	} >"$W/conf"
-	chmod 600 "$W/conf"
+	} >"$W/conf") && chmod 600 "$W/conf" || return 1
 	UA=$ua
 	UB=$ub
 }
@@ -355,7 +353,7 @@ describe() {
 	for h in "$@"; do
 		n=$((n + 1))
 		[ "$n" -le 4 ] || { printf ' ...'; return; }
-		for k in a b; do
+		for k in ${DESC_BOX:-} a b; do
 			name=$(awk -v h="$h" '$2 == h { print $1; exit }' "$T/$k.name2hash")
 			[ -n "$name" ] && break
 		done
@@ -384,7 +382,7 @@ after_crash() {	# NAME
 		server_hashes "$u" "$k" >"$W/srv.$k"
 		LC_ALL=C sort -u "$W/srv.$k" "$W/ver" >"$W/have.$k"
 		lost=$(LC_ALL=C sort -u "$T/$k.hashes" | LC_ALL=C comm -23 - "$W/have.$k")
-		[ -z "$lost" ] || why="$why; I1: account $k: $(printf '%s\n' "$lost" | wc -l) message(s) gone from the server and not verified in the index:$(describe $lost)"
+		[ -z "$lost" ] || why="$why; I1: account $k: $(printf '%s\n' "$lost" | wc -l) message(s) gone from the server and not verified in the index:$(DESC_BOX=$k describe $lost)"
 	done
 	if [ -f "$V/index.sqlite" ] && ! out=$("$POPVAULT" verify --vault "$V" 2>&1); then
 		why="$why; popvault verify before recovery failed: $(last_lines "$out" 4)"
@@ -446,7 +444,7 @@ finish() {	# NAME
 
 # One case: NAME KIND FORMAT ARG UA UB.
 tl_case() {
-	local name=$1 kind=$2 arg=$4 spec first point t0
+	local name=$1 kind=$2 arg=$4 spec first point
 	F=$3
 	setup "$5" "$6" "$F" >"$W/setup" 2>&1 ||
 	    { echo "FAIL $name: set-up: $(tail -n 2 "$W/setup" | tr '\n' '|')"; return; }
