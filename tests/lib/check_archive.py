@@ -2,6 +2,7 @@
 """check_archive.py -- check a popvault account archive with independent readers.
 
     check_archive.py [--mutt] [--cl-padding] FORMAT ACCOUNT_DIR EXPECTED_LIST
+    check_archive.py hashes [--mutt] [--cl-padding] FORMAT ACCOUNT_DIR...
     check_archive.py gzip-members FILE...
 
 FORMAT is one of: maildir, mbox, mbox.gz, tar, tar.gz, tar.zst, tar.xz.
@@ -59,6 +60,14 @@ stored twice):
             bytes after it (no second archive concatenated); "bsdtar -xf"
             (of the decompressed stream) into an empty folder creates
             exactly the listed names, inside it, with the same contents.
+
+"hashes" runs the same readers and checks on each ACCOUNT_DIR except the
+comparison with an expected list, and prints what they read back, one line
+per stored message, "SHA256 NAME/LOCATION" (NAME the ACCOUNT_DIR's last
+component, LOCATION within it; a message stored twice is listed twice),
+sorted, and the problems found on stderr: for checks over several account
+folders of one vault (vault-wide deduplication stores a message once, in
+the folder of the account that brought it first).
 
 Exit status: 0 all good, 1 a check failed (the reasons are printed), 2
 usage or I/O error. "gzip-members" prints "FILE MEMBERS" per file (exit 1
@@ -811,13 +820,18 @@ def check_tar(rep, fmt):
 
 # ---------------------------------------------------------------- main
 
-def check(fmt, adir, listfile, use_mutt, cl_padding=False):
+def check_args(fmt, adir):
     if fmt not in FORMATS:
         raise Fatal("unknown format %r (one of %s)" %
                     (fmt, ", ".join(FORMATS)))
     if not os.path.isdir(adir):
         raise Fatal("no account folder %s" % adir)
-    expected = load_expected(listfile)
+
+
+def read_archive(fmt, adir, use_mutt, cl_padding):
+    """Every check of FORMAT's readers on ACCOUNT_DIR but the comparison
+    with an expected list: a Report with the messages read back (got)."""
+    check_args(fmt, adir)
     rep = Report(fmt, adir)
     if fmt == "maildir":
         check_maildir(rep)
@@ -825,6 +839,24 @@ def check(fmt, adir, listfile, use_mutt, cl_padding=False):
         check_mbox(rep, fmt == "mbox.gz", use_mutt, cl_padding)
     else:
         check_tar(rep, fmt)
+    return rep
+
+
+def print_problems(rep, out):
+    shown = {}
+    for cat, text in rep.problems:
+        shown[cat] = shown.get(cat, 0) + 1
+        if shown[cat] <= MAX_SHOWN:
+            print("  %-8s %s" % (cat, text), file=out)
+    for cat, k in sorted(shown.items()):
+        if k > MAX_SHOWN:
+            print("  %-8s ... %d more" % (cat, k - MAX_SHOWN), file=out)
+
+
+def check(fmt, adir, listfile, use_mutt, cl_padding=False):
+    check_args(fmt, adir)
+    expected = load_expected(listfile)
+    rep = read_archive(fmt, adir, use_mutt, cl_padding)
     n = compare(rep, expected)
     notes = ", ".join(rep.notes)
     if not rep.problems:
@@ -833,25 +865,50 @@ def check(fmt, adir, listfile, use_mutt, cl_padding=False):
         return 0
     print("check_archive: FAIL: %s %s: %d problem(s) (%s)" %
           (fmt, adir, len(rep.problems), notes))
-    shown = {}
-    for cat, text in rep.problems:
-        shown[cat] = shown.get(cat, 0) + 1
-        if shown[cat] <= MAX_SHOWN:
-            print("  %-8s %s" % (cat, text))
-    for cat, k in sorted(shown.items()):
-        if k > MAX_SHOWN:
-            print("  %-8s ... %d more" % (cat, k - MAX_SHOWN))
+    print_problems(rep, sys.stdout)
     return 1
+
+
+def hashes(fmt, *adirs, use_mutt=False, cl_padding=False):
+    """The "hashes" command: what the readers get back from each account
+    folder, one line per stored message, "SHA256 NAME/LOCATION" (NAME the
+    folder's name, LOCATION within it), sorted by hash; a message stored
+    twice is listed twice. For checks over several account folders (a
+    vault-wide archive stores a message once, in the folder of the
+    account that brought it first)."""
+    for adir in adirs:
+        check_args(fmt, adir)
+    lines, code = [], 0
+    for adir in adirs:
+        rep = read_archive(fmt, adir, use_mutt, cl_padding)
+        name = os.path.basename(os.path.normpath(adir))
+        for h, where in rep.got.items():
+            lines += ["%s %s/%s" % (h, name, w) for w in where]
+        if rep.problems:
+            code = 1
+            print("check_archive: FAIL: %s %s: %d problem(s) (%s)" %
+                  (fmt, adir, len(rep.problems), ", ".join(rep.notes)),
+                  file=sys.stderr)
+            print_problems(rep, sys.stderr)
+    for line in sorted(lines):
+        print(line)
+    return code
 
 
 def main(argv):
     usage = ("usage: check_archive.py [--mutt] [--cl-padding] FORMAT "
              "ACCOUNT_DIR "
-             "EXPECTED_LIST\n       check_archive.py gzip-members FILE...\n"
+             "EXPECTED_LIST\n       check_archive.py hashes [--mutt] "
+             "[--cl-padding] FORMAT ACCOUNT_DIR...\n"
+             "       check_archive.py gzip-members FILE...\n"
              "FORMAT: " + " ".join(FORMATS))
     try:
         if argv[:1] == ["gzip-members"] and len(argv) > 1:
             return cmd_gzip_members(argv[1:])
+        cmd = check
+        if argv[:1] == ["hashes"]:
+            cmd = hashes
+            argv = argv[1:]
         use_mutt = cl_padding = False
         while argv[:1] and argv[0].startswith("--"):
             if argv[0] == "--mutt":
@@ -862,10 +919,10 @@ def main(argv):
                 print(usage, file=sys.stderr)
                 return 2
             argv = argv[1:]
-        if len(argv) != 3:
+        if (len(argv) != 3) if cmd is check else (len(argv) < 2):
             print(usage, file=sys.stderr)
             return 2
-        return check(argv[0], argv[1], argv[2], use_mutt, cl_padding)
+        return cmd(*argv, use_mutt=use_mutt, cl_padding=cl_padding)
     except Fatal as ex:
         print("check_archive: %s" % ex, file=sys.stderr)
         return 2
