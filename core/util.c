@@ -278,12 +278,6 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/*
- * The test hooks read their environment only in a test build (util.h);
- * the release build keeps the functions, empty, so that only this file
- * is compiled twice.
- */
-#ifdef POPVAULT_TEST_HOOKS
 void
 random_hex(char *out, size_t len)
 {
@@ -316,6 +310,12 @@ random_hex(char *out, size_t len)
 	hex_encode(buf, len, out);
 }
 
+/*
+ * The test hooks read their environment only in a test build (util.h);
+ * the release build keeps the functions, empty, so that only this file
+ * is compiled twice.
+ */
+#ifdef POPVAULT_TEST_HOOKS
 void
 crash_point(const char *name)
 {
