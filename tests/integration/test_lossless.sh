@@ -122,6 +122,24 @@ else
 	t_fail search_shows_both_copies_and_the_variant "$(tr '\t\n' ' |' <"$T/search")"
 fi
 
+# dedup = none: every message is stored, byte-identical twins too.
+u=dn
+mailbox "$u" 8 || t_fail dedup_none "set-up failed"
+V=$T/v-dn
+printf '[defaults]\nhost = localhost\nport = %s\ntls_ca = %s\nvault = %s\ndedup = none\n[account %s]\nuser = %s\npassword_command = echo %s\n' \
+    "$DV_POP3S_PORT" "$DV_CA" "$V" "$u" "$u" "$PW" >"$T/dn.conf"
+chmod 600 "$T/dn.conf"
+"$POPVAULT" fetch --config "$T/dn.conf" >"$T/dn.out" 2>&1
+rc=$?
+n=$(pv_sql "$V" "select count(*) from messages")
+if [ "$rc" = 0 ] && [ "$n" = "$(wc -l <"$T/$u.all")" ] &&
+    [ "$n" -gt "$(wc -l <"$T/$u.distinct")" ] &&
+    python3 "$CHECK" maildir "$(pv_account_dir "$V")" "$T/$u.all" >"$T/dn.check" 2>&1; then
+	t_pass dedup_none_stores_every_copy
+else
+	t_fail dedup_none_stores_every_copy "rc $rc, $n rows, want $(wc -l <"$T/$u.all"): $(tail -n 2 "$T/dn.check" | tr '\n' ' ')"
+fi
+
 # --- 2. a damaged copy is repaired from the server ------------------------
 
 repair() {

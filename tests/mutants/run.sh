@@ -54,14 +54,16 @@ mkdir -p "$TREE" || exit 2
     { echo "mutants: cannot copy the tree to $TREE" >&2; exit 2; }
 
 build() {	# LOG: build the binary, unit tests and fuzz replayers of TREE
-	make -C "$TREE" -j"$MAKE_JOBS" build/popvault unit fuzz-bin \
+	make -C "$TREE" -j"$MAKE_JOBS" build/popvault build/popvault-test \
+	    unit fuzz-bin \
 	    >>"$1" 2>&1
 }
 runtests() {	# LOG LIMIT TESTS...: tests/run.sh of TREE on those tests,
 	# stopped after LIMIT seconds
 	local log=$1 limit=$2
 	shift 2
-	POPVAULT=$TREE/build/popvault UNITDIR=$TREE/build/tests \
+	POPVAULT=$TREE/build/popvault-test \
+	    POPVAULT_RELEASE=$TREE/build/popvault UNITDIR=$TREE/build/tests \
 	    TIMES=$OUT/test-times TESTS="$*" FAILFAST=${FAILFAST:-1} \
 	    timeout -k 30 "$limit" "$TREE/tests/run.sh" >>"$log" 2>&1
 }
