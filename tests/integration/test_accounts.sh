@@ -465,7 +465,8 @@ fi
 cat >"$T/spy.sh" <<'EOF'
 #!/bin/sh
 d=$1 a=$2 p=$PPID
-while [ "$p" -gt 1 ] && [ "$(cat /proc/$p/comm 2>/dev/null)" != popvault ]; do
+while [ "$p" -gt 1 ]; do
+	case $(cat /proc/$p/comm 2>/dev/null) in popvault|popvault-test) break ;; esac
 	p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2)
 done
 cat /proc/$p/cmdline >"$d/pv.cmdline.$a" || exit 1
@@ -529,7 +530,10 @@ sleep 0.3	# let the other account runs reach the pause too
 kids=$(pgrep -P "$pv" | tr '\n' ' ')
 nk=0
 for k in $kids; do
-	[ "$(cat "/proc/$k/comm" 2>/dev/null)" = popvault ] || continue
+	case $(cat "/proc/$k/comm" 2>/dev/null) in
+	popvault|popvault-test) ;;
+	*) continue ;;
+	esac
 	cat "/proc/$k/environ" >"$T/spy/child.environ.$k" 2>/dev/null &&
 	    cat "/proc/$k/cmdline" >"$T/spy/child.cmdline.$k" 2>/dev/null &&
 	    nk=$((nk + 1))

@@ -149,6 +149,9 @@ unchanged config_prune_plan "$VC" "$before" 0 "" 20
 V4=$T/vault-v2
 cp -a "$T/vault-base" "$V4"
 sqlite3 "$V4/index.sqlite" "ALTER TABLE messages DROP COLUMN date_epoch;
+    ALTER TABLE messages DROP COLUMN variant_of;
+    ALTER TABLE messages DROP COLUMN replaced_by;
+    ALTER TABLE sightings DROP COLUMN proven;
     PRAGMA user_version = 2;" || t_fail schema_v2 "sqlite3 failed"
 before=$(snap "$V4")
 dry old_schema_fetch_dry_run "$V4" fetch --dry-run

@@ -208,6 +208,7 @@ u=up
 V=$T/v-up
 mailbox "$u" 3 || t_fail upgrade "set-up failed"
 run "$V" "$u"
+[ "$PV_RC" = 0 ] || t_fail upgrade_first_fetch "$(why)"
 dir=$(pv_account_dir "$V")
 # What popvault before schema 4 left: a copy with other headers was taken
 # for the first one (its sightings point there) and never stored.

@@ -184,7 +184,7 @@ first_valid_gid = 0
 auth_mechanisms = plain login
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/passwd
+  args = scheme=PLAIN username_format=%u $d/passwd.d/%u
 }
 userdb {
   driver = static
@@ -330,6 +330,7 @@ dv_start() {
 	export DV_DIR DV_CA DV_CA_KEY DV_HOST DV_HOST_STRICT DV_HOST_WRONG DV_SSL \
 		DV_POP3_PORT DV_POP3S_PORT
 	: > "$dir/passwd" && chmod 0644 "$dir/passwd" || return 1
+	mkdir -p "$dir/passwd.d" && chmod 0755 "$dir/passwd.d" || return 1
 	_dv_certs "$dir" || return 1
 
 	# A port picked here can be taken by someone else before Dovecot
@@ -515,6 +516,14 @@ dv_adduser() {
 	if cut -d: -f1 "$DV_DIR/passwd" 2>/dev/null | grep -qxF -- "$user"; then
 		_dv_err "dv_adduser: $user exists"; return 1
 	fi
+	# One file per user (passwd.d/USER, dovecot.conf's passdb): Dovecot
+	# stats a passwd-file at most once a second, so a user added to one
+	# shared file just after a login could stay unknown for up to a
+	# second; a file it has never opened is read at the first lookup.
+	# DIR/passwd keeps the list of users.
+	printf '%s:{PLAIN}%s::::::\n' "$user" "$pass" >"$DV_DIR/passwd.d/$user.tmp" &&
+	    chmod 0644 "$DV_DIR/passwd.d/$user.tmp" &&
+	    mv "$DV_DIR/passwd.d/$user.tmp" "$DV_DIR/passwd.d/$user" || return 1
 	printf '%s:{PLAIN}%s::::::\n' "$user" "$pass" >> "$DV_DIR/passwd" || return 1
 	md="$DV_DIR/mail/$user"
 	mkdir -p "$md/cur" "$md/new" "$md/tmp" || return 1
