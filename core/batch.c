@@ -330,11 +330,12 @@ batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
 				goto fail;
 			f->st->verified++;
 			/* A sound copy of damaged ones: they are repaired. */
-			if (f->repairs > 0 && (r = idx_set_replaced(f->idx,
-			    it[i].id, it[i].sha)) == -1)
+			if (f->repairs == 0)
+				continue;
+			if ((r = idx_set_replaced(f->idx, it[i].id,
+			    it[i].sha)) == -1)
 				goto fail;
-			if (f->repairs > 0)
-				f->st->repaired += (uint64_t)r;
+			f->st->repaired += (uint64_t)r;
 			continue;
 		}
 		bad++;
