@@ -184,7 +184,9 @@ report() {
 	printf '%-40s %3d passed, %d failed, %d skipped (%ds)\n' \
 	    "${names[i]}" "$p" "$f" "$s" "$secs"
 	if [ "$f" -ne 0 ]; then
-		sed 's/^/    /' "$log" | tail -n 60
+		# Every FAIL line, then the end of the rest (notes, errors).
+		grep '^FAIL ' "$log" | sed 's/^/    /'
+		grep -v '^PASS \|^FAIL ' "$log" | sed 's/^/    /' | tail -n 40
 	elif [ "$s" -ne 0 ]; then
 		grep '^SKIP ' "$log" | sed 's/^/    /'
 	fi

@@ -36,7 +36,6 @@ set -u
 . "$T_ROOT/tests/lib/pv.sh"
 
 if ! command -v strace >/dev/null 2>&1 || ! strace -qq -o /dev/null true 2>/dev/null; then
-	echo "note: test_durable skipped: strace missing or not allowed to trace"
 	t_skip durable "strace missing or not allowed to trace"
 	t_done
 fi
