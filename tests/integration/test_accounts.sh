@@ -35,8 +35,7 @@ for i in $(seq 1 $NA); do NAMES+=("$(printf 'acct%02d' "$i")"); done
 pw_of() { printf 'Pw-%s-k7Q+x/9z' "$1"; }
 
 dv_start "$T/dv" || { t_fail dovecot_start "could not start Dovecot"; t_done; }
-# All users first: Dovecot may not see a passwd file changed within the
-# second it last read it. twin1 and twin2 are for the race probe in 2.
+# All users first. twin1 and twin2 are for the race probe in 2.
 for a in "${NAMES[@]}" twin1 twin2; do
 	dv_adduser "$a" "$(pw_of "$a")" || { t_fail adduser "$a"; t_done; }
 done

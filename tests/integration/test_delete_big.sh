@@ -24,8 +24,6 @@ python3 "$T_ROOT/tests/gen/genmail.py" --count "$N" --seed 1000 \
     { t_fail genmail "generator failed"; t_done; }
 (cd "$T/gen/new" && python3 "$T_ROOT/tests/lib/expect.py" sha256 *) >"$T/expected" ||
     { t_fail expect "expect.py sha256 failed"; t_done; }
-# Every user before the first login (Dovecot re-reads passwd at most once
-# a second).
 i=0
 for f in $FORMATS; do
 	i=$((i + 1))

@@ -114,8 +114,6 @@ CREDS='USER|PASS|APOP|AUTH'
 # --- Dovecot and its users ----------------------------------------------------
 
 dv_start "$T/dv" || { t_fail dovecot_start "could not start Dovecot"; t_done; }
-# Every user before the first login: Dovecot rereads its passwd file at
-# most once a second.
 for u in zero partial disk sig crash1 crash2 empty; do
 	dv_adduser "$u" "$PW" || { t_fail adduser "$u"; t_done; }
 done

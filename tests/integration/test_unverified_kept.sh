@@ -36,8 +36,6 @@ PW=gate-pw
 N=30
 EXPECT=$T_ROOT/tests/lib/expect.py
 dv_start "$T/dv" || { t_fail dovecot_start "could not start Dovecot"; t_done; }
-# Every user before any login (Dovecot re-reads its passwd file at most
-# once a second).
 for u in ua ub uc; do
 	dv_adduser "$u" "$PW" || { t_fail adduser "$u"; t_done; }
 done

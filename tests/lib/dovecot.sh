@@ -296,7 +296,7 @@ dv_start() {
 				_dv_err "user $u missing (install dovecot-core)"; return 1; }
 		done
 		# Login and auth processes run as dovenull/dovecot and reach
-		# sockets under DIR/run and DIR/passwd by path: every
+		# sockets under DIR/run and DIR/passwd.d by path: every
 		# directory above them must be searchable by others.
 		chmod 0711 "$dir" "$dir/mail" || return 1
 		local p=$dir
@@ -329,7 +329,6 @@ dv_start() {
 	DV_POP3S_PORT=
 	export DV_DIR DV_CA DV_CA_KEY DV_HOST DV_HOST_STRICT DV_HOST_WRONG DV_SSL \
 		DV_POP3_PORT DV_POP3S_PORT
-	: > "$dir/passwd" && chmod 0644 "$dir/passwd" || return 1
 	mkdir -p "$dir/passwd.d" && chmod 0755 "$dir/passwd.d" || return 1
 	_dv_certs "$dir" || return 1
 
@@ -513,18 +512,16 @@ dv_adduser() {
 		_dv_err "dv_adduser: password must not contain ':' or control characters"
 		return 1 ;;
 	esac
-	if cut -d: -f1 "$DV_DIR/passwd" 2>/dev/null | grep -qxF -- "$user"; then
+	if [ -e "$DV_DIR/passwd.d/$user" ]; then
 		_dv_err "dv_adduser: $user exists"; return 1
 	fi
 	# One file per user (passwd.d/USER, dovecot.conf's passdb): Dovecot
 	# stats a passwd-file at most once a second, so a user added to one
 	# shared file just after a login could stay unknown for up to a
 	# second; a file it has never opened is read at the first lookup.
-	# DIR/passwd keeps the list of users.
 	printf '%s:{PLAIN}%s::::::\n' "$user" "$pass" >"$DV_DIR/passwd.d/$user.tmp" &&
 	    chmod 0644 "$DV_DIR/passwd.d/$user.tmp" &&
 	    mv "$DV_DIR/passwd.d/$user.tmp" "$DV_DIR/passwd.d/$user" || return 1
-	printf '%s:{PLAIN}%s::::::\n' "$user" "$pass" >> "$DV_DIR/passwd" || return 1
 	md="$DV_DIR/mail/$user"
 	mkdir -p "$md/cur" "$md/new" "$md/tmp" || return 1
 	dv_fix_perms "$user"
