@@ -9,8 +9,8 @@ genmail.py does: via tmp/, names "<time>.M<n>P<pid>.genoverlap,S=<size>"
 with <time> growing (Dovecot gives UIDs in that order), mode 0644. The
 same seed always gives the same bytes in the same places.
 
-What is written, for cross-account deduplication tests (DESIGN.md
-"Deduplication", RELIABILITY 58, 75):
+What is written, for cross-account deduplication tests (the same
+message in several accounts, variants that differ in one header):
 
   shared      messages delivered to 5 accounts each: the same Message-ID
               and the same body, but per-account trace headers (Received:,

@@ -9,7 +9,7 @@ like Dovecot's files ("<time>.M<n>P<pid>.mboxtraps,S=<size>"), with times
 next UIDs, in this order. Deterministic; no file starts with "." (Dovecot's
 first-line dot bug, docs/dovecot-notes.md). --list prints "n kind file".
 
-Kinds (RELIABILITY 47-51):
+Kinds (the ways an mbox reader can miscount messages):
   from_body        body lines "From ", ">From ", ">>From ", ">>>From ",
                    "From" alone, " From ", "from ", "From:", "From\\t", a
                    valid-looking separator after an empty line, "From " as

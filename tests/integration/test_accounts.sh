@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_accounts.sh -- many accounts, one vault (RELIABILITY 40, 58, 64, 75):
+# test_accounts.sh -- many accounts, one vault (isolation,
+# cross-account dedup, no secret in logs, one lock per account):
 #
 #  1. 20 Dovecot users with mail that overlaps across accounts
 #     (tests/gen/genoverlap.py); what a vault-wide deduplicating archive

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_format_crash.sh -- the crash matrix of RELIABILITY 30 for the archive
+# test_format_crash.sh -- the crash matrix for the archive
 # formats: for each format and each crash point, a fresh vault, a run that
 # abort()s there (POPVAULT_CRASH=POINT[:N], exit 134), then a clean run
 # (exit 0), then: the archive passes tests/lib/check_archive.py (every
@@ -12,7 +12,7 @@
 # Points in RECOVERY_POINTS ("recovery", "mbox-quarantined") are reached
 # only while recovering: first a crash at RECOVERY_FIRST leaves something
 # to recover, then a run crashes at the point, then the clean run
-# (RELIABILITY 44).
+# (a crash during recovery must itself be recoverable).
 #
 # A point given as POINT:N that is reached fewer than N times in a run
 # (the run ends with 0) is retried in a fresh vault as POINT:1, with a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_formats.sh -- every archive format against a private Dovecot, read
-# back by independent readers (RELIABILITY section D): mbox, mbox.gz, tar,
+# back by independent readers: mbox, mbox.gz, tar,
 # tar.gz, tar.zst, tar.xz and Maildir. Per format, in a fresh vault:
 #
 #   1. FORMAT_N generated messages (genmail.py) plus the mbox traps of
@@ -34,7 +34,8 @@
 # --cl-padding accepts exactly those lines (re-deriving the targets from
 # the file) and nothing else. MBOX_CL_PADDING=0 checks strictly (exactly
 # one empty line after each message), which fails on this corpus
-# (RELIABILITY 51 vs 57: see that option's help in check_archive.py).
+# (a forged Content-Length must not hide messages, yet the padding is
+# ours: see that option's help in check_archive.py).
 #
 # Environment: FORMAT_N (1000), FORMAT_ADD (30), FORMAT_BIG_SIZE (52428800
 # bytes; 0 skips the big account), FORMAT_BIG_FORMATS (all; xz needs
@@ -80,7 +81,7 @@ if [ "$FORMAT_BIG_SIZE" -gt 0 ]; then
 fi
 URL="pop3s://fmt@localhost:$DV_POP3S_PORT"
 URL_BIG="pop3s://big@localhost:$DV_POP3S_PORT"
-# mutt's count of an mbox file (RELIABILITY 51: a forged Content-Length
+# mutt's count of an mbox file (a forged Content-Length
 # must not hide messages from it) is part of every mbox check.
 MUTT=--mutt
 command -v mutt >/dev/null 2>&1 ||

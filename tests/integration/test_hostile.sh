@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_hostile.sh -- popvault against broken and hostile POP3 servers
-# (RELIABILITY sections A, B and E), played by tests/lib/fakepop.py, with
+# (docs/reliability-coverage.md maps each case to its test), played by tests/lib/fakepop.py, with
 # certificates from tests/lib/mkcerts.sh and, for the UIDL migration, a
 # private Dovecot. One named test per case; docs/reliability-coverage.md
 # maps every case of A, B and E to its test (or says why none).
@@ -245,7 +245,8 @@ g_greeting() {
 	verdict greeting_with_nul_no_crash
 
 	# +OK with an APOP stamp: proceeds, and uses USER/PASS (APOP is off
-	# unless asked, RELIABILITY 27).
+	# unless asked: its MD5 stamp is no protection worth the password
+	# exposure).
 	sc greet_stamp "{\"greeting\":\"+OK ready <1896.697170952@dbc.mtview.ca.us>\",\"messages\":$MSGS}"
 	fp greet_stamp tls
 	pvs greet_stamp "$T/greet_stamp.vault"
@@ -652,7 +653,7 @@ g_expire() {
 	pvs expire0 "$T/expire0.vault"
 	rc_in 0 1
 	grep -hv '^archive ' "$T/expire0.out" "$T/expire0.err" | grep -qi 'expire' ||
-	    W "no warning that EXPIRE 0 makes the server delete retrieved mail (RELIABILITY 12)"
+	    W "no warning that EXPIRE 0 makes the server delete retrieved mail "
 	verdict expire_0_warns_in_keep_mode
 	pvs expire0b "$T/expire0.vault"
 	fp_end
@@ -1016,7 +1017,7 @@ g_desync() {
 }
 
 g_uidl_change() {
-	# E45-like (RELIABILITY 45 via B): every UIDL changed between
+	# Every UIDL changed between
 	# sessions: nothing stored twice (Message-ID + body).
 	local m
 	m=$(printf '%s' "$MSGS" | sed 's/"uidl":"u/"uidl":"new-u/g')
@@ -1365,7 +1366,7 @@ g_files() {
 }
 
 g_dovecot() {
-	# RELIABILITY 45 with a real server: Dovecot's pop3_uidl_format
+	# The same with a real server: Dovecot's pop3_uidl_format
 	# changes, every UIDL changes; nothing is stored twice.
 	dv_start "$T/dv" || { t_fail dovecot_uidl_migration "could not start Dovecot"; return; }
 	dv_adduser alice "$PW" || { t_fail dovecot_uidl_migration "adduser"; return; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_torture.sh -- "verified delete" never loses mail (RELIABILITY C 30,
-# 32-36, 38, 59; A 13-14), against a private Dovecot:
+# test_torture.sh -- "verified delete" never loses mail (a crash,
+# a cut connection or a full disk at any point), against a private Dovecot:
 #
 #  1. crash matrix: per format (maildir, mbox, mbox.gz, tar.gz) and crash
 #     point, a fresh mailbox (40 messages, 2 over 1 MiB, --batch 10), a
@@ -401,7 +401,8 @@ if want proxy; then
 	read -r TOTAL QSTART QREPLY QREPLY_S2C D1 C2S_QEND C2S_D3END DLAST < <(
 	    awk -v n="$NMSG" '
 		# Only the first session: popvault looks again in a second
-		# session after one that archived something (RELIABILITY 16).
+		# session after one that archived something (servers like Gmail's
+		# list only part of the mailbox per session).
 		seen { next }
 		$1 == "rec" && $3 == 23 && $2 == "c2s" { c++; clen[c] = $4; cdir[c] = $5; ctot[c] = $6 }
 		$1 == "rec" && $3 == 23 && $2 == "s2c" { s++; stot[s] = $6; sdir[s] = $5 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_torture_lossless.sh -- kill -9 torture of "fetch --delete=verified"
 # with lossless deduplication (issue 13, "Done when", second bullet;
-# RELIABILITY C 30, 45a), against a private Dovecot.
+# a crash at any point, UIDLs that change), against a private Dovecot.
 #
 # Every case has two Dovecot users filled with one corpus made by
 # tests/gen/genvariants.py (three seeds into the same two Maildirs, 99

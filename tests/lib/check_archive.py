@@ -41,7 +41,7 @@ stored twice):
             hashes in the same order); with --mutt, mutt (read-only, under
             a pty) must count as many (mutt trusts a Content-Length header
             when a From_ line or the end of the file sits where it
-            points: RELIABILITY 51). Strict by default: exactly one
+            points: a forged length must not hide messages). Strict by default: exactly one
             empty line after each message. --cl-padding accepts the extra
             empty line popvault's writer puts before a separator (or the
             end of a batch) that would fall on a Content-Length target

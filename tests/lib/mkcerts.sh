@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# mkcerts.sh -- a certificate matrix for TLS tests (RELIABILITY E 60-62).
+# mkcerts.sh -- a certificate matrix for TLS tests (expired, not yet
+# valid, unknown CA, self-signed, wrong names and wildcard tricks: each
+# must be refused; only "valid" is accepted).
 #
 # Usage: mkcerts.sh DIR      (DIR is created; the openssl CLI is needed)
 #

@@ -11,7 +11,7 @@
  *
  * The client runs at -v with stderr captured, so every test also
  * checks that neither the secret nor its base64 form (as PLAIN would
- * carry it) reaches the log (RELIABILITY.md case 64).
+ * carry it) reaches the log.
  */
 
 #include <sys/types.h>

@@ -1,7 +1,7 @@
 /*
  * test_wipe.c -- after a login, failed or cut short, no copy of the
  * password, or of what carries it, is left in popvault's memory
- * (issue 13, section 7; RELIABILITY.md case 65).
+ * (issue 13, section 7).
  *
  * This binary replaces malloc (the GNU C library allows it: "Replacing
  * malloc" in its manual) with an arena that never reuses memory: free()
