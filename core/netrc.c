@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "netrc.h"
-#include "secret.h"
+#include "secfile.h"
 #include "util.h"
 
 struct lexer {
@@ -323,7 +323,10 @@ netrc_lookup(const char *path, const char *host, const char *login,
 	 */
 	if (secret_file_check(path, &st, secret ? SECRET_F_SECRET : 0,
 	    "holds a password", err, errlen) == -1) {
-		secret_free(*password_out);
+		if (*password_out != NULL) {
+			explicit_bzero(*password_out, strlen(*password_out));
+			free(*password_out);
+		}
 		*password_out = NULL;
 		return -1;
 	}

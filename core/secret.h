@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "secfile.h"
+
 #define SECRET_MAX	4096
 #define SECRET_TIMEOUT_DEFAULT	60	/* seconds, password command */
 
@@ -68,25 +70,6 @@ struct secret_src {
 char	*secret_resolve(const struct secret_src *, const char *what, char *err,
 	    size_t errlen);
 void	 secret_free(char *);
-
-/*
- * A file popvault reads a secret from, or that makes it run a command,
- * must be safe from other users (issue 13): it, and a symbolic link at
- * path, belong to the user running popvault (geteuid(); root, reading
- * another user's file, is refused too), and it is not writable by group
- * or others; one that holds a secret (SECRET_F_SECRET) is not readable
- * by them either (any bit of mode & 077). path is the name the file was
- * opened by, st what fstat() said of what was opened (the target of a
- * link), what says what makes the file sensitive ("holds a password",
- * "can run a command (password_command)"). Returns 0, or -1 with err
- * holding "PATH: what is wrong (how to fix it)", naming the link's
- * target when path is a link. Nothing is checked for a file that is
- * neither (flags 0).
- */
-#define SECRET_F_SECRET	0x1	/* holds a password or token */
-#define SECRET_F_EXEC	0x2	/* names a command popvault runs */
-int	 secret_file_check(const char *path, const struct stat *st,
-	    int flags, const char *what, char *err, size_t errlen);
 
 /* Wipe and remove an environment variable that held a password. */
 void	 secret_drop_env(const char *name);
