@@ -227,15 +227,15 @@ bench: deps $(BUILD)/$(PROG) $(BENCH_DIR)/limitpop
 deps:
 	@tests/deps.sh
 
-# The include graph (no cycle between modules, core/ and formats/ never
-# include cmd/: tests/lint/includes.py), the manual pages, then cppcheck.
+# The manual pages, cppcheck, then the include graph (no cycle between
+# modules, core/ and formats/ never include cmd/: tests/lint/includes.py).
 # A mandoc warning or error fails (its style notes depend on the manuals
 # installed; test_manpage.sh wants none).
 lint:
-	tests/lint/includes.py
 	mandoc -Tlint -Wwarning docs/*.1 docs/*.5
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    -Icore -Iformats core formats cmd
+	tests/lint/includes.py
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz build-mutants $(PROG) \
