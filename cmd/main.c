@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "idx.h"
 #include "log.h"
+#include "opt.h"
 #include "secret.h"
 #include "util.h"
 
@@ -105,6 +106,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);
+			return EXIT_OK;
+		}
+		/* Hidden: every popvault.conf(5) key (test_manpage.sh). */
+		if (strcmp(argv[2], "--keys") == 0) {
+			opt_keys(stdout);
 			return EXIT_OK;
 		}
 		if ((c = find(argv[2])) == NULL) {
