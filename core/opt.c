@@ -939,11 +939,24 @@ opt_help(FILE *fp, unsigned cmd)
 void
 opt_keys(FILE *fp)
 {
-	int	id;
+	const struct opt_def	*d;
+	const char		*w[32];
+	size_t			 i, n;
+	int			 id;
 
-	for (id = 0; id < OPT_COUNT; id++)
-		if (defs[id].key != NULL)
-			fprintf(fp, "%s\n", defs[id].key);
+	for (id = 0; id < OPT_COUNT; id++) {
+		d = &defs[id];
+		if (d->key == NULL)
+			continue;
+		fprintf(fp, "%s\t%s\t", d->key, (d->flags &
+		    OPT_F_DEFAULTS_ONLY) ? "defaults" : "account");
+		n = d->type == OPT_T_WORD || d->type == OPT_T_FLAG ||
+		    d->type == OPT_T_FORMAT || d->type == OPT_T_AUTH ?
+		    words_of(id, w, 32) : 0;
+		for (i = 0; i < n; i++)
+			fprintf(fp, "%s%s", i > 0 ? " " : "", w[i]);
+		fputc('\n', fp);
+	}
 }
 
 /* A string option set directly (a URL's parts: checked by url_parse). */

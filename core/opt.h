@@ -223,7 +223,11 @@ int	opt_parse_args(int argc, char **argv, unsigned cmd,
 /* The "Options:" lines of cmd's --help, from the table. */
 void	opt_help(FILE *fp, unsigned cmd);
 
-/* Every popvault.conf(5) key, one a line (popvault help --keys). */
+/*
+ * Every popvault.conf(5) key, one a line (popvault help --keys, for
+ * test_manpage.sh): "KEY<TAB>account|defaults<TAB>WORDS", WORDS the
+ * words it takes, space-separated, for a key that takes only words.
+ */
 void	opt_keys(FILE *fp);
 
 /*
