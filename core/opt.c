@@ -630,6 +630,9 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
     enum opt_from from, char *why, size_t whylen)
 {
 	const struct opt_def	*d;
+	const struct fmt_ops	*fmt;
+	enum run_delete		 del;
+	int64_t			 secs;
 	uint64_t		 n;
 	char			*s = NULL;
 	int			 w = 0;
@@ -711,8 +714,9 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 		*FIELD(v, id, int) = w;
 		break;
 	case OPT_T_FORMAT:
-		if ((v->format = fmt_find(value)) == NULL)
+		if ((fmt = fmt_find(value)) == NULL)
 			goto bad;
+		v->format = fmt;
 		break;
 	case OPT_T_AUTH:
 		if (find_word(d->words, value, &w) == 0)
@@ -724,8 +728,10 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 			goto bad;
 		break;
 	case OPT_T_DELETE:
-		if (policy_parse_delete(value, &v->del, &v->older_than) == -1)
+		if (policy_parse_delete(value, &del, &secs) == -1)
 			goto bad;
+		v->del = del;
+		v->older_than = secs;
 		break;
 	}
 	if (s != NULL)
