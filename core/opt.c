@@ -1,8 +1,9 @@
 /*
  * opt.c -- the table of every option (opt.h) and what works from it:
  * the setter shared by popvault.conf(5) and the command line, the
- * merge of one layer over another, getopt_long() built from the table,
- * and --help printed from it.
+ * merge of one layer over another, and what a run and a connection take
+ * from the values. The command line itself (getopt_long() built from
+ * the table, --help printed from it) is opt_cli.c's.
  *
  * A value is checked here, once, whatever brought it: the config file
  * and the command line accept the same words, numbers and ranges. The
@@ -13,7 +14,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,54 +24,12 @@
 
 #include "log.h"
 #include "opt.h"
+#include "opt_int.h"
 #include "sasl.h"
 #include "util.h"
 
 #define PATH_MAX_LEN	4096
 #define FIELD_MAX	255	/* host, user, password_env */
-#define HELP_COL	27	/* where a help line's text starts */
-#define HELP_WIDTH	79
-
-enum opt_type {
-	OPT_T_STR,	/* any non-empty string: a command, a password */
-	OPT_T_PATH,	/* a file or folder */
-	OPT_T_NETRC,	/* yes (~/.netrc) or a path */
-	OPT_T_HOST,	/* a host name or address, no brackets */
-	OPT_T_USER,	/* printable, no spaces */
-	OPT_T_ENV,	/* an environment variable's name */
-	OPT_T_PIN,	/* sha256: and 64 hex digits */
-	OPT_T_UINT,	/* decimal digits only, in [min, max] */
-	OPT_T_SIZE,	/* a number, optionally k, M or G */
-	OPT_T_WORD,	/* one of words */
-	OPT_T_FLAG,	/* config: yes or no; command line: no argument */
-	OPT_T_COUNT,	/* command line: no argument, counted (-v) */
-	OPT_T_FORMAT,	/* a format of the registry (fmt_find()) */
-	OPT_T_AUTH,	/* auto, user, apop or a SASL mechanism */
-	OPT_T_DELETE	/* a delete policy (policy_parse_delete()) */
-};
-
-struct opt_word {
-	const char	*name;
-	int		 value;
-};
-
-struct opt_def {
-	const char		*key;	/* popvault.conf(5), or NULL */
-	const char		*flag;	/* --flag, or NULL */
-	int			 shortopt;	/* -j, or 0 */
-	const char		*arg;	/* in --help; NULL: the words */
-	enum opt_type		 type;
-	size_t			 off;	/* of the field in opt_values */
-	const struct opt_word	*words;
-	uint64_t		 min, max;	/* OPT_T_UINT */
-	const char		*unit;	/* "seconds": of a number */
-	const char		*expect; /* NULL: from words or range */
-	const char		*dflt;	/* built-in default, or NULL */
-	unsigned		 cmds;	/* OPT_CMD_* that take the flag */
-	unsigned		 hide;	/* ... and leave it out of --help */
-	unsigned		 flags;	/* OPT_F_* */
-	const char		*help;
-};
 
 #define F(field)	offsetof(struct opt_values, field)
 #define ACCT		(OPT_CMD_FETCH | OPT_CMD_PRUNE)
@@ -125,7 +83,7 @@ static const struct opt_word auth_words[] = {
 	{ NULL, 0 }
 };
 
-static const struct opt_def defs[OPT_COUNT] = {
+const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_CONFIG] = { NULL, "config", 0, "FILE", OPT_T_PATH, F(config),
 	    NULL, 0, 0, NULL, "a file name", NULL, ACCT, 0, 0,
 	    "accounts (default: $XDG_CONFIG_HOME/popvault/config)" },
@@ -142,12 +100,12 @@ static const struct opt_def defs[OPT_COUNT] = {
 	[OPT_COMPRESS] = { "compress", "compress", 0, NULL, OPT_T_WORD,
 	    F(compress), compress_words, 0, 0, NULL, NULL, "none", ACCT,
 	    OPT_CMD_PRUNE, 0,
-	    "compression (mbox: gzip; tar: all)" },
+	    "compression: mbox takes gzip, tar all" },
 	[OPT_MAX_MESSAGE_SIZE] = { "max_message_size", "max-message-size", 0,
 	    "SIZE", OPT_T_SIZE, F(max_message_size), NULL, 0, 0, NULL,
 	    "a size such as 50M (a number and k, M or G)", "1G", ACCT,
 	    OPT_CMD_PRUNE, 0,
-	    "largest message fetched (suffixes k, M, G)" },
+	    "largest message fetched, in bytes or with k, M or G" },
 	[OPT_BATCH] = { "batch", "batch", 0, "N", OPT_T_UINT, F(batch),
 	    NULL, 1, 100000, NULL, NULL, NULL, ACCT, OPT_CMD_PRUNE, 0,
 	    "messages per commit (default 200; tar: 10000, one volume per "
@@ -272,9 +230,9 @@ static const struct opt_def defs[OPT_COUNT] = {
 #undef ALL
 
 /* The field of option id in v, by type. */
-#define FIELD(v, id, type)	((type *)(void *)((char *)(v) + defs[id].off))
+#define FIELD(v, id, type)	((type *)(void *)((char *)(v) + opt_defs[id].off))
 #define CFIELD(v, id, type)	\
-	((type const *)(const void *)((const char *)(v) + defs[id].off))
+	((type const *)(const void *)((const char *)(v) + opt_defs[id].off))
 
 static int
 is_string(enum opt_type t)
@@ -293,19 +251,19 @@ is_int(enum opt_type t)
 const char *
 opt_key(enum opt_id id)
 {
-	return (unsigned)id < OPT_COUNT ? defs[id].key : NULL;
+	return (unsigned)id < OPT_COUNT ? opt_defs[id].key : NULL;
 }
 
 const char *
 opt_flag(enum opt_id id)
 {
-	return (unsigned)id < OPT_COUNT ? defs[id].flag : NULL;
+	return (unsigned)id < OPT_COUNT ? opt_defs[id].flag : NULL;
 }
 
 unsigned
 opt_flags(enum opt_id id)
 {
-	return (unsigned)id < OPT_COUNT ? defs[id].flags : 0;
+	return (unsigned)id < OPT_COUNT ? opt_defs[id].flags : 0;
 }
 
 int
@@ -314,8 +272,8 @@ opt_find_key(const char *name, size_t len)
 	int	id;
 
 	for (id = 0; id < OPT_COUNT; id++)
-		if (defs[id].key != NULL && strlen(defs[id].key) == len &&
-		    memcmp(defs[id].key, name, len) == 0)
+		if (opt_defs[id].key != NULL && strlen(opt_defs[id].key) == len &&
+		    memcmp(opt_defs[id].key, name, len) == 0)
 			return id;
 	return -1;
 }
@@ -366,15 +324,11 @@ cat(char *buf, size_t len, const char *s)
 		snprintf(buf + n, len - n, "%s", s);
 }
 
-/*
- * The words option id accepts, in order, into out (at most max). A
- * format's are the registry's own list (fmt_names(): "a, b, c").
- */
-static size_t
-words_of(enum opt_id id, const char **out, size_t max)
+size_t
+opt_words(enum opt_id id, const char **out, size_t max)
 {
 	static char		 sasl[SASL_NMECH][32], fmts[256];
-	const struct opt_def	*d = &defs[id];
+	const struct opt_def	*d = &opt_defs[id];
 	char			*p, *e;
 	size_t			 n = 0, i;
 	int			 m;
@@ -406,13 +360,12 @@ words_of(enum opt_id id, const char **out, size_t max)
 	return n;
 }
 
-/* "a, b or c" (sep ", " and " or "), or "a|b|c" (sep "|"). */
-static void
-join_words(enum opt_id id, const char *sep, const char *last, char *buf,
+void
+opt_join_words(enum opt_id id, const char *sep, const char *last, char *buf,
     size_t len)
 {
 	const char	*w[32];
-	size_t		 i, n = words_of(id, w, 32);
+	size_t		 i, n = opt_words(id, w, 32);
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
@@ -426,11 +379,11 @@ join_words(enum opt_id id, const char *sep, const char *last, char *buf,
 static void
 expect(enum opt_id id, enum opt_from from, char *buf, size_t len)
 {
-	const struct opt_def	*d = &defs[id];
+	const struct opt_def	*d = &opt_defs[id];
 	char			 w[512];
 
 	if (d->type == OPT_T_FLAG && from == OPT_FROM_CONFIG)
-		join_words(id, ", ", " or ", w, sizeof w);
+		opt_join_words(id, ", ", " or ", w, sizeof w);
 	else if (d->expect != NULL)
 		snprintf(w, sizeof w, "%s", d->expect);
 	else if (d->type == OPT_T_UINT && from == OPT_FROM_CONFIG)
@@ -444,7 +397,7 @@ expect(enum opt_id id, enum opt_from from, char *buf, size_t len)
 	else if (d->type == OPT_T_PATH)
 		snprintf(w, sizeof w, "a path starting with / or ~/");
 	else
-		join_words(id, ", ", " or ", w, sizeof w);
+		opt_join_words(id, ", ", " or ", w, sizeof w);
 	snprintf(buf, len, "%s%s", from == OPT_FROM_CONFIG ? "expected " : "",
 	    w);
 }
@@ -619,9 +572,9 @@ opt_defaults(struct opt_values *v)
 
 	opt_init(v);
 	for (id = 0; id < OPT_COUNT; id++)
-		if (defs[id].dflt != NULL && opt_set(v, id, defs[id].dflt,
+		if (opt_defs[id].dflt != NULL && opt_set(v, id, opt_defs[id].dflt,
 		    OPT_FROM_CONFIG, why, sizeof why) == -1)
-			fatalx("opt: default of %s: %s", defs[id].key, why);
+			fatalx("opt: default of %s: %s", opt_defs[id].key, why);
 	v->set = 0;
 }
 
@@ -642,7 +595,7 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 		snprintf(why, whylen, "no such option");
 		return -1;
 	}
-	d = &defs[id];
+	d = &opt_defs[id];
 	if (value == NULL) {
 		/* A flag on the command line: no argument. */
 		if (from != OPT_FROM_CLI || (d->type != OPT_T_FLAG &&
@@ -750,7 +703,7 @@ static void
 copy_value(struct opt_values *dst, const struct opt_values *src,
     enum opt_id id)
 {
-	const struct opt_def	*d = &defs[id];
+	const struct opt_def	*d = &opt_defs[id];
 	const char		*s;
 
 	if (is_string(d->type)) {
@@ -776,7 +729,7 @@ opt_clear(struct opt_values *v, enum opt_id id)
 {
 	if ((unsigned)id >= OPT_COUNT)
 		return;
-	if (is_string(defs[id].type))
+	if (is_string(opt_defs[id].type))
 		set_str(FIELD(v, id, char *), NULL);
 	v->set &= ~OPT_BIT(id);
 }
@@ -787,10 +740,10 @@ opt_merge(struct opt_values *dst, const struct opt_values *src)
 	int	id, sources = 0;
 
 	for (id = 0; id < OPT_COUNT; id++)
-		if ((defs[id].flags & OPT_F_SOURCE) && OPT_ISSET(src, id))
+		if ((opt_defs[id].flags & OPT_F_SOURCE) && OPT_ISSET(src, id))
 			sources = 1;
 	for (id = 0; id < OPT_COUNT; id++) {
-		if (sources && (defs[id].flags & OPT_F_SOURCE))
+		if (sources && (opt_defs[id].flags & OPT_F_SOURCE))
 			opt_clear(dst, id);
 		if (!OPT_ISSET(src, id))
 			continue;
@@ -805,164 +758,9 @@ opt_free(struct opt_values *v)
 	int	id;
 
 	for (id = 0; id < OPT_COUNT; id++)
-		if (is_string(defs[id].type))
+		if (is_string(opt_defs[id].type))
 			set_str(FIELD(v, id, char *), NULL);
 	memset(v, 0, sizeof *v);
-}
-
-/* "--batch: 1 to 100000, not "0"" (never echoing a secret). */
-static void
-arg_error(enum opt_id id, const char *arg, const char *why, char *err,
-    size_t errlen)
-{
-	char	ev[80];
-
-	if (arg == NULL || arg[0] == '\0' || (defs[id].flags & OPT_F_SECRET))
-		snprintf(err, errlen, "--%s: %s", defs[id].flag, why);
-	else
-		snprintf(err, errlen, "--%s: %s, not \"%s\"", defs[id].flag,
-		    why, log_escape(arg, strlen(arg), ev, sizeof ev));
-}
-
-int
-opt_parse_args(int argc, char **argv, unsigned cmd, struct opt_values *v,
-    int *first, char *err, size_t errlen)
-{
-	struct option	lo[OPT_COUNT + 1];
-	char		so[2 * OPT_COUNT + 1], why[512];
-	size_t		n = 0, ns = 0;
-	int		id, ch;
-
-	opt_init(v);
-	err[0] = '\0';
-	/* A long option comes back as 256 + its id, a short one as its
-	 * letter. GNU order, as always: options may follow the URL. */
-	for (id = 0; id < OPT_COUNT; id++) {
-		if (defs[id].flag == NULL || !(defs[id].cmds & cmd))
-			continue;
-		lo[n].name = defs[id].flag;
-		lo[n].has_arg = defs[id].type == OPT_T_FLAG ||
-		    defs[id].type == OPT_T_COUNT ? no_argument :
-		    required_argument;
-		lo[n].flag = NULL;
-		lo[n].val = 256 + id;
-		if (defs[id].shortopt != 0) {
-			so[ns++] = (char)defs[id].shortopt;
-			if (lo[n].has_arg == required_argument)
-				so[ns++] = ':';
-		}
-		n++;
-	}
-	memset(&lo[n], 0, sizeof lo[n]);
-	so[ns] = '\0';
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
-		if (ch >= 256)
-			id = ch - 256;
-		else {
-			for (id = 0; id < OPT_COUNT; id++)
-				if (defs[id].shortopt == ch &&
-				    (defs[id].cmds & cmd))
-					break;
-			if (id == OPT_COUNT)
-				return -2;	/* '?': getopt said why */
-		}
-		if (opt_set(v, id, optarg, OPT_FROM_CLI, why,
-		    sizeof why) == -1) {
-			arg_error(id, optarg, why, err, errlen);
-			return -1;
-		}
-	}
-	*first = optind;
-	return 0;
-}
-
-/* Print text from column col (the cursor is there), wrapped. */
-static void
-wrap(FILE *fp, const char *text, int col)
-{
-	const char	*p = text;
-	int		 at = col, len;
-
-	for (p += strspn(p, " "); *p != '\0'; p += strspn(p, " ")) {
-		len = (int)strcspn(p, " ");
-		if (at > col && at + 1 + len > HELP_WIDTH) {
-			fprintf(fp, "\n%*s", col, "");
-			at = col;
-		} else if (at > col) {
-			fputc(' ', fp);
-			at++;
-		}
-		fprintf(fp, "%.*s", len, p);
-		at += len;
-		p += len;
-	}
-	fputc('\n', fp);
-}
-
-void
-opt_help(FILE *fp, unsigned cmd)
-{
-	const struct opt_def	*d;
-	char			 spec[256], arg[200], text[1024];
-	int			 id, n;
-
-	for (id = 0; id < OPT_COUNT; id++) {
-		d = &defs[id];
-		if (d->flag == NULL || !(d->cmds & cmd) || (d->hide & cmd))
-			continue;
-		arg[0] = '\0';
-		if (d->type != OPT_T_FLAG && d->type != OPT_T_COUNT) {
-			if (d->arg != NULL)
-				snprintf(arg, sizeof arg, " %s", d->arg);
-			else {
-				arg[0] = ' ';
-				join_words(id, "|", "|", arg + 1,
-				    sizeof arg - 1);
-			}
-		}
-		if (d->shortopt != 0)
-			snprintf(spec, sizeof spec, "-%c, --%s%s", d->shortopt,
-			    d->flag, arg);
-		else
-			snprintf(spec, sizeof spec, "--%s%s", d->flag, arg);
-		/* The built-in default, unless the text says it already. */
-		if (d->dflt != NULL && d->type != OPT_T_FLAG &&
-		    strstr(d->help, "default") == NULL)
-			snprintf(text, sizeof text, "%s (default %s)", d->help,
-			    d->dflt);
-		else
-			snprintf(text, sizeof text, "%s", d->help);
-		n = fprintf(fp, "  %s", spec);
-		if (n + 1 > HELP_COL - 1)
-			fprintf(fp, "\n%*s", HELP_COL, "");
-		else
-			fprintf(fp, "%*s", HELP_COL - n, "");
-		wrap(fp, text, HELP_COL);
-	}
-}
-
-void
-opt_keys(FILE *fp)
-{
-	const struct opt_def	*d;
-	const char		*w[32];
-	size_t			 i, n;
-	int			 id;
-
-	for (id = 0; id < OPT_COUNT; id++) {
-		d = &defs[id];
-		if (d->key == NULL)
-			continue;
-		fprintf(fp, "%s\t%s\t", d->key, (d->flags &
-		    OPT_F_DEFAULTS_ONLY) ? "defaults" : "account");
-		n = d->type == OPT_T_WORD || d->type == OPT_T_FLAG ||
-		    d->type == OPT_T_FORMAT || d->type == OPT_T_AUTH ?
-		    words_of(id, w, 32) : 0;
-		for (i = 0; i < n; i++)
-			fprintf(fp, "%s%s", i > 0 ? " " : "", w[i]);
-		fputc('\n', fp);
-	}
 }
 
 /* A string option set directly (a URL's parts: checked by url_parse). */
