@@ -13,7 +13,6 @@
  */
 #include <sys/types.h>
 
-#include <errno.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -230,7 +229,8 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 #undef ALL
 
 /* The field of option id in v, by type. */
-#define FIELD(v, id, type)	((type *)(void *)((char *)(v) + opt_defs[id].off))
+#define FIELD(v, id, type)	\
+	((type *)(void *)((char *)(v) + opt_defs[id].off))
 #define CFIELD(v, id, type)	\
 	((type const *)(const void *)((const char *)(v) + opt_defs[id].off))
 
@@ -272,7 +272,8 @@ opt_find_key(const char *name, size_t len)
 	int	id;
 
 	for (id = 0; id < OPT_COUNT; id++)
-		if (opt_defs[id].key != NULL && strlen(opt_defs[id].key) == len &&
+		if (opt_defs[id].key != NULL &&
+		    strlen(opt_defs[id].key) == len &&
 		    memcmp(opt_defs[id].key, name, len) == 0)
 			return id;
 	return -1;
@@ -572,8 +573,8 @@ opt_defaults(struct opt_values *v)
 
 	opt_init(v);
 	for (id = 0; id < OPT_COUNT; id++)
-		if (opt_defs[id].dflt != NULL && opt_set(v, id, opt_defs[id].dflt,
-		    OPT_FROM_CONFIG, why, sizeof why) == -1)
+		if (opt_defs[id].dflt != NULL && opt_set(v, id,
+		    opt_defs[id].dflt, OPT_FROM_CONFIG, why, sizeof why) == -1)
 			fatalx("opt: default of %s: %s", opt_defs[id].key, why);
 	v->set = 0;
 }

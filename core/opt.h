@@ -146,7 +146,7 @@ struct opt_values {
 	int			 age_by_date;	/* age_by = date */
 	int			 changed;	/* enum opt_changed */
 	int			 auth;		/* enum opt_auth */
-	int			 sasl_mech;	/* enum sasl_mech, OPT_AUTH_SASL */
+	int			 sasl_mech;	/* enum sasl_mech (SASL) */
 	int			 tls;		/* enum pop3_tls */
 	int			 insecure_plaintext;
 	int			 dedup;		/* enum opt_dedup */

@@ -23,7 +23,8 @@ arg_error(enum opt_id id, const char *arg, const char *why, char *err,
 {
 	char	ev[80];
 
-	if (arg == NULL || arg[0] == '\0' || (opt_defs[id].flags & OPT_F_SECRET))
+	if (arg == NULL || arg[0] == '\0' ||
+	    (opt_defs[id].flags & OPT_F_SECRET))
 		snprintf(err, errlen, "--%s: %s", opt_defs[id].flag, why);
 	else
 		snprintf(err, errlen, "--%s: %s, not \"%s\"", opt_defs[id].flag,

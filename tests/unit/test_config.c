@@ -238,10 +238,10 @@ test_keys_good(void)
 		}
 		T_CHECK(cfg.nacct == 1);
 		if (g->key == OPT_DEDUP || g->key == OPT_JOBS) {
-			T_CHECK(OPT_ISSET(&(&cfg.defaults)->v, g->key));
+			T_CHECK(OPT_ISSET(&cfg.defaults.v, g->key));
 			T_CHECK(cfg.defaults.keyline[g->key] == 6);
 		} else {
-			T_CHECKF(OPT_ISSET(&(&cfg.acct[0])->v, g->key) &&
+			T_CHECKF(OPT_ISSET(&cfg.acct[0].v, g->key) &&
 			    (cfg.acct[0].own & OPT_BIT(g->key)),
 			    "\"%s\": not marked set", g->line);
 			T_CHECK(cfg.acct[0].keyline[g->key] == 6);
@@ -484,7 +484,7 @@ test_defaults_merge(void)
 	T_CHECK(strcmp(cfg.path, "t.conf") == 0);
 	T_CHECK(cfg.defaults.v.dedup == OPT_DEDUP_ACCOUNT &&
 	    cfg.defaults.v.jobs == 4);
-	T_CHECK(OPT_ISSET(&(&cfg.defaults)->v, OPT_JOBS));
+	T_CHECK(OPT_ISSET(&cfg.defaults.v, OPT_JOBS));
 	T_CHECK(cfg.defaults.line == 1);
 	w = config_find(&cfg, "work");
 	h = config_find(&cfg, "home");
@@ -500,23 +500,24 @@ test_defaults_merge(void)
 	T_CHECK(strcmp(w->v.host, "pop.example.org") == 0);
 	T_CHECK(w->v.host != cfg.defaults.v.host);	/* its own copy */
 	T_CHECK(w->v.port == 995 && w->v.tls == POP3_TLS_IMPLICIT);
-	T_CHECK(w->v.format == fmt_find("mbox") && w->v.compress == FMT_COMP_GZIP);
+	T_CHECK(w->v.format == fmt_find("mbox") &&
+	    w->v.compress == FMT_COMP_GZIP);
 	T_CHECK(w->v.del == DEL_OLDER && w->v.older_than == 30 * 86400);
 	T_CHECK(strcmp(w->v.vault, HOME "/archive") == 0);
 	T_CHECK(strcmp(w->v.password_command, "pass show mail") == 0);
 	T_CHECK(w->own == (OPT_BIT(OPT_USER) |
 	    OPT_BIT(OPT_PORT) | OPT_BIT(OPT_TLS)));
-	T_CHECK(OPT_ISSET(&(w)->v, OPT_HOST) &&
+	T_CHECK(OPT_ISSET(&w->v, OPT_HOST) &&
 	    !(w->own & OPT_BIT(OPT_HOST)));
 	T_CHECK(w->keyline[OPT_PORT] == 15 &&
 	    w->keyline[OPT_HOST] == 0);
 	/* Unset stays unset: the caller applies built-in defaults. */
-	T_CHECK(!OPT_ISSET(&(w)->v, OPT_TIMEOUT) &&
-	    !OPT_ISSET(&(w)->v, OPT_BATCH) &&
-	    !OPT_ISSET(&(w)->v, OPT_AUTH) && w->v.tls_ca == NULL);
+	T_CHECK(!OPT_ISSET(&w->v, OPT_TIMEOUT) &&
+	    !OPT_ISSET(&w->v, OPT_BATCH) &&
+	    !OPT_ISSET(&w->v, OPT_AUTH) && w->v.tls_ca == NULL);
 	/* [defaults]-only keys do not land in accounts. */
-	T_CHECK(!OPT_ISSET(&(w)->v, OPT_DEDUP) &&
-	    !OPT_ISSET(&(w)->v, OPT_JOBS));
+	T_CHECK(!OPT_ISSET(&w->v, OPT_DEDUP) &&
+	    !OPT_ISSET(&w->v, OPT_JOBS));
 
 	/* home: own host and delete; its own password source wins. */
 	T_CHECK(strcmp(h->v.host, "mail.example.net") == 0);
@@ -524,7 +525,7 @@ test_defaults_merge(void)
 	T_CHECK(h->v.del == DEL_NEVER && h->v.older_than == 0);
 	T_CHECK(strcmp(h->v.password_env, "HOME_PW") == 0);
 	T_CHECK(h->v.password_command == NULL &&
-	    !OPT_ISSET(&(h)->v, OPT_PASSWORD_COMMAND));
+	    !OPT_ISSET(&h->v, OPT_PASSWORD_COMMAND));
 
 	/* plain: everything but user from [defaults]. */
 	T_CHECK(strcmp(p->v.user, "carol") == 0 && p->v.port == 1995);
@@ -973,10 +974,10 @@ test_manual_example(void)
 	} else
 		T_CHECK(0);
 	if ((a = config_find(&cfg, "lab")) != NULL) {
-		T_CHECK(strcmp(a->v.password, "  spaces kept, # not a comment") ==
-		    0);
+		T_CHECK(strcmp(a->v.password,
+		    "  spaces kept, # not a comment") == 0);
 		T_CHECK(a->v.del == DEL_OLDER && a->v.older_than == 90 * 86400);
-		T_CHECK(!OPT_ISSET(&(a)->v, OPT_PORT));
+		T_CHECK(!OPT_ISSET(&a->v, OPT_PORT));
 	} else
 		T_CHECK(0);
 	config_free(&cfg);
