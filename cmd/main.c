@@ -56,6 +56,29 @@ cmd_open_index(const char *vault)
 	return x;
 }
 
+int
+cmd_options(int argc, char **argv, unsigned optcmd, void (*usage_fn)(void),
+    struct opt_values *o, int *first)
+{
+	char	err[600], vault[4096];
+	int	r;
+
+	r = opt_parse_args(argc, argv, optcmd, o, first, err, sizeof err);
+	if (r == -1)
+		log_warnx("%s", err);
+	else if (r == -2 || o->help)
+		usage_fn();
+	if (r != 0)
+		return -1;
+	if (o->help)
+		return 1;
+	if (o->vault == NULL) {
+		cmd_default_vault(vault, sizeof vault);
+		o->vault = xstrdup(vault);
+	}
+	return 0;
+}
+
 static void
 usage(FILE *fp)
 {

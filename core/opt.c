@@ -33,6 +33,9 @@
 #define F(field)	offsetof(struct opt_values, field)
 #define ACCT		(OPT_CMD_FETCH | OPT_CMD_PRUNE)
 #define ALL		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_PROBE)
+#define VAULT		(ACCT | OPT_CMD_VERIFY | OPT_CMD_STATUS | \
+			    OPT_CMD_SEARCH | OPT_CMD_CAT)
+#define ANY		(VAULT | OPT_CMD_PROBE)
 
 static const struct opt_word tls_words[] = {
 	{ "implicit", POP3_TLS_IMPLICIT },
@@ -91,7 +94,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    "run up to N accounts at once (default: the jobs of the "
 	    "config file, else 1)" },
 	[OPT_VAULT] = { "vault", "vault", 0, "DIR", OPT_T_PATH, F(vault),
-	    NULL, 0, 0, NULL, NULL, NULL, ACCT, 0, 0,
+	    NULL, 0, 0, NULL, NULL, NULL, VAULT, 0, 0,
 	    "index and archives (default: $XDG_DATA_HOME/popvault)" },
 	[OPT_FORMAT] = { "format", "format", 0, NULL, OPT_T_FORMAT,
 	    F(format), NULL, 0, 0, NULL, NULL, "maildir", ACCT,
@@ -121,6 +124,27 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_PROBE, 0, 0,
 	    "also log in (USER needed in the URL), try UIDL, LIST and "
 	    "pipelining, QUIT" },
+	[OPT_FROM] = { NULL, "from", 0, "TEXT", OPT_T_STR, F(from), NULL, 0,
+	    0, NULL, "some text", NULL, OPT_CMD_SEARCH, 0, 0,
+	    "From contains TEXT (any case for ASCII)" },
+	[OPT_SUBJECT] = { NULL, "subject", 0, "TEXT", OPT_T_STR, F(subject),
+	    NULL, 0, 0, NULL, "some text", NULL, OPT_CMD_SEARCH, 0, 0,
+	    "Subject contains TEXT (any case for ASCII)" },
+	[OPT_SINCE] = { NULL, "since", 0, "YYYY-MM-DD", OPT_T_DAY, F(since),
+	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, OPT_CMD_SEARCH,
+	    0, 0, "Date on or after that day (UTC)" },
+	[OPT_UNTIL] = { NULL, "until", 0, "YYYY-MM-DD", OPT_T_DAY, F(until),
+	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, OPT_CMD_SEARCH,
+	    0, 0, "Date before that day (UTC)" },
+	[OPT_MESSAGE_ID] = { NULL, "message-id", 0, "ID", OPT_T_STR,
+	    F(message_id), NULL, 0, 0, NULL, "a Message-ID", NULL,
+	    OPT_CMD_SEARCH, 0, 0, "this Message-ID" },
+	[OPT_ACCOUNT] = { NULL, "account", 0, "NAME", OPT_T_STR, F(account),
+	    NULL, 0, 0, NULL, "an account name", NULL, OPT_CMD_SEARCH, 0, 0,
+	    "seen in this account" },
+	[OPT_LIMIT] = { NULL, "limit", 0, "N", OPT_T_UINT, F(limit), NULL, 1,
+	    INT64_MAX, NULL, "a positive number", NULL, OPT_CMD_SEARCH, 0, 0,
+	    "at most N lines" },
 	[OPT_DELETE] = { "delete", "delete", 0, "POLICY", OPT_T_DELETE,
 	    F(del), NULL, 0, 0, NULL,
 	    "never, verified or older-than=DURATION (30d, 12w, 6m, 1y)",
@@ -194,8 +218,11 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_QUIET_PROBE] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),
 	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_PROBE, 0, 0,
 	    "print only the suggested configuration" },
+	[OPT_QUIET_VERIFY] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG,
+	    F(quiet), NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_VERIFY, 0, 0,
+	    "only the problems, no summary" },
 	[OPT_HELP] = { NULL, "help", 'h', NULL, OPT_T_FLAG, F(help), NULL,
-	    0, 0, NULL, NULL, NULL, ALL, 0, 0, "this text" },
+	    0, 0, NULL, NULL, NULL, ANY, 0, 0, "this text" },
 	[OPT_HOST] = { "host", NULL, 0, NULL, OPT_T_HOST, F(host), NULL, 0,
 	    0, NULL, "a host name or address (letters, digits, '.', '-', "
 	    "'_', ':', '%'; IPv6 without brackets)", NULL, 0, 0, 0, NULL },
@@ -227,12 +254,49 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 #undef F
 #undef ACCT
 #undef ALL
+#undef VAULT
+#undef ANY
 
 /* The field of option id in v, by type. */
 #define FIELD(v, id, type)	\
 	((type *)(void *)((char *)(v) + opt_defs[id].off))
 #define CFIELD(v, id, type)	\
 	((type const *)(const void *)((const char *)(v) + opt_defs[id].off))
+
+/*
+ * A day as YYYY-MM-DD (four, two and two digits, a real date of the
+ * Gregorian calendar) to the second of its 00:00 UTC.
+ */
+static int
+parse_day(const char *s, int64_t *out)
+{
+	static const int	mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+				    31, 30, 31 };
+	int64_t			y, m, d, era, yoe, doy, doe;
+	int			i;
+
+	for (i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' :
+		    (s[i] < '0' || s[i] > '9'))
+			return -1;
+	if (s[10] != '\0')
+		return -1;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 &&
+	    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
+	/* Days from 1970-01-01 (H. Hinnant's days_from_civil). */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*out = (era * 146097 + doe - 719468) * 86400;
+	return 0;
+}
 
 static int
 is_string(enum opt_type t)
@@ -687,6 +751,11 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 		v->del = del;
 		v->older_than = secs;
 		break;
+	case OPT_T_DAY:
+		if (parse_day(value, &secs) == -1)
+			goto bad;
+		*FIELD(v, id, int64_t) = secs;
+		break;
 	}
 	if (s != NULL)
 		set_str(FIELD(v, id, char *), s);
@@ -722,7 +791,8 @@ copy_value(struct opt_values *dst, const struct opt_values *src,
 	} else if (d->type == OPT_T_DELETE) {
 		dst->del = src->del;
 		dst->older_than = src->older_than;
-	}
+	} else if (d->type == OPT_T_DAY)
+		*FIELD(dst, id, int64_t) = *CFIELD(src, id, int64_t);
 }
 
 void

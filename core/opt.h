@@ -43,6 +43,13 @@ enum opt_id {
 	OPT_DRY_RUN,
 	OPT_PLAN,
 	OPT_LOGIN,
+	OPT_FROM,
+	OPT_SUBJECT,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_MESSAGE_ID,
+	OPT_ACCOUNT,
+	OPT_LIMIT,
 	OPT_DELETE,
 	OPT_AGE_BY,
 	OPT_MAX_DELETES,
@@ -60,6 +67,7 @@ enum opt_id {
 	OPT_VERBOSE,
 	OPT_QUIET,
 	OPT_QUIET_PROBE,	/* probe's -q: another meaning, one field */
+	OPT_QUIET_VERIFY,	/* and verify's */
 	OPT_HELP,
 	OPT_HOST,
 	OPT_PORT,
@@ -80,6 +88,10 @@ enum opt_id {
 #define OPT_CMD_FETCH		0x01
 #define OPT_CMD_PRUNE		0x02
 #define OPT_CMD_PROBE		0x04
+#define OPT_CMD_VERIFY		0x08
+#define OPT_CMD_STATUS		0x10
+#define OPT_CMD_SEARCH		0x20
+#define OPT_CMD_CAT		0x40
 
 /* Where a value comes from: the checks differ for paths and messages. */
 enum opt_from {
@@ -152,6 +164,12 @@ struct opt_values {
 	int			 dedup;		/* enum opt_dedup */
 
 	/* The command line only. */
+	char			*from;		/* search */
+	char			*subject;
+	char			*message_id;
+	char			*account;
+	int64_t			 since, until;	/* UTC midnight, seconds */
+	uint64_t		 limit;
 	int			 dry_run;	/* --dry-run, --plan */
 	int			 login;
 	int			 json;

@@ -46,6 +46,16 @@ value_str(const struct opt_values *v, int id, char *buf, size_t len)
 	case OPT_DRY_RUN:
 	case OPT_PLAN: n = (unsigned)v->dry_run; break;
 	case OPT_LOGIN: n = (unsigned)v->login; break;
+	case OPT_FROM: s = v->from; break;
+	case OPT_SUBJECT: s = v->subject; break;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		snprintf(buf, len, "%lld", (long long)(id == OPT_SINCE ?
+		    v->since : v->until));
+		return;
+	case OPT_MESSAGE_ID: s = v->message_id; break;
+	case OPT_ACCOUNT: s = v->account; break;
+	case OPT_LIMIT: n = v->limit; break;
 	case OPT_DELETE:
 		snprintf(buf, len, "%d/%lld", (int)v->del,
 		    (long long)v->older_than);
@@ -71,7 +81,8 @@ value_str(const struct opt_values *v, int id, char *buf, size_t len)
 	case OPT_PROGRESS: n = (unsigned)v->progress; break;
 	case OPT_VERBOSE: n = (unsigned)v->verbose; break;
 	case OPT_QUIET:
-	case OPT_QUIET_PROBE: n = (unsigned)v->quiet; break;
+	case OPT_QUIET_PROBE:
+	case OPT_QUIET_VERIFY: n = (unsigned)v->quiet; break;
 	case OPT_HELP: n = (unsigned)v->help; break;
 	case OPT_HOST: s = v->host; break;
 	case OPT_PORT: n = v->port; break;
@@ -124,6 +135,19 @@ static const struct good {
 	{ OPT_DRY_RUN, CL, NULL, "1" },
 	{ OPT_PLAN, CL, NULL, "1" },
 	{ OPT_LOGIN, CL, NULL, "1" },
+	{ OPT_FROM, CL, "alice", "alice" },
+	{ OPT_SUBJECT, CL, "re: x", "re: x" },
+	{ OPT_SINCE, CL, "1970-01-01", "0" },
+	{ OPT_SINCE, CL, "1969-12-31", "-86400" },
+	{ OPT_SINCE, CL, "2000-03-01", "951868800" },
+	{ OPT_UNTIL, CL, "2024-02-29", "1709164800" },
+	{ OPT_UNTIL, CL, "0001-01-01", "-62135596800" },
+	{ OPT_UNTIL, CL, "9999-12-31", "253402214400" },
+	{ OPT_MESSAGE_ID, CL, "<a@b>", "<a@b>" },
+	{ OPT_ACCOUNT, CL, "work", "work" },
+	{ OPT_LIMIT, CL, "1", "1" },
+	{ OPT_LIMIT, CL, "9223372036854775807", "9223372036854775807" },
+	{ OPT_QUIET_VERIFY, CL, NULL, "1" },
 	{ OPT_DELETE, BOTH, "never", "0/0" },
 	{ OPT_DELETE, BOTH, "verified", "1/0" },
 	{ OPT_DELETE, BOTH, "older-than=30d", "2/2592000" },
@@ -211,6 +235,15 @@ static const struct bad {
 	{ OPT_MAX_DELETES, BOTH, "4294967296", "positive number" },
 	{ OPT_MAX_DELETES, BOTH, "-1", "positive number" },
 	{ OPT_ACCOUNT_CHANGED, CL, "same", "moved or new" },
+	{ OPT_SINCE, CL, "2023-02-29", "YYYY-MM-DD" },
+	{ OPT_SINCE, CL, "2024-1-5", "YYYY-MM-DD" },
+	{ OPT_SINCE, CL, "2024-13-01", "YYYY-MM-DD" },
+	{ OPT_SINCE, CL, "2024-04-31", "YYYY-MM-DD" },
+	{ OPT_UNTIL, CL, "2024-01-01x", "YYYY-MM-DD" },
+	{ OPT_UNTIL, CL, "yesterday", "YYYY-MM-DD" },
+	{ OPT_LIMIT, CL, "0", "positive number" },
+	{ OPT_LIMIT, CL, "9223372036854775808", "positive number" },
+	{ OPT_FROM, CL, "", "empty" },
 	{ OPT_PASSWORD_COMMAND, BOTH, "", "empty" },
 	{ OPT_PASSWORD_COMMAND_TIMEOUT, CF, "0",
 	  "expected seconds from 1 to 86400" },
@@ -514,6 +547,21 @@ test_args(void)
 	opt_free(&v);
 	T_CHECK(args(OPT_CMD_FETCH, &v, &first, err, sizeof err, "fetch",
 	    "--login", NULL) == -2);
+	opt_free(&v);
+	T_CHECK(args(OPT_CMD_STATUS, &v, &first, err, sizeof err, "status",
+	    "-q", NULL) == -2);
+	opt_free(&v);
+	T_CHECK(args(OPT_CMD_SEARCH, &v, &first, err, sizeof err, "search",
+	    "--timeout", "5", NULL) == -2);
+	opt_free(&v);
+	T_CHECK(args(OPT_CMD_SEARCH, &v, &first, err, sizeof err, "search",
+	    "--since", "2024-02-30", NULL) == -1);
+	T_CHECK(strcmp(err, "--since: a day as YYYY-MM-DD, not "
+	    "\"2024-02-30\"") == 0);
+	opt_free(&v);
+	T_CHECK(args(OPT_CMD_VERIFY, &v, &first, err, sizeof err, "verify",
+	    "-q", "--vault", "/v", "a", "b", NULL) == 0);
+	T_CHECK(v.quiet && strcmp(v.vault, "/v") == 0 && first == 4);
 	opt_free(&v);
 	T_CHECK(args(OPT_CMD_FETCH, &v, &first, err, sizeof err, "fetch",
 	    "--timeout", NULL) == -2);
