@@ -83,7 +83,9 @@ account_build(struct account_opts *ao, enum run_mode mode, const char *name,
 	struct run_opts		*o = &ao->o;
 	char			 pre[CONFIG_NAME_MAX + 16];
 
-	snprintf(pre, sizeof pre, config ? "account %s: " : "", name);
+	pre[0] = '\0';
+	if (config)
+		snprintf(pre, sizeof pre, "account %s: ", name);
 	memset(o, 0, sizeof *o);
 	o->mode = v->dry_run ? RUN_DRY : mode;
 	o->del = v->del;
