@@ -15,6 +15,12 @@
  * Nothing here depends on the run (run.h): the values are plain words,
  * numbers and strings, and the formats' registry is only asked whether a
  * format name exists.
+ *
+ * A new option is an id below, a field of struct opt_values and a row
+ * of the table (opt.c: key, flag, commands, type, default, help); a new
+ * command an OPT_CMD_ bit, given to the rows of the options it takes.
+ * Its --help follows; its key must get an item in popvault.conf(5) and
+ * its flag a mention in popvault(1), which test_manpage.sh checks.
  */
 #ifndef OPT_H
 #define OPT_H
