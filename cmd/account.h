@@ -1,33 +1,46 @@
 /*
- * account.h -- the shared body of "fetch" and "prune" (account.c).
+ * account.h -- the shared body of "fetch" and "prune" (account.c), and
+ * their runs over the accounts of the config file (accounts.c).
  */
 #ifndef ACCOUNT_H
 #define ACCOUNT_H
 
 #include <stdio.h>
 
+#include "opt.h"
 #include "run.h"
 
-/* Options given on the command line: 1 << (option - O_VAULT). */
-enum {
-	O_VAULT = 256, O_FORMAT, O_PWCMD, O_AUTH, O_TLSCA, O_TLSFP,
-	O_INSECURE, O_TIMEOUT, O_MAXSIZE, O_BATCH, O_COMPRESS, O_DELETE,
-	O_AGEBY, O_MAXDEL, O_DRYRUN, O_PLAN, O_CONFIG, O_JOBS, O_JSON,
-	O_LOG, O_PROGRESS, O_ACCTCHG, O_PWTIMEOUT
+/* One account's options: merged values, and the run's view of them. */
+struct account_opts {
+	struct opt_values	 v;	/* built-in, [defaults], account, CLI */
+	struct run_opts		 o;	/* pointing into v and below */
+	char			 port[8];
+	char			 vault[4096];	/* the default vault */
 };
-#define GIVEN(g, opt)	(((g) >> ((opt) - O_VAULT)) & 1u)
 
 void	account_usage(const char *cmd);
 int	account_main(int argc, char **argv, enum run_mode mode);
 
 /*
- * Run the named accounts of the config file (all when n is 0), up to
- * jobs at once (0: the config's jobs, else 1). cli holds the command
- * line's options; those in given override the config. Returns an exit
- * code: the accounts' common one, or EXIT_PARTIAL when they differ.
- * The report: a table (one account: a block), or JSON when json is set.
+ * Fill ao->o from ao->v (merged already) for an account called name of
+ * a mode command, with the checks that need the whole: prune needs a
+ * delete policy, tls = none needs insecure_plaintext, a compression
+ * needs a format that compresses. Returns 0, or -1 having said why
+ * (prefixed "account NAME: " when config is set).
  */
-int	accounts_run(const struct run_opts *cli, unsigned given,
-	    const char *config, int jobs, char **names, int n, int json);
+int	account_build(struct account_opts *ao, enum run_mode mode,
+	    const char *name, int config);
+
+/*
+ * Run the named accounts of the config file (cli->config, else the
+ * default; all when n is 0), up to jobs at once (-j, else the config's
+ * jobs, else 1). Each account's options are merged once: the built-in
+ * defaults, [defaults], its section, then cli (the command line).
+ * Returns an exit code: the accounts' common one, or EXIT_PARTIAL when
+ * they differ. The report: a table (one account: a block), or JSON with
+ * --json.
+ */
+int	accounts_run(const struct opt_values *cli, enum run_mode mode,
+	    char **names, int n);
 
 #endif

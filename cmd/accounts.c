@@ -1,9 +1,9 @@
 /*
  * accounts.c -- fetch and prune for the accounts of the config file.
  *
- * Each account's run options are built in three layers: the built-in
- * defaults (those of a URL run), then the config file ([defaults], then
- * the account's section), then the options given on the command line.
+ * Each account's options are merged once, in four layers (opt_merge()):
+ * the built-in defaults (those of a URL run), the config file's
+ * [defaults], the account's section, and the command line.
  * Passwords are all obtained first, in the parent, one account after the
  * other (a prompt cannot be shared by parallel runs); then up to N
  * accounts run at once, each in a child process with its own
@@ -33,194 +33,61 @@
 #include "format.h"
 #include "log.h"
 #include "progress.h"
+#include "opt.h"
 #include "report.h"
+#include "sasl.h"
 #include "secret.h"
 #include "util.h"
 
 struct job {
 	const struct config_account	*a;
-	struct run_opts			 o;
-	char				 port[8];
+	struct account_opts		 ao;
 	char				*pass;
 	pid_t				 pid;
 	int				 code;
 };
 
-static const char *const auth_names[] = {
-	[CONFIG_AUTH_AUTO] = "auto",
-	[CONFIG_AUTH_PLAIN] = "PLAIN",
-	[CONFIG_AUTH_LOGIN] = "LOGIN",
-	[CONFIG_AUTH_CRAM_MD5] = "CRAM-MD5",
-	[CONFIG_AUTH_SCRAM_SHA_1] = "SCRAM-SHA-1",
-	[CONFIG_AUTH_SCRAM_SHA_256] = "SCRAM-SHA-256",
-	[CONFIG_AUTH_XOAUTH2] = "XOAUTH2",
-	[CONFIG_AUTH_OAUTHBEARER] = "OAUTHBEARER",
-};
-
-static const char *const fmt_by_config[] = {
-	[CONFIG_FMT_MAILDIR] = "maildir",
-	[CONFIG_FMT_MBOX] = "mbox",
-	[CONFIG_FMT_TAR] = "tar",
-};
-
-/* The config's values over the built-in defaults, then the CLI's. */
-static int
-build(struct job *j, const struct config *cfg, const struct run_opts *cli,
-    unsigned given)
-{
-	const struct config_account	*a = j->a;
-	struct run_opts			*o = &j->o;
-
-	*o = *cli;
-	o->account = a->name;
-	o->pop3.host = a->host;
-	o->user = a->user;
-	o->pop3.tls = CONFIG_ISSET(a, CONFIG_K_TLS) ? a->tls :
-	    POP3_TLS_IMPLICIT;
-	snprintf(j->port, sizeof j->port, "%u", CONFIG_ISSET(a,
-	    CONFIG_K_PORT) ? a->port : o->pop3.tls == POP3_TLS_IMPLICIT ?
-	    995 : 110);
-	o->pop3.port = j->port;
-	if (CONFIG_ISSET(a, CONFIG_K_AUTH)) {
-		o->sasl = NULL;
-		if (a->auth == CONFIG_AUTH_USER)
-			o->auth = POP3_AUTH_USER;
-		else if (a->auth == CONFIG_AUTH_APOP)
-			o->auth = POP3_AUTH_APOP;
-		else
-			o->sasl = auth_names[a->auth];
-	}
-	if (CONFIG_ISSET(a, CONFIG_K_TLS_CA))
-		o->pop3.tlsopts.ca_file = a->tls_ca;
-	if (CONFIG_ISSET(a, CONFIG_K_TLS_FINGERPRINT))
-		o->pop3.tlsopts.fingerprint = a->tls_fingerprint;
-	if (CONFIG_ISSET(a, CONFIG_K_INSECURE_PLAINTEXT))
-		o->pop3.insecure_plaintext = a->insecure_plaintext;
-	if (CONFIG_ISSET(a, CONFIG_K_FORMAT))
-		o->format = fmt_find(fmt_by_config[a->format]);
-	if (CONFIG_ISSET(a, CONFIG_K_COMPRESS))
-		o->compress = a->compress;
-	if (CONFIG_ISSET(a, CONFIG_K_DELETE)) {
-		o->del = a->del;
-		o->older_than = a->older_than;
-	}
-	if (CONFIG_ISSET(a, CONFIG_K_AGE_BY))
-		o->age_by_date = a->age_by_date;
-	if (CONFIG_ISSET(a, CONFIG_K_MAX_DELETES))
-		o->max_deletes = a->max_deletes;
-	if (CONFIG_ISSET(a, CONFIG_K_MAX_MESSAGE_SIZE))
-		o->pop3.max_msg_size = a->max_message_size;
-	if (CONFIG_ISSET(a, CONFIG_K_TIMEOUT))
-		o->pop3.timeout_ms = o->pop3.connect_timeout_ms =
-		    (int)a->timeout * 1000;
-	if (CONFIG_ISSET(a, CONFIG_K_VAULT))
-		o->vault = a->vault;
-	if (CONFIG_ISSET(a, CONFIG_K_BATCH))
-		o->batch_msgs = a->batch;
-	if (CONFIG_ISSET(&cfg->defaults, CONFIG_K_DEDUP))
-		o->dedup = cfg->dedup == CONFIG_DEDUP_ACCOUNT ?
-		    RUN_DEDUP_ACCOUNT : cfg->dedup == CONFIG_DEDUP_NONE ?
-		    RUN_DEDUP_NONE : RUN_DEDUP_VAULT;
-	/* The command line wins. */
-	if (GIVEN(given, O_VAULT))
-		o->vault = cli->vault;
-	if (GIVEN(given, O_FORMAT))
-		o->format = cli->format;
-	if (GIVEN(given, O_COMPRESS))
-		o->compress = cli->compress;
-	if (GIVEN(given, O_DELETE)) {
-		o->del = cli->del;
-		o->older_than = cli->older_than;
-	}
-	if (GIVEN(given, O_AGEBY))
-		o->age_by_date = cli->age_by_date;
-	if (GIVEN(given, O_MAXDEL))
-		o->max_deletes = cli->max_deletes;
-	if (GIVEN(given, O_ACCTCHG))
-		o->identity = cli->identity;
-	if (GIVEN(given, O_AUTH)) {
-		o->auth = cli->auth;
-		o->sasl = cli->sasl;
-	}
-	if (GIVEN(given, O_TLSCA))
-		o->pop3.tlsopts.ca_file = cli->pop3.tlsopts.ca_file;
-	if (GIVEN(given, O_TLSFP))
-		o->pop3.tlsopts.fingerprint = cli->pop3.tlsopts.fingerprint;
-	if (GIVEN(given, O_INSECURE))
-		o->pop3.insecure_plaintext = 1;
-	if (GIVEN(given, O_TIMEOUT)) {
-		o->pop3.timeout_ms = cli->pop3.timeout_ms;
-		o->pop3.connect_timeout_ms = cli->pop3.connect_timeout_ms;
-	}
-	if (GIVEN(given, O_MAXSIZE))
-		o->pop3.max_msg_size = cli->pop3.max_msg_size;
-	if (GIVEN(given, O_BATCH))
-		o->batch_msgs = cli->batch_msgs;
-	if (o->pop3.tls == POP3_TLS_NONE && !o->pop3.insecure_plaintext) {
-		log_warnx("account %s: tls = none needs insecure_plaintext",
-		    a->name);
-		return -1;
-	}
-	if (o->compress != FMT_COMP_NONE &&
-	    !(o->format->flags & FMT_F_COMPRESSES)) {
-		log_warnx("account %s: the %s format is not compressed",
-		    a->name, o->format->name);
-		return -1;
-	}
-	if (o->mode == RUN_PRUNE && o->del == DEL_NEVER) {
-		log_warnx("account %s: prune needs a delete policy", a->name);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The account's password. Pass 0 takes those from the environment, a
  * literal or netrc; pass 1 (after the environment variables are gone)
- * runs commands and prompts.
+ * runs commands and prompts. --password-command on the command line
+ * beats every source of the file, oauth_command included.
  */
 static int
-get_password(struct job *j, const struct run_opts *cli, unsigned given,
-    int pass)
+get_password(struct job *j, const struct opt_values *cli, int pass)
 {
-	const struct config_account	*a = j->a;
-	struct secret_src		 src;
-	char				 what[600], err[600];
+	const struct opt_values	*v = &j->ao.v;
+	struct secret_src	 src;
+	char			 what[600], err[600];
 
 	memset(&src, 0, sizeof src);
-	/* The command line's timeout, if given, is already the default. */
-	if (!GIVEN(given, O_PWTIMEOUT) &&
-	    CONFIG_ISSET(a, CONFIG_K_PASSWORD_COMMAND_TIMEOUT))
-		src.timeout = a->password_command_timeout;
-	if (GIVEN(given, O_PWCMD))
-		src.command = cli->password_command;
-	else if (CONFIG_ISSET(a, CONFIG_K_OAUTH_COMMAND) && j->o.sasl != NULL &&
-	    (strcmp(j->o.sasl, "XOAUTH2") == 0 ||
-	    strcmp(j->o.sasl, "OAUTHBEARER") == 0))
+	src.timeout = (unsigned)v->password_command_timeout;
+	if (OPT_ISSET(cli, OPT_PASSWORD_COMMAND))
+		src.command = v->password_command;
+	else if (OPT_ISSET(v, OPT_OAUTH_COMMAND) &&
+	    v->auth == OPT_AUTH_SASL && sasl_mech_is_oauth(v->sasl_mech))
 		/* An OAuth 2.0 token instead of a password. */
-		src.command = a->oauth_command;
+		src.command = v->oauth_command;
 	else {
-		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD_COMMAND))
-			src.command = a->password_command;
-		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD))
-			src.literal = a->password;
-		if (CONFIG_ISSET(a, CONFIG_K_PASSWORD_ENV))
-			src.env = a->password_env;
-		if (CONFIG_ISSET(a, CONFIG_K_NETRC)) {
-			src.netrc = a->netrc;
-			src.host = a->host;
-			src.login = a->user;
+		src.command = v->password_command;
+		src.literal = v->password;
+		src.env = v->password_env;
+		if (v->netrc != NULL) {
+			src.netrc = v->netrc;
+			src.host = v->host;
+			src.login = v->user;
 		}
 	}
 	if ((pass == 0) != (src.command == NULL && (src.env != NULL ||
 	    src.literal != NULL || src.netrc != NULL)))
 		return 0;
-	snprintf(what, sizeof what, "%s (%s@%s)", a->name, a->user, a->host);
+	snprintf(what, sizeof what, "%s (%s@%s)", j->a->name, v->user,
+	    v->host);
 	if ((j->pass = secret_resolve(&src, what, err, sizeof err)) == NULL) {
-		log_warnx("account %s: %s", a->name, err);
+		log_warnx("account %s: %s", j->a->name, err);
 		return -1;
 	}
-	j->o.password = j->pass;
+	j->ao.o.password = j->pass;
 	return 0;
 }
 
@@ -259,7 +126,7 @@ start(struct job *j, struct run_stats *st)
 	if (getppid() != parent)
 		_exit(EXIT_SOFTWARE);
 	progress_watch(NULL, NULL, 0, 0);
-	code = run_account(&j->o, st);
+	code = run_account(&j->ao.o, st);
 	if (fflush(stdout) == EOF && code == EXIT_OK)
 		code = EXIT_IOERR;
 	_exit(code);
@@ -286,17 +153,19 @@ wait_child(int *status)
 }
 
 int
-accounts_run(const struct run_opts *cli, unsigned given, const char *config,
-    int jobs, char **names, int n, int json)
+accounts_run(const struct opt_values *cli, enum run_mode mode, char **names,
+    int n)
 {
 	struct config		 cfg;
 	struct config_errors	 errs;
+	struct opt_values	 g;
 	struct job		*j;
 	struct run_stats	*slots = MAP_FAILED;
 	struct report_row	*rows = NULL;
 	const char		**pnames = NULL;
+	const char		*config = cli->config;
 	char			 path[4096];
-	size_t			 i, nj = 0, running = 0, next = 0;
+	size_t			 i, nj = 0, running = 0, next = 0, jobs;
 	int			 k, code = EXIT_OK, status, bad = 0, first = -1;
 	int			 mixed = 0;
 	pid_t			 pid;
@@ -316,6 +185,12 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 		return EXIT_USAGE;
 	}
 	config_errors_free(&errs);
+	/* What is not an account's: jobs. */
+	opt_defaults(&g);
+	opt_merge(&g, &cfg.defaults.v);
+	opt_merge(&g, cli);
+	jobs = (size_t)g.jobs;
+	opt_free(&g);
 	/*
 	 * Before anything is written to stdout (setvbuf's rule): one
 	 * write(2) per line, so that the plan lines of parallel children
@@ -336,7 +211,12 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 		if (n > 0 && k == n)
 			continue;
 		j[nj].a = &cfg.acct[i];
-		if (build(&j[nj], &cfg, cli, given) == -1)
+		/* The one merge: built-in, [defaults], account, CLI. */
+		opt_defaults(&j[nj].ao.v);
+		opt_merge(&j[nj].ao.v, &cfg.defaults.v);
+		opt_merge(&j[nj].ao.v, &cfg.acct[i].v);
+		opt_merge(&j[nj].ao.v, cli);
+		if (account_build(&j[nj].ao, mode, cfg.acct[i].name, 1) == -1)
 			bad = 1;
 		nj++;
 	}
@@ -350,21 +230,18 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 	 * runs, so no child sees them.
 	 */
 	for (i = 0; !bad && i < nj; i++)
-		if (get_password(&j[i], cli, given, 0) == -1)
+		if (get_password(&j[i], cli, 0) == -1)
 			bad = 1;
 	for (i = 0; i < nj; i++)
-		if (CONFIG_ISSET(j[i].a, CONFIG_K_PASSWORD_ENV))
-			secret_drop_env(j[i].a->password_env);
+		if (j[i].a->v.password_env != NULL)
+			secret_drop_env(j[i].a->v.password_env);
 	for (i = 0; !bad && i < nj; i++)
-		if (get_password(&j[i], cli, given, 1) == -1)
+		if (get_password(&j[i], cli, 1) == -1)
 			bad = 1;
 	if (bad) {
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (jobs == 0)
-		jobs = CONFIG_ISSET(&cfg.defaults, CONFIG_K_JOBS) ?
-		    (int)cfg.jobs : 1;
 	/* The children's figures: shared, so the parent can show them. */
 	if ((slots = mmap(NULL, nj * sizeof *slots, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
@@ -377,13 +254,13 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 	for (i = 0; i < nj; i++) {
 		pnames[i] = j[i].a->name;
 		rows[i].name = j[i].a->name;
-		rows[i].host = j[i].o.pop3.host;
-		rows[i].user = j[i].o.user;
+		rows[i].host = j[i].ao.o.pop3.host;
+		rows[i].user = j[i].ao.o.user;
 		rows[i].st = &slots[i];
 	}
 	progress_watch(slots, pnames, nj, 0);
 	while (next < nj || running > 0) {
-		while (next < nj && running < (size_t)jobs) {
+		while (next < nj && running < jobs) {
 			if ((j[next].pid = start(&j[next],
 			    &slots[next])) == -1) {
 				log_warn("fork");
@@ -430,14 +307,15 @@ accounts_run(const struct run_opts *cli, unsigned given, const char *config,
 			mixed = 1;
 	}
 	code = mixed ? EXIT_PARTIAL : first;
-	if (json) {
-		report_json(stdout, rows, nj, cli->mode, started, code);
+	if (cli->json) {
+		report_json(stdout, rows, nj, cli->dry_run ? RUN_DRY : mode,
+		    started, code);
 		if (fflush(stdout) == EOF && code == EXIT_OK)
 			code = EXIT_IOERR;
 	} else if (log_level() >= LOG_NORMAL) {
 		if (nj == 1)
 			report_block(stdout, rows[0].name, rows[0].st,
-			    cli->mode);
+			    cli->dry_run ? RUN_DRY : mode);
 		else
 			report_table(stdout, rows, nj);
 	}
@@ -446,8 +324,10 @@ out:
 		munmap(slots, nj * sizeof *slots);
 	free(rows);
 	free(pnames);
-	for (i = 0; i < nj; i++)
+	for (i = 0; i < nj; i++) {
 		secret_free(j[i].pass);
+		opt_free(&j[i].ao.v);
+	}
 	free(j);
 	config_free(&cfg);
 	return code;

@@ -5,7 +5,6 @@
  * format's own reader, and checked against the SHA-256 recorded when it
  * was downloaded; a mismatch is reported after the bytes went out.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "hash.h"
 #include "idx.h"
 #include "log.h"
+#include "opt.h"
 #include "util.h"
 
 static void
@@ -26,9 +26,8 @@ cat_usage(void)
 	    "listed under UIDL, as archived, and check them against the\n"
 	    "SHA-256 in the index.\n"
 	    "\n"
-	    "Options:\n"
-	    "  --vault DIR   the vault (default: $XDG_DATA_HOME/popvault)\n"
-	    "  -h, --help    this text\n");
+	    "Options:\n");
+	opt_help(stdout, OPT_CMD_CAT);
 }
 
 struct cat_out {
@@ -49,12 +48,6 @@ cat_cb(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-static const struct option cat_opts[] = {
-	{ "vault", required_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
-
 static int
 cat_main(int argc, char **argv)
 {
@@ -67,38 +60,32 @@ cat_main(int argc, char **argv)
 	unsigned char		 got[HASH_LEN];
 	char			 vault[4096], dir[4400];
 	char			 err[600];
-	const char		*v;
-	int			 ch, r, code = EXIT_OK;
+	const char		*v = vault;
+	struct opt_values	 opts;
+	int			 first, r, code = EXIT_OK;
 
-	cmd_default_vault(vault, sizeof vault);
-	v = vault;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", cat_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V':
-			v = optarg;
-			break;
-		case 'h':
-			cat_usage();
-			return EXIT_OK;
-		default:
-			cat_usage();
-			return EXIT_USAGE;
-		}
+	if ((r = cmd_options(argc, argv, OPT_CMD_CAT, cat_usage, &opts,
+	    &first)) == 0 && xsnprintf(vault, sizeof vault, "%s",
+	    opts.vault) == -1) {
+		log_warnx("--vault: too long");
+		r = -1;
 	}
-	if (argc - optind != 2) {
+	opt_free(&opts);
+	if (r != 0)
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (argc - first != 2) {
 		log_warnx("cat needs an account and a UIDL");
 		return EXIT_USAGE;
 	}
 	if ((x = cmd_open_index(v)) == NULL)
 		return EXIT_USAGE;
-	r = idx_locate(x, argv[optind], argv[optind + 1], &l);
+	r = idx_locate(x, argv[first], argv[first + 1], &l);
 	idx_close(x);
 	if (r == -1)
 		return EXIT_IOERR;
 	if (r == 0) {
-		log_warnx("no message %s in account %s", argv[optind + 1],
-		    argv[optind]);
+		log_warnx("no message %s in account %s", argv[first + 1],
+		    argv[first]);
 		return EXIT_USAGE;
 	}
 	if ((ops = fmt_find(l.format)) == NULL) {
@@ -123,8 +110,8 @@ cat_main(int argc, char **argv)
 		hash_final(o.h, got);
 		if (memcmp(got, l.sha256, HASH_LEN) != 0) {
 			log_warnx("message %s of %s: archived bytes do not "
-			    "match the index's SHA-256", argv[optind + 1],
-			    argv[optind]);
+			    "match the index's SHA-256", argv[first + 1],
+			    argv[first]);
 			code = EXIT_VERIFY;
 		}
 	}

@@ -25,6 +25,17 @@ extern const struct cmd cmd_probe;
 void	cmd_default_vault(char *buf, size_t len);
 
 struct idx;
+struct opt_values;
+
+/*
+ * The command line of a command that takes the options of optcmd
+ * (OPT_CMD_*, opt.h) into *o (opt_free() it), the default vault filled
+ * in; *first is the first operand. Returns 0 to go on, 1 after --help
+ * was printed (exit 0), -1 after a mistake was reported with usage
+ * (exit 64).
+ */
+int	cmd_options(int argc, char **argv, unsigned optcmd,
+	    void (*usage)(void), struct opt_values *o, int *first);
 
 /* Open an existing vault's index (never creating one); NULL: reported. */
 struct idx	*cmd_open_index(const char *vault);

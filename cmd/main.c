@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "idx.h"
 #include "log.h"
+#include "opt.h"
 #include "secret.h"
 #include "util.h"
 
@@ -53,6 +54,29 @@ cmd_open_index(const char *vault)
 	if ((x = idx_open(path, err, sizeof err)) == NULL)
 		log_warnx("%s", err);
 	return x;
+}
+
+int
+cmd_options(int argc, char **argv, unsigned optcmd, void (*usage_fn)(void),
+    struct opt_values *o, int *first)
+{
+	char	err[600], vault[4096];
+	int	r;
+
+	r = opt_parse_args(argc, argv, optcmd, o, first, err, sizeof err);
+	if (r == -1)
+		log_warnx("%s", err);
+	else if (r == -2 || o->help)
+		usage_fn();
+	if (r != 0)
+		return -1;
+	if (o->help)
+		return 1;
+	if (o->vault == NULL) {
+		cmd_default_vault(vault, sizeof vault);
+		o->vault = xstrdup(vault);
+	}
+	return 0;
 }
 
 static void
@@ -105,6 +129,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);
+			return EXIT_OK;
+		}
+		/* Hidden: every popvault.conf(5) key (test_manpage.sh). */
+		if (strcmp(argv[2], "--keys") == 0) {
+			opt_keys(stdout);
 			return EXIT_OK;
 		}
 		if ((c = find(argv[2])) == NULL) {

@@ -14,8 +14,6 @@
  * the server sent), so the user can decide to pin it; nothing more is
  * sent on such a connection, and the exit status is fetch's (78).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +21,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "opt.h"
 #include "pop3.h"
 #include "probe.h"
 #include "run.h"
@@ -30,9 +29,6 @@
 #include "secret.h"
 #include "url.h"
 #include "util.h"
-
-enum { P_LOGIN = 256, P_PWCMD, P_AUTH, P_TLSCA, P_TLSFP, P_INSECURE,
-	P_TIMEOUT };
 
 static void
 probe_usage(void)
@@ -47,51 +43,9 @@ probe_usage(void)
 	    "the start) or pop3://[USER@]HOST[:PORT] (STLS required).\n"
 	    "Nothing that changes the mailbox is ever sent.\n"
 	    "\n"
-	    "Options:\n"
-	    "  --login                  also log in (USER needed in the URL),\n"
-	    "                           try UIDL, LIST and pipelining, QUIT\n"
-	    "  --password-command CMD   run CMD, use the first line it "
-	    "prints\n"
-	    "                           (else $POPVAULT_PASSWORD, else a "
-	    "prompt)\n"
-	    "  --auth METHOD            as for fetch: auto (the default), "
-	    "user,\n"
-	    "                           apop, plain, login, cram-md5,\n"
-	    "                           scram-sha-1, scram-sha-256, xoauth2,\n"
-	    "                           oauthbearer\n"
-	    "  --tls-ca FILE            trust the CA certificates in FILE\n"
-	    "                           instead of the system's\n"
-	    "  --tls-fingerprint sha256:HEX\n"
-	    "                           accept only this certificate or "
-	    "key\n"
-	    "  --insecure-plaintext     as fetch: pop3:// goes on in clear "
-	    "text\n"
-	    "                           when the server offers no STLS "
-	    "(login\n"
-	    "                           sends the password in clear)\n"
-	    "  --timeout SECONDS        idle timeout, base of every "
-	    "deadline\n"
-	    "                           (default 60)\n"
-	    "  -v, --verbose            show the POP3 conversation (twice: "
-	    "TLS)\n"
-	    "  -q, --quiet              print only the suggested "
-	    "configuration\n"
-	    "  -h, --help               this text\n");
+	    "Options:\n");
+	opt_help(stdout, OPT_CMD_PROBE);
 }
-
-static const struct option probe_opts[] = {
-	{ "login", no_argument, NULL, P_LOGIN },
-	{ "password-command", required_argument, NULL, P_PWCMD },
-	{ "auth", required_argument, NULL, P_AUTH },
-	{ "tls-ca", required_argument, NULL, P_TLSCA },
-	{ "tls-fingerprint", required_argument, NULL, P_TLSFP },
-	{ "insecure-plaintext", no_argument, NULL, P_INSECURE },
-	{ "timeout", required_argument, NULL, P_TIMEOUT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
 
 /* Keep one CAPA line (escaped) of the clear-text or the TLS session. */
 static void
@@ -148,90 +102,50 @@ probe_url(struct probe *pr, const char *s)
 	return 0;
 }
 
+/*
+ * The command line, merged over the built-in defaults as fetch's is,
+ * and the URL. Returns 0, 1 after --help, or -1 (said why).
+ */
 static int
-probe_args(struct probe *pr, int argc, char **argv, int *verbosity)
+probe_args(struct probe *pr, int argc, char **argv)
 {
-	char	*end;
-	long	 v;
-	int	 ch;
+	struct opt_values	cli;
+	char			err[600];
+	int			first, r;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "vqh", probe_opts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case P_LOGIN:
-			pr->login = 1;
-			break;
-		case P_PWCMD:
-			pr->password_command = optarg;
-			break;
-		case P_AUTH:
-			pr->sasl = NULL;
-			pr->auth_name = optarg;
-			if (strcmp(optarg, "user") == 0)
-				pr->auth = POP3_AUTH_USER;
-			else if (strcmp(optarg, "apop") == 0)
-				pr->auth = POP3_AUTH_APOP;
-			else if (strcmp(optarg, "auto") == 0 ||
-			    sasl_mech_find(optarg) != -1)
-				pr->sasl = optarg;
-			else {
-				log_warnx("--auth: user, apop, auto, plain, "
-				    "login, cram-md5, scram-sha-1, "
-				    "scram-sha-256, xoauth2 or oauthbearer");
-				return -1;
-			}
-			break;
-		case P_TLSCA:
-			pr->o.tlsopts.ca_file = optarg;
-			break;
-		case P_TLSFP:
-			pr->o.tlsopts.fingerprint = optarg;
-			break;
-		case P_INSECURE:
-			pr->o.insecure_plaintext = 1;
-			break;
-		case P_TIMEOUT:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end != '\0' || v < 1 || v > 86400) {
-				log_warnx("--timeout: 1 to 86400 seconds");
-				return -1;
-			}
-			pr->timeout_s = (int)v;
-			pr->o.timeout_ms = (int)v * 1000;
-			pr->o.connect_timeout_ms = (int)v * 1000;
-			break;
-		case 'v':
-			(*verbosity)++;
-			break;
-		case 'q':
-			pr->quiet = 1;
-			break;
-		case 'h':
-			probe_usage();
-			return 1;
-		default:
-			probe_usage();
-			return -1;
-		}
-	}
-	if (argc - optind != 1) {
+	r = opt_parse_args(argc, argv, OPT_CMD_PROBE, &cli, &first, err,
+	    sizeof err);
+	if (r == -1)
+		log_warnx("%s", err);
+	else if (r == -2 || cli.help || argc - first != 1) {
 		probe_usage();
-		return -1;
+		r = cli.help && r == 0 ? 1 : -1;
+	} else
+		r = probe_url(pr, argv[first]);
+	if (r != 0) {
+		opt_free(&cli);
+		return r;
 	}
-	if (probe_url(pr, argv[optind]) == -1)
-		return -1;
+	opt_defaults(&pr->v);
+	opt_merge(&pr->v, &cli);
+	opt_set_url(&pr->v, &pr->u);
+	pr->login = cli.login;
+	pr->quiet = cli.quiet;
+	pr->verbose = cli.verbose;
+	pr->timeout_s = OPT_ISSET(&cli, OPT_TIMEOUT) ? (int)cli.timeout : 0;
+	pr->password_command = pr->v.password_command;
+	opt_login(&pr->v, &pr->auth, &pr->sasl);
+	opt_pop3(&pr->v, &pr->o, pr->port);
 	if (pr->login && !pr->have_user) {
 		log_warnx("--login needs a user: %s://USER@%s",
 		    pr->u.implicit_tls ? "pop3s" : "pop3", pr->u.host);
-		return -1;
-	}
-	if (!pr->login && (pr->password_command != NULL ||
-	    pr->auth_name != NULL))
+		r = -1;
+	} else if (!pr->login && (OPT_ISSET(&cli, OPT_PASSWORD_COMMAND) ||
+	    OPT_ISSET(&cli, OPT_AUTH)))
 		log_info("--password-command and --auth are used only with "
 		    "--login");
-	return 0;
+	opt_free(&cli);
+	return r;
 }
 
 /*
@@ -373,6 +287,7 @@ probe_free(struct probe *pr)
 	for (k = 0; k < 2; k++)
 		for (i = 0; i < pr->capa[k].n; i++)
 			free(pr->capa[k].line[i]);
+	opt_free(&pr->v);
 }
 
 static int
@@ -381,29 +296,18 @@ probe_main(int argc, char **argv)
 	struct probe	 pr;
 	struct pop3	*p = NULL;
 	char		 err[600], what[600], *pass = NULL;
-	int		 verbosity = LOG_NORMAL, code = EXIT_OK, r;
+	int		 code = EXIT_OK, r;
 
 	memset(&pr, 0, sizeof pr);
-	pr.auth = POP3_AUTH_USER;
-	pr.sasl = "auto";
-	pr.o.connect_timeout_ms = 30000;
-	pr.o.timeout_ms = 60000;
-	pr.o.max_msg_size = 1ULL << 30;
+	if ((r = probe_args(&pr, argc, argv)) != 0) {
+		probe_free(&pr);
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	}
+	/* The same connection as fetch with the same URL and options. */
 	pr.o.window = 1;
 	pr.o.capa_cb = capa_keep;
 	pr.o.capa_arg = &pr;
-	if ((r = probe_args(&pr, argc, argv, &verbosity)) != 0)
-		return r == 1 ? EXIT_OK : EXIT_USAGE;
-	log_init(pr.quiet ? LOG_QUIET : verbosity);
-	/* The same connection as fetch with the same URL and options. */
-	if (pr.u.implicit_tls)
-		pr.o.tls = POP3_TLS_IMPLICIT;
-	else if (pr.o.insecure_plaintext)
-		pr.o.tls = POP3_TLS_NONE;
-	else
-		pr.o.tls = POP3_TLS_STARTTLS;
-	pr.o.host = pr.u.host;
-	pr.o.port = pr.u.port;
+	log_init(pr.quiet ? LOG_QUIET : LOG_NORMAL + pr.verbose);
 	if (pr.login) {
 		/* Before connecting, as fetch: a prompt must not stall a
 		 * session that the server times out. */
@@ -411,6 +315,7 @@ probe_main(int argc, char **argv)
 		if ((pass = secret_get(pr.password_command, what, err,
 		    sizeof err)) == NULL) {
 			log_warnx("%s", err);
+			probe_free(&pr);
 			return EXIT_USAGE;
 		}
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "conn.h"
+#include "opt.h"
 #include "pop3.h"
 #include "url.h"
 
@@ -27,12 +28,14 @@ struct probe {
 	/* Asked for, on the command line. */
 	struct url		 u;
 	int			 have_user;	/* the URL named one */
-	struct pop3_opts	 o;
+	struct opt_values	 v;		/* merged, as fetch's */
+	struct pop3_opts	 o;		/* from v */
+	char			 port[8];
 	int			 login;
 	int			 quiet;
+	int			 verbose;	/* how many -v */
 	int			 timeout_s;	/* --timeout; 0: not given */
 	const char		*password_command;
-	const char		*auth_name;	/* --auth as given, or NULL */
 	const char		*sasl;		/* as run_opts.sasl */
 	enum pop3_auth		 auth;
 

@@ -2,7 +2,7 @@
  * probe_print.c -- what "popvault probe" prints: the report, one
  * "Name: value" line per fact (server text escaped when it was kept,
  * see probe.c), and a popvault.conf(5) section to paste, built with
- * the key names of core/config_value.c. The section never turns on
+ * the key names of core/opt.c. The section never turns on
  * anything insecure: clear-text logins and pins stay commented out
  * unless the command line asked for them and they worked.
  */

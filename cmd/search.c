@@ -1,19 +1,14 @@
 /*
  * search.c -- "popvault search": find archived messages in the index.
  */
-#define _XOPEN_SOURCE 700	/* strptime */
-
-#include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "idx.h"
 #include "log.h"
+#include "opt.h"
 #include "util.h"
 
 static void
@@ -29,23 +24,10 @@ search_usage(void)
 	    "UIDL, Date, From, Subject, where it is stored and its kind\n"
 	    "(\"variant\": same Message-ID and body as an earlier copy, other\n"
 	    "headers, stored on its own; \",unproven\": to be fetched again\n"
-	    "before it may be deleted; else \"-\"), separated by tabs. --from and --subject match substrings (any case for\n"
-	    "ASCII); --since and --until bound the Date header (UTC days,\n"
-	    "until excluded).\n");
-}
-
-static int
-parse_day(const char *s, int64_t *out)
-{
-	struct tm	tm;
-	char		*end;
-
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end == NULL || *end != '\0')
-		return -1;
-	*out = (int64_t)timegm(&tm);
-	return 0;
+	    "before it may be deleted; else \"-\"), separated by tabs.\n"
+	    "\n"
+	    "Options:\n");
+	opt_help(stdout, OPT_CMD_SEARCH);
 }
 
 /* Print server text safely: no tabs or control characters. */
@@ -86,85 +68,41 @@ hit(void *arg, const struct idx_hit *h)
 	return 0;
 }
 
-static const struct option search_opts[] = {
-	{ "vault", required_argument, NULL, 'V' },
-	{ "from", required_argument, NULL, 'f' },
-	{ "subject", required_argument, NULL, 's' },
-	{ "since", required_argument, NULL, 'S' },
-	{ "until", required_argument, NULL, 'U' },
-	{ "message-id", required_argument, NULL, 'm' },
-	{ "account", required_argument, NULL, 'a' },
-	{ "limit", required_argument, NULL, 'l' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
-
 static int
 search_main(int argc, char **argv)
 {
 	struct idx_query	 q;
+	struct opt_values	 o;
 	struct idx		*x;
-	char			 vault[4096], *end;
-	const char		*v;
-	int			 ch, r;
+	int			 first, r;
 
-	memset(&q, 0, sizeof q);
-	q.since = q.until = INT64_MIN;
-	cmd_default_vault(vault, sizeof vault);
-	v = vault;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", search_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V':
-			v = optarg;
-			break;
-		case 'f':
-			q.from = optarg;
-			break;
-		case 's':
-			q.subject = optarg;
-			break;
-		case 'S':
-		case 'U':
-			if (parse_day(optarg, ch == 'S' ? &q.since :
-			    &q.until) == -1) {
-				log_warnx("--%s: a day as YYYY-MM-DD",
-				    ch == 'S' ? "since" : "until");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'm':
-			q.message_id = optarg;
-			break;
-		case 'a':
-			q.account = optarg;
-			break;
-		case 'l':
-			errno = 0;
-			q.limit = strtoll(optarg, &end, 10);
-			if (errno || *end != '\0' || q.limit < 1) {
-				log_warnx("--limit: a positive number");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			search_usage();
-			return EXIT_OK;
-		default:
-			search_usage();
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
+	if ((r = cmd_options(argc, argv, OPT_CMD_SEARCH, search_usage, &o,
+	    &first)) == 0 && first != argc) {
 		search_usage();
+		r = -1;
+	}
+	if (r != 0) {
+		opt_free(&o);
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	}
+	memset(&q, 0, sizeof q);
+	q.from = o.from;
+	q.subject = o.subject;
+	q.since = OPT_ISSET(&o, OPT_SINCE) ? o.since : INT64_MIN;
+	q.until = OPT_ISSET(&o, OPT_UNTIL) ? o.until : INT64_MIN;
+	q.message_id = o.message_id;
+	q.account = o.account;
+	q.limit = (int64_t)o.limit;
+	x = cmd_open_index(o.vault);
+	if (x == NULL) {
+		opt_free(&o);
 		return EXIT_USAGE;
 	}
-	if ((x = cmd_open_index(v)) == NULL)
-		return EXIT_USAGE;
 	r = idx_search(x, &q, hit, NULL);
 	if (r == -1)
 		log_warnx("%s", idx_error(x));
 	idx_close(x);
+	opt_free(&o);
 	return r == -1 ? EXIT_IOERR : EXIT_OK;
 }
 

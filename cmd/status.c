@@ -1,13 +1,13 @@
 /*
  * status.c -- "popvault status": per account, what the index knows.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "cmd.h"
 #include "idx.h"
 #include "log.h"
+#include "opt.h"
 #include "util.h"
 
 static void
@@ -22,9 +22,8 @@ status_usage(void)
 	    "other headers), UIDLs to fetch again before any delete\n"
 	    "(unproven), and the time and outcome of the last run.\n"
 	    "\n"
-	    "Options:\n"
-	    "  --vault DIR   the vault (default: $XDG_DATA_HOME/popvault)\n"
-	    "  -h, --help    this text\n");
+	    "Options:\n");
+	opt_help(stdout, OPT_CMD_STATUS);
 }
 
 static int
@@ -47,41 +46,23 @@ status_row(void *arg, const struct idx_status *s)
 	return 0;
 }
 
-static const struct option status_opts[] = {
-	{ "vault", required_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
-
 static int
 status_main(int argc, char **argv)
 {
-	struct idx	*x;
-	char		 vault[4096];
-	const char	*v;
-	int		 ch, r;
+	struct opt_values	 o;
+	struct idx		*x;
+	int			 first, r;
 
-	cmd_default_vault(vault, sizeof vault);
-	v = vault;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", status_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V':
-			v = optarg;
-			break;
-		case 'h':
-			status_usage();
-			return EXIT_OK;
-		default:
-			status_usage();
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
+	if ((r = cmd_options(argc, argv, OPT_CMD_STATUS, status_usage, &o,
+	    &first)) == 0 && first != argc) {
 		status_usage();
-		return EXIT_USAGE;
+		r = -1;
 	}
-	if ((x = cmd_open_index(v)) == NULL)
+	x = r == 0 ? cmd_open_index(o.vault) : NULL;
+	opt_free(&o);
+	if (r != 0)
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (x == NULL)
 		return EXIT_USAGE;
 	printf("%-30s %8s %8s %8s %8s %8s %6s %8s %8s  %s\n", "account",
 	    "listed", "archived", "verified", "dups", "deleted", "bad",

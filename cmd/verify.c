@@ -1,11 +1,11 @@
 /*
  * verify.c -- "popvault verify": re-read whole archives, offline.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd.h"
 #include "log.h"
+#include "opt.h"
 #include "util.h"
 #include "verify.h"
 
@@ -19,47 +19,25 @@ verify_usage(void)
 	    "each message that is missing, altered or unreadable. Exit\n"
 	    "status 0 when all match, %d when any does not.\n"
 	    "\n"
-	    "Options:\n"
-	    "  --vault DIR   the vault (default: $XDG_DATA_HOME/popvault)\n"
-	    "  -q, --quiet   only the problems, no summary\n"
-	    "  -h, --help    this text\n", EXIT_VERIFY);
+	    "Options:\n", EXIT_VERIFY);
+	opt_help(stdout, OPT_CMD_VERIFY);
 }
-
-static const struct option verify_opts[] = {
-	{ "vault", required_argument, NULL, 'V' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
 
 static int
 verify_main(int argc, char **argv)
 {
 	struct verify_report	 rep;
-	char			 vault[4096];
-	const char		*v;
-	int			 ch, quiet = 0, code;
+	struct opt_values	 o;
+	int			 first, code, quiet;
 
-	cmd_default_vault(vault, sizeof vault);
-	v = vault;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "qh", verify_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V':
-			v = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			verify_usage();
-			return EXIT_OK;
-		default:
-			verify_usage();
-			return EXIT_USAGE;
-		}
+	if ((code = cmd_options(argc, argv, OPT_CMD_VERIFY, verify_usage, &o,
+	    &first)) != 0) {
+		opt_free(&o);
+		return code == 1 ? EXIT_OK : EXIT_USAGE;
 	}
-	code = verify_vault(v, argv + optind, argc - optind, &rep);
+	quiet = o.quiet;
+	code = verify_vault(o.vault, argv + first, argc - first, &rep);
+	opt_free(&o);
 	if (!quiet && (code == EXIT_OK || code == EXIT_VERIFY))
 		printf("%llu checked, %llu ok, %llu missing, %llu altered, "
 		    "%llu unreadable\n", (unsigned long long)rep.checked,

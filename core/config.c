@@ -1,8 +1,8 @@
 /*
  * config.c -- the popvault.conf(5) file: lines, sections, [defaults]
  * merging, the checks that need a whole account, and reading the file
- * with its permission check. What each key accepts is in
- * config_value.c.
+ * with its permission check. The keys are options of opt.h: what each
+ * accepts, and the merge of [defaults] into an account, are opt.c's.
  *
  * The grammar, one line at a time (no yacc: the file is flat):
  *
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config_int.h"
+#include "config.h"
 #include "log.h"
 #include "secret.h"
 #include "util.h"
@@ -136,11 +136,19 @@ valid_name(const char *s, size_t len)
 	return 1;
 }
 
+/* Free a's values (the password wiped) and zero it. */
+static void
+account_clear(struct config_account *a)
+{
+	opt_free(&a->v);
+	memset(a, 0, sizeof *a);
+}
+
 /* Start the scratch section: keys are checked, then thrown away. */
 static void
 use_scratch(struct parser *p, int defaults)
 {
-	config_account_clear(&p->scratch);
+	account_clear(&p->scratch);
 	p->cur = &p->scratch;
 	p->in_defaults = defaults;
 	p->state = S_SECTION;
@@ -299,7 +307,7 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 
 	if ((eq = strchr(s, '=')) == NULL) {
 		klen = strcspn(s, WS);
-		if (config_key_lookup(s, klen) == CONFIG_K_PASSWORD)
+		if (opt_find_key(s, klen) == OPT_PASSWORD)
 			p->cfg->has_password = 1;
 		err_add(p, line, "missing '=' after \"%s\" (expected KEY = "
 		    "VALUE)", esc(s, klen, e, sizeof e));
@@ -312,15 +320,14 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 		err_add(p, line, "missing key before '='");
 		return;
 	}
-	k = config_key_lookup(s, klen);
+	k = opt_find_key(s, klen);
 	/* A literal password anywhere in the file makes it secret. */
-	if (k == CONFIG_K_PASSWORD)
+	if (k == OPT_PASSWORD)
 		p->cfg->has_password = 1;
 	/* And a command anywhere makes it something that runs commands. */
-	if ((k == CONFIG_K_PASSWORD_COMMAND || k == CONFIG_K_OAUTH_COMMAND) &&
-	    !p->cfg->has_command) {
+	if (k != -1 && (opt_flags(k) & OPT_F_COMMAND) && !p->cfg->has_command) {
 		p->cfg->has_command = 1;
-		p->cfg->command_key = (enum config_key)k;
+		p->cfg->command_key = (enum opt_id)k;
 	}
 	if (p->state == S_NONE) {
 		err_add(p, line, "\"%s\" outside a section (put it under "
@@ -338,21 +345,20 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 				hint[i] = '_';
 			else if (hint[i] >= 'A' && hint[i] <= 'Z')
 				hint[i] = (char)(hint[i] - 'A' + 'a');
-		k = config_key_lookup(hint, klen);
+		k = opt_find_key(hint, klen);
 		err_add(p, line, "unknown key \"%s\"%s%s%s",
 		    esc(s, klen, e, sizeof e), k != -1 ? " (did you mean " :
-		    "", k != -1 ? config_key_name(k) : "", k != -1 ? "?)" : "");
+		    "", k != -1 ? opt_key(k) : "", k != -1 ? "?)" : "");
 		return;
 	}
 	a = p->cur;
-	if (config_key_defaults_only(k) && !p->in_defaults) {
-		err_add(p, line, "%s is only valid in [defaults]",
-		    config_key_name(k));
+	if ((opt_flags(k) & OPT_F_DEFAULTS_ONLY) && !p->in_defaults) {
+		err_add(p, line, "%s is only valid in [defaults]", opt_key(k));
 		return;
 	}
 	if (a->keyline[k] != 0) {
 		err_add(p, line, "duplicate key %s (first at line %u)",
-		    config_key_name(k), a->keyline[k]);
+		    opt_key(k), a->keyline[k]);
 		return;
 	}
 	a->keyline[k] = line;
@@ -360,18 +366,19 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 	if (what == NULL && value[0] == '\0')
 		what = "empty value";
 	if (what != NULL) {
-		err_add(p, line, "%s: %s", config_key_name(k), what);
+		err_add(p, line, "%s: %s", opt_key(k), what);
 		goto out;
 	}
-	if (config_set_value(p->cfg, a, k, value, why, sizeof why) == -1) {
+	if (opt_set(&a->v, k, value, OPT_FROM_CONFIG, why,
+	    sizeof why) == -1) {
 		/* Never echo a password, even a malformed one. */
-		if (k == CONFIG_K_PASSWORD)
-			err_add(p, line, "password: %s", why);
+		if (opt_flags(k) & OPT_F_SECRET)
+			err_add(p, line, "%s: %s", opt_key(k), why);
 		else
-			err_add(p, line, "%s = \"%s\": %s",
-			    config_key_name(k),
+			err_add(p, line, "%s = \"%s\": %s", opt_key(k),
 			    esc(value, strlen(value), ev, sizeof ev), why);
-	}
+	} else
+		a->own |= OPT_BIT(k);
 out:
 	explicit_bzero(value, sizeof value);
 }
@@ -435,13 +442,13 @@ check_sources(struct parser *p, const struct config_account *a,
 	int		k, n = 0;
 
 	list[0] = '\0';
-	for (k = 0; k < CONFIG_K_COUNT; k++) {
-		if (!config_key_is_source(k) || a->keyline[k] == 0)
+	for (k = 0; k < OPT_COUNT; k++) {
+		if (!(opt_flags(k) & OPT_F_SOURCE) || a->keyline[k] == 0)
 			continue;
 		if (a->keyline[k] > last)
 			last = a->keyline[k];
 		snprintf(list + strlen(list), sizeof list - strlen(list),
-		    "%s%s (line %u)", n++ > 0 ? ", " : "", config_key_name(k),
+		    "%s%s (line %u)", n++ > 0 ? ", " : "", opt_key(k),
 		    a->keyline[k]);
 	}
 	if (n > 1)
@@ -449,40 +456,43 @@ check_sources(struct parser *p, const struct config_account *a,
 		    "%s; keep one", what, list);
 }
 
-/* Merge [defaults] into one account, then check the whole of it. */
+/*
+ * Merge [defaults] into one account (opt_merge(): the account's own
+ * values over those of [defaults] but for its [defaults]-only keys),
+ * then check the whole of it.
+ */
 static void
 finish_account(struct parser *p, struct config_account *a)
 {
 	const struct config_account	*d = &p->cfg->defaults;
+	struct opt_values		 m;
 	char				 what[CONFIG_NAME_MAX + 16];
-	int				 k, own_source = 0;
+	int				 k;
 
-	for (k = 0; k < CONFIG_K_COUNT; k++)
-		if (config_key_is_source(k) && a->keyline[k] != 0)
-			own_source = 1;
-	for (k = 0; k < CONFIG_K_COUNT; k++) {
-		if (a->keyline[k] != 0 || !(d->set & CONFIG_BIT(k)))
-			continue;
-		if (config_key_is_source(k) && own_source)
-			continue;
-		config_inherit(a, d, k);
-	}
+	opt_init(&m);
+	opt_merge(&m, &d->v);
+	for (k = 0; k < OPT_COUNT; k++)
+		if (opt_flags(k) & OPT_F_DEFAULTS_ONLY)
+			opt_clear(&m, k);
+	opt_merge(&m, &a->v);
+	opt_free(&a->v);
+	a->v = m;
 	snprintf(what, sizeof what, "account \"%s\"", a->name);
 	/* A key given but refused was reported already. */
-	if (!CONFIG_ISSET(a, CONFIG_K_HOST) && a->keyline[CONFIG_K_HOST] == 0 &&
-	    d->keyline[CONFIG_K_HOST] == 0)
+	if (!OPT_ISSET(&a->v, OPT_HOST) && a->keyline[OPT_HOST] == 0 &&
+	    d->keyline[OPT_HOST] == 0)
 		err_add(p, a->line, "%s has no host (host = is required)",
 		    what);
-	if (!CONFIG_ISSET(a, CONFIG_K_USER) && a->keyline[CONFIG_K_USER] == 0 &&
-	    d->keyline[CONFIG_K_USER] == 0)
+	if (!OPT_ISSET(&a->v, OPT_USER) && a->keyline[OPT_USER] == 0 &&
+	    d->keyline[OPT_USER] == 0)
 		err_add(p, a->line, "%s has no user (user = is required)",
 		    what);
 	check_sources(p, a, what);
-	if (CONFIG_ISSET(a, CONFIG_K_TLS) && a->tls == POP3_TLS_NONE &&
-	    !(CONFIG_ISSET(a, CONFIG_K_INSECURE_PLAINTEXT) &&
-	    a->insecure_plaintext)) {
-		if (a->own & CONFIG_BIT(CONFIG_K_TLS))
-			err_add(p, a->keyline[CONFIG_K_TLS], "tls = none sends "
+	if (OPT_ISSET(&a->v, OPT_TLS) && a->v.tls == POP3_TLS_NONE &&
+	    !(OPT_ISSET(&a->v, OPT_INSECURE_PLAINTEXT) &&
+	    a->v.insecure_plaintext)) {
+		if (a->own & OPT_BIT(OPT_TLS))
+			err_add(p, a->keyline[OPT_TLS], "tls = none sends "
 			    "the password in clear; add insecure_plaintext = "
 			    "yes");
 		else
@@ -525,12 +535,12 @@ check_file(struct parser *p, const char *name, const struct stat *st)
 		flags |= SECRET_F_EXEC;
 	if (cfg->has_password && cfg->has_command)
 		snprintf(what, sizeof what, "holds a password and can run a "
-		    "command (%s)", config_key_name(cfg->command_key));
+		    "command (%s)", opt_key(cfg->command_key));
 	else if (cfg->has_password)
 		snprintf(what, sizeof what, "holds a password");
 	else
 		snprintf(what, sizeof what, "can run a command (%s)",
-		    config_key_name(cfg->command_key));
+		    opt_key(cfg->command_key));
 	if (secret_file_check(name, st, flags, what, msg, sizeof msg) == -1)
 		err_push(p->errs, 0, xstrdup(msg));
 }
@@ -557,7 +567,7 @@ parse(const char *name, const char *buf, size_t len, struct config *cfg,
 		err_add(&p, 0, "larger than %d bytes", CONFIG_FILE_MAX);
 	else
 		parse_lines(&p, buf, len);
-	config_account_clear(&p.scratch);
+	account_clear(&p.scratch);
 	if (st != NULL)
 		check_file(&p, name, st);
 	if (!p.full) {
@@ -645,9 +655,9 @@ config_free(struct config *cfg)
 	size_t	i;
 
 	for (i = 0; i < cfg->nacct; i++)
-		config_account_clear(&cfg->acct[i]);
+		account_clear(&cfg->acct[i]);
 	free(cfg->acct);
-	config_account_clear(&cfg->defaults);
+	account_clear(&cfg->defaults);
 	free(cfg->path);
 	memset(cfg, 0, sizeof *cfg);
 }
@@ -682,7 +692,7 @@ config_default_path(char *buf, size_t len)
 
 	if (x != NULL && x[0] == '/')
 		return xsnprintf(buf, len, "%s/popvault/config", x);
-	if (config_home(home, sizeof home) == -1)
+	if (opt_home(home, sizeof home) == -1)
 		return -1;
 	return xsnprintf(buf, len, "%s/.config/popvault/config", home);
 }

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "run.h"	/* enum run_delete, pop3_tls, fmt_compress */
+#include "opt.h"
 
 #define CONFIG_LINE_MAX		4096	/* bytes, without the EOL */
 #define CONFIG_FILE_MAX		(1024 * 1024)
@@ -31,126 +31,39 @@
 #define CONFIG_NAME_MAX		64	/* [account NAME] */
 #define CONFIG_ERRORS_MAX	100	/* then one "too many errors" */
 
-/* The keys; CONFIG_BIT(k) is k's bit in the set/own masks. */
-enum config_key {
-	CONFIG_K_HOST,
-	CONFIG_K_PORT,
-	CONFIG_K_TLS,
-	CONFIG_K_USER,
-	CONFIG_K_AUTH,
-	CONFIG_K_PASSWORD_COMMAND,
-	CONFIG_K_OAUTH_COMMAND,
-	CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
-	CONFIG_K_NETRC,
-	CONFIG_K_PASSWORD,
-	CONFIG_K_PASSWORD_ENV,
-	CONFIG_K_TLS_CA,
-	CONFIG_K_TLS_FINGERPRINT,
-	CONFIG_K_INSECURE_PLAINTEXT,
-	CONFIG_K_FORMAT,
-	CONFIG_K_COMPRESS,
-	CONFIG_K_DELETE,
-	CONFIG_K_AGE_BY,
-	CONFIG_K_MAX_DELETES,
-	CONFIG_K_MAX_MESSAGE_SIZE,
-	CONFIG_K_TIMEOUT,
-	CONFIG_K_VAULT,
-	CONFIG_K_BATCH,
-	CONFIG_K_DEDUP,		/* [defaults] only */
-	CONFIG_K_JOBS,		/* [defaults] only */
-	CONFIG_K_COUNT
-};
-
-#define CONFIG_BIT(k)		((uint32_t)1 << (k))
-#define CONFIG_ISSET(a, k)	(((a)->set & CONFIG_BIT(k)) != 0)
-
-/* auth = ...; in this order: auto, user, apop, plain, login, ... */
-enum config_auth {
-	CONFIG_AUTH_AUTO,
-	CONFIG_AUTH_USER,
-	CONFIG_AUTH_APOP,
-	CONFIG_AUTH_PLAIN,
-	CONFIG_AUTH_LOGIN,
-	CONFIG_AUTH_CRAM_MD5,
-	CONFIG_AUTH_SCRAM_SHA_1,
-	CONFIG_AUTH_SCRAM_SHA_256,
-	CONFIG_AUTH_XOAUTH2,
-	CONFIG_AUTH_OAUTHBEARER
-};
-
-/* format = maildir | mbox | tar: give the name to fmt_find(). */
-enum config_format {
-	CONFIG_FMT_MAILDIR,
-	CONFIG_FMT_MBOX,
-	CONFIG_FMT_TAR
-};
-
-enum config_dedup {
-	CONFIG_DEDUP_VAULT,
-	CONFIG_DEDUP_ACCOUNT,
-	CONFIG_DEDUP_NONE
-};
-
 /*
- * One section's values. For an account, after config_parse_buffer
- * returns 0, the [defaults] values are merged in: a key the account
- * does not give is taken from [defaults]. The password sources
- * (password_command, netrc, password, password_env) merge as one
- * group: an account that names any of them inherits none.
+ * One section. Its keys are the options of opt.h that have one
+ * (opt_key()), set with opt_set() as the command line sets its flags.
+ * For an account, after config_parse_buffer returns 0, v holds the
+ * [defaults] values merged under its own (opt_merge(): a key the
+ * account does not give is taken from [defaults]; the password sources
+ * password_command, netrc, password and password_env go as one group,
+ * so an account that names any of them inherits none). The
+ * [defaults]-only keys (dedup, jobs) stay in the defaults section.
  *
- * A field is meaningful only when its bit is in set; otherwise the
- * caller applies its built-in default (listed in popvault.conf(5)).
- * Strings are owned by the struct config; netrc, tls_ca and vault are
- * absolute paths ("~/" expanded, netrc = yes made ~/.netrc).
+ * A value is meaningful only when its bit is in v.set; otherwise the
+ * caller applies the built-in default (opt_defaults(), listed in
+ * popvault.conf(5)). netrc, tls_ca and vault are absolute paths ("~/"
+ * expanded, netrc = yes made ~/.netrc).
  */
 struct config_account {
 	char			 name[CONFIG_NAME_MAX + 1];
 	unsigned		 line;	/* of the section header */
-	uint32_t		 set;	/* keys with a value, merged */
-	uint32_t		 own;	/* keys given in this section */
+	struct opt_values	 v;	/* the values, merged */
+	uint64_t		 own;	/* OPT_BIT()s given in this section */
 	/* Where each key was given in this section; 0: not here. */
-	unsigned		 keyline[CONFIG_K_COUNT];
-
-	char			*host;
-	unsigned		 port;
-	enum pop3_tls		 tls;
-	char			*user;
-	enum config_auth	 auth;
-	char			*password_command;
-	char			*oauth_command;
-	unsigned		 password_command_timeout; /* seconds */
-	char			*netrc;
-	char			*password;	/* wiped when freed */
-	char			*password_env;
-	char			*tls_ca;
-	char			*tls_fingerprint; /* as given */
-	int			 insecure_plaintext;
-	enum config_format	 format;
-	enum fmt_compress	 compress;
-	enum run_delete		 del;
-	int64_t			 older_than;	/* seconds */
-	int			 age_by_date;	/* age_by = date */
-	uint64_t		 max_deletes;
-	uint64_t		 max_message_size; /* bytes */
-	unsigned		 timeout;	/* seconds */
-	char			*vault;
-	unsigned		 batch;
+	unsigned		 keyline[OPT_COUNT];
 };
 
-/*
- * The whole file. dedup and jobs are meaningful when their bits are
- * in defaults.set (CONFIG_ISSET(&cfg->defaults, CONFIG_K_JOBS)).
- */
+/* The whole file. */
 struct config {
 	char			*path;	/* as given to the parser */
 	struct config_account	 defaults;	/* as written */
-	enum config_dedup	 dedup;
-	unsigned		 jobs;
 	struct config_account	*acct;	/* in file order */
 	size_t			 nacct;
 	int			 has_password;	/* a password = line */
 	int			 has_command;	/* a command line, and */
-	enum config_key		 command_key;	/* the first one's key */
+	enum opt_id		 command_key;	/* the first one's key */
 };
 
 /* One mistake; sorted by line, file-wide ones (line 0) first. */
@@ -201,8 +114,5 @@ const struct config_account *
  * there is no home directory or buf is too small.
  */
 int	config_default_path(char *buf, size_t len);
-
-/* The key's name ("max_deletes"), for messages. */
-const char *config_key_name(enum config_key);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "policy.h"	/* enum run_delete */
 #include "pop3.h"
 
 enum run_mode {
@@ -33,12 +34,6 @@ enum run_mode {
 #define RUN_ID_SAME		0	/* refuse to run it */
 #define RUN_ID_MOVED		1	/* same mailbox: prove every UIDL again */
 #define RUN_ID_NEW		2	/* a fresh account; the old one renamed */
-
-enum run_delete {
-	DEL_NEVER,	/* keep on server (the default) */
-	DEL_VERIFIED,	/* delete every verified message */
-	DEL_OLDER	/* delete verified messages older than a duration */
-};
 
 struct run_opts {
 	enum run_mode		 mode;
@@ -111,12 +106,6 @@ enum {
 
 /* Set from a SIGINT/SIGTERM handler: stop after the current batch. */
 void	run_interrupt(void);
-
-/*
- * Parse a delete policy: "never", "verified", "older-than=DURATION"
- * (DURATION: a number and d, w, m (30 days) or y (365 days)). 0 or -1.
- */
-int	run_parse_delete(const char *, enum run_delete *, int64_t *secs);
 
 /* The exit status (util.h) for a failed POP3 session of that class. */
 int	run_exit_of(enum pop3_errclass);

@@ -42,8 +42,8 @@ check_account(const struct config *cfg, const struct config_account *a)
 
 	FUZZ_CHECK(len > 0 && len <= CONFIG_NAME_MAX);
 	FUZZ_CHECK(config_find(cfg, a->name) == a);
-	FUZZ_CHECK((a->own & ~a->set) == 0);
-	FUZZ_CHECK((a->set >> CONFIG_K_COUNT) == 0);
+	FUZZ_CHECK((a->own & ~a->v.set) == 0);
+	FUZZ_CHECK((a->v.set >> OPT_COUNT) == 0);
 }
 
 int

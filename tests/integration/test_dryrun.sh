@@ -11,7 +11,8 @@
 #   2. a vault made by a real fetch, 10 of 20 messages archived, its
 #      lock file removed by hand: the plan says 10 to archive, 10 to
 #      delete; no lock file, no mbox folder for --format mbox
-#   3. the same in config mode
+#   3. the same in config mode; prune takes the policy from the file
+#      when --delete is not given, and refuses an account without one
 #   4. an index at schema version 2 (older than this popvault's): the dry
 #      run works on a migrated copy; the file stays at version 2
 #   5. a newer schema: refused (exit 74), nothing changed
@@ -143,6 +144,17 @@ dry_cfg config_fetch_dry_run "$T/c3" fetch --dry-run -j 2
 unchanged config_fetch_dry_run "$VC" "$before" 0 5 0
 dry_cfg config_prune_plan "$T/c3" prune --plan --delete=verified -j 2
 unchanged config_prune_plan "$VC" "$before" 0 "" 20
+# The policy may come from the file instead of --delete (popvault(1));
+# an account left without one is refused before anything is read.
+cp "$T/c3" "$T/c3del" && printf 'delete = verified\n' >>"$T/c3del"
+dry_cfg config_prune_plan_policy_from_file "$T/c3del" prune --plan -j 2
+unchanged config_prune_plan_policy_from_file "$VC" "$before" 0 "" 20
+dry_cfg config_prune_plan_no_policy "$T/c3" prune --plan
+unchanged config_prune_plan_no_policy "$VC" "$before" 64 "" 0
+grep -q 'account alice: prune needs a delete policy' \
+    "$T/config_prune_plan_no_policy.out" &&
+    t_pass config_prune_no_policy_says_why ||
+    t_fail config_prune_no_policy_says_why "$(head -c 300 "$T/config_prune_plan_no_policy.out")"
 
 # --- 4. an older schema -------------------------------------------------
 

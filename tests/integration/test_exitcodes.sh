@@ -212,6 +212,21 @@ cat "$T/badopt.out" "$T/badopt.err" | grep -q 'usage: popvault fetch' || why="$w
 [ ! -e "$T/v64" ] || why="$why; a vault was created"
 ck exit_64_unknown_option "$RC" "${why#; }"
 
+# A refused option value: said with the flag, before anything is made.
+run badval "$POPVAULT" fetch --batch 0 --vault "$T/v64v" "$(url zero)"
+why=
+grep -q -- '--batch: 1 to 100000' "$T/badval.err" || why="no '--batch: 1 to 100000' error"
+[ ! -e "$T/v64v" ] || why="$why; a vault was created"
+ck exit_64_bad_option_value "$RC" "${why#; }${why:+: $(said badval)}"
+
+# A malformed pin is refused when read, not at the TLS handshake.
+run badpin "$POPVAULT" fetch --tls-fingerprint sha256:abc --vault "$T/v64p" "$(url zero)"
+why=
+grep -q -- '--tls-fingerprint: sha256: and 64 hex digits' "$T/badpin.err" ||
+    why="no '--tls-fingerprint: sha256: and 64 hex digits' error"
+[ ! -e "$T/v64p" ] || why="$why; a vault was created"
+ck exit_64_malformed_pin "$RC" "${why#; }${why:+: $(said badpin)}"
+
 run badcmd "$POPVAULT" fecth
 ck exit_64_unknown_command "$RC" "$(grep -q "unknown command 'fecth'" "$T/badcmd.err" || said badcmd)"
 

@@ -11,7 +11,15 @@
 #                 the top level) appears in docs/popvault.1, as "Fl -xxx"
 #                 or "Fl x" in the mdoc source, or literally (an example);
 #   help/CMD      "popvault help CMD" prints the same as "popvault CMD
-#                 --help", with the same exit status (0).
+#                 --help", with the same exit status (0);
+#   keys/...      docs/popvault.conf.5 against the keys the config parser
+#                 knows ("popvault help --keys", hidden, printed from the
+#                 option table of core/opt.c): every key has its item
+#                 (".It Ic KEY No =") in the section its scope says
+#                 ("Account keys" or "Keys of the defaults section only"),
+#                 every item names a real key, and a key that takes only
+#                 words lists exactly those (on its .It line as "Cm a | b",
+#                 or, after "Ar", as Cm words in the item's text).
 #
 # Environment: POPVAULT (the binary under test), POPVAULT_RELEASE (the
 # binary "make install" installs; default: popvault beside POPVAULT).
@@ -158,6 +166,84 @@ for c in $cmds; do
 		    head -n 5 | tr '\n' ' ')"
 	fi
 done
+
+# --- (d) popvault.conf(5) against the parser ----------------------------------
+CONF=$T_ROOT/docs/popvault.conf.5
+keys_out=$("$POPVAULT" help --keys 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] || [ -z "$keys_out" ]; then
+	t_fail keys "popvault help --keys: status $rc: $keys_out"
+else
+	# "KEY SCOPE" for each item of the page, by the section it is in.
+	items=$(awk '
+		/^\.Ss / { sec = $0 }
+		/^\.It Ic [a-z_]+ No =/ {
+			scope = "elsewhere"
+			if (sec ~ /Account keys/)
+				scope = "account"
+			if (sec ~ /defaults section only/)
+				scope = "defaults"
+			print $3, scope
+		}' "$CONF")
+	missing="" wrong="" unknown="" badwords=""
+	while IFS=$'\t' read -r key scope words; do
+		got=$(printf '%s\n' "$items" | awk -v k="$key" '$1 == k { print $2 }')
+		if [ -z "$got" ]; then
+			missing="$missing $key"
+			continue
+		fi
+		[ "$got" = "$scope" ] || wrong="$wrong $key($got, not $scope)"
+		[ -n "$words" ] || continue
+		# The words of the item: those of its .It line, or (when the
+		# line names an argument) every Cm word of its text.
+		doc=$(awk -v k="$key" '
+			function cmwords(line,   n, i, t, out) {
+				n = split(line, t, /[ \t]+/)
+				out = ""
+				for (i = 1; i <= n; i++)
+					if (t[i] ~ /^[a-z0-9][a-z0-9-]*$/ &&
+					    t[i - 1] ~ /^(Cm|\|)$/)
+						out = out " " t[i]
+				return out
+			}
+			$0 ~ "^\\.It Ic " k " No =" {
+				on = 1
+				if ($0 !~ / Ar /) { print cmwords($0); exit }
+				next
+			}
+			on && /^\.(It|El)/ { exit }
+			on && /^\.Cm / {
+				# ".Cm a , b , c": every word of the line.
+				n = split($0, t, /[ \t]+/)
+				for (i = 2; i <= n; i++)
+					if (t[i] ~ /^[a-z0-9][a-z0-9-]*$/)
+						print t[i]
+			}' "$CONF" |
+		    tr ' ' '\n' | sed '/^$/d' | sort -u)
+		want=$(printf '%s\n' $words | sort -u)
+		if grep -q " Ar " <(grep -E "^\.It Ic $key No =" "$CONF"); then
+			# Named in the text: each word must be there.
+			extra=$(comm -23 <(printf '%s\n' "$want") \
+			    <(printf '%s\n' "$doc"))
+			[ -z "$extra" ] ||
+			    badwords="$badwords $key(not in its text: $(echo $extra))"
+		elif [ "$doc" != "$want" ]; then
+			badwords="$badwords $key(page: $(echo $doc); parser: $words)"
+		fi
+	done <<<"$keys_out"
+	for k in $(printf '%s\n' "$items" | awk '{ print $1 }'); do
+		printf '%s\n' "$keys_out" | cut -f1 | grep -qx "$k" ||
+		    unknown="$unknown $k"
+	done
+	[ -z "$missing" ] && t_pass keys/documented ||
+	    t_fail keys/documented "keys without an item in popvault.conf.5:$missing"
+	[ -z "$wrong" ] && t_pass keys/scope ||
+	    t_fail keys/scope "keys in the wrong section of popvault.conf.5:$wrong"
+	[ -z "$unknown" ] && t_pass keys/known ||
+	    t_fail keys/known "items of popvault.conf.5 the parser does not know:$unknown"
+	[ -z "$badwords" ] && t_pass keys/words ||
+	    t_fail keys/words "words that differ:$badwords"
+fi
 
 # --- make install ------------------------------------------------------------
 # Into a scratch DESTDIR, from the build being tested (no rebuild): the

@@ -14,7 +14,9 @@
 #    endpoint on loopback (tests/lib/oauth_introspect.py, RFC 7662) that
 #    knows one token;
 #  - against the scripted fake server (tests/lib/fakepop.py, "token"),
-#    where the exact bytes received are decoded and compared.
+#    where the exact bytes received are decoded and compared; there also
+#    with the mechanism given as --auth over the file's auth = plain (the
+#    oauth_command's token is sent, not the password_command's output).
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
@@ -57,10 +59,13 @@ TOK_SHORT=ya29.a0AfB_short-token.0123456789
 TOK_LONG=ya29.$(printf 'Lq7-%.0s' $(seq 1 70))end
 
 # --- XOAUTH2 and OAUTHBEARER against Dovecot ---------------------------------
-# oauth_conf FILE PORT MECH TOKEN VAULT: a config with one account.
+# oauth_conf FILE PORT MECH TOKEN VAULT: a config with one account
+# (auth = $OA_AUTH instead of MECH when set, and the line $OA_EXTRA).
 oauth_conf() {
 	printf '[account oa]\nhost = localhost\nport = %s\nuser = %s\nauth = %s\ntls_ca = %s\nvault = %s\noauth_command = printf %%s %s\n' \
-	    "$2" "${OA_USER:-oa.user@example.com}" "$3" "$DV_CA" "$5" "$4" >"$1"
+	    "$2" "${OA_USER:-oa.user@example.com}" "${OA_AUTH:-$3}" "$DV_CA" \
+	    "$5" "$4" >"$1"
+	[ -z "${OA_EXTRA:-}" ] || printf '%s\n' "$OA_EXTRA" >>"$1"
 	chmod 600 "$1"
 }
 # oauth_outcome OUTFILE RC WANT_RC WANT_ARCHIVED TOKEN VAULT: print what is
@@ -128,7 +133,8 @@ CERTD=$(dirname "$DV_CA")
 TOK_WANT=$TOK_SHORT
 MSGS='[{"uidl":"oa-1","text":"Subject: one\n\nbody one\n"},{"uidl":"oa-2","text":"Subject: two\n\nbody two\n"}]'
 
-# oauth_case NAME MECH TOKEN WANT_RC WANT_ARCHIVED
+# oauth_case NAME MECH TOKEN WANT_RC WANT_ARCHIVED (with OA_CLI_AUTH set,
+# MECH is given as --auth on the command line too)
 oauth_case() {
 	local name=$1 mech=$2 tok=$3 want_rc=$4 want_n=$5 rc why=""
 	printf '{"capa":["SASL XOAUTH2 OAUTHBEARER","UIDL","USER","RESP-CODES"],"token":"%s","messages":%s}\n' \
@@ -137,7 +143,8 @@ oauth_case() {
 	    --key "$CERTD/server.key" --max-conns 1 ||
 	    { t_fail "$name" "fakepop did not start"; return; }
 	oauth_conf "$T/$name.conf" "$FP_PORT" "$mech" "$tok" "$T/v-$name"
-	"$POPVAULT" fetch --config "$T/$name.conf" -v -v >"$T/$name.out" 2>&1
+	"$POPVAULT" fetch --config "$T/$name.conf" -v -v \
+	    ${OA_CLI_AUTH:+--auth "$mech"} >"$T/$name.out" 2>&1
 	rc=$?
 	fp_wait 15 || why="$why; fakepop still running"
 	why="$why$(oauth_outcome "$T/$name.out" "$rc" "$want_rc" "$want_n" \
@@ -185,5 +192,10 @@ for mech in xoauth2 oauthbearer; do
 	oauth_case "${mech}_one_step" "$mech" "$TOK_SHORT" 0 2
 	TOK_WANT=$TOK_LONG oauth_case "${mech}_two_step_long_token" "$mech" "$TOK_LONG" 0 2
 	oauth_case "${mech}_wrong_token_exit_77" "$mech" "${TOK_SHORT}x" 77 0
+	# --auth on the command line over the file's auth = plain: the token
+	# of oauth_command is sent, not what password_command prints.
+	OA_AUTH=plain OA_EXTRA='password_command = printf %s not-the-token' \
+	    OA_CLI_AUTH=1 oauth_case "${mech}_auth_on_command_line" "$mech" \
+	    "$TOK_SHORT" 0 2
 done
 t_done

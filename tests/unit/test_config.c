@@ -1,6 +1,6 @@
 /*
- * test_config.c -- unit tests for core/config.c and config_value.c,
- * the popvault.conf(5) parser.
+ * test_config.c -- unit tests for core/config.c, the popvault.conf(5)
+ * parser, over the options of core/opt.c (test_opt.c tests those alone).
  *
  * Tables first: every key with values it must take (and the field it
  * must fill) and values it must refuse (with the line number and a
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "format.h"
 #include "t.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -43,46 +44,58 @@ dump_errors(const struct config_errors *errs)
 		fprintf(stderr, "    %s\n", errs->v[i].msg);
 }
 
-/* A field as a string, whatever its type, for the tables. */
+/*
+ * A field as a string, whatever its type, for the tables: words as
+ * their place in the list popvault.conf(5) gives (auth = auto is 0,
+ * user 1, apop 2, then the SASL mechanisms; format = maildir 0).
+ */
 static void
 field(const struct config *c, const struct config_account *a, int k,
     char *buf, size_t len)
 {
+	const struct opt_values	*v = &a->v;
 	const char		*s = NULL;
 	unsigned long long	 n = 0;
 
 	switch (k) {
-	case CONFIG_K_HOST: s = a->host; break;
-	case CONFIG_K_PORT: n = a->port; break;
-	case CONFIG_K_TLS: n = a->tls; break;
-	case CONFIG_K_USER: s = a->user; break;
-	case CONFIG_K_AUTH: n = a->auth; break;
-	case CONFIG_K_PASSWORD_COMMAND: s = a->password_command; break;
-	case CONFIG_K_OAUTH_COMMAND: s = a->oauth_command; break;
-	case CONFIG_K_PASSWORD_COMMAND_TIMEOUT:
-		n = a->password_command_timeout;
+	case OPT_HOST: s = v->host; break;
+	case OPT_PORT: n = v->port; break;
+	case OPT_TLS: n = (unsigned)v->tls; break;
+	case OPT_USER: s = v->user; break;
+	case OPT_AUTH:
+		n = v->auth == OPT_AUTH_SASL ? 3 + (unsigned)v->sasl_mech :
+		    (unsigned)v->auth;
 		break;
-	case CONFIG_K_NETRC: s = a->netrc; break;
-	case CONFIG_K_PASSWORD: s = a->password; break;
-	case CONFIG_K_PASSWORD_ENV: s = a->password_env; break;
-	case CONFIG_K_TLS_CA: s = a->tls_ca; break;
-	case CONFIG_K_TLS_FINGERPRINT: s = a->tls_fingerprint; break;
-	case CONFIG_K_INSECURE_PLAINTEXT: n = (unsigned)a->insecure_plaintext;
+	case OPT_PASSWORD_COMMAND: s = v->password_command; break;
+	case OPT_OAUTH_COMMAND: s = v->oauth_command; break;
+	case OPT_PASSWORD_COMMAND_TIMEOUT:
+		n = v->password_command_timeout;
 		break;
-	case CONFIG_K_FORMAT: n = a->format; break;
-	case CONFIG_K_COMPRESS: n = a->compress; break;
-	case CONFIG_K_DELETE:
-		snprintf(buf, len, "%d/%lld", (int)a->del,
-		    (long long)a->older_than);
+	case OPT_NETRC: s = v->netrc; break;
+	case OPT_PASSWORD: s = v->password; break;
+	case OPT_PASSWORD_ENV: s = v->password_env; break;
+	case OPT_TLS_CA: s = v->tls_ca; break;
+	case OPT_TLS_FINGERPRINT: s = v->tls_fingerprint; break;
+	case OPT_INSECURE_PLAINTEXT: n = (unsigned)v->insecure_plaintext;
+		break;
+	case OPT_FORMAT:
+		n = v->format == fmt_find("maildir") ? 0 :
+		    v->format == fmt_find("mbox") ? 1 :
+		    v->format == fmt_find("tar") ? 2 : 99;
+		break;
+	case OPT_COMPRESS: n = (unsigned)v->compress; break;
+	case OPT_DELETE:
+		snprintf(buf, len, "%d/%lld", (int)v->del,
+		    (long long)v->older_than);
 		return;
-	case CONFIG_K_AGE_BY: n = (unsigned)a->age_by_date; break;
-	case CONFIG_K_MAX_DELETES: n = a->max_deletes; break;
-	case CONFIG_K_MAX_MESSAGE_SIZE: n = a->max_message_size; break;
-	case CONFIG_K_TIMEOUT: n = a->timeout; break;
-	case CONFIG_K_VAULT: s = a->vault; break;
-	case CONFIG_K_BATCH: n = a->batch; break;
-	case CONFIG_K_DEDUP: n = c->dedup; break;
-	case CONFIG_K_JOBS: n = c->jobs; break;
+	case OPT_AGE_BY: n = (unsigned)v->age_by_date; break;
+	case OPT_MAX_DELETES: n = v->max_deletes; break;
+	case OPT_MAX_MESSAGE_SIZE: n = v->max_message_size; break;
+	case OPT_TIMEOUT: n = v->timeout; break;
+	case OPT_VAULT: s = v->vault; break;
+	case OPT_BATCH: n = v->batch; break;
+	case OPT_DEDUP: n = (unsigned)c->defaults.v.dedup; break;
+	case OPT_JOBS: n = c->defaults.v.jobs; break;
 	}
 	if (s != NULL)
 		snprintf(buf, len, "%s", s);
@@ -95,94 +108,94 @@ static const struct good {
 	const char	*line;	/* in [account a] or [defaults] */
 	const char	*want;		/* field() of the result */
 } goods[] = {
-	{ CONFIG_K_HOST, "host = pop.example.org", "pop.example.org" },
-	{ CONFIG_K_HOST, "host=192.0.2.1", "192.0.2.1" },
-	{ CONFIG_K_HOST, "host = ::1", "::1" },
-	{ CONFIG_K_HOST, "host = fe80::1%eth0", "fe80::1%eth0" },
-	{ CONFIG_K_HOST, "host = my_host-1.EXAMPLE", "my_host-1.EXAMPLE" },
-	{ CONFIG_K_PORT, "port = 1", "1" },
-	{ CONFIG_K_PORT, "port = 995", "995" },
-	{ CONFIG_K_PORT, "port = 65535", "65535" },
-	{ CONFIG_K_PORT, "port = 00110", "110" },
-	{ CONFIG_K_TLS, "tls = implicit", "0" },
-	{ CONFIG_K_TLS, "tls = starttls", "1" },
-	{ CONFIG_K_TLS, "tls = none\ninsecure_plaintext = yes", "2" },
-	{ CONFIG_K_USER, "user = alice", "alice" },
-	{ CONFIG_K_USER, "user = alice@example.org", "alice@example.org" },
-	{ CONFIG_K_USER, "user = \"user.name+tag\"", "user.name+tag" },
-	{ CONFIG_K_USER, "user = \xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9" },
-	{ CONFIG_K_AUTH, "auth = auto", "0" },
-	{ CONFIG_K_AUTH, "auth = user", "1" },
-	{ CONFIG_K_AUTH, "auth = apop", "2" },
-	{ CONFIG_K_AUTH, "auth = plain", "3" },
-	{ CONFIG_K_AUTH, "auth = login", "4" },
-	{ CONFIG_K_AUTH, "auth = cram-md5", "5" },
-	{ CONFIG_K_AUTH, "auth = scram-sha-1", "6" },
-	{ CONFIG_K_AUTH, "auth = scram-sha-256", "7" },
-	{ CONFIG_K_AUTH, "auth = xoauth2", "8" },
-	{ CONFIG_K_AUTH, "auth = oauthbearer", "9" },
-	{ CONFIG_K_PASSWORD_COMMAND, "password_command = pass show mail/a",
+	{ OPT_HOST, "host = pop.example.org", "pop.example.org" },
+	{ OPT_HOST, "host=192.0.2.1", "192.0.2.1" },
+	{ OPT_HOST, "host = ::1", "::1" },
+	{ OPT_HOST, "host = fe80::1%eth0", "fe80::1%eth0" },
+	{ OPT_HOST, "host = my_host-1.EXAMPLE", "my_host-1.EXAMPLE" },
+	{ OPT_PORT, "port = 1", "1" },
+	{ OPT_PORT, "port = 995", "995" },
+	{ OPT_PORT, "port = 65535", "65535" },
+	{ OPT_PORT, "port = 00110", "110" },
+	{ OPT_TLS, "tls = implicit", "0" },
+	{ OPT_TLS, "tls = starttls", "1" },
+	{ OPT_TLS, "tls = none\ninsecure_plaintext = yes", "2" },
+	{ OPT_USER, "user = alice", "alice" },
+	{ OPT_USER, "user = alice@example.org", "alice@example.org" },
+	{ OPT_USER, "user = \"user.name+tag\"", "user.name+tag" },
+	{ OPT_USER, "user = \xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9" },
+	{ OPT_AUTH, "auth = auto", "0" },
+	{ OPT_AUTH, "auth = user", "1" },
+	{ OPT_AUTH, "auth = apop", "2" },
+	{ OPT_AUTH, "auth = plain", "3" },
+	{ OPT_AUTH, "auth = login", "4" },
+	{ OPT_AUTH, "auth = cram-md5", "5" },
+	{ OPT_AUTH, "auth = scram-sha-1", "6" },
+	{ OPT_AUTH, "auth = scram-sha-256", "7" },
+	{ OPT_AUTH, "auth = xoauth2", "8" },
+	{ OPT_AUTH, "auth = oauthbearer", "9" },
+	{ OPT_PASSWORD_COMMAND, "password_command = pass show mail/a",
 	  "pass show mail/a" },
-	{ CONFIG_K_PASSWORD_COMMAND,
+	{ OPT_PASSWORD_COMMAND,
 	  "password_command = gpg -d ~/pw.gpg # not a comment",
 	  "gpg -d ~/pw.gpg # not a comment" },
-	{ CONFIG_K_OAUTH_COMMAND, "oauth_command = oauth2 --token",
+	{ OPT_OAUTH_COMMAND, "oauth_command = oauth2 --token",
 	  "oauth2 --token" },
-	{ CONFIG_K_NETRC, "netrc = yes", HOME "/.netrc" },
-	{ CONFIG_K_NETRC, "netrc = /etc/netrc", "/etc/netrc" },
-	{ CONFIG_K_NETRC, "netrc = ~/mail/netrc", HOME "/mail/netrc" },
-	{ CONFIG_K_PASSWORD, "password = hunter2", "hunter2" },
-	{ CONFIG_K_PASSWORD, "password = \"  #x\\\"y\\\\ \"", "  #x\"y\\ " },
-	{ CONFIG_K_PASSWORD_ENV, "password_env = MAIL_PW", "MAIL_PW" },
-	{ CONFIG_K_PASSWORD_ENV, "password_env = _x1", "_x1" },
-	{ CONFIG_K_TLS_CA, "tls_ca = /etc/ssl/ca.pem", "/etc/ssl/ca.pem" },
-	{ CONFIG_K_TLS_CA, "tls_ca = ~/ca.pem", HOME "/ca.pem" },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = sha256:" FP64,
+	{ OPT_NETRC, "netrc = yes", HOME "/.netrc" },
+	{ OPT_NETRC, "netrc = /etc/netrc", "/etc/netrc" },
+	{ OPT_NETRC, "netrc = ~/mail/netrc", HOME "/mail/netrc" },
+	{ OPT_PASSWORD, "password = hunter2", "hunter2" },
+	{ OPT_PASSWORD, "password = \"  #x\\\"y\\\\ \"", "  #x\"y\\ " },
+	{ OPT_PASSWORD_ENV, "password_env = MAIL_PW", "MAIL_PW" },
+	{ OPT_PASSWORD_ENV, "password_env = _x1", "_x1" },
+	{ OPT_TLS_CA, "tls_ca = /etc/ssl/ca.pem", "/etc/ssl/ca.pem" },
+	{ OPT_TLS_CA, "tls_ca = ~/ca.pem", HOME "/ca.pem" },
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = sha256:" FP64,
 	  "sha256:" FP64 },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = SHA256:" FPCOL,
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = SHA256:" FPCOL,
 	  "SHA256:" FPCOL },
-	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = yes", "1" },
-	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = no", "0" },
-	{ CONFIG_K_FORMAT, "format = maildir", "0" },
-	{ CONFIG_K_FORMAT, "format = mbox", "1" },
-	{ CONFIG_K_FORMAT, "format = tar", "2" },
-	{ CONFIG_K_COMPRESS, "compress = none", "0" },
-	{ CONFIG_K_COMPRESS, "compress = gzip", "1" },
-	{ CONFIG_K_COMPRESS, "compress = zstd", "2" },
-	{ CONFIG_K_COMPRESS, "compress = xz", "3" },
-	{ CONFIG_K_DELETE, "delete = never", "0/0" },
-	{ CONFIG_K_DELETE, "delete = verified", "1/0" },
-	{ CONFIG_K_DELETE, "delete = older-than=30d", "2/2592000" },
-	{ CONFIG_K_DELETE, "delete = older-than=2w", "2/1209600" },
-	{ CONFIG_K_DELETE, "delete = older-than=6m", "2/15552000" },
-	{ CONFIG_K_DELETE, "delete = older-than=1y", "2/31536000" },
-	{ CONFIG_K_AGE_BY, "age_by = first-seen", "0" },
-	{ CONFIG_K_AGE_BY, "age_by = date", "1" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 1", "1" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 500", "500" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 4294967295", "4294967295" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1000", "1000" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 512k", "524288" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 50M", "52428800" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1G", "1073741824" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 2g", "2147483648" },
-	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 1",
+	{ OPT_INSECURE_PLAINTEXT, "insecure_plaintext = yes", "1" },
+	{ OPT_INSECURE_PLAINTEXT, "insecure_plaintext = no", "0" },
+	{ OPT_FORMAT, "format = maildir", "0" },
+	{ OPT_FORMAT, "format = mbox", "1" },
+	{ OPT_FORMAT, "format = tar", "2" },
+	{ OPT_COMPRESS, "compress = none", "0" },
+	{ OPT_COMPRESS, "compress = gzip", "1" },
+	{ OPT_COMPRESS, "compress = zstd", "2" },
+	{ OPT_COMPRESS, "compress = xz", "3" },
+	{ OPT_DELETE, "delete = never", "0/0" },
+	{ OPT_DELETE, "delete = verified", "1/0" },
+	{ OPT_DELETE, "delete = older-than=30d", "2/2592000" },
+	{ OPT_DELETE, "delete = older-than=2w", "2/1209600" },
+	{ OPT_DELETE, "delete = older-than=6m", "2/15552000" },
+	{ OPT_DELETE, "delete = older-than=1y", "2/31536000" },
+	{ OPT_AGE_BY, "age_by = first-seen", "0" },
+	{ OPT_AGE_BY, "age_by = date", "1" },
+	{ OPT_MAX_DELETES, "max_deletes = 1", "1" },
+	{ OPT_MAX_DELETES, "max_deletes = 500", "500" },
+	{ OPT_MAX_DELETES, "max_deletes = 4294967295", "4294967295" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 1000", "1000" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 512k", "524288" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 50M", "52428800" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 1G", "1073741824" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 2g", "2147483648" },
+	{ OPT_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 1",
 	  "1" },
-	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	{ OPT_PASSWORD_COMMAND_TIMEOUT,
 	  "password_command_timeout = 86400", "86400" },
-	{ CONFIG_K_TIMEOUT, "timeout = 1", "1" },
-	{ CONFIG_K_TIMEOUT, "timeout = 86400", "86400" },
-	{ CONFIG_K_VAULT, "vault = /srv/vault", "/srv/vault" },
-	{ CONFIG_K_VAULT, "vault = ~/vault", HOME "/vault" },
-	{ CONFIG_K_VAULT, "vault = ~", HOME },
-	{ CONFIG_K_VAULT, "vault = \"/srv/my vault \"", "/srv/my vault " },
-	{ CONFIG_K_BATCH, "batch = 1", "1" },
-	{ CONFIG_K_BATCH, "batch = 100000", "100000" },
-	{ CONFIG_K_DEDUP, "dedup = vault", "0" },
-	{ CONFIG_K_DEDUP, "dedup = account", "1" },
-	{ CONFIG_K_DEDUP, "dedup = none", "2" },
-	{ CONFIG_K_JOBS, "jobs = 1", "1" },
-	{ CONFIG_K_JOBS, "jobs = 64", "64" },
+	{ OPT_TIMEOUT, "timeout = 1", "1" },
+	{ OPT_TIMEOUT, "timeout = 86400", "86400" },
+	{ OPT_VAULT, "vault = /srv/vault", "/srv/vault" },
+	{ OPT_VAULT, "vault = ~/vault", HOME "/vault" },
+	{ OPT_VAULT, "vault = ~", HOME },
+	{ OPT_VAULT, "vault = \"/srv/my vault \"", "/srv/my vault " },
+	{ OPT_BATCH, "batch = 1", "1" },
+	{ OPT_BATCH, "batch = 100000", "100000" },
+	{ OPT_DEDUP, "dedup = vault", "0" },
+	{ OPT_DEDUP, "dedup = account", "1" },
+	{ OPT_DEDUP, "dedup = none", "2" },
+	{ OPT_JOBS, "jobs = 1", "1" },
+	{ OPT_JOBS, "jobs = 64", "64" },
 };
 
 /*
@@ -193,13 +206,13 @@ static const struct good {
 static void
 build(char *buf, size_t len, int key, const char *line)
 {
-	if (key == CONFIG_K_DEDUP || key == CONFIG_K_JOBS)
+	if (key == OPT_DEDUP || key == OPT_JOBS)
 		snprintf(buf, len, "# test\n[defaults]\n#\n#\n#\n%s\n"
 		    "[account a]\nhost = h\nuser = u\n", line);
 	else
 		snprintf(buf, len, "# test\n[defaults]\n#\n[account a]\n"
-		    "%s\n%s\n%s\n", key == CONFIG_K_HOST ? "#" : "host = h",
-		    line, key == CONFIG_K_USER ? "#" : "user = u");
+		    "%s\n%s\n%s\n", key == OPT_HOST ? "#" : "host = h",
+		    line, key == OPT_USER ? "#" : "user = u");
 }
 
 static void
@@ -224,12 +237,12 @@ test_keys_good(void)
 			continue;
 		}
 		T_CHECK(cfg.nacct == 1);
-		if (g->key == CONFIG_K_DEDUP || g->key == CONFIG_K_JOBS) {
-			T_CHECK(CONFIG_ISSET(&cfg.defaults, g->key));
+		if (g->key == OPT_DEDUP || g->key == OPT_JOBS) {
+			T_CHECK(OPT_ISSET(&cfg.defaults.v, g->key));
 			T_CHECK(cfg.defaults.keyline[g->key] == 6);
 		} else {
-			T_CHECKF(CONFIG_ISSET(&cfg.acct[0], g->key) &&
-			    (cfg.acct[0].own & CONFIG_BIT(g->key)),
+			T_CHECKF(OPT_ISSET(&cfg.acct[0].v, g->key) &&
+			    (cfg.acct[0].own & OPT_BIT(g->key)),
 			    "\"%s\": not marked set", g->line);
 			T_CHECK(cfg.acct[0].keyline[g->key] == 6);
 		}
@@ -246,101 +259,101 @@ static const struct bad {
 	const char	*line;
 	const char	*word;		/* in the message */
 } bads[] = {
-	{ CONFIG_K_HOST, "host = ho st", "host name" },
-	{ CONFIG_K_HOST, "host = [::1]", "host name" },
-	{ CONFIG_K_HOST, "host = a/b", "host name" },
-	{ CONFIG_K_HOST, "host = a@b", "host name" },
-	{ CONFIG_K_HOST, "host =", "empty value" },
-	{ CONFIG_K_HOST, "host = \"\"", "empty value" },
-	{ CONFIG_K_HOST, "host = h\x01", "control character" },
-	{ CONFIG_K_HOST, "host = h\rx", "control character" },
-	{ CONFIG_K_PORT, "port = 0", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = 65536", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = abc", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = -1", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = +1", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = 1 2", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = 0x10", "1 to 65535" },
-	{ CONFIG_K_PORT, "port = 99999999999999999999999", "1 to 65535" },
-	{ CONFIG_K_TLS, "tls = TLS", "implicit, starttls or none" },
-	{ CONFIG_K_TLS, "tls = yes", "implicit, starttls or none" },
-	{ CONFIG_K_TLS, "tls = ssl", "implicit, starttls or none" },
-	{ CONFIG_K_USER, "user = a b", "user name" },
-	{ CONFIG_K_AUTH, "auth = md5", "auto, user, apop" },
-	{ CONFIG_K_AUTH, "auth = USER", "oauthbearer" },
-	{ CONFIG_K_AUTH, "auth = scram-sha-512", "scram-sha-256" },
-	{ CONFIG_K_PASSWORD_COMMAND, "password_command =", "empty" },
-	{ CONFIG_K_OAUTH_COMMAND, "oauth_command = \"\"", "empty" },
-	{ CONFIG_K_NETRC, "netrc = netrc", "yes (for ~/.netrc)" },
-	{ CONFIG_K_NETRC, "netrc = ~bob/netrc", "path" },
-	{ CONFIG_K_NETRC, "netrc = no", "path" },
-	{ CONFIG_K_PASSWORD, "password =", "empty" },
-	{ CONFIG_K_PASSWORD_ENV, "password_env = 1ABC", "environment" },
-	{ CONFIG_K_PASSWORD_ENV, "password_env = A-B", "environment" },
-	{ CONFIG_K_PASSWORD_ENV, "password_env = $PW", "environment" },
-	{ CONFIG_K_TLS_CA, "tls_ca = ca.pem", "path starting with /" },
-	{ CONFIG_K_TLS_CA, "tls_ca = ~x/ca.pem", "path starting with /" },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = " FP64, "sha256:" },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = sha1:" FP64,
+	{ OPT_HOST, "host = ho st", "host name" },
+	{ OPT_HOST, "host = [::1]", "host name" },
+	{ OPT_HOST, "host = a/b", "host name" },
+	{ OPT_HOST, "host = a@b", "host name" },
+	{ OPT_HOST, "host =", "empty value" },
+	{ OPT_HOST, "host = \"\"", "empty value" },
+	{ OPT_HOST, "host = h\x01", "control character" },
+	{ OPT_HOST, "host = h\rx", "control character" },
+	{ OPT_PORT, "port = 0", "1 to 65535" },
+	{ OPT_PORT, "port = 65536", "1 to 65535" },
+	{ OPT_PORT, "port = abc", "1 to 65535" },
+	{ OPT_PORT, "port = -1", "1 to 65535" },
+	{ OPT_PORT, "port = +1", "1 to 65535" },
+	{ OPT_PORT, "port = 1 2", "1 to 65535" },
+	{ OPT_PORT, "port = 0x10", "1 to 65535" },
+	{ OPT_PORT, "port = 99999999999999999999999", "1 to 65535" },
+	{ OPT_TLS, "tls = TLS", "implicit, starttls or none" },
+	{ OPT_TLS, "tls = yes", "implicit, starttls or none" },
+	{ OPT_TLS, "tls = ssl", "implicit, starttls or none" },
+	{ OPT_USER, "user = a b", "user name" },
+	{ OPT_AUTH, "auth = md5", "auto, user, apop" },
+	{ OPT_AUTH, "auth = USER", "oauthbearer" },
+	{ OPT_AUTH, "auth = scram-sha-512", "scram-sha-256" },
+	{ OPT_PASSWORD_COMMAND, "password_command =", "empty" },
+	{ OPT_OAUTH_COMMAND, "oauth_command = \"\"", "empty" },
+	{ OPT_NETRC, "netrc = netrc", "yes (for ~/.netrc)" },
+	{ OPT_NETRC, "netrc = ~bob/netrc", "path" },
+	{ OPT_NETRC, "netrc = no", "path" },
+	{ OPT_PASSWORD, "password =", "empty" },
+	{ OPT_PASSWORD_ENV, "password_env = 1ABC", "environment" },
+	{ OPT_PASSWORD_ENV, "password_env = A-B", "environment" },
+	{ OPT_PASSWORD_ENV, "password_env = $PW", "environment" },
+	{ OPT_TLS_CA, "tls_ca = ca.pem", "path starting with /" },
+	{ OPT_TLS_CA, "tls_ca = ~x/ca.pem", "path starting with /" },
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = " FP64, "sha256:" },
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = sha1:" FP64,
 	  "64 hex" },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = sha256:abc",
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = sha256:abc",
 	  "64 hex" },
-	{ CONFIG_K_TLS_FINGERPRINT, "tls_fingerprint = sha256:" FP64 "0",
+	{ OPT_TLS_FINGERPRINT, "tls_fingerprint = sha256:" FP64 "0",
 	  "64 hex" },
-	{ CONFIG_K_TLS_FINGERPRINT,
+	{ OPT_TLS_FINGERPRINT,
 	  "tls_fingerprint = sha256:g123456789abcdef0123456789abcdef"
 	  "0123456789abcdef0123456789abcdef", "64 hex" },
-	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = true",
+	{ OPT_INSECURE_PLAINTEXT, "insecure_plaintext = true",
 	  "yes or no" },
-	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = 1", "yes or no" },
-	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = Yes",
+	{ OPT_INSECURE_PLAINTEXT, "insecure_plaintext = 1", "yes or no" },
+	{ OPT_INSECURE_PLAINTEXT, "insecure_plaintext = Yes",
 	  "yes or no" },
-	{ CONFIG_K_FORMAT, "format = MAILDIR", "maildir, mbox or tar" },
-	{ CONFIG_K_FORMAT, "format = zip", "maildir, mbox or tar" },
-	{ CONFIG_K_COMPRESS, "compress = bzip2", "none, gzip, zstd or xz" },
-	{ CONFIG_K_DELETE, "delete = sometimes", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than=30", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than=0d", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than=30x", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than=d", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than=-1d", "older-than=DURATION" },
-	{ CONFIG_K_DELETE, "delete = older-than = 30d", "older-than=DURATION" },
-	{ CONFIG_K_AGE_BY, "age_by = arrival", "first-seen or date" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 0", "positive number" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = -1", "positive number" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 4294967296", "positive number" },
-	{ CONFIG_K_MAX_DELETES, "max_deletes = 1k", "positive number" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 0", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 50T", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 50MB", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = M", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = -1M", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 1.5G", "50M" },
-	{ CONFIG_K_MAX_MESSAGE_SIZE, "max_message_size = 17179869184G",
+	{ OPT_FORMAT, "format = MAILDIR", "maildir, mbox or tar" },
+	{ OPT_FORMAT, "format = zip", "maildir, mbox or tar" },
+	{ OPT_COMPRESS, "compress = bzip2", "none, gzip, zstd or xz" },
+	{ OPT_DELETE, "delete = sometimes", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than=30", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than=0d", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than=30x", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than=d", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than=-1d", "older-than=DURATION" },
+	{ OPT_DELETE, "delete = older-than = 30d", "older-than=DURATION" },
+	{ OPT_AGE_BY, "age_by = arrival", "first-seen or date" },
+	{ OPT_MAX_DELETES, "max_deletes = 0", "positive number" },
+	{ OPT_MAX_DELETES, "max_deletes = -1", "positive number" },
+	{ OPT_MAX_DELETES, "max_deletes = 4294967296", "positive number" },
+	{ OPT_MAX_DELETES, "max_deletes = 1k", "positive number" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 0", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 50T", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 50MB", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = M", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = -1M", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 1.5G", "50M" },
+	{ OPT_MAX_MESSAGE_SIZE, "max_message_size = 17179869184G",
 	  "50M" },
-	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 0",
+	{ OPT_PASSWORD_COMMAND_TIMEOUT, "password_command_timeout = 0",
 	  "1 to 86400" },
-	{ CONFIG_K_PASSWORD_COMMAND_TIMEOUT,
+	{ OPT_PASSWORD_COMMAND_TIMEOUT,
 	  "password_command_timeout = 60s", "1 to 86400" },
-	{ CONFIG_K_TIMEOUT, "timeout = 0", "1 to 86400" },
-	{ CONFIG_K_TIMEOUT, "timeout = 86401", "1 to 86400" },
-	{ CONFIG_K_TIMEOUT, "timeout = 1.5", "1 to 86400" },
-	{ CONFIG_K_TIMEOUT, "timeout = 60s", "1 to 86400" },
-	{ CONFIG_K_VAULT, "vault = vault", "path starting with /" },
-	{ CONFIG_K_VAULT, "vault = ./vault", "path starting with /" },
-	{ CONFIG_K_BATCH, "batch = 0", "1 to 100000" },
-	{ CONFIG_K_BATCH, "batch = 100001", "1 to 100000" },
-	{ CONFIG_K_DEDUP, "dedup = both", "vault, account or none" },
-	{ CONFIG_K_JOBS, "jobs = 0", "1 to 64" },
-	{ CONFIG_K_JOBS, "jobs = 65", "1 to 64" },
+	{ OPT_TIMEOUT, "timeout = 0", "1 to 86400" },
+	{ OPT_TIMEOUT, "timeout = 86401", "1 to 86400" },
+	{ OPT_TIMEOUT, "timeout = 1.5", "1 to 86400" },
+	{ OPT_TIMEOUT, "timeout = 60s", "1 to 86400" },
+	{ OPT_VAULT, "vault = vault", "path starting with /" },
+	{ OPT_VAULT, "vault = ./vault", "path starting with /" },
+	{ OPT_BATCH, "batch = 0", "1 to 100000" },
+	{ OPT_BATCH, "batch = 100001", "1 to 100000" },
+	{ OPT_DEDUP, "dedup = both", "vault, account or none" },
+	{ OPT_JOBS, "jobs = 0", "1 to 64" },
+	{ OPT_JOBS, "jobs = 65", "1 to 64" },
 	/* Quoting mistakes, whatever the key. */
-	{ CONFIG_K_HOST, "host = \"h", "unterminated quote" },
-	{ CONFIG_K_HOST, "host = \"", "unterminated quote" },
-	{ CONFIG_K_HOST, "host = \"h\\\"", "unterminated quote" },
-	{ CONFIG_K_HOST, "host = \"h\\", "unterminated quote" },
-	{ CONFIG_K_HOST, "host = \"h\\n\"", "escape" },
-	{ CONFIG_K_HOST, "host = \"h\" x", "after the closing quote" },
-	{ CONFIG_K_HOST, "host = \"h\"\"", "after the closing quote" },
+	{ OPT_HOST, "host = \"h", "unterminated quote" },
+	{ OPT_HOST, "host = \"", "unterminated quote" },
+	{ OPT_HOST, "host = \"h\\\"", "unterminated quote" },
+	{ OPT_HOST, "host = \"h\\", "unterminated quote" },
+	{ OPT_HOST, "host = \"h\\n\"", "escape" },
+	{ OPT_HOST, "host = \"h\" x", "after the closing quote" },
+	{ OPT_HOST, "host = \"h\"\"", "after the closing quote" },
 	/* Shape of the line. */
 	{ -1, "host pop.example.org", "missing '=' after \"host\"" },
 	{ -1, "= pop.example.org", "missing key" },
@@ -469,8 +482,9 @@ test_defaults_merge(void)
 	if (cfg.nacct != 3)
 		goto out;
 	T_CHECK(strcmp(cfg.path, "t.conf") == 0);
-	T_CHECK(cfg.dedup == CONFIG_DEDUP_ACCOUNT && cfg.jobs == 4);
-	T_CHECK(CONFIG_ISSET(&cfg.defaults, CONFIG_K_JOBS));
+	T_CHECK(cfg.defaults.v.dedup == OPT_DEDUP_ACCOUNT &&
+	    cfg.defaults.v.jobs == 4);
+	T_CHECK(OPT_ISSET(&cfg.defaults.v, OPT_JOBS));
 	T_CHECK(cfg.defaults.line == 1);
 	w = config_find(&cfg, "work");
 	h = config_find(&cfg, "home");
@@ -483,39 +497,40 @@ test_defaults_merge(void)
 	T_CHECK(w->line == 13 && h->line == 18 && p->line == 23);
 
 	/* work: own port and tls; host, format, ... from [defaults]. */
-	T_CHECK(strcmp(w->host, "pop.example.org") == 0);
-	T_CHECK(w->host != cfg.defaults.host);	/* its own copy */
-	T_CHECK(w->port == 995 && w->tls == POP3_TLS_IMPLICIT);
-	T_CHECK(w->format == CONFIG_FMT_MBOX && w->compress == FMT_COMP_GZIP);
-	T_CHECK(w->del == DEL_OLDER && w->older_than == 30 * 86400);
-	T_CHECK(strcmp(w->vault, HOME "/archive") == 0);
-	T_CHECK(strcmp(w->password_command, "pass show mail") == 0);
-	T_CHECK(w->own == (CONFIG_BIT(CONFIG_K_USER) |
-	    CONFIG_BIT(CONFIG_K_PORT) | CONFIG_BIT(CONFIG_K_TLS)));
-	T_CHECK(CONFIG_ISSET(w, CONFIG_K_HOST) &&
-	    !(w->own & CONFIG_BIT(CONFIG_K_HOST)));
-	T_CHECK(w->keyline[CONFIG_K_PORT] == 15 &&
-	    w->keyline[CONFIG_K_HOST] == 0);
+	T_CHECK(strcmp(w->v.host, "pop.example.org") == 0);
+	T_CHECK(w->v.host != cfg.defaults.v.host);	/* its own copy */
+	T_CHECK(w->v.port == 995 && w->v.tls == POP3_TLS_IMPLICIT);
+	T_CHECK(w->v.format == fmt_find("mbox") &&
+	    w->v.compress == FMT_COMP_GZIP);
+	T_CHECK(w->v.del == DEL_OLDER && w->v.older_than == 30 * 86400);
+	T_CHECK(strcmp(w->v.vault, HOME "/archive") == 0);
+	T_CHECK(strcmp(w->v.password_command, "pass show mail") == 0);
+	T_CHECK(w->own == (OPT_BIT(OPT_USER) |
+	    OPT_BIT(OPT_PORT) | OPT_BIT(OPT_TLS)));
+	T_CHECK(OPT_ISSET(&w->v, OPT_HOST) &&
+	    !(w->own & OPT_BIT(OPT_HOST)));
+	T_CHECK(w->keyline[OPT_PORT] == 15 &&
+	    w->keyline[OPT_HOST] == 0);
 	/* Unset stays unset: the caller applies built-in defaults. */
-	T_CHECK(!CONFIG_ISSET(w, CONFIG_K_TIMEOUT) &&
-	    !CONFIG_ISSET(w, CONFIG_K_BATCH) &&
-	    !CONFIG_ISSET(w, CONFIG_K_AUTH) && w->tls_ca == NULL);
+	T_CHECK(!OPT_ISSET(&w->v, OPT_TIMEOUT) &&
+	    !OPT_ISSET(&w->v, OPT_BATCH) &&
+	    !OPT_ISSET(&w->v, OPT_AUTH) && w->v.tls_ca == NULL);
 	/* [defaults]-only keys do not land in accounts. */
-	T_CHECK(!CONFIG_ISSET(w, CONFIG_K_DEDUP) &&
-	    !CONFIG_ISSET(w, CONFIG_K_JOBS));
+	T_CHECK(!OPT_ISSET(&w->v, OPT_DEDUP) &&
+	    !OPT_ISSET(&w->v, OPT_JOBS));
 
 	/* home: own host and delete; its own password source wins. */
-	T_CHECK(strcmp(h->host, "mail.example.net") == 0);
-	T_CHECK(h->port == 1995 && h->tls == POP3_TLS_STARTTLS);
-	T_CHECK(h->del == DEL_NEVER && h->older_than == 0);
-	T_CHECK(strcmp(h->password_env, "HOME_PW") == 0);
-	T_CHECK(h->password_command == NULL &&
-	    !CONFIG_ISSET(h, CONFIG_K_PASSWORD_COMMAND));
+	T_CHECK(strcmp(h->v.host, "mail.example.net") == 0);
+	T_CHECK(h->v.port == 1995 && h->v.tls == POP3_TLS_STARTTLS);
+	T_CHECK(h->v.del == DEL_NEVER && h->v.older_than == 0);
+	T_CHECK(strcmp(h->v.password_env, "HOME_PW") == 0);
+	T_CHECK(h->v.password_command == NULL &&
+	    !OPT_ISSET(&h->v, OPT_PASSWORD_COMMAND));
 
 	/* plain: everything but user from [defaults]. */
-	T_CHECK(strcmp(p->user, "carol") == 0 && p->port == 1995);
-	T_CHECK(strcmp(p->password_command, "pass show mail") == 0);
-	T_CHECK(p->password_command != w->password_command);
+	T_CHECK(strcmp(p->v.user, "carol") == 0 && p->v.port == 1995);
+	T_CHECK(strcmp(p->v.password_command, "pass show mail") == 0);
+	T_CHECK(p->v.password_command != w->v.password_command);
 out:
 	config_free(&cfg);
 	config_errors_free(&errs);
@@ -740,9 +755,9 @@ test_quotes(void)
 		    q->value);
 		dump_errors(&errs);
 		if (cfg.nacct == 1)
-			T_CHECKF(strcmp(cfg.acct[0].password_command,
+			T_CHECKF(strcmp(cfg.acct[0].v.password_command,
 			    q->want) == 0, "[%s]: got [%s]", q->value,
-			    cfg.acct[0].password_command);
+			    cfg.acct[0].v.password_command);
 		config_free(&cfg);
 		config_errors_free(&errs);
 	}
@@ -767,9 +782,9 @@ test_line_ends(void)
 		T_CHECKF(parse(texts[i], &cfg, &errs) == 0, "%zu", i);
 		dump_errors(&errs);
 		if (cfg.nacct == 1)
-			T_CHECKF(strcmp(cfg.acct[0].host, "h") == 0 &&
-			    strcmp(cfg.acct[0].user, "u") == 0, "%zu: [%s] "
-			    "[%s]", i, cfg.acct[0].host, cfg.acct[0].user);
+			T_CHECKF(strcmp(cfg.acct[0].v.host, "h") == 0 &&
+			    strcmp(cfg.acct[0].v.user, "u") == 0, "%zu: [%s] "
+			    "[%s]", i, cfg.acct[0].v.host, cfg.acct[0].v.user);
 		config_free(&cfg);
 		config_errors_free(&errs);
 	}
@@ -825,7 +840,7 @@ test_long_line(void)
 		r = parse(text, &cfg, &errs);
 		T_CHECK(r == (n <= CONFIG_LINE_MAX ? 0 : -1));
 		if (r == 0)
-			T_CHECK(strlen(cfg.acct[0].password_command) == vlen);
+			T_CHECK(strlen(cfg.acct[0].v.password_command) == vlen);
 		config_free(&cfg);
 		config_errors_free(&errs);
 		free(text);
@@ -950,19 +965,19 @@ test_manual_example(void)
 	setenv("HOME", HOME, 1);
 	T_CHECK(parse(text, &cfg, &errs) == 0);
 	dump_errors(&errs);
-	T_CHECK(cfg.nacct == 3 && cfg.jobs == 2 && cfg.has_password);
+	T_CHECK(cfg.nacct == 3 && cfg.defaults.v.jobs == 2 && cfg.has_password);
 	if ((a = config_find(&cfg, "home")) != NULL) {
-		T_CHECK(strcmp(a->netrc, HOME "/.netrc") == 0);
-		T_CHECK(strcmp(a->vault, HOME "/mail/vault") == 0);
-		T_CHECK(a->del == DEL_NEVER && a->max_deletes == 500);
-		T_CHECK(a->port == 110 && a->tls == POP3_TLS_STARTTLS);
+		T_CHECK(strcmp(a->v.netrc, HOME "/.netrc") == 0);
+		T_CHECK(strcmp(a->v.vault, HOME "/mail/vault") == 0);
+		T_CHECK(a->v.del == DEL_NEVER && a->v.max_deletes == 500);
+		T_CHECK(a->v.port == 110 && a->v.tls == POP3_TLS_STARTTLS);
 	} else
 		T_CHECK(0);
 	if ((a = config_find(&cfg, "lab")) != NULL) {
-		T_CHECK(strcmp(a->password, "  spaces kept, # not a comment") ==
-		    0);
-		T_CHECK(a->del == DEL_OLDER && a->older_than == 90 * 86400);
-		T_CHECK(!CONFIG_ISSET(a, CONFIG_K_PORT));
+		T_CHECK(strcmp(a->v.password,
+		    "  spaces kept, # not a comment") == 0);
+		T_CHECK(a->v.del == DEL_OLDER && a->v.older_than == 90 * 86400);
+		T_CHECK(!OPT_ISSET(&a->v, OPT_PORT));
 	} else
 		T_CHECK(0);
 	config_free(&cfg);
@@ -1127,7 +1142,7 @@ test_load(void)
 	T_CHECK(chmod(path, 0600) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == 0);
 	T_CHECK(cfg.has_password && cfg.nacct == 1 &&
-	    strcmp(cfg.acct[0].password, "hunter2") == 0);
+	    strcmp(cfg.acct[0].v.password, "hunter2") == 0);
 	T_CHECK(strcmp(cfg.path, path) == 0);
 	config_free(&cfg);
 	config_errors_free(&errs);
