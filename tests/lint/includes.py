@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """includes.py -- the include graph of cmd/, core/ and formats/.
 
-A module is a header and its implementation (core/idx.h + core/idx.c);
-a header without a .c of the same name, or a .c without a header, is a
-module of its own. Module A depends on module B when a file of A
+A module is a header and its implementation (core/idx.h + core/idx.c),
+with its internal header if it has one (core/opt_int.h, what the files
+of core/opt share); a header without a .c of the same name, or a .c
+without a header, is a module of its own. Module A depends on module B when a file of A
 includes B's header with #include "...". Fails (exit 1), naming the
 files, when:
 
@@ -44,7 +45,8 @@ def main():
             headers[base] = f
 
     def module(f):
-        return f[:-2]
+        m = f[:-2]
+        return m[:-4] if m.endswith("_int") else m
 
     errors = []
     edges = {}
