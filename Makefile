@@ -61,12 +61,13 @@ CMD_SRC	 = $(wildcard cmd/*.c)
 LIB_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(FMT_SRC))
 CMD_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRC))
 
-# The test hooks (core/util.h) exist only in objects compiled with
-# -DPOPVAULT_TEST_HOOKS: the files of HOOK_SRC, compiled a second time into
-# $(BUILD)/hooks/. They replace their release objects in the test library
-# that $(PROG)-test, the binary "make check" runs, and the unit tests link.
-# "make" and "make install" build and install $(PROG), which has none.
-HOOK_SRC = core/util.c
+# The test hooks (core/util.h; fmt_register_for_tests in formats/format.h)
+# exist only in objects compiled with -DPOPVAULT_TEST_HOOKS: the files of
+# HOOK_SRC, compiled a second time into $(BUILD)/hooks/. They replace their
+# release objects in the test library that $(PROG)-test, the binary "make
+# check" runs, and the unit tests link. "make" and "make install" build
+# and install $(PROG), which has none.
+HOOK_SRC = core/util.c formats/registry.c
 HOOK_OBJ = $(patsubst %.c,$(BUILD)/hooks/%.o,$(HOOK_SRC))
 TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
 	  $(LIB_OBJ)) $(HOOK_OBJ)

@@ -52,8 +52,8 @@ account_usage(const char *cmd)
 	    "  --vault DIR              index and archives (default:\n"
 	    "                           $XDG_DATA_HOME/popvault)\n");
 	if (fetch)
-		printf("  --format NAME            archive format: %s (default "
-		    "maildir)\n"
+		printf("  --format NAME            archive format: %s\n"
+		    "                           (default maildir)\n"
 		    "  --compress none|gzip|zstd|xz\n"
 		    "                           compression (mbox: gzip; tar: "
 		    "all)\n"
@@ -290,16 +290,9 @@ account_main(int argc, char **argv, enum run_mode mode)
 			}
 			break;
 		case O_COMPRESS:
-			if (strcmp(optarg, "none") == 0)
-				o.compress = FMT_COMP_NONE;
-			else if (strcmp(optarg, "gzip") == 0)
-				o.compress = FMT_COMP_GZIP;
-			else if (strcmp(optarg, "zstd") == 0)
-				o.compress = FMT_COMP_ZSTD;
-			else if (strcmp(optarg, "xz") == 0)
-				o.compress = FMT_COMP_XZ;
-			else {
-				log_warnx("--compress: none, gzip, zstd or xz");
+			if (fmt_comp_find(optarg, &o.compress) == -1) {
+				log_warnx("--compress: %s",
+				    fmt_comp_list(FMT_COMP_ALL));
 				return EXIT_USAGE;
 			}
 			break;
@@ -443,9 +436,10 @@ account_main(int argc, char **argv, enum run_mode mode)
 		log_warn("--log %s", logfile);
 		return EXIT_IOERR;
 	}
-	if (o.compress != FMT_COMP_NONE &&
-	    !(o.format->flags & FMT_F_COMPRESSES)) {
-		log_warnx("the %s format is not compressed", o.format->name);
+	if (!fmt_accepts(o.format, o.compress)) {
+		log_warnx("--compress %s: the %s format takes %s",
+		    fmt_comp_name(o.compress), o.format->name,
+		    fmt_comp_list(o.format->comps));
 		return EXIT_USAGE;
 	}
 	if (argc - optind != 1 || strstr(argv[optind], "://") == NULL) {

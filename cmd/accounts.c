@@ -57,12 +57,6 @@ static const char *const auth_names[] = {
 	[CONFIG_AUTH_OAUTHBEARER] = "OAUTHBEARER",
 };
 
-static const char *const fmt_by_config[] = {
-	[CONFIG_FMT_MAILDIR] = "maildir",
-	[CONFIG_FMT_MBOX] = "mbox",
-	[CONFIG_FMT_TAR] = "tar",
-};
-
 /* The config's values over the built-in defaults, then the CLI's. */
 static int
 build(struct job *j, const struct config *cfg, const struct run_opts *cli,
@@ -97,7 +91,7 @@ build(struct job *j, const struct config *cfg, const struct run_opts *cli,
 	if (CONFIG_ISSET(a, CONFIG_K_INSECURE_PLAINTEXT))
 		o->pop3.insecure_plaintext = a->insecure_plaintext;
 	if (CONFIG_ISSET(a, CONFIG_K_FORMAT))
-		o->format = fmt_find(fmt_by_config[a->format]);
+		o->format = a->format;
 	if (CONFIG_ISSET(a, CONFIG_K_COMPRESS))
 		o->compress = a->compress;
 	if (CONFIG_ISSET(a, CONFIG_K_DELETE)) {
@@ -161,10 +155,10 @@ build(struct job *j, const struct config *cfg, const struct run_opts *cli,
 		    a->name);
 		return -1;
 	}
-	if (o->compress != FMT_COMP_NONE &&
-	    !(o->format->flags & FMT_F_COMPRESSES)) {
-		log_warnx("account %s: the %s format is not compressed",
-		    a->name, o->format->name);
+	if (!fmt_accepts(o->format, o->compress)) {
+		log_warnx("account %s: compress = %s: the %s format takes %s",
+		    a->name, fmt_comp_name(o->compress), o->format->name,
+		    fmt_comp_list(o->format->comps));
 		return -1;
 	}
 	if (o->mode == RUN_PRUNE && o->del == DEL_NEVER) {

@@ -78,13 +78,6 @@ enum config_auth {
 	CONFIG_AUTH_OAUTHBEARER
 };
 
-/* format = maildir | mbox | tar: give the name to fmt_find(). */
-enum config_format {
-	CONFIG_FMT_MAILDIR,
-	CONFIG_FMT_MBOX,
-	CONFIG_FMT_TAR
-};
-
 enum config_dedup {
 	CONFIG_DEDUP_VAULT,
 	CONFIG_DEDUP_ACCOUNT,
@@ -125,7 +118,7 @@ struct config_account {
 	char			*tls_ca;
 	char			*tls_fingerprint; /* as given */
 	int			 insecure_plaintext;
-	enum config_format	 format;
+	const struct fmt_ops	*format;	/* from the registry */
 	enum fmt_compress	 compress;
 	enum run_delete		 del;
 	int64_t			 older_than;	/* seconds */

@@ -56,21 +56,6 @@ static const struct word yesno_words[] = {
 	{ NULL, 0 }
 };
 
-static const struct word format_words[] = {
-	{ "maildir", CONFIG_FMT_MAILDIR },
-	{ "mbox", CONFIG_FMT_MBOX },
-	{ "tar", CONFIG_FMT_TAR },
-	{ NULL, 0 }
-};
-
-static const struct word compress_words[] = {
-	{ "none", FMT_COMP_NONE },
-	{ "gzip", FMT_COMP_GZIP },
-	{ "zstd", FMT_COMP_ZSTD },
-	{ "xz", FMT_COMP_XZ },
-	{ NULL, 0 }
-};
-
 static const struct word ageby_words[] = {
 	{ "first-seen", 0 },
 	{ "date", 1 },
@@ -120,8 +105,9 @@ static const struct keydef {
 	    "sha256: and 64 hex digits (colons allowed)" },
 	[CONFIG_K_INSECURE_PLAINTEXT] = { "insecure_plaintext", yesno_words,
 	    0, 0, NULL },
-	[CONFIG_K_FORMAT] = { "format", format_words, 0, 0, NULL },
-	[CONFIG_K_COMPRESS] = { "compress", compress_words, 0, 0, NULL },
+	/* The words of these two are the registry's (formats/registry.c). */
+	[CONFIG_K_FORMAT] = { "format", NULL, 0, 0, NULL },
+	[CONFIG_K_COMPRESS] = { "compress", NULL, 0, 0, NULL },
 	[CONFIG_K_DELETE] = { "delete", NULL, 0, 0,
 	    "never, verified or older-than=DURATION (30d, 12w, 6m, 1y)" },
 	[CONFIG_K_AGE_BY] = { "age_by", ageby_words, 0, 0, NULL },
@@ -433,10 +419,17 @@ config_set_value(struct config *cfg, struct config_account *a,
 		a->insecure_plaintext = w;
 		break;
 	case CONFIG_K_FORMAT:
-		a->format = (enum config_format)w;
+		if ((a->format = fmt_find(v)) == NULL) {
+			snprintf(why, whylen, "expected %s", fmt_names());
+			return -1;
+		}
 		break;
 	case CONFIG_K_COMPRESS:
-		a->compress = (enum fmt_compress)w;
+		if (fmt_comp_find(v, &a->compress) == -1) {
+			snprintf(why, whylen, "expected %s",
+			    fmt_comp_list(FMT_COMP_ALL));
+			return -1;
+		}
 		break;
 	case CONFIG_K_DELETE:
 		if (run_parse_delete(v, &a->del, &a->older_than) == -1)

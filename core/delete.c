@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "progress.h"
@@ -71,16 +70,6 @@ run_parse_delete(const char *s, enum run_delete *d, int64_t *secs)
 	*d = DEL_OLDER;
 	*secs = n * unit;
 	return 0;
-}
-
-static void
-fmt_day(int64_t t, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
 }
 
 /*

@@ -69,7 +69,7 @@ field(const struct config *c, const struct config_account *a, int k,
 	case CONFIG_K_TLS_FINGERPRINT: s = a->tls_fingerprint; break;
 	case CONFIG_K_INSECURE_PLAINTEXT: n = (unsigned)a->insecure_plaintext;
 		break;
-	case CONFIG_K_FORMAT: n = a->format; break;
+	case CONFIG_K_FORMAT: s = a->format ? a->format->name : "?"; break;
 	case CONFIG_K_COMPRESS: n = a->compress; break;
 	case CONFIG_K_DELETE:
 		snprintf(buf, len, "%d/%lld", (int)a->del,
@@ -143,9 +143,9 @@ static const struct good {
 	  "SHA256:" FPCOL },
 	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = yes", "1" },
 	{ CONFIG_K_INSECURE_PLAINTEXT, "insecure_plaintext = no", "0" },
-	{ CONFIG_K_FORMAT, "format = maildir", "0" },
-	{ CONFIG_K_FORMAT, "format = mbox", "1" },
-	{ CONFIG_K_FORMAT, "format = tar", "2" },
+	{ CONFIG_K_FORMAT, "format = maildir", "maildir" },
+	{ CONFIG_K_FORMAT, "format = mbox", "mbox" },
+	{ CONFIG_K_FORMAT, "format = tar", "tar" },
 	{ CONFIG_K_COMPRESS, "compress = none", "0" },
 	{ CONFIG_K_COMPRESS, "compress = gzip", "1" },
 	{ CONFIG_K_COMPRESS, "compress = zstd", "2" },
@@ -486,7 +486,8 @@ test_defaults_merge(void)
 	T_CHECK(strcmp(w->host, "pop.example.org") == 0);
 	T_CHECK(w->host != cfg.defaults.host);	/* its own copy */
 	T_CHECK(w->port == 995 && w->tls == POP3_TLS_IMPLICIT);
-	T_CHECK(w->format == CONFIG_FMT_MBOX && w->compress == FMT_COMP_GZIP);
+	T_CHECK(w->format == fmt_find("mbox") && w->format != NULL &&
+	    w->compress == FMT_COMP_GZIP);
 	T_CHECK(w->del == DEL_OLDER && w->older_than == 30 * 86400);
 	T_CHECK(strcmp(w->vault, HOME "/archive") == 0);
 	T_CHECK(strcmp(w->password_command, "pass show mail") == 0);
