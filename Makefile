@@ -75,6 +75,10 @@ TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Beside each unit test: t.c, the helpers of t.h (every test), and
+# fmt_testdir.c, a format of the test tree only (test_formats).
+UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmt_testdir.c
+UNIT_HELP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_HELP_SRC))
 
 # Fuzz harnesses (tests/fuzz/, docs/fuzzing.md). Linked with replay.c
 # they run saved inputs in "make check"; "make fuzz" links them with
@@ -94,7 +98,8 @@ FUZZ_LINK =
 endif
 
 # Every object compiled with ALL_CPPFLAGS, one way or the other.
-OBJ	 = $(LIB_OBJ) $(CMD_OBJ) $(UNIT_OBJ) $(FUZZ_OBJ) $(REPLAY_OBJ)
+OBJ	 = $(LIB_OBJ) $(CMD_OBJ) $(UNIT_OBJ) $(UNIT_HELP_OBJ) $(FUZZ_OBJ) \
+	   $(REPLAY_OBJ)
 
 .PHONY: all check asan demo install deps clean lint unit bench fuzz \
 	fuzz-bin mutants pkgcheck
@@ -150,9 +155,11 @@ pkgcheck: | $(if $(filter deps check demo bench,$(MAKECMDGOALS)),deps)
 	@:
 
 $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
-    $(BUILD)/libpopvault-test.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+    $(BUILD)/tests/unit/t.o $(BUILD)/libpopvault-test.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) \
 	    $(BUILD)/libpopvault-test.a $(LDLIBS)
+
+$(BUILD)/tests/test_formats: $(BUILD)/tests/unit/fmt_testdir.o
 
 unit: $(UNIT_BIN)
 

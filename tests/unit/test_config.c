@@ -21,7 +21,6 @@
 #include "config.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define HOME	"/home/tester"
 #define FP64	"0123456789abcdef0123456789ABCDEF" \
 		"0123456789abcdef0123456789abcdef"
@@ -970,19 +969,6 @@ test_manual_example(void)
 	config_errors_free(&errs);
 }
 
-static int
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE	*fp;
-
-	if ((fp = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(text, fp);
-	if (fclose(fp) != 0)
-		return -1;
-	return chmod(path, mode);
-}
-
 /* The errors of loading path: one, holding each of the words. */
 static int
 load_refused(const char *path, const char *w1, const char *w2,
@@ -1041,7 +1027,7 @@ test_load_commands(const char *path, const char *link)
 	    "netrc = yes\n";
 	char			want[1024];
 
-	T_CHECK(write_file(path, cmd, 0664) == 0);
+	T_CHECK(t_write_file(path, cmd, 0664) == 0);
 	snprintf(want, sizeof want, "%s: can run a command "
 	    "(password_command), so it must not be writable by group or "
 	    "others (chmod go-w %s)", path, path);
@@ -1052,17 +1038,17 @@ test_load_commands(const char *path, const char *link)
 	/* Readable by all is fine: no secret in it. */
 	T_CHECK(chmod(path, 0644) == 0);
 	T_CHECK(load_ok(path));
-	T_CHECK(write_file(path, oauth, 0620) == 0);
+	T_CHECK(t_write_file(path, oauth, 0620) == 0);
 	T_CHECK(load_refused(path, "(oauth_command)", "chmod go-w", NULL));
 	/* Through a link to a writable file: the target is named. */
-	T_CHECK(write_file(path, cmd, 0666) == 0);
+	T_CHECK(t_write_file(path, cmd, 0666) == 0);
 	T_CHECK(symlink(path, link) == 0);
 	T_CHECK(load_refused(link, "is a symbolic link to", path,
 	    "chmod go-w"));
 	T_CHECK(chmod(path, 0600) == 0);
 	T_CHECK(load_ok(link));
 	/* No command, no secret: group-writable is not this rule's. */
-	T_CHECK(write_file(path, plain, 0664) == 0);
+	T_CHECK(t_write_file(path, plain, 0664) == 0);
 	T_CHECK(load_ok(path));
 	T_CHECK(load_ok(link));
 	if (geteuid() != 0) {
@@ -1072,7 +1058,7 @@ test_load_commands(const char *path, const char *link)
 		return;
 	}
 	/* Another user's file (uid 65534), and a link of another user. */
-	T_CHECK(write_file(path, cmd, 0600) == 0);
+	T_CHECK(t_write_file(path, cmd, 0600) == 0);
 	T_CHECK(chown(path, 65534, 65534) == 0);
 	T_CHECK(load_refused(path, "belongs to", "not to root (uid 0)",
 	    "chown root"));
@@ -1084,7 +1070,7 @@ test_load_commands(const char *path, const char *link)
 	T_CHECK(load_refused(link, "is a symbolic link owned by",
 	    "ln -sfn", NULL));
 	/* Without a command, another user's file is not this rule's. */
-	T_CHECK(write_file(path, plain, 0644) == 0);
+	T_CHECK(t_write_file(path, plain, 0644) == 0);
 	T_CHECK(chown(path, 65534, 65534) == 0);
 	T_CHECK(load_ok(path));
 	T_CHECK(load_ok(link));
@@ -1100,10 +1086,10 @@ test_load(void)
 	    "[account a]\nhost = h\nuser = u\npassword_command = pass x\n";
 	struct config		cfg;
 	struct config_errors	errs;
-	char			dir[] = "/tmp/test_config.XXXXXX";
+	char			dir[64];
 	char			path[256], link[256], want[600];
 
-	if (mkdtemp(dir) == NULL) {
+	if (t_tmpdir(dir, sizeof dir, "config") == -1) {
 		T_CHECK(0);
 		return;
 	}
@@ -1111,7 +1097,7 @@ test_load(void)
 	snprintf(link, sizeof link, "%s/link", dir);
 
 	/* A literal password in a 0644 file: refused, saying how to fix. */
-	T_CHECK(write_file(path, with_pw, 0644) == 0);
+	T_CHECK(t_write_file(path, with_pw, 0644) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == -1);
 	snprintf(want, sizeof want, "%s: holds a password, so it must not "
 	    "be readable by others (chmod 600 %s)", path, path);
@@ -1142,24 +1128,24 @@ test_load(void)
 	T_CHECK(errs.n == 1 && strstr(errs.v[0].msg, "chmod 600") != NULL);
 	config_errors_free(&errs);
 	/* Other mistakes are still all reported beside the mode. */
-	T_CHECK(write_file(path, "[account a]\nhost = h\nuser = u\n"
+	T_CHECK(t_write_file(path, "[account a]\nhost = h\nuser = u\n"
 	    "password = p\nport = 0\n", 0644) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == -1);
 	T_CHECK(errs.n == 2 && errs.v[0].line == 0 && errs.v[1].line == 5);
 	config_errors_free(&errs);
 	/* No literal secret: 0644 is fine. */
-	T_CHECK(write_file(path, without_pw, 0644) == 0);
+	T_CHECK(t_write_file(path, without_pw, 0644) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == 0);
 	T_CHECK(!cfg.has_password);
 	config_free(&cfg);
 	config_errors_free(&errs);
 	/* A password in a skipped section still counts as a secret. */
-	T_CHECK(write_file(path, "[bogus]\npassword = p\n", 0644) == 0);
+	T_CHECK(t_write_file(path, "[bogus]\npassword = p\n", 0644) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == -1);
 	T_CHECK(errs.n == 2 && strstr(errs.v[0].msg, "chmod") != NULL);
 	config_errors_free(&errs);
 	/* A password line without its '=' is a secret all the same. */
-	T_CHECK(write_file(path, "[account a]\nhost = h\nuser = u\n"
+	T_CHECK(t_write_file(path, "[account a]\nhost = h\nuser = u\n"
 	    "password hunter2\n", 0644) == 0);
 	T_CHECK(config_load(path, &cfg, &errs) == -1);
 	T_CHECK(errs.n == 2 && strstr(errs.v[0].msg, "chmod") != NULL &&
@@ -1177,7 +1163,7 @@ test_load(void)
 	T_CHECK(errs.n == 1 && strstr(errs.v[0].msg, "regular") != NULL);
 	config_errors_free(&errs);
 	unlink(link);
-	rmdir(dir);
+	t_rmrf(dir);
 }
 
 static void
