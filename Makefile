@@ -75,9 +75,10 @@ TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-# Beside each unit test: t.c, the helpers of t.h (every test), and
-# fmt_testdir.c, a format of the test tree only (test_formats).
-UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmt_testdir.c
+# Beside each unit test: t.c, the helpers of t.h (every test); beside
+# test_formats only: fmtrun.c (it replaces C library functions) and
+# fmt_testdir.c, a format of the test tree.
+UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmtrun.c tests/unit/fmt_testdir.c
 UNIT_HELP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_HELP_SRC))
 
 # Fuzz harnesses (tests/fuzz/, docs/fuzzing.md). Linked with replay.c
@@ -159,7 +160,8 @@ $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) \
 	    $(BUILD)/libpopvault-test.a $(LDLIBS)
 
-$(BUILD)/tests/test_formats: $(BUILD)/tests/unit/fmt_testdir.o
+$(BUILD)/tests/test_formats: $(BUILD)/tests/unit/fmtrun.o \
+    $(BUILD)/tests/unit/fmt_testdir.o
 
 unit: $(UNIT_BIN)
 

@@ -125,7 +125,7 @@ struct fmt;
 struct fmt_ops {
 	const char	*name;
 	unsigned	 flags;		/* FMT_F_* */
-	unsigned	 comps;		/* compressions taken: FMT_COMP_BIT()s */
+	unsigned	 comps;		/* compressions: FMT_COMP_BIT()s */
 	unsigned	 batch_msgs;	/* preferred batch, 0: the run's */
 	uint64_t	 batch_bytes;
 	struct fmt	*(*open)(const struct fmt_args *, char *err, size_t);

@@ -171,7 +171,8 @@ fmt_day(int64_t t, char *buf, size_t len)
 	time_t		tt = (time_t)t;
 
 	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, len, "?\?\?\?-\?\?-\?\?");	/* no trigraphs */
+		/* "????-??-??" (escaped: no trigraphs) */
+		snprintf(buf, len, "?\?\?\?-\?\?-\?\?");
 	else
 		snprintf(buf, len, "%04d-%02d-%02d", tm.tm_year + 1900,
 		    tm.tm_mon + 1, tm.tm_mday);
