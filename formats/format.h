@@ -24,11 +24,14 @@
  *   discard   instead of end: the message is a duplicate; forget it
  *   sync      the commit point: after it returns 0 everything ended
  *             since the last sync is on disk, folders included
+ *   synced    after a sync: the volumes it changed (struct fmt_vol)
  *   read      stream back exactly the bytes that were written for the
  *             message at a location
+ *   verify    read back many locations, hash and compare each
  *   close
  *
- * All operations return 0 or -1 with fmt_error() set, except check.
+ * All operations return 0 or -1 with fmt_error() set, except check (a
+ * enum fmt_check), synced (a count) and close.
  * Locations are short strings stored in the index, relative to the
  * account folder, never derived from server data.
  */
@@ -69,15 +72,16 @@ enum fmt_check {
 struct fmt_msginfo {
 	uint64_t	 size;		/* exact, if FMT_F_NEEDS_SIZE */
 	int64_t		 when;		/* arrival time (seconds) */
+	/* With FMT_F_NEEDS_SIZE only; else NULL, NULL and -1. */
 	const char	*sender;	/* Return-Path address or NULL */
 	size_t		 sender_len;
 	int64_t		 content_length; /* its header's value, or -1 */
-	const unsigned char *sha256;	/* with FMT_F_NEEDS_SIZE, else NULL */
+	const unsigned char *sha256;
 };
 
 struct fmt_args {
 	const char		*dir;	/* the account's folder */
-	enum fmt_compress	 compress;
+	enum fmt_compress	 compress; /* one of the format's comps */
 };
 
 /*

@@ -25,12 +25,13 @@
  * line sits at that offset. A forged one could make mutt skip later
  * messages. popvault records every Content-Length target that points
  * past the message's own end (a "trap", kept with the file's committed
- * length in the index), and when a separator would land on a trap it
- * writes one more empty line first, so mutt finds no "From " there and
- * ignores the header; likewise when the file would end on one (mutt
- * trusts a Content-Length that ends exactly at the end of the file).
- * Such a padding line shows as one more empty line at the end of the
- * message before it to readers that ignore the recorded offsets (Python's
+ * length in the index: the volume's priv string, "u=TOTAL t=OFF,..."),
+ * and when a separator would land on a trap it writes one more empty
+ * line first, so mutt finds no "From " there and ignores the header;
+ * likewise when the file would end on one (mutt trusts a
+ * Content-Length that ends exactly at the end of the file). Such a
+ * padding line shows as one more empty line at the end of the message
+ * before it to readers that ignore the recorded offsets (Python's
  * mailbox); popvault's own reader gives back the exact bytes. See
  * docs/formats.md.
  */

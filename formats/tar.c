@@ -15,8 +15,9 @@
  * is adopted member by member, by hash, once it and tar/ are fsynced.
  *
  * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
- * archiving date and the message's hash, never from server data; its
- * content is exactly the stored message. A location is "VOLUME:MEMBER".
+ * archiving date (fmt_day()) and the message's hash, never from server
+ * data; its content is exactly the stored message. A location is
+ * "VOLUME:MEMBER".
  * tar needs each member's size before its data, so the pipeline hands
  * over whole messages (FMT_F_NEEDS_SIZE), spooled to disk when large.
  *
