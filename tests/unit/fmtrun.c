@@ -6,7 +6,7 @@
  * The steps: every call that changes the file tree (rename*, link*,
  * unlink*, rmdir, ftruncate, and mkdir* of a folder not there yet) is
  * one, whoever makes it, and so is each stage of the protocol here
- * (written, intent recorded, synced, committed; recovered, resolved).
+ * (written, intent recorded, synced; recovered).
  * This file defines those functions itself, replacing the C library's
  * for the formats linked with it, and makes the system call. In a
  * child process told to crash at step N, the N-th never happens: the
@@ -403,12 +403,6 @@ fr_put(const struct fr_case *tc, struct fmt *f, int k, int64_t when, char *loc)
 	return 0;
 }
 
-/*
- * A batch by the commit protocol of core/batch.c: each message claimed
- * (a pending row, no location yet) and written; the intent (locations)
- * recorded; the format's sync; the rows archived and the volumes
- * recorded. A step between each of those.
- */
 int
 fr_batch(const struct fr_case *tc, struct fmt *f, const int *ids, size_t n,
     int64_t when, int bno)
@@ -441,25 +435,19 @@ fr_batch(const struct fr_case *tc, struct fmt *f, const int *ids, size_t n,
 		store_set_vol(&v[i]);
 	for (i = first; i < fr_st->nrow; i++)
 		fr_st->row[i].state = R_ARCHIVED;
-	step();
 	return 0;
 }
 
-/*
- * Recovery as core/run.c does it: the format's fr_recover(), then each
- * pending row: no location, dropped; else check(): present, archived;
- * absent or quarantined, dropped. The rows change together at the end,
- * as in one transaction.
- */
 int
-fr_recover(const struct fr_case *tc, struct fmt *f)
+fr_recover(const struct fr_case *tc, struct fmt *f, int mark)
 {
 	enum fr_state	 now[FR_NROW];
 	size_t		 i;
 
 	if (f->ops->recover(f, &committed) == -1)
 		return fr_fail("%s: recover: %s", tc->name, fmt_error(f));
-	step();
+	if (mark)
+		step();
 	for (i = 0; i < fr_st->nrow; i++) {
 		now[i] = fr_st->row[i].state;
 		if (now[i] != R_PENDING)
@@ -484,7 +472,6 @@ fr_recover(const struct fr_case *tc, struct fmt *f)
 	}
 	for (i = 0; i < fr_st->nrow; i++)
 		fr_st->row[i].state = now[i];
-	step();
 	return 0;
 }
 

@@ -89,18 +89,21 @@ int		 fr_put(const struct fr_case *tc, struct fmt *f, int k,
 		    int64_t when, char *loc);
 /*
  * A batch by core/batch.c's protocol: each message claimed (a pending
- * row, no location) and written; the intent recorded; the format's
- * sync; the rows archived and the volumes recorded. A step between
- * each. 0 or -1.
+ * row, no location) and written; a step; the intent recorded; a step;
+ * the format's sync; a step; the rows archived and the volumes
+ * recorded. 0 or -1. (A step after that would be the state the whole
+ * run leaves.)
  */
 int		 fr_batch(const struct fr_case *tc, struct fmt *f,
 		    const int *ids, size_t n, int64_t when, int bno);
 /*
- * core/run.c's recovery: the format's recover(), a step, the pending
- * rows resolved (no location or check() absent or quarantined:
- * dropped; present: archived), all at once, a step. 0 or -1.
+ * core/run.c's recovery: the format's recover(); with mark, a step (the
+ * run's "recovery" crash point); the pending rows resolved (no location,
+ * or check() absent or quarantined: dropped; present: archived), all at
+ * once, as one transaction. 0 or -1.
  */
-int		 fr_recover(const struct fr_case *tc, struct fmt *f);
+int		 fr_recover(const struct fr_case *tc, struct fmt *f,
+		    int mark);
 /* 1 if loc reads back exactly message k, 0 (said why) if not. */
 int		 fr_reads_back(const struct fr_case *tc, struct fmt *f,
 		    const char *loc, int k);

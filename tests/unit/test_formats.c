@@ -195,7 +195,7 @@ round_trip(struct fr_case *tc)
 		T_CHECKF(0, "%s", tc->name);
 		goto out;
 	}
-	T_CHECK(fr_recover(tc, f) == 0);
+	T_CHECK(fr_recover(tc, f, 0) == 0);
 	/* The first messages, and a duplicate dropped midway. */
 	T_CHECK(fr_batch(tc, f, first, 4, DAY1, 1) == 0);
 	if (!(tc->ops->flags & FMT_F_NEEDS_SIZE))
@@ -218,7 +218,7 @@ round_trip(struct fr_case *tc)
 		T_CHECKF(0, "%s", tc->name);
 		goto out;
 	}
-	T_CHECK(fr_recover(tc, f) == 0);
+	T_CHECK(fr_recover(tc, f, 0) == 0);
 	T_CHECK(fr_batch(tc, f, later, NELEM(later), MONTH2, 2) == 0);
 	for (i = 0; i < fr_st->nrow; i++)
 		T_CHECKF(fr_st->row[i].state == R_ARCHIVED &&
@@ -232,7 +232,7 @@ round_trip(struct fr_case *tc)
 		T_CHECKF(0, "%s", tc->name);
 		goto out;
 	}
-	T_CHECK(fr_recover(tc, f) == 0);
+	T_CHECK(fr_recover(tc, f, 0) == 0);
 	T_CHECKF(fr_verify_all(tc, f, -1), "%s", tc->name);
 	f->ops->close(f);
 out:
@@ -253,7 +253,7 @@ run_batch2(const struct fr_case *tc)
 
 	if ((f = fr_open(tc)) == NULL)
 		return -1;
-	r = fr_recover(tc, f) == 0 && fr_batch(tc, f, batch2, NELEM(batch2),
+	r = fr_recover(tc, f, 0) == 0 && fr_batch(tc, f, batch2, NELEM(batch2),
 	    DAY2, 2) == 0 ? 0 : -1;
 	f->ops->close(f);
 	return r;
@@ -268,7 +268,7 @@ run_batch2_month(const struct fr_case *tc)
 
 	if ((f = fr_open(tc)) == NULL)
 		return -1;
-	r = fr_recover(tc, f) == 0 && fr_batch(tc, f, batch2, NELEM(batch2),
+	r = fr_recover(tc, f, 0) == 0 && fr_batch(tc, f, batch2, NELEM(batch2),
 	    MONTH2, 2) == 0 ? 0 : -1;
 	f->ops->close(f);
 	return r;
@@ -283,7 +283,7 @@ run_recovery(const struct fr_case *tc)
 
 	if ((f = fr_open(tc)) == NULL)
 		return -1;
-	r = fr_recover(tc, f);
+	r = fr_recover(tc, f, 1);
 	f->ops->close(f);
 	return r;
 }
@@ -304,7 +304,7 @@ after_crash(const struct fr_case *tc, const char *what)
 		fr_st->row[i].was_archived = fr_st->row[i].state == R_ARCHIVED;
 	if ((f = fr_open(tc)) == NULL)
 		return 0;
-	if (fr_recover(tc, f) == -1) {
+	if (fr_recover(tc, f, 0) == -1) {
 		f->ops->close(f);
 		return 0;
 	}
@@ -345,7 +345,7 @@ after_crash(const struct fr_case *tc, const char *what)
 	f->ops->close(f);
 	if ((f = fr_open(tc)) == NULL)
 		return 0;
-	if (fr_recover(tc, f) == -1)
+	if (fr_recover(tc, f, 0) == -1)
 		ok = 0;
 	/* Batches 1 and 2 and the new one: each message once, intact. */
 	for (j = 0; j <= M_NEWLINE; j++) {
@@ -378,7 +378,7 @@ with_batch1(struct fr_case *tc)
 	t_rmrf(tc->tdir);
 	if (fr_setup(tc) == -1 || (f = fr_open(tc)) == NULL)
 		return -1;
-	r = fr_recover(tc, f) == 0 && fr_batch(tc, f, batch1, NELEM(batch1),
+	r = fr_recover(tc, f, 0) == 0 && fr_batch(tc, f, batch1, NELEM(batch1),
 	    DAY1, 1) == 0 ? 0 : -1;
 	f->ops->close(f);
 	return r;
