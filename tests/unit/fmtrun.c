@@ -324,7 +324,10 @@ store_set_vol(const struct fmt_vol *v)
 
 /* ---- one format, one compression --------------------------------------- */
 
-/* Say why on stderr; -1 (fr_fail) or 0 (bad: "not ok"). */
+/* Say why on stderr (for fr_fail and fr_bad). */
+static void	say(const char *, va_list)
+		    __attribute__((format(printf, 1, 0)));
+
 static void
 say(const char *fmt, va_list ap)
 {
