@@ -61,12 +61,13 @@ CMD_SRC	 = $(wildcard cmd/*.c)
 LIB_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(FMT_SRC))
 CMD_OBJ	 = $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRC))
 
-# The test hooks (core/util.h) exist only in objects compiled with
-# -DPOPVAULT_TEST_HOOKS: the files of HOOK_SRC, compiled a second time into
-# $(BUILD)/hooks/. They replace their release objects in the test library
-# that $(PROG)-test, the binary "make check" runs, and the unit tests link.
-# "make" and "make install" build and install $(PROG), which has none.
-HOOK_SRC = core/util.c
+# The test hooks (core/util.h; fmt_register_for_tests in formats/format.h)
+# exist only in objects compiled with -DPOPVAULT_TEST_HOOKS: the files of
+# HOOK_SRC, compiled a second time into $(BUILD)/hooks/. They replace their
+# release objects in the test library that $(PROG)-test, the binary "make
+# check" runs, and the unit tests link. "make" and "make install" build
+# and install $(PROG), which has none.
+HOOK_SRC = core/util.c formats/registry.c
 HOOK_OBJ = $(patsubst %.c,$(BUILD)/hooks/%.o,$(HOOK_SRC))
 TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
 	  $(LIB_OBJ)) $(HOOK_OBJ)
@@ -74,6 +75,11 @@ TEST_LIB_OBJ = $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(HOOK_SRC)), \
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Beside each unit test: t.c, the helpers of t.h (every test); beside
+# test_formats only: fmtrun.c (it replaces C library functions) and
+# fmt_testdir.c, a format of the test tree.
+UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmtrun.c tests/unit/fmt_testdir.c
+UNIT_HELP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_HELP_SRC))
 
 # Fuzz harnesses (tests/fuzz/, docs/fuzzing.md). Linked with replay.c
 # they run saved inputs in "make check"; "make fuzz" links them with
@@ -93,7 +99,8 @@ FUZZ_LINK =
 endif
 
 # Every object compiled with ALL_CPPFLAGS, one way or the other.
-OBJ	 = $(LIB_OBJ) $(CMD_OBJ) $(UNIT_OBJ) $(FUZZ_OBJ) $(REPLAY_OBJ)
+OBJ	 = $(LIB_OBJ) $(CMD_OBJ) $(UNIT_OBJ) $(UNIT_HELP_OBJ) $(FUZZ_OBJ) \
+	   $(REPLAY_OBJ)
 
 .PHONY: all check asan demo install deps clean lint unit bench fuzz \
 	fuzz-bin mutants pkgcheck
@@ -149,9 +156,12 @@ pkgcheck: | $(if $(filter deps check demo bench,$(MAKECMDGOALS)),deps)
 	@:
 
 $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
-    $(BUILD)/libpopvault-test.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+    $(BUILD)/tests/unit/t.o $(BUILD)/libpopvault-test.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) \
 	    $(BUILD)/libpopvault-test.a $(LDLIBS)
+
+$(BUILD)/tests/test_formats: $(BUILD)/tests/unit/fmtrun.o \
+    $(BUILD)/tests/unit/fmt_testdir.o
 
 unit: $(UNIT_BIN)
 

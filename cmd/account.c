@@ -121,10 +121,11 @@ account_build(struct account_opts *ao, enum run_mode mode, const char *name,
 		log_warnx("%stls = none needs insecure_plaintext", pre);
 		return -1;
 	}
-	if (o->compress != FMT_COMP_NONE &&
-	    !(o->format->flags & FMT_F_COMPRESSES)) {
-		log_warnx("%sthe %s format is not compressed", pre,
-		    o->format->name);
+	if (!fmt_accepts(o->format, o->compress)) {
+		log_warnx("%s%s %s: the %s format takes %s", pre,
+		    config ? "compress =" : "--compress",
+		    fmt_comp_name(o->compress), o->format->name,
+		    fmt_comp_list(o->format->comps));
 		return -1;
 	}
 	return 0;

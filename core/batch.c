@@ -123,7 +123,7 @@ batch_flush(struct fetch *f)
 	nv = f->fmt->ops->synced(f->fmt, &vols);
 	for (i = 0; i < nv; i++)
 		if (idx_volume_set(f->idx, f->acct, vols[i].name,
-		    vols[i].length, vols[i].traps) == -1)
+		    vols[i].length, vols[i].priv) == -1)
 			goto fail;
 	if (idx_commit(f->idx) == -1)
 		goto fail;

@@ -21,22 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
 #include "util.h"
-
-static void
-fmt_day(int64_t t, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
 
 /*
  * Choose what to delete. Returns the count (indexes into the listing in

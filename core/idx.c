@@ -1041,7 +1041,7 @@ idx_count_messages(struct idx *x, int64_t account_id)
 
 int
 idx_volume_get(struct idx *x, int64_t account_id, const char *name,
-    uint64_t *len, char *traps, size_t trapslen)
+    uint64_t *len, char *priv, size_t privlen)
 {
 	sqlite3_stmt	*s;
 	int		 r;
@@ -1053,8 +1053,8 @@ idx_volume_get(struct idx *x, int64_t account_id, const char *name,
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
 		*len = (uint64_t)sqlite3_column_int64(s, 0);
-		if (traps != NULL)
-			snprintf(traps, trapslen, "%s",
+		if (priv != NULL)
+			snprintf(priv, privlen, "%s",
 			    (const char *)sqlite3_column_text(s, 1));
 		sqlite3_reset(s);
 		return 1;
@@ -1067,7 +1067,7 @@ idx_volume_get(struct idx *x, int64_t account_id, const char *name,
 
 int
 idx_volume_set(struct idx *x, int64_t account_id, const char *name,
-    uint64_t len, const char *traps)
+    uint64_t len, const char *priv)
 {
 	sqlite3_stmt	*s;
 
@@ -1076,7 +1076,7 @@ idx_volume_set(struct idx *x, int64_t account_id, const char *name,
 	sqlite3_bind_int64(s, 1, account_id);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
-	sqlite3_bind_text(s, 4, traps ? traps : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, priv ? priv : "", -1, SQLITE_STATIC);
 	return step_done(x, s, "recording volume");
 }
 

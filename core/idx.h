@@ -177,13 +177,14 @@ int		 idx_drop_message(struct idx *, int64_t msg_id);
 
 /*
  * The committed length of a volume (an mbox file, a tar volume) and its
- * format-private "traps" string: 1 found, 0 unknown, -1 error.
+ * format-private string (struct fmt_vol's priv; the column is named
+ * "traps", after mbox's, the first user): 1 found, 0 unknown, -1 error.
  */
 int		 idx_volume_get(struct idx *, int64_t account_id,
-		    const char *name, uint64_t *len, char *traps,
-		    size_t trapslen);
+		    const char *name, uint64_t *len, char *priv,
+		    size_t privlen);
 int		 idx_volume_set(struct idx *, int64_t account_id,
-		    const char *name, uint64_t len, const char *traps);
+		    const char *name, uint64_t len, const char *priv);
 
 /* Where the content of (account, UIDL) is stored. */
 struct idx_loc {

@@ -50,14 +50,6 @@ static const struct opt_word yesno_words[] = {
 	{ NULL, 0 }
 };
 
-static const struct opt_word compress_words[] = {
-	{ "none", FMT_COMP_NONE },
-	{ "gzip", FMT_COMP_GZIP },
-	{ "zstd", FMT_COMP_ZSTD },
-	{ "xz", FMT_COMP_XZ },
-	{ NULL, 0 }
-};
-
 static const struct opt_word ageby_words[] = {
 	{ "first-seen", 0 },
 	{ "date", 1 },
@@ -99,10 +91,10 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_FORMAT] = { "format", "format", 0, NULL, OPT_T_FORMAT,
 	    F(format), NULL, 0, 0, NULL, NULL, "maildir", ACCT,
 	    OPT_CMD_PRUNE, 0, "archive format" },
-	[OPT_COMPRESS] = { "compress", "compress", 0, NULL, OPT_T_WORD,
-	    F(compress), compress_words, 0, 0, NULL, NULL, "none", ACCT,
+	[OPT_COMPRESS] = { "compress", "compress", 0, NULL, OPT_T_COMPRESS,
+	    F(compress), NULL, 0, 0, NULL, NULL, "none", ACCT,
 	    OPT_CMD_PRUNE, 0,
-	    "compression: mbox takes gzip, tar all" },
+	    "compression" },
 	[OPT_MAX_MESSAGE_SIZE] = { "max_message_size", "max-message-size", 0,
 	    "SIZE", OPT_T_SIZE, F(max_message_size), NULL, 0, 0, NULL,
 	    "a size such as 50M (a number and k, M or G)", "1G", ACCT,
@@ -309,7 +301,8 @@ is_string(enum opt_type t)
 static int
 is_int(enum opt_type t)
 {
-	return t == OPT_T_WORD || t == OPT_T_FLAG || t == OPT_T_COUNT;
+	return t == OPT_T_WORD || t == OPT_T_FLAG || t == OPT_T_COUNT ||
+	    t == OPT_T_COMPRESS;
 }
 
 const char *
@@ -392,22 +385,19 @@ cat(char *buf, size_t len, const char *s)
 size_t
 opt_words(enum opt_id id, const char **out, size_t max)
 {
-	static char		 sasl[SASL_NMECH][32], fmts[256];
+	static char		 sasl[SASL_NMECH][32];
 	const struct opt_def	*d = &opt_defs[id];
-	char			*p, *e;
 	size_t			 n = 0, i;
 	int			 m;
 
 	if (d->type == OPT_T_FORMAT) {
-		snprintf(fmts, sizeof fmts, "%s", fmt_names());
-		for (p = fmts; *p != '\0' && n < max; p = e) {
-			e = p + strcspn(p, ", ");
-			if (*e != '\0')
-				*e++ = '\0';
-			e += strspn(e, ", ");
-			if (*p != '\0')
-				out[n++] = p;
-		}
+		for (i = 0; fmt_at(i) != NULL && n < max; i++)
+			out[n++] = fmt_at(i)->name;
+		return n;
+	}
+	if (d->type == OPT_T_COMPRESS) {
+		for (m = 0; m < FMT_COMP_COUNT && n < max; m++)
+			out[n++] = fmt_comp_name((enum fmt_compress)m);
 		return n;
 	}
 	for (i = 0; d->words != NULL && d->words[i].name != NULL; i++)
@@ -649,6 +639,7 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 {
 	const struct opt_def	*d;
 	const struct fmt_ops	*fmt;
+	enum fmt_compress	 comp;
 	enum run_delete		 del;
 	int64_t			 secs;
 	uint64_t		 n;
@@ -735,6 +726,11 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 		if ((fmt = fmt_find(value)) == NULL)
 			goto bad;
 		v->format = fmt;
+		break;
+	case OPT_T_COMPRESS:
+		if (fmt_comp_find(value, &comp) == -1)
+			goto bad;
+		*FIELD(v, id, int) = (int)comp;
 		break;
 	case OPT_T_AUTH:
 		if (find_word(d->words, value, &w) == 0)

@@ -107,6 +107,22 @@ wrap(FILE *fp, const char *text, int col)
 	fputc('\n', fp);
 }
 
+/* "compression (default none): maildir takes none; mbox none or gzip; ...",
+ * from the registry. */
+static void
+comp_help(const struct opt_def *d, char *text, size_t len)
+{
+	const struct fmt_ops	*f;
+	size_t			 i, o;
+
+	o = (size_t)snprintf(text, len, "%s (default %s):", d->help,
+	    d->dflt != NULL ? d->dflt : "none");
+	for (i = 0; (f = fmt_at(i)) != NULL && o < len; i++)
+		o += (size_t)snprintf(text + o, len - o, "%s %s%s %s",
+		    i > 0 ? ";" : "", f->name, i == 0 ? " takes" : "",
+		    fmt_comp_list(f->comps));
+}
+
 void
 opt_help(FILE *fp, unsigned cmd)
 {
@@ -134,7 +150,9 @@ opt_help(FILE *fp, unsigned cmd)
 		else
 			snprintf(spec, sizeof spec, "--%s%s", d->flag, arg);
 		/* The built-in default, unless the text says it already. */
-		if (d->dflt != NULL && d->type != OPT_T_FLAG &&
+		if (d->type == OPT_T_COMPRESS)
+			comp_help(d, text, sizeof text);
+		else if (d->dflt != NULL && d->type != OPT_T_FLAG &&
 		    strstr(d->help, "default") == NULL)
 			snprintf(text, sizeof text, "%s (default %s)", d->help,
 			    d->dflt);
@@ -164,7 +182,8 @@ opt_keys(FILE *fp)
 		fprintf(fp, "%s\t%s\t", d->key, (d->flags &
 		    OPT_F_DEFAULTS_ONLY) ? "defaults" : "account");
 		n = d->type == OPT_T_WORD || d->type == OPT_T_FLAG ||
-		    d->type == OPT_T_FORMAT || d->type == OPT_T_AUTH ?
+		    d->type == OPT_T_FORMAT || d->type == OPT_T_COMPRESS ||
+		    d->type == OPT_T_AUTH ?
 		    opt_words(id, w, 32) : 0;
 		for (i = 0; i < n; i++)
 			fprintf(fp, "%s%s", i > 0 ? " " : "", w[i]);

@@ -25,6 +25,8 @@ enum opt_type {
 	OPT_T_FLAG,	/* config: yes or no; command line: no argument */
 	OPT_T_COUNT,	/* command line: no argument, counted (-v) */
 	OPT_T_FORMAT,	/* a format of the registry (fmt_find()) */
+	OPT_T_COMPRESS,	/* a compression word of the registry
+			 * (fmt_comp_find()) */
 	OPT_T_AUTH,	/* auto, user, apop or a SASL mechanism */
 	OPT_T_DELETE,	/* a delete policy (policy_parse_delete()) */
 	OPT_T_DAY	/* YYYY-MM-DD: that day's 00:00 UTC */

@@ -280,12 +280,12 @@ recover_cb(void *arg, int64_t id, const char *loc,
 }
 
 static int
-committed_cb(void *arg, const char *name, uint64_t *len, char *traps,
-    size_t trapslen)
+committed_cb(void *arg, const char *name, uint64_t *len, char *priv,
+    size_t privlen)
 {
 	struct fetch	*f = arg;
 
-	return idx_volume_get(f->idx, f->acct, name, len, traps, trapslen);
+	return idx_volume_get(f->idx, f->acct, name, len, priv, privlen);
 }
 
 /*

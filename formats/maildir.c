@@ -541,6 +541,7 @@ md_close(struct fmt *f)
 const struct fmt_ops fmt_maildir_ops = {
 	.name = "maildir",
 	.flags = 0,
+	.comps = FMT_COMP_BIT(FMT_COMP_NONE),
 	.open = md_open,
 	.recover = md_recover,
 	.check = md_check,

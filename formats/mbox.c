@@ -25,12 +25,13 @@
  * line sits at that offset. A forged one could make mutt skip later
  * messages. popvault records every Content-Length target that points
  * past the message's own end (a "trap", kept with the file's committed
- * length in the index), and when a separator would land on a trap it
- * writes one more empty line first, so mutt finds no "From " there and
- * ignores the header; likewise when the file would end on one (mutt
- * trusts a Content-Length that ends exactly at the end of the file).
- * Such a padding line shows as one more empty line at the end of the
- * message before it to readers that ignore the recorded offsets (Python's
+ * length in the index: the volume's priv string, "u=TOTAL t=OFF,..."),
+ * and when a separator would land on a trap it writes one more empty
+ * line first, so mutt finds no "From " there and ignores the header;
+ * likewise when the file would end on one (mutt trusts a
+ * Content-Length that ends exactly at the end of the file). Such a
+ * padding line shows as one more empty line at the end of the message
+ * before it to readers that ignore the recorded offsets (Python's
  * mailbox); popvault's own reader gives back the exact bytes. See
  * docs/formats.md.
  */
@@ -57,7 +58,7 @@
 #include "util.h"
 
 #define MB_OBUF		(256 * 1024)
-#define MB_NTRAPS	40	/* fits the index's traps string */
+#define MB_NTRAPS	40	/* fit struct fmt_vol's priv */
 #define MB_GZLEVEL	1	/* fast: see docs/formats.md */
 #define MB_QRANDOM	8	/* random bytes in a quarantine name */
 
@@ -868,8 +869,8 @@ mb_sync(struct fmt *f)
 	}
 	snprintf(m->vol.name, sizeof m->vol.name, "%s", m->name);
 	m->vol.length = (uint64_t)sb.st_size;
-	traps_format(m, m->gz ? m->ubase + m->uoff : m->uoff, m->vol.traps,
-	    sizeof m->vol.traps);
+	traps_format(m, m->gz ? m->ubase + m->uoff : m->uoff, m->vol.priv,
+	    sizeof m->vol.priv);
 	m->have_vol = 1;
 	mb_close_file(m);
 	return 0;
@@ -939,7 +940,8 @@ mb_close(struct fmt *f)
 
 const struct fmt_ops fmt_mbox_ops = {
 	.name = "mbox",
-	.flags = FMT_F_NEEDS_SIZE | FMT_F_COMPRESSES,
+	.flags = FMT_F_NEEDS_SIZE,
+	.comps = FMT_COMP_BIT(FMT_COMP_NONE) | FMT_COMP_BIT(FMT_COMP_GZIP),
 	.open = mb_open,
 	.recover = mb_recover,
 	.check = mb_check,

@@ -15,8 +15,9 @@
  * is adopted member by member, by hash, once it and tar/ are fsynced.
  *
  * One member per message, named "YYYY-MM-DD/SHA256.eml" from the
- * archiving date and the message's hash, never from server data; its
- * content is exactly the stored message. A location is "VOLUME:MEMBER".
+ * archiving date (fmt_day()) and the message's hash, never from server
+ * data; its content is exactly the stored message. A location is
+ * "VOLUME:MEMBER".
  * tar needs each member's size before its data, so the pipeline hands
  * over whole messages (FMT_F_NEEDS_SIZE), spooled to disk when large.
  *
@@ -280,19 +281,17 @@ tar_begin(struct fmt *f, const struct fmt_msginfo *mi)
 {
 	struct tarfmt		*t = (struct tarfmt *)f;
 	struct archive_entry	*e;
-	struct tm		 tm;
 	time_t			 when = (time_t)mi->when;
-	char			 hex[HASH_HEXLEN + 1];
+	char			 hex[HASH_HEXLEN + 1], day[16];
 	int			 r;
 
 	if (mi->sha256 == NULL)
 		return fmt_fail(f, "tar: the message hash is needed first");
 	if (t->a == NULL && tar_new_volume(t) == -1)
 		return -1;
-	gmtime_r(&when, &tm);
+	fmt_day(mi->when, day, sizeof day);
 	hex_encode(mi->sha256, HASH_LEN, hex);
-	snprintf(t->member, sizeof t->member, "%04d-%02d-%02d/%s.eml",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	snprintf(t->member, sizeof t->member, "%s/%s.eml", day, hex);
 	if ((e = archive_entry_new()) == NULL)
 		return fmt_fail(f, "tar: out of memory");
 	archive_entry_set_pathname(e, t->member);
@@ -400,7 +399,7 @@ tar_sync(struct fmt *f)
 	crash_point("tar-volume-renamed");
 	snprintf(t->vol.name, sizeof t->vol.name, "%s", t->name);
 	t->vol.length = (uint64_t)sb.st_size;
-	t->vol.traps[0] = '\0';
+	t->vol.priv[0] = '\0';
 	t->have_vol = 1;
 	return 0;
 fail:
@@ -685,7 +684,8 @@ tar_close(struct fmt *f)
 
 const struct fmt_ops fmt_tar_ops = {
 	.name = "tar",
-	.flags = FMT_F_NEEDS_SIZE | FMT_F_COMPRESSES,
+	.flags = FMT_F_NEEDS_SIZE,
+	.comps = FMT_COMP_ALL,
 	.batch_msgs = 10000,
 	.batch_bytes = 1ULL << 30,
 	.open = tar_open,

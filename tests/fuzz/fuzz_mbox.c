@@ -89,8 +89,8 @@ find_sep(const uint8_t *p, const uint8_t *end)
 }
 
 static int
-vol_get(void *arg, const char *name, uint64_t *len, char *traps,
-    size_t trapslen)
+vol_get(void *arg, const char *name, uint64_t *len, char *priv,
+    size_t privlen)
 {
 	size_t	i;
 
@@ -99,7 +99,7 @@ vol_get(void *arg, const char *name, uint64_t *len, char *traps,
 		if (strcmp(vols[i].name, name) != 0)
 			continue;
 		*len = vols[i].length;
-		snprintf(traps, trapslen, "%s", vols[i].traps);
+		snprintf(priv, privlen, "%s", vols[i].priv);
 		return 1;
 	}
 	return 0;

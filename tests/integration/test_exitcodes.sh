@@ -247,6 +247,48 @@ grep -q "^$T/bad.conf:7: " "$T/badconf.err" || why="no '$T/bad.conf:7: ' error"
 [ ! -e "$T/v64c" ] || why="$why; a vault was created"
 ck exit_64_bad_config_line "$RC" "${why#; }${why:+: $(said badconf)}"
 
+# A compression the format does not take (mbox: none or gzip) is a usage
+# error found before any connection, given on the command line or in the
+# config file: the server's log has no session, no vault is made. Then,
+# as a control, the same server with gzip: that run does connect.
+fp comp '{"messages": [{"uidl": "u1", "text": "From: a@example.org\nMessage-ID: <c1@example.org>\nSubject: comp\n\nbody\n"}]}'
+fetch badcomp "$T/v64z" --format mbox --compress zstd --insecure-plaintext \
+    "pop3://zero@127.0.0.1:$FP_PORT"
+why=
+grep -q 'zstd.*mbox' "$T/badcomp.err" || why="no error naming zstd and mbox"
+grep -q 'connect' "$FP_LOG" && why="$why; the server saw a connection"
+[ ! -e "$T/v64z" ] || why="$why; a vault was created"
+ck exit_64_format_takes_no_such_compression "$RC" "${why#; }${why:+: $(said badcomp)}"
+cat >"$T/badcomp.conf" <<EOF
+[defaults]
+host = 127.0.0.1
+port = $FP_PORT
+tls = none
+insecure_plaintext = yes
+vault = $T/v64zc
+format = mbox
+
+[account z]
+user = zero
+password_command = echo $PW
+compress = zstd
+EOF
+chmod 600 "$T/badcomp.conf"
+run badcompconf "$POPVAULT" fetch --config "$T/badcomp.conf"
+why=
+grep -q 'account z: .*zstd.*mbox' "$T/badcompconf.err" || why="no error naming account z, zstd and mbox"
+grep -q 'connect' "$FP_LOG" && why="$why; the server saw a connection"
+[ ! -e "$T/v64zc" ] || why="$why; a vault was created"
+ck exit_64_config_format_takes_no_such_compression "$RC" "${why#; }${why:+: $(said badcompconf)}"
+fetch goodcomp "$T/v64g" --format mbox --compress gzip --insecure-plaintext \
+    "pop3://zero@127.0.0.1:$FP_PORT"
+fp_end
+if [ "$RC" = 0 ] && grep -q 'connect' "$FP_LOG"; then
+	t_pass compress_control_gzip_connects
+else
+	t_fail compress_control_gzip_connects "exit $RC; log: $(tr '\n' '|' <"$FP_LOG" | tail -c 200): $(said goodcomp)"
+fi
+
 # --- 69 ---------------------------------------------------------------------
 
 fetch refused "$T/v69" --tls-ca "$DV_CA" "pop3s://zero@127.0.0.1:$(free_port)"

@@ -22,7 +22,6 @@
 #include "t.h"
 
 #define B(s)	s, sizeof(s) - 1
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define CANARY	0x5a
 
 /* The long-line expectations below rely on this. */
@@ -52,22 +51,9 @@ struct hres {
 	char	 mid[HDR_VALUE_MAX];
 };
 
-static void	*t_malloc(size_t);
 static void	 hdr_run(const char *, size_t, const size_t *, size_t,
 		    struct hres *);
 static int	 hres_same(const struct hres *, const struct hres *);
-
-static void *
-t_malloc(size_t n)
-{
-	void	*p;
-
-	if ((p = malloc(n == 0 ? 1 : n)) == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
 
 /*
  * Scan in/len in pieces ending at cuts[0..ncuts) (ascending; the end of

@@ -25,49 +25,18 @@
 #include "idx.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static char	tdir[64];
 static char	dbpath[128];
 
 /* ---- helpers --------------------------------------------------------- */
 
-static void
-rm_rf_at(int dfd, const char *name)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || (errno != EISDIR &&
-	    errno != EPERM))
-		return;
-	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) ==
-	    -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		rm_rf_at(dirfd(d), de->d_name);
-	}
-	closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
-}
-
 /* A fresh temp folder in tdir and the index path in dbpath. */
 static int
 setup(void)
 {
-	snprintf(tdir, sizeof tdir, "/tmp/popvault-idx.XXXXXX");
-	if (mkdtemp(tdir) == NULL) {
-		perror("mkdtemp");
+	if (t_tmpdir(tdir, sizeof tdir, "idx") == -1)
 		return -1;
-	}
 	snprintf(dbpath, sizeof dbpath, "%s/index.db", tdir);
 	return 0;
 }
@@ -75,7 +44,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rm_rf_at(AT_FDCWD, tdir);
+	t_rmrf(tdir);
 }
 
 static struct idx *

@@ -24,7 +24,6 @@
 #include "hash.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define LOCMAX	256
 #define S(s)	s, sizeof(s) - 1
 
@@ -33,53 +32,11 @@ static char	acctdir[128];	/* tdir/acct, the account folder */
 
 /* ---- helpers --------------------------------------------------------- */
 
-static void *
-t_malloc(size_t n)
-{
-	void	*p;
-
-	if ((p = malloc(n == 0 ? 1 : n)) == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
-static void
-rm_rf_at(int dfd, const char *name)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 fd;
-
-	if (unlinkat(dfd, name, 0) == 0 || (errno != EISDIR &&
-	    errno != EPERM))
-		return;
-	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) ==
-	    -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		rm_rf_at(dirfd(d), de->d_name);
-	}
-	closedir(d);
-	unlinkat(dfd, name, AT_REMOVEDIR);
-}
-
 static int
 setup(void)
 {
-	snprintf(tdir, sizeof tdir, "/tmp/popvault-md.XXXXXX");
-	if (mkdtemp(tdir) == NULL) {
-		perror("mkdtemp");
+	if (t_tmpdir(tdir, sizeof tdir, "md") == -1)
 		return -1;
-	}
 	snprintf(acctdir, sizeof acctdir, "%s/acct", tdir);
 	if (mkdir(acctdir, 0700) == -1) {
 		perror("mkdir");
@@ -91,7 +48,7 @@ setup(void)
 static void
 teardown(void)
 {
-	rm_rf_at(AT_FDCWD, tdir);
+	t_rmrf(tdir);
 }
 
 static struct fmt *

@@ -33,7 +33,6 @@
 #include "hash.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define LOCMAX	256
 #define JAN	1704067200	/* 2024-01-01 00:00 UTC */
 #define FEB	1706745600	/* 2024-02-01 00:00 UTC */
@@ -49,34 +48,13 @@ struct msg {
 
 static struct msg	msgs[3];
 
-static void
-rm_dir(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 sub[512];
-
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (unlink(sub) == -1)
-			rm_dir(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 /* The index's view: what synced() reported, given back to recover(). */
 static struct fmt_vol	vols[4];
 static size_t		nvols;
 
 static int
-vol_get(void *arg, const char *name, uint64_t *len, char *traps,
-    size_t trapslen)
+vol_get(void *arg, const char *name, uint64_t *len, char *priv,
+    size_t privlen)
 {
 	size_t	i;
 
@@ -85,7 +63,7 @@ vol_get(void *arg, const char *name, uint64_t *len, char *traps,
 		if (strcmp(vols[i].name, name) != 0)
 			continue;
 		*len = vols[i].length;
-		snprintf(traps, trapslen, "%s", vols[i].traps);
+		snprintf(priv, privlen, "%s", vols[i].priv);
 		return 1;
 	}
 	return 0;
@@ -163,11 +141,8 @@ setup(void)
 	size_t		 i, n = 40000;
 	int		 r;
 
-	snprintf(tdir, sizeof tdir, "/tmp/popvault-mbl.XXXXXX");
-	if (mkdtemp(tdir) == NULL) {
-		perror("mkdtemp");
+	if (t_tmpdir(tdir, sizeof tdir, "mbl") == -1)
 		return -1;
-	}
 	snprintf(acctdir, sizeof acctdir, "%s/acct", tdir);
 	if (mkdir(acctdir, 0700) == -1) {
 		perror(acctdir);
@@ -297,13 +272,13 @@ main(void)
 
 	if (setup() == -1) {
 		fprintf(stderr, "setup failed\n");
-		rm_dir(tdir);
+		t_rmrf(tdir);
 		return 2;
 	}
 	T_RUN(test_bad_location_is_that_items_failure);
 	T_RUN(test_two_bad_locations);
 	T_RUN(test_read_bad_location);
-	rm_dir(tdir);
+	t_rmrf(tdir);
 	for (i = 0; i < 3; i++)
 		free(msgs[i].p);
 	return T_END();

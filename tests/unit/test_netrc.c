@@ -18,7 +18,6 @@
 #include "secret.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char	basic[] =
     "machine pop.example.org login alice password apw\n"
@@ -237,34 +236,21 @@ test_truncations(void)
 	}
 }
 
-static int
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE	*fp;
-
-	if ((fp = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(text, fp);
-	if (fclose(fp) != 0)
-		return -1;
-	return chmod(path, mode);
-}
-
 static void
 test_files(void)
 {
-	char	dir[] = "/tmp/test_netrc.XXXXXX";
+	char	dir[64];
 	char	path[256], link[256], err[1024], *pw;
 	FILE	*fp;
 	size_t	i;
 
-	if (mkdtemp(dir) == NULL) {
+	if (t_tmpdir(dir, sizeof dir, "netrc") == -1) {
 		T_CHECK(0);
 		return;
 	}
 	snprintf(path, sizeof path, "%s/netrc", dir);
 
-	T_CHECK(write_file(path, basic, 0600) == 0);
+	T_CHECK(t_write_file(path, basic, 0600) == 0);
 	T_CHECK(netrc_lookup(path, "pop.example.org", "bob", &pw, err,
 	    sizeof err) == 1);
 	T_CHECK(pw != NULL && strcmp(pw, "bpw") == 0);
@@ -325,7 +311,7 @@ test_files(void)
 	unlink(link);
 
 	/* No password in it: its mode does not matter. */
-	T_CHECK(write_file(path, "machine a login u\n", 0644) == 0);
+	T_CHECK(t_write_file(path, "machine a login u\n", 0644) == 0);
 	T_CHECK(netrc_lookup(path, "a", NULL, &pw, err, sizeof err) == 0);
 	/* Nor its owner. */
 	if (geteuid() == 0) {
@@ -352,7 +338,7 @@ test_files(void)
 		unlink(path);
 	} else
 		T_CHECK(0);
-	rmdir(dir);
+	t_rmrf(dir);
 }
 
 int

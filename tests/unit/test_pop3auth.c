@@ -35,7 +35,6 @@
 #include "sasl.h"
 #include "t.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define LINE_MAX_T	(64 * 1024)
 
 /* ---- the server (child side) ----------------------------------------- */

@@ -23,7 +23,6 @@
 #include "t.h"
 
 #define B(s)	s, sizeof(s) - 1
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- dot decoder: driver ------------------------------------------- */
 
@@ -37,7 +36,6 @@ struct dres {
 	size_t	 cap;		/* their exact malloc size */
 };
 
-static void	*t_malloc(size_t);
 static void	 dres_init(struct dres *, size_t);
 static void	 dres_free(struct dres *);
 static void	 dot_run(const char *, size_t, const size_t *, size_t,
@@ -50,18 +48,6 @@ static int	 ref_decode(const char *, size_t, char *, size_t *, size_t *);
 
 /* malloc, exactly n bytes (ASan's redzone starts right after), or die.
  * Zero is rounded up to one so that NULL always means failure. */
-static void *
-t_malloc(size_t n)
-{
-	void	*p;
-
-	if ((p = malloc(n > 0 ? n : 1)) == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	return (p);
-}
-
 /* Room for decoding inputs of up to len bytes. */
 static void
 dres_init(struct dres *r, size_t len)

@@ -24,7 +24,6 @@
 #include "t.h"
 
 #define B(s)	s, sizeof(s) - 1
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* out/n equals a string literal, embedded NULs included. */
 #define T_LITEQ(out, n, lit) T_MEMEQ(out, n, lit, sizeof(lit) - 1)
 

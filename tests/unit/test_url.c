@@ -15,7 +15,6 @@
 #include "t.h"
 #include "url.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct good {
 	const char	*in;

@@ -28,36 +28,13 @@ static char	tdir[64];
 static int
 setup(void)
 {
-	snprintf(tdir, sizeof tdir, "/tmp/popvault-test_util.XXXXXX");
-	return mkdtemp(tdir) == NULL ? -1 : 0;
-}
-
-static void
-rm_rf(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[1024];
-
-	if (unlink(path) == 0 || (errno != EISDIR && errno != EPERM))
-		return;
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-			rm_rf(p);
-		}
-		closedir(d);
-	}
-	rmdir(path);
+	return t_tmpdir(tdir, sizeof tdir, "test_util");
 }
 
 static void
 teardown(void)
 {
-	rm_rf(tdir);
+	t_rmrf(tdir);
 }
 
 /* Write s to DIR/name (created or truncated); 0 or -1. */
