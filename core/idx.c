@@ -41,7 +41,7 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_UIDLS] = "SELECT uidl FROM sightings WHERE account_id = ?1 "
 	    "ORDER BY uidl",
 	/*
-	 * Lossless dedup (DESIGN.md): only the same whole-message hash is
+	 * Lossless dedup (docs/decisions.md): only the same whole-message hash is
 	 * a duplicate, and never onto a copy that failed verification;
 	 * the sound copy first, then a damaged one (for the caller to know
 	 * the content is being repaired).
@@ -212,7 +212,7 @@ static const char *const idx_migrations[] = {
 	/* 2 -> 3: the Date header as seconds, for --age-by=date. */
 	"ALTER TABLE messages ADD COLUMN date_epoch INTEGER;",
 	/*
-	 * 3 -> 4: lossless deduplication (DESIGN.md). A variant (same
+	 * 3 -> 4: lossless deduplication (docs/decisions.md). A variant (same
 	 * Message-ID and body, other headers) is stored and linked to the
 	 * first copy; a damaged copy replaced by a sound one is kept and
 	 * linked to it; a sighting is "proven" when the message it points
@@ -424,7 +424,8 @@ idx_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(x->db, IDX_BUSY_MS);
 	sqlite3_extended_result_codes(x->db, 1);
-	/* FULL: a returned COMMIT survives a power cut (see DESIGN.md). */
+	/* FULL: a returned COMMIT survives a power cut (the delete
+	 * protocol relies on it: docs/decisions.md, the commit protocol). */
 	if (set_wal(x) == -1 ||
 	    exec(x, "PRAGMA synchronous = FULL") == -1 ||
 	    exec(x, "PRAGMA foreign_keys = ON") == -1 ||

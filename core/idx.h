@@ -20,7 +20,7 @@
  *              sent under the UIDL (its whole-message SHA-256); only a
  *              proven sighting of a verified message may be deleted
  *
- * Deduplication is lossless (DESIGN.md): the same whole-message SHA-256
+ * Deduplication is lossless (docs/decisions.md): the same whole-message SHA-256
  * is the only duplicate. A variant (same Message-ID and body, other
  * headers) is stored and linked (variant_of) to the first copy; a copy
  * that failed verification never absorbs a new one, and the sound copy
