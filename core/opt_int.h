@@ -60,8 +60,9 @@ extern const struct opt_def	opt_defs[OPT_COUNT];
 
 /*
  * The words option id accepts, in order, into out (at most max); 0 for
- * an option that takes no words. A format's are the registry's own list
- * (fmt_names()), auth's end with sasl.c's mechanisms.
+ * an option that takes no words. A format's are the registry's names
+ * (fmt_at()), a compression's its words (fmt_comp_name()); auth's end
+ * with sasl.c's mechanisms.
  */
 size_t	opt_words(enum opt_id, const char **out, size_t max);
 
