@@ -401,8 +401,8 @@ if want proxy; then
 	read -r TOTAL QSTART QREPLY QREPLY_S2C D1 C2S_QEND C2S_D3END DLAST < <(
 	    awk -v n="$NMSG" '
 		# Only the first session: popvault looks again in a second
-		# session after one that archived something (servers like Gmail's
-		# list only part of the mailbox per session).
+		# session after one that archived something (a server such as Gmail
+		# lists only part of the mailbox per session).
 		seen { next }
 		$1 == "rec" && $3 == 23 && $2 == "c2s" { c++; clen[c] = $4; cdir[c] = $5; ctot[c] = $6 }
 		$1 == "rec" && $3 == 23 && $2 == "s2c" { s++; stot[s] = $6; sdir[s] = $5 }
