@@ -19,6 +19,7 @@
 #include "run.h"
 #include "sasl.h"
 #include "secret.h"
+#include "stop.h"
 #include "url.h"
 #include "util.h"
 
@@ -187,7 +188,7 @@ on_signal(int sig)
 	static volatile sig_atomic_t count;
 
 	(void)sig;
-	run_interrupt();
+	stop_request();
 	/* A second signal stops blocked I/O too. */
 	if (++count > 1)
 		conn_interrupt();

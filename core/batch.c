@@ -40,6 +40,7 @@
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
+#include "stop.h"
 #include "util.h"
 
 static int verify_entries(struct fetch *);
@@ -229,7 +230,7 @@ verify_start(struct fetch *f, struct fmt_vitem *it, size_t n)
 		it[i].loc = xstrdup(it[i].loc);
 	vj->rc = 0;
 	vj->err[0] = '\0';
-	/* Signals are the main thread's (poll deadlines, run_stopping). */
+	/* Signals are the main thread's (poll deadlines, the stop request). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	vj->on = pthread_create(&vj->thr, NULL, verify_main, vj) == 0;
@@ -708,11 +709,11 @@ sink_end(void *arg, size_t li)
 	if (claims_maybe_commit(f) == -1)
 		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
 	if (f->nb >= f->batch_msgs || f->bbytes >= f->batch_bytes ||
-	    run_stopping()) {
+	    stop_requested()) {
 		if (batch_flush(f) == -1)
 			return -1;
 	}
-	if (run_stopping()) {
+	if (stop_requested()) {
 		f->exitcode = EXIT_SIGNAL;
 		f->failed = 1;
 		log_warnx("interrupted: stopping after a committed batch");

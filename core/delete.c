@@ -26,6 +26,7 @@
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
+#include "stop.h"
 #include "util.h"
 
 int
@@ -198,7 +199,7 @@ delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
 	/* 2. DELE, numbered from this session's listing. */
 	ok = xcalloc((size_t)n, 1);
 	for (i = 0; i < (size_t)n; i++) {
-		if (run_stopping()) {
+		if (stop_requested()) {
 			log_warnx("interrupted: no more deletions");
 			code = EXIT_SIGNAL;
 			break;

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +26,6 @@
 #include "secret.h"
 #include "verify.h"
 #include "util.h"
-
-static volatile sig_atomic_t run_stop;
-
-void
-run_interrupt(void)
-{
-	run_stop = 1;
-}
-
-int
-run_stopping(void)
-{
-	return run_stop != 0;
-}
 
 static int
 uid_cmp(const char *a, size_t alen, const char *b, size_t blen)

@@ -109,9 +109,6 @@ enum {
 	RUN_PH_DONE
 };
 
-/* Set from a SIGINT/SIGTERM handler: stop after the current batch. */
-void	run_interrupt(void);
-
 /*
  * Parse a delete policy: "never", "verified", "older-than=DURATION"
  * (DURATION: a number and d, w, m (30 days) or y (365 days)). 0 or -1.

@@ -108,7 +108,6 @@ int	batch_verify_finish(struct fetch *);
 int	delete_phase(struct fetch *, struct pop3 *, int *quit_done);
 
 /* run.c */
-int	run_stopping(void);
 /* Refresh f->le from the index (and, unless dry, reconcile states). */
 int	run_merge(struct fetch *, int reconcile, int facts);
 
