@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
@@ -537,8 +536,8 @@ write_spooled(struct run *run, struct bentry *e)
 /*
  * Claims are grouped: one transaction holds the claims of the messages
  * that arrive back to back, and is committed as soon as popvault might
- * wait for the network (nothing left in the connection's buffer, and in
- * any case before the connection waits: run.c's wait hook), after
+ * wait for the network (nothing more at hand in the source, and in any
+ * case before the source waits: sink_idle()), after
  * CLAIM_GROUP_MS or CLAIM_GROUP_MAX claims, and before the batch's own
  * transactions. Another process claiming at the same time waits at most
  * about CLAIM_GROUP_MS for the write lock, never for the network. One
@@ -570,10 +569,28 @@ claims_maybe_commit(struct run *run)
 
 	if (!c->open)
 		return 0;
-	if (c->n < CLAIM_GROUP_MAX && c->conn != NULL &&
-	    conn_pending(c->conn) > 0 && now_ms() - c->t0 < CLAIM_GROUP_MS)
+	if (c->n < CLAIM_GROUP_MAX &&
+	    run->ctx.src->ops->pending(run->ctx.src) > 0 &&
+	    now_ms() - c->t0 < CLAIM_GROUP_MS)
 		return 0;
 	return batch_claims_commit(run);
+}
+
+/*
+ * The sink's idle(): the claims of messages already received are
+ * committed before the source waits for more input (a server may be
+ * slow to send the rest), so that the index's write lock is never held
+ * for the network's sake (parallel accounts claim too). A commit that
+ * fails stops the run.
+ */
+static int
+sink_idle(void *arg)
+{
+	struct run	*run = arg;
+
+	if (batch_claims_commit(run) == -1)
+		return run_fail_idx(run);
+	return 0;
 }
 
 /*
@@ -769,11 +786,12 @@ sink_failed(void *arg, size_t li, const char *why)
 }
 
 void
-batch_sink(struct run *run, struct pop3_sink *s)
+batch_sink(struct run *run, struct source_sink *s)
 {
 	s->begin = sink_begin;
 	s->data = sink_data;
 	s->end = sink_end;
 	s->failed = sink_failed;
+	s->idle = sink_idle;
 	s->arg = run;
 }

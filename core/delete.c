@@ -4,13 +4,14 @@
  * Only a message whose archived copy has been verified (read back from
  * disk and matched against the hash taken while downloading) may be
  * deleted, and only when nothing in the account failed verification. The
- * protocol (RFC 1939: DELE marks, QUIT's UPDATE state removes):
+ * protocol, through the source (source.h; POP3, RFC 1939: DELE marks,
+ * QUIT's UPDATE state removes):
  *
  *   1. one transaction marks the chosen sightings "delete_pending"
- *   2. DELE n for each, n from this session's listing
- *   3. QUIT; only its +OK makes the rows "deleted". A -ERR or a lost
- *      connection leaves them "delete_pending", and the next run
- *      reconciles them from its UIDL listing (run_merge).
+ *   2. mark_delete (DELE n) for each, n from this session's listing
+ *   3. commit (QUIT); only its success (+OK) makes the rows "deleted".
+ *      A failure (-ERR, a lost connection) leaves them "delete_pending",
+ *      and the next run reconciles them from its listing (run_merge).
  *
  * A UIDL listed more than once (two copies sharing it) is never deleted:
  * which copy a DELE removes cannot be tied to a verified archive copy.
@@ -166,22 +167,18 @@ mark(struct run *run, const size_t *v, const unsigned char *ok, size_t n,
 	return idx_commit(idx);
 }
 
-/*
- * The deletion protocol of the top of this file. Returns 0, or -1 with
- * the failure recorded in run->fail; *quit_done says whether QUIT was
- * sent (the session is over then, whatever the outcome).
- */
 int
-delete_phase(struct run *run, struct pop3 *p, int *quit_done)
+delete_phase(struct run *run, int *committed)
 {
 	const struct run_opts	*o = run->ctx.o;
 	struct run_stats	*st = run->ctx.st;
+	struct source		*src = run->ctx.src;
 	size_t			*v = NULL, i, sent = 0;
 	unsigned char		*ok = NULL;
 	ssize_t			 n;
 	int			 r = 0;
 
-	*quit_done = 0;
+	*committed = 0;
 	if (o->del == DEL_NEVER || run->ctx.idx == NULL)
 		return 0;	/* nothing archived: nothing to delete */
 	if (st->verify_failed > 0 ||
@@ -203,7 +200,7 @@ delete_phase(struct run *run, struct pop3 *p, int *quit_done)
 		goto out;
 	}
 	crash_point("delete-pending");
-	/* 2. DELE, numbered from this session's listing. */
+	/* 2. Marked (DELE), numbered from this session's listing. */
 	ok = xcalloc((size_t)n, 1);
 	for (i = 0; i < (size_t)n; i++) {
 		if (stop_requested()) {
@@ -211,16 +208,16 @@ delete_phase(struct run *run, struct pop3 *p, int *quit_done)
 			    "interrupted", "no more deletions");
 			break;
 		}
-		if (pop3_dele(p, run->list.l->e[v[i]].num) == -1) {
-			if (pop3_errclass(p) != POP3_E_PROTO) {
-				/* The session is gone: no QUIT, no UPDATE. */
+		if (src->ops->mark_delete(src, run->list.l, v[i]) == -1) {
+			if (src->grade != FAIL_MESSAGE) {
+				/* The session is gone: nothing is removed. */
 				st->unconfirmed = sent;
 				r = run_fail(run, FAIL_ACCOUNT, FAIL_R_TEMP,
-				    o->account, pop3_error(p));
+				    o->account, source_error(src));
 				goto out;
 			}
 			/* Refused: it stays on the server, tried next run. */
-			log_warnx("%s: %s", o->account, pop3_error(p));
+			log_warnx("%s: %s", o->account, source_error(src));
 			fail_note(&run->fail, FAIL_MESSAGE, FAIL_R_REFUSED);
 			st->refused++;
 			continue;
@@ -229,18 +226,11 @@ delete_phase(struct run *run, struct pop3 *p, int *quit_done)
 		sent++;
 		crash_point("dele");
 	}
-	/* 3. QUIT: the server removes the marked messages, or none. */
-	*quit_done = 1;
-	if (pop3_quit_send(p) == -1) {
-		st->unconfirmed = sent;
-		r = run_fail(run, FAIL_ACCOUNT, FAIL_R_TEMP, o->account,
-		    pop3_error(p));
-		goto out;
-	}
-	crash_point("quit-sent");
-	if (pop3_quit_reply(p) == -1) {
+	/* 3. Commit (QUIT): the marked messages are removed, or none. */
+	*committed = 1;
+	if (src->ops->commit(src) == -1) {
 		log_warnx("%s: deletions not confirmed (%s); the next run "
-		    "checks them", o->account, pop3_error(p));
+		    "checks them", o->account, source_error(src));
 		st->unconfirmed = sent;
 		r = fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_TEMP);
 		goto out;

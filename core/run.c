@@ -19,11 +19,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
-#include "secret.h"
 #include "verify.h"
 #include "util.h"
 
@@ -208,48 +206,23 @@ run_merge(struct run *run, int reconcile, int facts)
 	return r == -1 ? run_fail_idx(run) : 0;
 }
 
-/* What kind of failure a POP3 session's failure class is. */
-static enum fail_reason
-pop3_reason(enum pop3_errclass ec)
-{
-	switch (ec) {
-	case POP3_E_TIMEOUT:
-		return FAIL_R_TIMEOUT;
-	case POP3_E_TEMP:
-		return FAIL_R_TEMP;
-	case POP3_E_AUTH:
-		return FAIL_R_AUTH;
-	case POP3_E_TLS:
-		return FAIL_R_TLS;
-	case POP3_E_PROTO:
-		return FAIL_R_PROTO;
-	case POP3_E_LOCAL:
-		return FAIL_R_IO;
-	case POP3_E_INTR:
-		return FAIL_R_SIGNAL;
-	case POP3_E_USAGE:
-		return FAIL_R_USAGE;
-	case POP3_E_NET:
-	default:
-		return FAIL_R_NET;
-	}
-}
-
 int
 run_exit_of(enum pop3_errclass ec)
 {
 	struct fail	f = { FAIL_NONE, FAIL_R_NONE };
 
-	fail_note(&f, FAIL_ACCOUNT, pop3_reason(ec));
+	fail_note(&f, FAIL_ACCOUNT, source_pop3_reason(ec));
 	return fail_exit(&f);
 }
 
-/* A failure of the POP3 session: said, and recorded for this account. */
+/* The source's failure: said, and recorded as the source graded it. */
 static int
-run_fail_pop3(struct run *run, struct pop3 *p)
+run_fail_src(struct run *run)
 {
-	return run_fail(run, FAIL_ACCOUNT, pop3_reason(pop3_errclass(p)),
-	    run->ctx.o->account, pop3_error(p));
+	struct source	*src = run->ctx.src;
+
+	return run_fail(run, src->grade, src->reason, run->ctx.o->account,
+	    source_error(src));
 }
 
 struct recov {
@@ -313,63 +286,6 @@ verify_unverified(struct run *run)
 	r = batch_verify(run, v.it, v.n);
 	vlist_free(&v);
 	return r;
-}
-
-/*
- * Log in: a SASL mechanism when asked (RFC 5034); "auto" picks the
- * strongest the server offers after TLS, and USER/PASS when it offers
- * none; else USER/PASS or APOP.
- */
-static int
-login(struct pop3 *p, const struct run_opts *o, const char *pass)
-{
-	if (o->sasl == NULL || (strcmp(o->sasl, "auto") == 0 &&
-	    pop3_caps(p)->sasl == 0))
-		return pop3_login(p, o->user, pass, o->sasl != NULL ?
-		    POP3_AUTH_USER : o->auth);
-	return pop3_auth(p, o->sasl, o->user, pass);
-}
-
-/* RFC 2449 EXPIRE contradicting keep-on-server is worth a warning. */
-static void
-expire_warning(struct pop3 *p, const struct run_opts *o)
-{
-	const struct pop3_caps	*c = pop3_caps(p);
-
-	if (!(c->flags & POP3_CAP_EXPIRE) || o->del != DEL_NEVER)
-		return;
-	if (c->expire_days == 0)
-		log_warnx("%s: the server announces EXPIRE 0: it deletes "
-		    "messages once retrieved, whatever popvault asks; mail "
-		    "cannot be kept on this server", o->account);
-	else if (c->expire_days > 0)
-		log_info("%s: the server keeps retrieved messages for %d days "
-		    "only (EXPIRE)", o->account, c->expire_days);
-}
-
-/*
- * RFC 2449 LOGIN-DELAY: the server refuses logins closer together than
- * this. Said once per run, so that whoever schedules popvault (cron)
- * can space the runs; after a [LOGIN-DELAY] refusal it says when to
- * come back.
- */
-static void
-login_delay_note(struct pop3 *p, const struct run_opts *o, int refused)
-{
-	const struct pop3_caps	*c = pop3_caps(p);
-
-	if (refused) {
-		if (c->flags & POP3_CAP_LOGIN_DELAY)
-			log_warnx("%s: logged in too soon: the server allows "
-			    "one login every %d seconds (LOGIN-DELAY); try "
-			    "again later", o->account, c->login_delay);
-		else
-			log_warnx("%s: logged in too soon (LOGIN-DELAY); try "
-			    "again later", o->account);
-	} else if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
-		log_info("%s: the server allows one login every %d seconds "
-		    "(LOGIN-DELAY); schedule runs no closer together",
-		    o->account, c->login_delay);
 }
 
 /*
@@ -667,33 +583,17 @@ want_list(struct run *run, size_t *nwant)
 }
 
 /*
- * The connection's wait hook during RETR: the claims of messages already
- * received are committed before popvault waits for the server, which
- * may be slow to send the rest, so that the index's write lock is never
- * held for the network's sake (parallel accounts claim too). A commit
- * that fails stops the run, as it would in batch.c.
- */
-static int
-claims_before_wait(void *arg)
-{
-	struct run	*run = arg;
-
-	if (batch_claims_commit(run) == -1)
-		return run_fail_idx(run);
-	return 0;
-}
-
-/*
  * Download what is new, batch by batch (batch.c). 0, or -1 when a
  * failure stopped the account (recorded in run->fail); what was
- * complete before a failure of the session is committed and verified.
+ * complete before the source failed is committed and verified.
  */
 static int
-fetch_new(struct run *run, struct pop3 *p)
+fetch_new(struct run *run)
 {
 	const struct run_opts	*o = run->ctx.o;
 	struct run_stats	*st = run->ctx.st;
-	struct pop3_sink	 sink;
+	struct source		*src = run->ctx.src;
+	struct source_sink	 sink;
 	size_t			*want, nwant = 0;
 	int			 r, ours;
 
@@ -711,13 +611,10 @@ fetch_new(struct run *run, struct pop3 *p)
 	if (o->format->flags & FMT_F_NEEDS_SIZE)
 		run->msg.spool = spool_new(st->where, 1 << 20);
 	batch_sink(run, &sink);
-	run->claims.conn = pop3_conn(p);
-	conn_set_wait_hook(run->claims.conn, claims_before_wait, run);
-	r = pop3_retrieve(p, run->list.l, want, nwant, &sink);
-	conn_set_wait_hook(run->claims.conn, NULL, NULL);
+	r = src->ops->retrieve(src, run->list.l, want, nwant, &sink);
 	free(want);
 	if (r == -1) {
-		/* Stopped by a failure of ours (recorded), or the session's? */
+		/* Stopped by a failure of ours (recorded), or the source's? */
 		ours = fail_stops(&run->fail);
 		if (run->msg.writing)
 			run->ctx.fmt->ops->discard(run->ctx.fmt);
@@ -725,7 +622,7 @@ fetch_new(struct run *run, struct pop3 *p)
 		if (batch_claims_commit(run) == -1)
 			log_warnx("%s", idx_error(run->ctx.idx));
 		if (!ours)
-			run_fail_pop3(run, p);
+			run_fail_src(run);
 		/* Keep what was complete before the failure. */
 		if (!ours || run->fail.reason == FAIL_R_SIGNAL)
 			(void)batch_flush(run);
@@ -736,70 +633,37 @@ fetch_new(struct run *run, struct pop3 *p)
 	return fail_stops(&run->fail) ? -1 : 0;
 }
 
-/* Read the password, connect, log in. 0, or -1 with the failure recorded. */
-static int
-connect_login(struct run *run, struct pop3 **pp)
-{
-	const struct run_opts	*o = run->ctx.o;
-	struct pop3		*p;
-	char			 err[600], what[600];
-	char			*pass;
-	int			 r;
-
-	/* Before connecting: a prompt must not hold a server's session. */
-	snprintf(what, sizeof what, "%s@%s", o->user, o->pop3.host);
-	if (o->password != NULL)
-		pass = xstrdup(o->password);
-	else if ((pass = secret_get(o->password_command, what, err,
-	    sizeof err)) == NULL) {
-		log_warnx("%s", err);
-		return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_USAGE);
-	}
-	*pp = p = pop3_new(&o->pop3);
-	progress_tick();
-	if ((r = pop3_connect(p)) == 0) {
-		log_event("connect", "host=%s port=%s tls=%s",
-		    log_event_value(o->pop3.host, strlen(o->pop3.host), err,
-		    300), o->pop3.port,
-		    conn_is_tls(pop3_conn(p)) ? "yes" : "no");
-		r = login(p, o, pass);
-	}
-	secret_free(pass);
-	if (r == -1) {
-		r = run_fail_pop3(run, p);
-		if (pop3_rcode(p) == POP3_RC_LOGIN_DELAY)
-			login_delay_note(p, o, 1);
-		return r;
-	}
-	log_event("login", "user=%s", log_event_value(o->user,
-	    strlen(o->user), err, sizeof err));
-	expire_warning(p, o);
-	login_delay_note(p, o, 0);
-	return 0;
-}
-
 /*
  * The steps of the run, in order (the top of this file); each failure is
  * recorded in run->fail, and the first one that stops the account ends
- * the run. *pp, l (run->list.l) and *lockfd are run_account()'s to
- * free.
+ * the run. l (run->list.l) and *lockfd are run_source()'s to free.
  */
 static void
-run_steps(struct run *run, struct pop3 **pp, struct pop3_listing *l,
-    int *lockfd)
+run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 {
 	const struct run_opts	*o = run->ctx.o;
 	struct run_stats	*st = run->ctx.st;
-	int			 ready = 0, quit_done = 0;
+	struct source		*src = run->ctx.src;
+	int			 ready = 0, committed = 0;
 
-	/* An existing archive is recovered before connecting. */
-	if (open_vault(o, run, lockfd, 0, &ready) == -1 ||
-	    connect_login(run, pp) == -1)
+	if (o->del != DEL_NEVER && src->ops->mark_delete == NULL) {
+		log_warnx("%s: a %s source cannot delete messages: use the "
+		    "delete policy \"never\"", o->account, src->ops->name);
+		fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_USAGE);
 		return;
+	}
+	/* An existing archive is recovered before connecting. */
+	if (open_vault(o, run, lockfd, 0, &ready) == -1)
+		return;
+	if (src->ops->connect(src) == -1 || (src->ops->login != NULL &&
+	    src->ops->login(src) == -1)) {
+		run_fail_src(run);
+		return;
+	}
 	st->phase = RUN_PH_LIST;
 	progress_tick();
-	if (pop3_listing(*pp, l) == -1) {
-		run_fail_pop3(run, *pp);
+	if (src->ops->list(src, l) == -1) {
+		run_fail_src(run);
 		return;
 	}
 	st->listed = l->n;
@@ -814,18 +678,18 @@ run_steps(struct run *run, struct pop3 **pp, struct pop3_listing *l,
 	 */
 	if (run_merge(run, o->mode != RUN_DRY && ready,
 	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1 ||
-	    fetch_new(run, *pp) == -1)
+	    fetch_new(run) == -1)
 		return;
 	if (o->del != DEL_NEVER) {
 		/* What was just archived and verified counts too. */
 		if (o->mode == RUN_FETCH && run_merge(run, 0, 1) == -1)
 			return;
 		if ((ready || o->mode == RUN_DRY) &&
-		    delete_phase(run, *pp, &quit_done) == -1)
+		    delete_phase(run, &committed) == -1)
 			return;
 	}
-	if (!quit_done && pop3_quit(*pp) == -1)
-		log_warnx("%s: %s", o->account, pop3_error(*pp));
+	if (!committed && src->ops->commit(src) == -1)
+		log_warnx("%s: %s", o->account, source_error(src));
 }
 
 /*
@@ -834,10 +698,10 @@ run_steps(struct run *run, struct pop3 **pp, struct pop3_listing *l,
  * one run is not done yet (docs/reliability-coverage.md, A16).
  */
 int
-run_account(const struct run_opts *o, struct run_stats *st)
+run_source(const struct run_opts *o, struct source *src,
+    struct run_stats *st)
 {
 	struct run		 run;
-	struct pop3		*p = NULL;
 	struct pop3_listing	 l;
 	int			 lockfd = -1, code;
 	int64_t			 t0 = now_ms();
@@ -852,12 +716,13 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	memset(&l, 0, sizeof l);
 	run.ctx.o = o;
 	run.ctx.st = st;
+	run.ctx.src = src;
 	run.batch.max_msgs = o->batch_msgs ? o->batch_msgs :
 	    o->format->batch_msgs ? o->format->batch_msgs : 200;
 	run.batch.max_bytes = o->batch_bytes ? o->batch_bytes :
 	    o->format->batch_bytes ? o->format->batch_bytes : 32ULL << 20;
 	run.list.l = &l;
-	run_steps(&run, &p, &l, &lockfd);
+	run_steps(&run, &l, &lockfd);
 	/* The edge: the failures become the exit status here, once. */
 	code = fail_exit(&run.fail);
 	st->ms = now_ms() - t0;
@@ -880,7 +745,6 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	free(run.batch.e);
 	free(run.list.le);
 	pop3_listing_free(&l);
-	pop3_free(p);
 	hash_free(run.msg.whole);
 	hash_free(run.msg.body);
 	spool_free(run.msg.spool);
@@ -889,5 +753,27 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	idx_close(run.ctx.idx);
 	if (lockfd != -1)
 		close(lockfd);
+	return code;
+}
+
+int
+run_account(const struct run_opts *o, struct run_stats *st)
+{
+	struct source_pop3_args	 a;
+	struct source		*src;
+	int			 code;
+
+	memset(&a, 0, sizeof a);
+	a.pop3 = &o->pop3;
+	a.account = o->account;
+	a.user = o->user;
+	a.auth = o->auth;
+	a.sasl = o->sasl;
+	a.password = o->password;
+	a.password_command = o->password_command;
+	a.keep = o->del == DEL_NEVER;
+	src = source_pop3_new(&a);
+	code = run_source(o, src, st);
+	src->ops->close(src);
 	return code;
 }

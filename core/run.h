@@ -118,7 +118,23 @@ int	run_parse_delete(const char *, enum run_delete *, int64_t *secs);
 /* The exit status (util.h) for a failed POP3 session of that class. */
 int	run_exit_of(enum pop3_errclass);
 
-/* Run one account. Returns an exit code (util.h) and fills *st. */
+/*
+ * Run one account from its POP3 server (source_pop3.c): run_source()
+ * with the source that o's server, user and password options make.
+ * Returns an exit code (util.h) and fills *st.
+ */
 int	run_account(const struct run_opts *, struct run_stats *st);
+
+struct source;
+/*
+ * Run one account from a source (source.h) that is the caller's: not
+ * yet connected, closed by the caller afterwards. o's pop3.host,
+ * pop3.port and user name the account's mailbox in the index (the
+ * identity check of docs/decisions.md). A delete policy needs a source
+ * that can delete (EXIT_USAGE otherwise). Returns an exit code (util.h)
+ * and fills *st.
+ */
+int	run_source(const struct run_opts *, struct source *,
+	    struct run_stats *st);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * run_int.h -- what the parts of an account's run share: run.c (the
  * order of things), batch.c (messages into the archive, commit, verify),
- * delete.c (the delete policy and the DELE/QUIT protocol). Internal to
+ * delete.c (the delete policy and the deletion protocol). Internal to
  * core/.
  */
 #ifndef RUN_INT_H
@@ -16,6 +16,7 @@
 #include "idx.h"
 #include "pop3.h"
 #include "run.h"
+#include "source.h"
 #include "spool.h"
 
 /* One message of the current batch. */
@@ -58,8 +59,9 @@ struct lent {
  * The state of one account's run, in named parts. Each part has one
  * concern, and the file that changes it:
  *
- *   ctx     what the run works on, set once the vault is open (run.c)
- *   list    the server's listing and what the index says of each entry
+ *   ctx     what the run works on: options, the source, the vault
+ *           (run.c)
+ *   list    the source's listing and what the index says of each entry
  *           (run.c, run_merge())
  *   msg     the message being received: hashes, header scan, spool
  *           (batch.c)
@@ -71,6 +73,7 @@ struct lent {
 struct run_ctx {
 	const struct run_opts	*o;
 	struct run_stats	*st;
+	struct source		*src;		/* the caller's */
 	struct idx		*idx;
 	int64_t			 acct;		/* the account's row */
 	struct fmt		*fmt;		/* the archive, written */
@@ -105,7 +108,6 @@ struct run_claims {
 	int			 open;		/* a transaction is open */
 	unsigned		 n;		/* claims in it */
 	int64_t			 t0;		/* when it began (now_ms) */
-	struct conn		*conn;		/* to see if data is waiting */
 };
 
 struct run {
@@ -129,7 +131,8 @@ int	run_fail_io(struct run *, const char *what, const char *why);
 int	run_fail_idx(struct run *);
 
 /* batch.c */
-void	batch_sink(struct run *, struct pop3_sink *);
+/* The sink that source retrieves into (source.h). */
+void	batch_sink(struct run *, struct source_sink *);
 int	batch_flush(struct run *);
 /* Commit the claims still open; 0 or -1 (the index's error). */
 int	batch_claims_commit(struct run *);
@@ -144,7 +147,12 @@ int	batch_verify(struct run *, struct fmt_vitem *, size_t n);
 int	batch_verify_finish(struct run *);
 
 /* delete.c */
-int	delete_phase(struct run *, struct pop3 *, int *quit_done);
+/*
+ * Apply the delete policy through the source; 0, or -1 with the failure
+ * recorded. *committed: the source's commit was called (the session is
+ * over, whatever its outcome).
+ */
+int	delete_phase(struct run *, int *committed);
 
 /* run.c */
 /* Refresh run->list.le from the index (and, unless dry, reconcile). */
