@@ -1,12 +1,16 @@
 /*
  * run.c -- the run of one account, in order; see run.h. The batches and
- * their commit protocol are in batch.c, the deletions in delete.c.
+ * their commit protocol are in batch.c, the deletions in delete.c; the
+ * mailbox is reached only through the source's operations (source.h).
  *
  *   lock and recover the archive (before connecting; an interrupted run
  *   left temp files, uncommitted bytes or unverified rows) ->
- *   connect, log in -> UIDL + LIST -> one merge against the index
- *   (what is new; what vanished or was deleted since) -> RETR the new
- *   messages, batch by batch -> the delete policy -> QUIT
+ *   connect, log in -> list -> one merge against the index (what is
+ *   new; what vanished or was deleted since) -> retrieve the new
+ *   messages, batch by batch -> the delete policy -> commit (QUIT)
+ *
+ * Every failure is recorded where it happens, graded (fail.h); the
+ * exit status is chosen once, when run_source() returns.
  */
 #include <sys/file.h>
 #include <sys/stat.h>

@@ -1,12 +1,14 @@
 /*
- * run.h -- the archiving run of one account (the pipeline of DESIGN.md).
+ * run.h -- the archiving run of one account, from a message source
+ * (source.h; POP3 for run_account()).
  *
  *   lock the account -> recover the archive -> connect, log in ->
- *   UIDL + LIST -> one merge against the index's UIDLs -> RETR the new
- *   ones (pipelined) -> per message: SHA-256, header scan, dedup ->
- *   archive writer -> per batch: intent rows, format sync, commit ->
- *   verify what was written -> apply the delete policy (DELE only
- *   verified messages, numbered from this session's listing) -> QUIT
+ *   list (UIDL + LIST) -> one merge against the index's UIDLs ->
+ *   retrieve the new ones (pipelined RETR) -> per message: SHA-256,
+ *   header scan, dedup -> archive writer -> per batch: intent rows,
+ *   format sync, commit -> verify what was written -> apply the delete
+ *   policy (mark only verified messages, numbered from this session's
+ *   listing) -> commit the session (QUIT)
  *
  * Keep on server is the default: nothing is deleted unless asked.
  */
