@@ -49,28 +49,6 @@ static int batch_verify_record(struct run *, struct fmt_vitem *,
     size_t);
 static int claims_maybe_commit(struct run *);
 
-int
-run_fail(struct run *run, enum fail_grade g, enum fail_reason why,
-    const char *what, const char *text)
-{
-	log_warnx("%s: %s", what, text);
-	return fail_note(&run->fail, g, why);
-}
-
-int
-run_fail_io(struct run *run, const char *what, const char *text)
-{
-	return run_fail(run, FAIL_RUN, FAIL_R_IO, what, text);
-}
-
-int
-run_fail_idx(struct run *run)
-{
-	/* The index's messages start with "index: ". */
-	log_warnx("%s", idx_error(run->ctx.idx));
-	return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
-}
-
 void
 batch_clear(struct run *run)
 {

@@ -211,6 +211,28 @@ run_merge(struct run *run, int reconcile, int facts)
 }
 
 int
+run_fail(struct run *run, enum fail_grade g, enum fail_reason why,
+    const char *what, const char *text)
+{
+	log_warnx("%s: %s", what, text);
+	return fail_note(&run->fail, g, why);
+}
+
+int
+run_fail_io(struct run *run, const char *what, const char *text)
+{
+	return run_fail(run, FAIL_RUN, FAIL_R_IO, what, text);
+}
+
+int
+run_fail_idx(struct run *run)
+{
+	/* The index's messages start with "index: ". */
+	log_warnx("%s", idx_error(run->ctx.idx));
+	return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
+}
+
+int
 run_exit_of(enum pop3_errclass ec)
 {
 	struct fail	f = { FAIL_NONE, FAIL_R_NONE };
@@ -219,13 +241,18 @@ run_exit_of(enum pop3_errclass ec)
 	return fail_exit(&f);
 }
 
-/* The source's failure: said, and recorded as the source graded it. */
+/*
+ * A failed source operation: said, and recorded as the source graded
+ * it; it stops the account at least (only mark_delete may fail for one
+ * message, and delete.c handles that).
+ */
 static int
 run_fail_src(struct run *run)
 {
 	struct source	*src = run->ctx.src;
 
-	return run_fail(run, src->grade, src->reason, run->ctx.o->account,
+	return run_fail(run, src->grade > FAIL_ACCOUNT ? src->grade :
+	    FAIL_ACCOUNT, src->reason, run->ctx.o->account,
 	    source_error(src));
 }
 

@@ -120,18 +120,8 @@ struct run {
 	struct fail		 fail;
 };
 
-/*
- * Record a failure in run->fail after saying "what: why"; returns -1.
- * run_fail_io() is the common case: the index, the archive or the disk
- * failed (FAIL_RUN, FAIL_R_IO); run_fail_idx() says the index's message.
- */
-int	run_fail(struct run *, enum fail_grade, enum fail_reason,
-	    const char *what, const char *why);
-int	run_fail_io(struct run *, const char *what, const char *why);
-int	run_fail_idx(struct run *);
-
 /* batch.c */
-/* The sink that source retrieves into (source.h). */
+/* The sink the source retrieves into (source.h). */
 void	batch_sink(struct run *, struct source_sink *);
 int	batch_flush(struct run *);
 /* Commit the claims still open; 0 or -1 (the index's error). */
@@ -155,6 +145,16 @@ int	batch_verify_finish(struct run *);
 int	delete_phase(struct run *, int *committed);
 
 /* run.c */
+/*
+ * Record a failure in run->fail after saying "what: why"; returns -1.
+ * run_fail_io() is the common case: the index, the archive or the disk
+ * failed (FAIL_RUN, FAIL_R_IO); run_fail_idx() says the index's message.
+ */
+int	run_fail(struct run *, enum fail_grade, enum fail_reason,
+	    const char *what, const char *why);
+int	run_fail_io(struct run *, const char *what, const char *why);
+int	run_fail_idx(struct run *);
+
 /* Refresh run->list.le from the index (and, unless dry, reconcile). */
 int	run_merge(struct run *, int reconcile, int facts);
 

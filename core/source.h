@@ -145,8 +145,8 @@ struct source_pop3_args {
 						 * as source_pop3_login() */
 	const char		*password;	/* known already, or NULL: */
 	const char		*password_command;	/* secret_get() */
-	int			 keep;		/* the run keeps mail on the
-						 * server: EXPIRE is warned of */
+	int			 keep;		/* keep mail on the server:
+						 * warn of EXPIRE */
 };
 
 /*
