@@ -117,9 +117,9 @@ void		 conn_consume(struct conn *, size_t n);
 size_t		 conn_pending(struct conn *);
 /*
  * Before a lock-step command: has the server sent anything not asked
- * for (RELIABILITY 28, desync)? 1 if bytes are buffered or arrive
- * without waiting (TLS records without data, such as session tickets,
- * do not count), else 0. Never waits.
+ * for (a desync: docs/reliability-coverage.md, B28)? 1 if bytes are
+ * buffered or arrive without waiting (TLS records without data, such as
+ * session tickets, do not count), else 0. Never waits.
  */
 int		 conn_unsolicited(struct conn *);
 

@@ -103,26 +103,40 @@ expire_warning(struct source_pop3 *sp)
 /*
  * RFC 2449 LOGIN-DELAY: the server refuses logins closer together than
  * this. Said once per run, so that whoever schedules popvault (cron)
- * can space the runs; after a [LOGIN-DELAY] refusal it says when to
- * come back.
+ * can space the runs.
  */
 static void
-login_delay_note(struct source_pop3 *sp, int refused)
+login_delay_note(struct source_pop3 *sp)
 {
 	const struct pop3_caps	*c = pop3_caps(sp->p);
 
-	if (refused) {
-		if (c->flags & POP3_CAP_LOGIN_DELAY)
-			log_warnx("%s: logged in too soon: the server allows "
-			    "one login every %d seconds (LOGIN-DELAY); try "
-			    "again later", sp->a.account, c->login_delay);
-		else
-			log_warnx("%s: logged in too soon (LOGIN-DELAY); try "
-			    "again later", sp->a.account);
-	} else if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
+	if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
 		log_info("%s: the server allows one login every %d seconds "
 		    "(LOGIN-DELAY); schedule runs no closer together",
 		    sp->a.account, c->login_delay);
+}
+
+/*
+ * The session failed: the source's error. After a [LOGIN-DELAY] refusal
+ * the server's words are said here, and the source's error says when to
+ * come back (the run says it last, and the report keeps it).
+ */
+static int
+sp_fail_login(struct source_pop3 *sp)
+{
+	const struct pop3_caps	*c = pop3_caps(sp->p);
+	struct source		*s = &sp->src;
+
+	sp_fail(sp);
+	if (pop3_rcode(sp->p) != POP3_RC_LOGIN_DELAY)
+		return -1;
+	log_warnx("%s: %s", sp->a.account, pop3_error(sp->p));
+	if (c->flags & POP3_CAP_LOGIN_DELAY)
+		return source_fail(s, s->grade, s->reason, "logged in too "
+		    "soon: the server allows one login every %d seconds "
+		    "(LOGIN-DELAY); try again later", c->login_delay);
+	return source_fail(s, s->grade, s->reason, "logged in too soon "
+	    "(LOGIN-DELAY); try again later");
 }
 
 /* The password first: a prompt must not hold a server's session open. */
@@ -146,7 +160,7 @@ sp_connect(struct source *s)
 	/* The display shows the connection only once the prompt is done. */
 	progress_tick();
 	if (pop3_connect(sp->p) == -1)
-		return sp_fail(sp);
+		return sp_fail_login(sp);
 	log_event("connect", "host=%s port=%s tls=%s",
 	    log_event_value(a->pop3->host, strlen(a->pop3->host), err, 300),
 	    a->pop3->port, conn_is_tls(pop3_conn(sp->p)) ? "yes" : "no");
@@ -164,16 +178,12 @@ sp_login(struct source *s)
 	    sp->a.auth, NULL, 0);
 	secret_free(sp->pass);
 	sp->pass = NULL;
-	if (r == -1) {
-		r = sp_fail(sp);
-		if (pop3_rcode(sp->p) == POP3_RC_LOGIN_DELAY)
-			login_delay_note(sp, 1);
-		return r;
-	}
+	if (r == -1)
+		return sp_fail_login(sp);
 	log_event("login", "user=%s", log_event_value(sp->a.user,
 	    strlen(sp->a.user), val, sizeof val));
 	expire_warning(sp);
-	login_delay_note(sp, 0);
+	login_delay_note(sp);
 	return 0;
 }
 
