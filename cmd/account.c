@@ -19,6 +19,7 @@
 #include "report.h"
 #include "run.h"
 #include "secret.h"
+#include "stop.h"
 #include "url.h"
 #include "util.h"
 
@@ -69,7 +70,7 @@ on_signal(int sig)
 	static volatile sig_atomic_t count;
 
 	(void)sig;
-	run_interrupt();
+	stop_request();
 	/* A second signal stops blocked I/O too. */
 	if (++count > 1)
 		conn_interrupt();

@@ -27,6 +27,7 @@
 #include "run.h"
 #include "sasl.h"
 #include "secret.h"
+#include "source.h"
 #include "url.h"
 #include "util.h"
 
@@ -146,32 +147,6 @@ probe_args(struct probe *pr, int argc, char **argv)
 		    "--login");
 	opt_free(&cli);
 	return r;
-}
-
-/*
- * Log in as fetch does (run.c): SASL when asked, "auto" (the default)
- * picking the strongest mechanism offered after TLS and USER/PASS when
- * none is (pop3_auth()); else USER/PASS or APOP. Records what was used
- * in pr->auth_used.
- */
-static int
-probe_login(struct probe *pr, struct pop3 *p, const char *pass)
-{
-	int	m;
-
-	if (pr->sasl == NULL || (strcmp(pr->sasl, "auto") == 0 &&
-	    sasl_pick(pop3_caps(p)->sasl, 0) == -1)) {
-		snprintf(pr->auth_used, sizeof pr->auth_used, "%s",
-		    pr->sasl == NULL && pr->auth == POP3_AUTH_APOP ? "APOP" :
-		    "USER/PASS");
-		return pop3_login(p, pr->u.user, pass, pr->sasl != NULL ?
-		    POP3_AUTH_USER : pr->auth);
-	}
-	m = strcmp(pr->sasl, "auto") == 0 ?
-	    sasl_pick(pop3_caps(p)->sasl, 0) : sasl_mech_find(pr->sasl);
-	snprintf(pr->auth_used, sizeof pr->auth_used, "AUTH %s",
-	    m >= 0 ? sasl_mech_name((enum sasl_mech)m) : pr->sasl);
-	return pop3_auth(p, pr->sasl, pr->u.user, pass);
 }
 
 /*
@@ -340,7 +315,8 @@ probe_main(int argc, char **argv)
 	snprintf(pr.greeting, sizeof pr.greeting, "%s", pop3_greeting(p));
 	pr.caps = *pop3_caps(p);
 	if (pr.connected && pr.login) {
-		if (probe_login(&pr, p, pass) == -1) {
+		if (source_pop3_login(p, pr.u.user, pass, pr.sasl, pr.auth,
+		    pr.auth_used, sizeof pr.auth_used) == -1) {
 			snprintf(pr.login_why, sizeof pr.login_why, "%s",
 			    pop3_error(p));
 			code = run_exit_of(pop3_errclass(p));

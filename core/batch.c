@@ -1,7 +1,7 @@
 /*
  * batch.c -- messages into the archive, a batch at a time.
  *
- * The commit protocol (../shared/DESIGN.md, RELIABILITY.md) per batch:
+ * The commit protocol per batch (docs/decisions.md, "Commit protocol"):
  *
  *   1. messages are streamed into the format (Maildir: files in tmp/),
  *      or held whole first for formats that need the size; hashed and
@@ -22,11 +22,12 @@
  *
  * A crash before 3 leaves temp files or bytes past a committed length,
  * which recovery removes or moves aside, and pending rows without a
- * location, which it drops. A crash between 3 and 5 leaves
- * pending rows, which recovery resolves by hash (adopt or drop: a
+ * location, which it drops. A crash between 3 and 5 leaves pending rows
+ * with a location, which recovery resolves by hash (adopt or drop: a
  * dropped message is still on the server, since only verified messages
- * are ever deleted). A crash between 4 and 5 leaves archived rows, which
- * the next run verifies before anything else.
+ * are ever deleted). A crash after 5, before the outcome of 6 is
+ * recorded, leaves archived rows, which the next run verifies before
+ * anything else.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,38 +37,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
+#include "stop.h"
 #include "util.h"
 
-static int verify_entries(struct fetch *);
-static int verify_collect(struct fetch *);
-static int batch_verify_record(struct fetch *, struct fmt_vitem *,
+static int verify_entries(struct run *);
+static int verify_collect(struct run *);
+static int batch_verify_record(struct run *, struct fmt_vitem *,
     size_t);
-static int claims_maybe_commit(struct fetch *);
-
-int
-fetch_fail(struct fetch *f, int code, const char *what, const char *why)
-{
-	log_warnx("%s: %s", what, why);
-	f->failed = 1;
-	f->exitcode = code;
-	return -1;
-}
+static int claims_maybe_commit(struct run *);
 
 void
-batch_clear(struct fetch *f)
+batch_clear(struct run *run)
 {
-	size_t	i;
+	struct run_batch	*b = &run->batch;
+	size_t			 i;
 
-	for (i = 0; i < f->nb; i++) {
-		free(f->b[i].loc);
-		free(f->b[i].meta);
+	for (i = 0; i < b->n; i++) {
+		free(b->e[i].loc);
+		free(b->e[i].meta);
 	}
-	f->nb = 0;
-	f->bbytes = 0;
+	b->n = 0;
+	b->bytes = 0;
 }
 
 static const char *
@@ -86,63 +79,65 @@ meta_field(const struct bentry *e, int k, size_t *len)
 
 /* Steps 3-6 of the commit protocol for the current batch. */
 int
-batch_flush(struct fetch *f)
+batch_flush(struct run *run)
 {
-	const struct fmt_vol *vols;
-	size_t		 i, nv;
-	int64_t		 now = wall_now();
+	struct run_batch	*b = &run->batch;
+	struct idx		*idx = run->ctx.idx;
+	struct fmt		*fmt = run->ctx.fmt;
+	const struct fmt_vol	*vols;
+	size_t			 i, nv;
+	int64_t			 now = wall_now();
 
-	if (batch_claims_commit(f) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	if (f->nb == 0)
+	if (batch_claims_commit(run) == -1)
+		return run_fail_idx(run);
+	if (b->n == 0)
 		return 0;
 	/* 3. The intent: where each claimed message is going. FULL. */
-	if (idx_begin(f->idx) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	for (i = 0; i < f->nb; i++)
-		if (f->b[i].loc != NULL && idx_set_location(f->idx,
-		    f->b[i].msg_id, f->b[i].loc) == -1)
+	if (idx_begin(idx) == -1)
+		return run_fail_idx(run);
+	for (i = 0; i < b->n; i++)
+		if (b->e[i].loc != NULL && idx_set_location(idx,
+		    b->e[i].msg_id, b->e[i].loc) == -1)
 			goto fail;
 	crash_point("before-intent-commit");
-	if (idx_commit(f->idx) == -1)
+	if (idx_commit(idx) == -1)
 		goto fail;
 	crash_point("intent-committed");
 	/* 4. The commit point of the archive. */
-	if (f->fmt->ops->sync(f->fmt) == -1)
-		return fetch_fail(f, EXIT_IOERR, "archive",
-		    fmt_error(f->fmt));
+	if (fmt->ops->sync(fmt) == -1)
+		return run_fail_io(run, "archive", fmt_error(fmt));
 	crash_point("archive-synced");
 	/* 5. Archived, with the volumes' committed lengths. */
-	if (idx_begin(f->idx) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	for (i = 0; i < f->nb; i++) {
-		if (f->b[i].loc != NULL &&
-		    idx_set_archived(f->idx, f->b[i].msg_id, now) == -1)
+	if (idx_begin(idx) == -1)
+		return run_fail_idx(run);
+	for (i = 0; i < b->n; i++) {
+		if (b->e[i].loc != NULL &&
+		    idx_set_archived(idx, b->e[i].msg_id, now) == -1)
 			goto fail;
 	}
-	nv = f->fmt->ops->synced(f->fmt, &vols);
+	nv = fmt->ops->synced(fmt, &vols);
 	for (i = 0; i < nv; i++)
-		if (idx_volume_set(f->idx, f->acct, vols[i].name,
+		if (idx_volume_set(idx, run->ctx.acct, vols[i].name,
 		    vols[i].length, vols[i].priv) == -1)
 			goto fail;
-	if (idx_commit(f->idx) == -1)
+	if (idx_commit(idx) == -1)
 		goto fail;
 	crash_point("batch-committed");
 	nv = 0;
-	for (i = 0; i < f->nb; i++)
-		if (f->b[i].loc != NULL) {
-			f->st->archived++;
+	for (i = 0; i < b->n; i++)
+		if (b->e[i].loc != NULL) {
+			run->ctx.st->archived++;
 			nv++;
 		}
-	log_event("batch", "stored=%zu received=%zu", nv, f->nb);
+	log_event("batch", "stored=%zu received=%zu", nv, b->n);
 	/* 6. Read back. */
-	if (verify_entries(f) == -1)
+	if (verify_entries(run) == -1)
 		return -1;
-	batch_clear(f);
+	batch_clear(run);
 	return 0;
 fail:
-	idx_rollback(f->idx);
-	return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	idx_rollback(idx);
+	return run_fail_idx(run);
 }
 
 /*
@@ -195,29 +190,31 @@ vjob_items_free(struct vjob *vj)
  * batch is verified inline). The format copies what fmt_args points to.
  */
 static int
-verify_reader(struct fetch *f)
+verify_reader(struct run *run)
 {
-	struct fmt_args	fa;
-	char		err[512];
+	struct fmt_args	 fa;
+	struct vjob	*vj;
+	char		 err[512];
 
-	if (f->vj == NULL)
-		f->vj = xcalloc(1, sizeof *f->vj);
-	if (!f->vj->rfmt_tried) {
-		f->vj->rfmt_tried = 1;
-		fa.dir = f->st->where;
-		fa.compress = f->o->compress;
-		f->vj->rfmt = f->o->format->open(&fa, err, sizeof err);
-		if (f->vj->rfmt == NULL)
+	if (run->vj == NULL)
+		run->vj = xcalloc(1, sizeof *run->vj);
+	vj = run->vj;
+	if (!vj->rfmt_tried) {
+		vj->rfmt_tried = 1;
+		fa.dir = run->ctx.st->where;
+		fa.compress = run->ctx.o->compress;
+		vj->rfmt = run->ctx.o->format->open(&fa, err, sizeof err);
+		if (vj->rfmt == NULL)
 			log_debug("verifying inline: %s", err);
 	}
-	return f->vj->rfmt != NULL;
+	return vj->rfmt != NULL;
 }
 
 /* Start reading back this batch; the previous one is collected. */
 static int
-verify_start(struct fetch *f, struct fmt_vitem *it, size_t n)
+verify_start(struct run *run, struct fmt_vitem *it, size_t n)
 {
-	struct vjob	*vj = f->vj;
+	struct vjob	*vj = run->vj;
 	sigset_t	 all, old;
 	size_t		 i;
 
@@ -229,7 +226,7 @@ verify_start(struct fetch *f, struct fmt_vitem *it, size_t n)
 		it[i].loc = xstrdup(it[i].loc);
 	vj->rc = 0;
 	vj->err[0] = '\0';
-	/* Signals are the main thread's (poll deadlines, run_stopping). */
+	/* Signals are the main thread's (poll deadlines, the stop request). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	vj->on = pthread_create(&vj->thr, NULL, verify_main, vj) == 0;
@@ -241,9 +238,9 @@ verify_start(struct fetch *f, struct fmt_vitem *it, size_t n)
 
 /* Wait for the batch in verification and record its outcome. */
 static int
-verify_collect(struct fetch *f)
+verify_collect(struct run *run)
 {
-	struct vjob	*vj = f->vj;
+	struct vjob	*vj = run->vj;
 	int		 r;
 
 	if (vj == NULL || (!vj->on && vj->it == NULL))
@@ -253,89 +250,92 @@ verify_collect(struct fetch *f)
 		vj->on = 0;
 	}
 	if (vj->rc == -1)
-		r = fetch_fail(f, EXIT_IOERR, "verify", vj->err);
+		r = run_fail_io(run, "verify", vj->err);
 	else
-		r = batch_verify_record(f, vj->it, vj->n);
+		r = batch_verify_record(run, vj->it, vj->n);
 	vjob_items_free(vj);
 	return r;
 }
 
 int
-batch_verify_finish(struct fetch *f)
+batch_verify_finish(struct run *run)
 {
 	int	r;
 
-	r = verify_collect(f);
-	if (f->vj != NULL) {
-		if (f->vj->rfmt != NULL)
-			f->vj->rfmt->ops->close(f->vj->rfmt);
-		free(f->vj);
-		f->vj = NULL;
+	r = verify_collect(run);
+	if (run->vj != NULL) {
+		if (run->vj->rfmt != NULL)
+			run->vj->rfmt->ops->close(run->vj->rfmt);
+		free(run->vj);
+		run->vj = NULL;
 	}
 	return r;
 }
 
 static int
-verify_entries(struct fetch *f)
+verify_entries(struct run *run)
 {
+	const struct run_batch	*b = &run->batch;
 	struct fmt_vitem	*it;
 	size_t			 i, n = 0;
 	int			 r;
 
 	/* The previous batch's outcome first: a failure stops here. */
-	if (verify_collect(f) == -1)
+	if (verify_collect(run) == -1)
 		return -1;
-	it = xreallocarray(NULL, f->nb ? f->nb : 1, sizeof *it);
-	for (i = 0; i < f->nb; i++) {
-		if (f->b[i].loc == NULL)
+	it = xreallocarray(NULL, b->n ? b->n : 1, sizeof *it);
+	for (i = 0; i < b->n; i++) {
+		if (b->e[i].loc == NULL)
 			continue;
-		it[n].loc = f->b[i].loc;
-		memcpy(it[n].sha, f->b[i].sha, HASH_LEN);
-		it[n].id = f->b[i].msg_id;
+		it[n].loc = b->e[i].loc;
+		memcpy(it[n].sha, b->e[i].sha, HASH_LEN);
+		it[n].id = b->e[i].msg_id;
 		n++;
 	}
-	if (n > 0 && verify_reader(f))
-		return verify_start(f, it, n);
-	r = batch_verify(f, it, n);
+	if (n > 0 && verify_reader(run))
+		return verify_start(run, it, n);
+	r = batch_verify(run, it, n);
 	free(it);
 	return r;
 }
 
 int
-batch_verify(struct fetch *f, struct fmt_vitem *it, size_t n)
+batch_verify(struct run *run, struct fmt_vitem *it, size_t n)
 {
 	if (n == 0)
 		return 0;
 	test_pause("verify");
 	crash_point("verify");
-	if (f->fmt->ops->verify(f->fmt, it, n) == -1)
-		return fetch_fail(f, EXIT_IOERR, "verify", fmt_error(f->fmt));
-	return batch_verify_record(f, it, n);
+	if (run->ctx.fmt->ops->verify(run->ctx.fmt, it, n) == -1)
+		return run_fail_io(run, "verify", fmt_error(run->ctx.fmt));
+	return batch_verify_record(run, it, n);
 }
 
 /* Record a read-back's results in one transaction. */
 static int
-batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
+batch_verify_record(struct run *run, struct fmt_vitem *it, size_t n)
 {
-	size_t	i, bad = 0;
-	int64_t	now = wall_now();
-	int	r;
-	char	note[64];
+	struct idx		*idx = run->ctx.idx;
+	struct run_stats	*st = run->ctx.st;
+	size_t			 i, bad = 0;
+	int64_t			 now = wall_now();
+	int			 r;
+	char			 note[64];
 
-	if (idx_begin(f->idx) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	if (idx_begin(idx) == -1)
+		return run_fail_idx(run);
 	for (i = 0; i < n; i++) {
 		if (it[i].result == FMT_V_OK) {
-			if (idx_set_verified(f->idx, it[i].id, now) == -1)
+			if (idx_set_verified(idx, it[i].id, now) == -1)
 				goto fail;
-			f->st->verified++;
+			st->verified++;
 			/* A sound copy of damaged ones: they are repaired. */
-			if (f->repairs == 0)
+			if (run->batch.repairs == 0)
 				continue;
-			if ((r = idx_set_replaced(f->idx, it[i].id,
+			if ((r = idx_set_replaced(idx, it[i].id,
 			    it[i].sha)) == -1)
 				goto fail;
-			f->st->repaired += (uint64_t)r;
+			st->repaired += (uint64_t)r;
 			continue;
 		}
 		bad++;
@@ -343,107 +343,107 @@ batch_verify_record(struct fetch *f, struct fmt_vitem *it, size_t n)
 		    fmt_vresult_str(it[i].result));
 		log_warnx("verification failed: %s is %s", it[i].loc,
 		    fmt_vresult_str(it[i].result));
-		if (idx_mark_damaged(f->idx, it[i].id, note) == -1)
+		if (idx_mark_damaged(idx, it[i].id, note) == -1)
 			goto fail;
 	}
-	if (idx_commit(f->idx) == -1)
+	if (idx_commit(idx) == -1)
 		goto fail;
 	crash_point("verified-committed");
 	log_event("verify", "ok=%zu bad=%zu", n - bad, bad);
 	if (bad > 0) {
-		f->st->verify_failed += bad;
-		f->verify_failed = 1;
-		return fetch_fail(f, EXIT_VERIFY, "verify", "the archive does "
-		    "not hold what was downloaded; nothing will be deleted");
+		st->verify_failed += bad;
+		return run_fail(run, FAIL_RUN, FAIL_R_VERIFY, "verify", "the "
+		    "archive does not hold what was downloaded; nothing will "
+		    "be deleted");
 	}
 	return 0;
 fail:
-	idx_rollback(f->idx);
-	return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+	idx_rollback(idx);
+	return run_fail_idx(run);
 }
 
 static int
 sink_begin(void *arg, size_t li)
 {
-	struct fetch		*f = arg;
+	struct run		*run = arg;
+	struct run_msg		*m = &run->msg;
 	struct fmt_msginfo	 mi;
 
 	crash_point("retr-begin");
-	hash_reset(f->hwhole);
-	hash_reset(f->hbody);
-	hdr_init(&f->hs);
-	f->cursize = 0;
-	f->st->cur_bytes = 0;
-	if (f->spool != NULL) {
+	hash_reset(m->whole);
+	hash_reset(m->body);
+	hdr_init(&m->hs);
+	m->size = 0;
+	run->ctx.st->cur_bytes = 0;
+	if (m->spool != NULL) {
 		/* The format wants the whole message first: hold it. */
-		spool_reset(f->spool);
+		spool_reset(m->spool);
 		return 0;
 	}
 	memset(&mi, 0, sizeof mi);
-	mi.size = f->l->e[li].size;
+	mi.size = run->list.l->e[li].size;
 	mi.when = wall_now();
 	mi.content_length = -1;
-	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
-		return fetch_fail(f, EXIT_IOERR, "archive",
-		    fmt_error(f->fmt));
-	f->writing = 1;
+	if (run->ctx.fmt->ops->begin(run->ctx.fmt, &mi) == -1)
+		return run_fail_io(run, "archive", fmt_error(run->ctx.fmt));
+	m->writing = 1;
 	return 0;
 }
 
 static int
 sink_data(void *arg, const char *p, size_t n)
 {
-	struct fetch	*f = arg;
+	struct run	*run = arg;
+	struct run_msg	*m = &run->msg;
 	size_t		 h = 0;
 
-	hash_update(f->hwhole, p, n);
-	if (!f->hs.in_body)
-		h = hdr_feed(&f->hs, p, n);
+	hash_update(m->whole, p, n);
+	if (!m->hs.in_body)
+		h = hdr_feed(&m->hs, p, n);
 	if (h < n)
-		hash_update(f->hbody, p + h, n - h);
-	f->cursize += n;
-	f->st->cur_bytes = f->cursize;
+		hash_update(m->body, p + h, n - h);
+	m->size += n;
+	run->ctx.st->cur_bytes = m->size;
 	progress_tick();
-	if (f->claim_open && claims_maybe_commit(f) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	if (f->cursize > (1u << 20))
+	if (run->claims.open && claims_maybe_commit(run) == -1)
+		return run_fail_idx(run);
+	if (m->size > (1u << 20))
 		crash_point("retr-mid-body");
-	if (f->spool != NULL) {
-		if (spool_add(f->spool, p, n) == -1) {
+	if (m->spool != NULL) {
+		if (spool_add(m->spool, p, n) == -1) {
 			char	why[4400];
 
 			/* One line, with the cause (EFBIG, ENOSPC, ...). */
 			snprintf(why, sizeof why, "cannot hold the message in "
-			    "a spool file in %s: %s", f->st->where,
+			    "a spool file in %s: %s", run->ctx.st->where,
 			    strerror(errno));
-			return fetch_fail(f, EXIT_IOERR, "archive", why);
+			return run_fail_io(run, "archive", why);
 		}
 		return 0;
 	}
-	if (f->fmt->ops->write(f->fmt, p, n) == -1)
-		return fetch_fail(f, EXIT_IOERR, "archive",
-		    fmt_error(f->fmt));
+	if (run->ctx.fmt->ops->write(run->ctx.fmt, p, n) == -1)
+		return run_fail_io(run, "archive", fmt_error(run->ctx.fmt));
 	return 0;
 }
 
 /* Copy the kept header values of the scan into e->meta. */
 static void
-keep_meta(struct fetch *f, struct bentry *e)
+keep_meta(struct run *run, struct bentry *e)
 {
 	const char	*v, *mid;
 	size_t		 len, total = 0, midlen = 0;
 	int		 k;
 
 	for (k = 0; k < HDR_NFIELDS; k++) {
-		e->mhave[k] = hdr_get(&f->hs, k, &len) != NULL;
+		e->mhave[k] = hdr_get(&run->msg.hs, k, &len) != NULL;
 		e->mlen[k] = e->mhave[k] ? len : 0;
 		total += e->mlen[k];
 	}
-	mid = hdr_message_id(&f->hs, &midlen);
+	mid = hdr_message_id(&run->msg.hs, &midlen);
 	e->meta = xmalloc(total + midlen + 1);
 	total = 0;
 	for (k = 0; k < HDR_NFIELDS; k++) {
-		if ((v = hdr_get(&f->hs, k, &len)) == NULL)
+		if ((v = hdr_get(&run->msg.hs, k, &len)) == NULL)
 			continue;
 		memcpy(e->meta + total, v, len);
 		total += len;
@@ -487,24 +487,24 @@ spool_write_cb(void *arg, const void *p, size_t n)
 
 /* A spooled message: begin with its size and sender, then its bytes. */
 static int
-write_spooled(struct fetch *f, struct bentry *e)
+write_spooled(struct run *run, struct bentry *e)
 {
 	struct fmt_msginfo	 mi;
 	size_t			 len = 0;
 
 	memset(&mi, 0, sizeof mi);
-	mi.size = spool_size(f->spool);
+	mi.size = spool_size(run->msg.spool);
 	mi.when = wall_now();
 	mi.sender = meta_field(e, HDR_RETURN_PATH, &len);
 	mi.sender_len = len;
 	mi.content_length = content_length(e);
 	mi.sha256 = e->sha;
-	if (f->fmt->ops->begin(f->fmt, &mi) == -1)
+	if (run->ctx.fmt->ops->begin(run->ctx.fmt, &mi) == -1)
 		return -1;
-	f->writing = 1;
-	if (spool_replay(f->spool, spool_write_cb, f->fmt) == -1) {
-		if (f->fmt->err[0] == '\0')
-			fmt_fail(f->fmt, "reading back the spool: %s",
+	run->msg.writing = 1;
+	if (spool_replay(run->msg.spool, spool_write_cb, run->ctx.fmt) == -1) {
+		if (run->ctx.fmt->err[0] == '\0')
+			fmt_fail(run->ctx.fmt, "reading back the spool: %s",
 			    strerror(errno));
 		return -1;
 	}
@@ -514,8 +514,8 @@ write_spooled(struct fetch *f, struct bentry *e)
 /*
  * Claims are grouped: one transaction holds the claims of the messages
  * that arrive back to back, and is committed as soon as popvault might
- * wait for the network (nothing left in the connection's buffer, and in
- * any case before the connection waits: run.c's wait hook), after
+ * wait for the network (nothing more at hand in the source, and in any
+ * case before the source waits: sink_idle()), after
  * CLAIM_GROUP_MS or CLAIM_GROUP_MAX claims, and before the batch's own
  * transactions. Another process claiming at the same time waits at most
  * about CLAIM_GROUP_MS for the write lock, never for the network. One
@@ -525,29 +525,50 @@ write_spooled(struct fetch *f, struct bentry *e)
 #define CLAIM_GROUP_MAX	64
 
 int
-batch_claims_commit(struct fetch *f)
+batch_claims_commit(struct run *run)
 {
-	if (!f->claim_open)
+	struct idx	*idx = run->ctx.idx;
+
+	if (!run->claims.open)
 		return 0;
-	f->claim_open = 0;
-	if (idx_commit(f->idx) == -1) {
-		idx_rollback(f->idx);
-		idx_durable(f->idx, 1);
+	run->claims.open = 0;
+	if (idx_commit(idx) == -1) {
+		idx_rollback(idx);
+		idx_durable(idx, 1);
 		return -1;
 	}
-	return idx_durable(f->idx, 1);
+	return idx_durable(idx, 1);
 }
 
 static int
-claims_maybe_commit(struct fetch *f)
+claims_maybe_commit(struct run *run)
 {
-	if (!f->claim_open)
+	struct run_claims	*c = &run->claims;
+
+	if (!c->open)
 		return 0;
-	if (f->claim_n < CLAIM_GROUP_MAX && f->conn != NULL &&
-	    conn_pending(f->conn) > 0 &&
-	    now_ms() - f->claim_t0 < CLAIM_GROUP_MS)
+	if (c->n < CLAIM_GROUP_MAX &&
+	    run->ctx.src->ops->pending(run->ctx.src) > 0 &&
+	    now_ms() - c->t0 < CLAIM_GROUP_MS)
 		return 0;
-	return batch_claims_commit(f);
+	return batch_claims_commit(run);
+}
+
+/*
+ * The sink's idle(): the claims of messages already received are
+ * committed before the source waits for more input (a server may be
+ * slow to send the rest), so that the index's write lock is never held
+ * for the network's sake (parallel accounts claim too). A commit that
+ * fails stops the run.
+ */
+static int
+sink_idle(void *arg)
+{
+	struct run	*run = arg;
+
+	if (batch_claims_commit(run) == -1)
+		return run_fail_idx(run);
+	return 0;
 }
 
 /*
@@ -559,30 +580,36 @@ claims_maybe_commit(struct fetch *f)
  * makes it durable, and recovery drops a pending row without a location.
  */
 static int
-claim(struct fetch *f, struct bentry *e, int *dup)
+claim(struct run *run, struct bentry *e, int *dup)
 {
-	struct idx_msg	 m;
-	struct idx_dedup d;
-	const struct lent *le = &f->le[e->li];
-	size_t		 len = 0;
-	int64_t		 now = wall_now();
-	int		 found = 0;
-	char		 esc[256];
+	const struct run_opts		*o = run->ctx.o;
+	const struct pop3_listing	*l = run->list.l;
+	const struct lent		*le = &run->list.le[e->li];
+	struct idx			*idx = run->ctx.idx;
+	struct idx_msg			 m;
+	struct idx_dedup		 d;
+	size_t				 len = 0;
+	int64_t				 now = wall_now();
+	int				 found = 0;
+	char				 esc[256];
 
 	*dup = 0;
 	memset(&d, 0, sizeof d);
-	if (!f->claim_open) {
-		if (idx_durable(f->idx, 0) == -1 || idx_begin(f->idx) == -1)
+	if (!run->claims.open) {
+		if (idx_durable(idx, 0) == -1 || idx_begin(idx) == -1)
 			return -1;
-		f->claim_open = 1;
-		f->claim_n = 0;
-		f->claim_t0 = now_ms();
+		run->claims.open = 1;
+		run->claims.n = 0;
+		run->claims.t0 = now_ms();
 	}
-	f->claim_n++;
-	/* Only the same whole-message hash is a duplicate (DESIGN.md). */
-	if (f->o->dedup != RUN_DEDUP_NONE) {
-		found = idx_dedup(f->idx, f->o->dedup == RUN_DEDUP_ACCOUNT ?
-		    f->acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
+	run->claims.n++;
+	/*
+	 * Only the same whole-message hash is a duplicate (docs/decisions.md,
+	 * "Deduplication (lossless)").
+	 */
+	if (o->dedup != RUN_DEDUP_NONE) {
+		found = idx_dedup(idx, o->dedup == RUN_DEDUP_ACCOUNT ?
+		    run->ctx.acct : 0, e->has_mid ? e->meta + e->mid_off : NULL,
 		    e->mid_len, e->body, e->sha, &d);
 		if (found == -1)
 			goto fail;
@@ -590,7 +617,7 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 	}
 	if (!found) {
 		memset(&m, 0, sizeof m);
-		m.account_id = f->acct;
+		m.account_id = run->ctx.acct;
 		memcpy(m.sha256, e->sha, HASH_LEN);
 		memcpy(m.body_sha256, e->body, HASH_LEN);
 		m.size = e->size;
@@ -606,14 +633,14 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 		m.subject_len = len;
 		m.return_path = meta_field(e, HDR_RETURN_PATH, &len);
 		m.return_path_len = len;
-		m.format = f->o->format->name;
+		m.format = o->format->name;
 		m.location = "";
 		m.first_seen = now;
 		m.date_epoch = INT64_MIN;
 		m.variant_of = d.variant_of;
 		if (m.date != NULL)
 			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
-		if (idx_add_message(f->idx, &m, &e->msg_id) == -1)
+		if (idx_add_message(idx, &m, &e->msg_id) == -1)
 			goto fail;
 	}
 	/*
@@ -623,23 +650,23 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 	 * proof was missing or its copy damaged, or the server reused the
 	 * UIDL after our confirmed delete (a new message).
 	 */
-	if (idx_put_sighting(f->idx, f->acct, POP3_UID(f->l, e->li),
-	    f->l->e[e->li].uid_len, e->msg_id, f->l->e[e->li].size, now,
+	if (idx_put_sighting(idx, run->ctx.acct, POP3_UID(l, e->li),
+	    l->e[e->li].uid_len, e->msg_id, l->e[e->li].size, now,
 	    le->reused) == -1)
 		goto fail;
 	*dup = found;
 	if (d.damaged) {
-		f->repairs++;
+		run->batch.repairs++;
 		log_info("UIDL %.*s: a fresh copy replaces a stored copy that "
 		    "failed verification (the damaged one is kept)",
-		    (int)f->l->e[e->li].uid_len, POP3_UID(f->l, e->li));
+		    (int)l->e[e->li].uid_len, POP3_UID(l, e->li));
 	}
 	if (le->drift)
-		f->st->collisions++;
+		run->ctx.st->collisions++;
 	else if (d.variant_of != 0)
-		f->st->variants++;
+		run->ctx.st->variants++;
 	else if (d.collision) {
-		f->st->collisions++;
+		run->ctx.st->collisions++;
 		log_warnx("Message-ID %s already stored with other content; "
 		    "keeping both", log_escape(e->meta + e->mid_off,
 		    e->mid_len, esc, sizeof esc));
@@ -647,102 +674,102 @@ claim(struct fetch *f, struct bentry *e, int *dup)
 	return 0;
 fail:
 	/* The group's earlier claims go too: the run stops here. */
-	f->claim_open = 0;
-	idx_rollback(f->idx);
-	idx_durable(f->idx, 1);
+	run->claims.open = 0;
+	idx_rollback(idx);
+	idx_durable(idx, 1);
 	return -1;
 }
 
 static int
 sink_end(void *arg, size_t li)
 {
-	struct fetch	*f = arg;
-	struct bentry	*e;
-	char		 loc[512];
-	int		 dup;
+	struct run		*run = arg;
+	struct run_batch	*b = &run->batch;
+	struct run_stats	*st = run->ctx.st;
+	struct fmt		*fmt = run->ctx.fmt;
+	struct bentry		*e;
+	char			 loc[512];
+	int			 dup;
 
-	if (f->nb == f->capb) {
-		f->capb = f->capb ? f->capb * 2 : 64;
-		f->b = xreallocarray(f->b, f->capb, sizeof *f->b);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->e = xreallocarray(b->e, b->cap, sizeof *b->e);
 	}
-	e = &f->b[f->nb];
+	e = &b->e[b->n];
 	memset(e, 0, sizeof *e);
 	e->li = li;
-	e->size = f->cursize;
-	hash_final(f->hwhole, e->sha);
-	hash_final(f->hbody, e->body);
-	keep_meta(f, e);
-	f->st->bytes += f->cursize;
-	f->st->done++;
-	f->st->done_bytes += f->l->e[li].size;
-	f->st->cur_bytes = 0;
+	e->size = run->msg.size;
+	hash_final(run->msg.whole, e->sha);
+	hash_final(run->msg.body, e->body);
+	keep_meta(run, e);
+	st->bytes += run->msg.size;
+	st->done++;
+	st->done_bytes += run->list.l->e[li].size;
+	st->cur_bytes = 0;
 	progress_tick();
-	if (claim(f, e, &dup) == -1) {
+	if (claim(run, e, &dup) == -1) {
 		free(e->meta);
-		if (f->writing)
-			f->fmt->ops->discard(f->fmt);
-		f->writing = 0;
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
+		if (run->msg.writing)
+			fmt->ops->discard(fmt);
+		run->msg.writing = 0;
+		return run_fail_idx(run);
 	}
 	if (dup) {
 		/* Already stored (here or in another account): drop it. */
-		if (f->writing && f->fmt->ops->discard(f->fmt) == -1) {
+		if (run->msg.writing && fmt->ops->discard(fmt) == -1) {
 			free(e->meta);
-			return fetch_fail(f, EXIT_IOERR, "archive",
-			    fmt_error(f->fmt));
+			return run_fail_io(run, "archive", fmt_error(fmt));
 		}
-		f->writing = 0;
-		f->st->dups++;
+		run->msg.writing = 0;
+		st->dups++;
 	} else {
-		if ((f->spool != NULL && write_spooled(f, e) == -1) ||
-		    f->fmt->ops->end(f->fmt, loc, sizeof loc) == -1) {
+		if ((run->msg.spool != NULL && write_spooled(run, e) == -1) ||
+		    fmt->ops->end(fmt, loc, sizeof loc) == -1) {
 			free(e->meta);
-			return fetch_fail(f, EXIT_IOERR, "archive",
-			    fmt_error(f->fmt));
+			return run_fail_io(run, "archive", fmt_error(fmt));
 		}
-		f->writing = 0;
+		run->msg.writing = 0;
 		e->loc = xstrdup(loc);
-		f->bbytes += e->size;
+		b->bytes += e->size;
 	}
-	f->nb++;
-	if (claims_maybe_commit(f) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	if (f->nb >= f->batch_msgs || f->bbytes >= f->batch_bytes ||
-	    run_stopping()) {
-		if (batch_flush(f) == -1)
+	b->n++;
+	if (claims_maybe_commit(run) == -1)
+		return run_fail_idx(run);
+	if (b->n >= b->max_msgs || b->bytes >= b->max_bytes ||
+	    stop_requested()) {
+		if (batch_flush(run) == -1)
 			return -1;
 	}
-	if (run_stopping()) {
-		f->exitcode = EXIT_SIGNAL;
-		f->failed = 1;
-		log_warnx("interrupted: stopping after a committed batch");
-		return -1;
-	}
+	if (stop_requested())
+		return run_fail(run, FAIL_RUN, FAIL_R_SIGNAL, "interrupted",
+		    "stopping after a committed batch");
 	return 0;
 }
 
+/* The server refused this message: the run goes on without it. */
 static int
 sink_failed(void *arg, size_t li, const char *why)
 {
-	struct fetch	*f = arg;
+	struct run			*run = arg;
+	const struct pop3_listing	*l = run->list.l;
 
-	log_warnx("message %u (UIDL %.*s) not retrieved: %s",
-	    f->l->e[li].num, (int)f->l->e[li].uid_len, POP3_UID(f->l, li),
-	    why);
-	f->st->failed++;
-	f->st->done++;
-	f->st->done_bytes += f->l->e[li].size;
-	f->st->cur_bytes = 0;
+	log_warnx("message %u (UIDL %.*s) not retrieved: %s", l->e[li].num,
+	    (int)l->e[li].uid_len, POP3_UID(l, li), why);
+	fail_note(&run->fail, FAIL_MESSAGE, FAIL_R_REFUSED);
+	run->ctx.st->failed++;
+	run->ctx.st->done++;
+	run->ctx.st->done_bytes += l->e[li].size;
+	run->ctx.st->cur_bytes = 0;
 	return 0;
 }
 
-
 void
-batch_sink(struct fetch *f, struct pop3_sink *s)
+batch_sink(struct run *run, struct source_sink *s)
 {
 	s->begin = sink_begin;
 	s->data = sink_data;
 	s->end = sink_end;
 	s->failed = sink_failed;
-	s->arg = f;
+	s->idle = sink_idle;
+	s->arg = run;
 }

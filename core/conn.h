@@ -81,7 +81,8 @@ void		 conn_deadline_in(struct conn *, int64_t ms);
  * (a read or a write that would block: before its poll(2)), and never
  * otherwise. The run commits its open index transaction there, so that
  * the index's write lock is never held while the server takes its time
- * (core/run.c). fn must be cheap when it has nothing to do; if it returns
+ * (the sink's idle() of core/source.h, set by core/source_pop3.c for
+ * RETR). fn must be cheap when it has nothing to do; if it returns
  * -1, the I/O fails with CONN_E_HOOK (the hook says why, elsewhere). A
  * NULL fn removes the hook.
  */
@@ -116,9 +117,9 @@ void		 conn_consume(struct conn *, size_t n);
 size_t		 conn_pending(struct conn *);
 /*
  * Before a lock-step command: has the server sent anything not asked
- * for (RELIABILITY 28, desync)? 1 if bytes are buffered or arrive
- * without waiting (TLS records without data, such as session tickets,
- * do not count), else 0. Never waits.
+ * for (a desync: docs/reliability-coverage.md, B28)? 1 if bytes are
+ * buffered or arrive without waiting (TLS records without data, such as
+ * session tickets, do not count), else 0. Never waits.
  */
 int		 conn_unsolicited(struct conn *);
 

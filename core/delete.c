@@ -4,13 +4,14 @@
  * Only a message whose archived copy has been verified (read back from
  * disk and matched against the hash taken while downloading) may be
  * deleted, and only when nothing in the account failed verification. The
- * protocol (RFC 1939: DELE marks, QUIT's UPDATE state removes):
+ * protocol, through the source (source.h; POP3, RFC 1939: DELE marks,
+ * QUIT's UPDATE state removes):
  *
  *   1. one transaction marks the chosen sightings "delete_pending"
- *   2. DELE n for each, n from this session's listing
- *   3. QUIT; only its +OK makes the rows "deleted". A -ERR or a lost
- *      connection leaves them "delete_pending", and the next run
- *      reconciles them from its UIDL listing (run_merge).
+ *   2. mark_delete (DELE n) for each, n from this session's listing
+ *   3. commit (QUIT); only its success (+OK) makes the rows "deleted".
+ *      A failure (-ERR, a lost connection) leaves them "delete_pending",
+ *      and the next run reconciles them from its listing (run_merge).
  *
  * A UIDL listed more than once (two copies sharing it) is never deleted:
  * which copy a DELE removes cannot be tied to a verified archive copy.
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
+#include "stop.h"
 #include "util.h"
 
 /*
@@ -32,23 +34,23 @@
  * *out, to be freed), or -1. With why, each choice is explained there.
  */
 static ssize_t
-choose(struct fetch *f, size_t **out)
+choose(struct run *run, size_t **out)
 {
-	const struct pop3_listing	*l = f->l;
-	const struct run_opts		*o = f->o;
+	const struct pop3_listing	*l = run->list.l;
+	const struct run_opts		*o = run->ctx.o;
 	size_t				*v, i, n = 0;
 	int64_t				 now = wall_now(), t = 0;
 	char				 day[16];
 
 	/* Without the index's facts every entry would look unverified. */
-	if (!f->le_facts) {
+	if (!run->list.facts) {
 		log_warnx("internal error: delete decided before the merge "
 		    "with the index's facts");
 		return -1;
 	}
 	v = xreallocarray(NULL, l->n ? l->n : 1, sizeof *v);
 	for (i = 0; i < l->n; i++) {
-		const struct lent	*e = &f->le[i];
+		const struct lent	*e = &run->list.le[i];
 
 		/*
 		 * Only a proven sighting (its own bytes are stored) of a
@@ -58,7 +60,7 @@ choose(struct fetch *f, size_t **out)
 		    e->shared)
 			continue;
 		if (e->drift) {
-			/* RELIABILITY 29: content changed under the UIDL. */
+			/* Content drift (docs/delete.md). */
 			log_warnx("UIDL %.*s: the server's message changed size "
 			    "since it was archived; not deleting it",
 			    (int)l->e[i].uid_len, POP3_UID(l, i));
@@ -89,112 +91,107 @@ choose(struct fetch *f, size_t **out)
 }
 
 static int
-mark(struct fetch *f, const size_t *v, const unsigned char *ok, size_t n,
+mark(struct run *run, const size_t *v, const unsigned char *ok, size_t n,
     enum idx_sstate yes, enum idx_sstate no)
 {
-	size_t	i;
+	const struct pop3_listing	*l = run->list.l;
+	struct idx			*idx = run->ctx.idx;
+	size_t				 i;
 
-	if (idx_begin(f->idx) == -1)
+	if (idx_begin(idx) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (idx_set_sighting_state(f->idx, f->acct,
-		    POP3_UID(f->l, v[i]), f->l->e[v[i]].uid_len,
+		if (idx_set_sighting_state(idx, run->ctx.acct,
+		    POP3_UID(l, v[i]), l->e[v[i]].uid_len,
 		    ok == NULL || ok[i] ? yes : no) == -1) {
-			idx_rollback(f->idx);
+			idx_rollback(idx);
 			return -1;
 		}
 	}
-	return idx_commit(f->idx);
+	return idx_commit(idx);
 }
 
 int
-delete_phase(struct fetch *f, struct pop3 *p, int *quit_done)
+delete_phase(struct run *run, int *committed)
 {
-	size_t		*v = NULL, i, sent = 0;
-	unsigned char	*ok = NULL;
-	ssize_t		 n;
-	int64_t		 bad;
-	int		 code = EXIT_OK;
+	const struct run_opts	*o = run->ctx.o;
+	struct run_stats	*st = run->ctx.st;
+	struct source		*src = run->ctx.src;
+	size_t			*v = NULL, i, sent = 0;
+	unsigned char		*ok = NULL;
+	ssize_t			 n;
+	int			 r = 0;
 
-	*quit_done = 0;
-	if (f->o->del == DEL_NEVER || f->idx == NULL)
-		return EXIT_OK;	/* nothing archived: nothing to delete */
-	if (f->verify_failed || (bad = idx_bad_count(f->idx, f->acct)) != 0) {
-		log_warnx("%s: refusing to delete anything: the index and the "
-		    "archive disagree (run popvault verify)", f->o->account);
-		return EXIT_VERIFY;
-	}
-	if ((n = choose(f, &v)) == -1)
-		return EXIT_IOERR;
-	f->st->planned = (uint64_t)n;
-	if (n == 0 || f->o->mode == RUN_DRY)
+	*committed = 0;
+	if (o->del == DEL_NEVER || run->ctx.idx == NULL)
+		return 0;	/* nothing archived: nothing to delete */
+	if (st->verify_failed > 0 ||
+	    idx_bad_count(run->ctx.idx, run->ctx.acct) != 0)
+		return run_fail(run, FAIL_ACCOUNT, FAIL_R_VERIFY, o->account,
+		    "refusing to delete anything: the index and the archive "
+		    "disagree (run popvault verify)");
+	if ((n = choose(run, &v)) == -1)
+		return fail_note(&run->fail, FAIL_RUN, FAIL_R_SOFTWARE);
+	st->planned = (uint64_t)n;
+	if (n == 0 || o->mode == RUN_DRY)
 		goto out;
-	f->st->phase = RUN_PH_DELETE;
+	st->phase = RUN_PH_DELETE;
 	progress_tick();
 	/* 1. The intent, durable before any DELE. */
-	if (mark(f, v, NULL, (size_t)n, IDX_S_DELETE_PENDING,
+	if (mark(run, v, NULL, (size_t)n, IDX_S_DELETE_PENDING,
 	    IDX_S_DELETE_PENDING) == -1) {
-		log_warnx("%s", idx_error(f->idx));
-		code = EXIT_IOERR;
+		r = run_fail_idx(run);
 		goto out;
 	}
 	crash_point("delete-pending");
-	/* 2. DELE, numbered from this session's listing. */
+	/* 2. Marked (DELE), numbered from this session's listing. */
 	ok = xcalloc((size_t)n, 1);
 	for (i = 0; i < (size_t)n; i++) {
-		if (run_stopping()) {
-			log_warnx("interrupted: no more deletions");
-			code = EXIT_SIGNAL;
+		if (stop_requested()) {
+			r = run_fail(run, FAIL_RUN, FAIL_R_SIGNAL,
+			    "interrupted", "no more deletions");
 			break;
 		}
-		if (pop3_dele(p, f->l->e[v[i]].num) == -1) {
-			if (pop3_errclass(p) != POP3_E_PROTO) {
-				/* The session is gone: no QUIT, no UPDATE. */
-				log_warnx("%s: %s", f->o->account,
-				    pop3_error(p));
-				f->st->unconfirmed = sent;
-				code = EXIT_TEMPFAIL;
+		if (src->ops->mark_delete(src, run->list.l, v[i]) == -1) {
+			if (src->grade != FAIL_MESSAGE) {
+				/* The session is gone: nothing is removed. */
+				st->unconfirmed = sent;
+				r = run_fail(run, FAIL_ACCOUNT, FAIL_R_TEMP,
+				    o->account, source_error(src));
 				goto out;
 			}
 			/* Refused: it stays on the server, tried next run. */
-			log_warnx("%s: %s", f->o->account, pop3_error(p));
-			f->st->refused++;
+			log_warnx("%s: %s", o->account, source_error(src));
+			fail_note(&run->fail, FAIL_MESSAGE, FAIL_R_REFUSED);
+			st->refused++;
 			continue;
 		}
 		ok[i] = 1;
 		sent++;
 		crash_point("dele");
 	}
-	/* 3. QUIT: the server removes the marked messages, or none. */
-	*quit_done = 1;
-	if (pop3_quit_send(p) == -1) {
-		log_warnx("%s: %s", f->o->account, pop3_error(p));
-		f->st->unconfirmed = sent;
-		code = EXIT_TEMPFAIL;
-		goto out;
-	}
-	crash_point("quit-sent");
-	if (pop3_quit_reply(p) == -1) {
+	/* 3. Commit (QUIT): the marked messages are removed, or none. */
+	*committed = 1;
+	if (src->ops->commit(src) == -1) {
 		log_warnx("%s: deletions not confirmed (%s); the next run "
-		    "checks them", f->o->account, pop3_error(p));
-		f->st->unconfirmed = sent;
-		code = EXIT_TEMPFAIL;
+		    "checks them", o->account, source_error(src));
+		st->unconfirmed = sent;
+		r = fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_TEMP);
 		goto out;
 	}
 	crash_point("quit-ok");
-	if (mark(f, v, ok, (size_t)n, IDX_S_DELETED, IDX_S_ON_SERVER) ==
+	if (mark(run, v, ok, (size_t)n, IDX_S_DELETED, IDX_S_ON_SERVER) ==
 	    -1) {
 		/* Still delete_pending: the next run sees them gone. */
-		log_warnx("%s", idx_error(f->idx));
-		code = EXIT_IOERR;
+		r = run_fail_idx(run);
 		goto out;
 	}
-	f->st->deleted = sent;
+	st->deleted = sent;
 out:
-	if (n > 0 && f->o->mode != RUN_DRY)
+	if (n > 0 && o->mode != RUN_DRY)
 		log_event("delete", "chosen=%zd sent=%zu confirmed=%llu",
-		    n, sent, (unsigned long long)f->st->deleted);
+		    n, sent, (unsigned long long)st->deleted);
 	free(v);
 	free(ok);
-	return code;
+	return r;
 }

@@ -1,46 +1,33 @@
 /*
  * run.c -- the run of one account, in order; see run.h. The batches and
- * their commit protocol are in batch.c, the deletions in delete.c.
+ * their commit protocol are in batch.c, the deletions in delete.c; the
+ * mailbox is reached only through the source's operations (source.h).
  *
  *   lock and recover the archive (before connecting; an interrupted run
  *   left temp files, uncommitted bytes or unverified rows) ->
- *   connect, log in -> UIDL + LIST -> one merge against the index
- *   (what is new; what vanished or was deleted since) -> RETR the new
- *   messages, batch by batch -> the delete policy -> QUIT
+ *   connect, log in -> list -> one merge against the index (what is
+ *   new; what vanished or was deleted since) -> retrieve the new
+ *   messages, batch by batch -> the delete policy -> commit (QUIT)
+ *
+ * Every failure is recorded where it happens, graded (fail.h); the
+ * exit status is chosen once, when run_source() returns.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
-#include "secret.h"
 #include "verify.h"
 #include "util.h"
-
-static volatile sig_atomic_t run_stop;
-
-void
-run_interrupt(void)
-{
-	run_stop = 1;
-}
-
-int
-run_stopping(void)
-{
-	return run_stop != 0;
-}
 
 static int
 uid_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -73,7 +60,7 @@ struct change {
 
 /* Merge join of the server's UIDLs with the index's, both sorted. */
 struct merge {
-	struct fetch	*f;
+	struct run	*run;
 	uint32_t	*order;		/* listing indexes (< max_listing) */
 	size_t		 pos;
 	struct change	*ch;
@@ -107,7 +94,9 @@ static int
 merge_cb(void *arg, const struct idx_sighting *g)
 {
 	struct merge			*m = arg;
-	const struct pop3_listing	*l = m->f->l;
+	struct run			*run = m->run;
+	const struct pop3_listing	*l = run->list.l;
+	struct lent			*e;
 	size_t				 i;
 	int64_t				 age;
 	int				 c, listed = 0;
@@ -123,21 +112,22 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		if (c > 0)
 			break;
 		/* Every copy sharing this UIDL gets the same facts. */
-		m->f->le[i].known = 1;
-		m->f->le[i].verified = g->verified != 0;
-		m->f->le[i].bad = g->bad != 0;
+		e = &run->list.le[i];
+		e->known = 1;
+		e->verified = g->verified != 0;
+		e->bad = g->bad != 0;
 		/*
 		 * Listed again after it was gone or its DELE was sent: the
 		 * same message, or another one the server put under the
 		 * UIDL. Either way only a fresh download proves its bytes.
 		 */
-		m->f->le[i].proven = g->proven != 0 &&
-		    g->state == IDX_S_ON_SERVER && !m->f->all_unproven;
-		age = m->f->o->age_by_date ? g->date_epoch : g->first_seen;
-		m->f->le[i].age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
+		e->proven = g->proven != 0 &&
+		    g->state == IDX_S_ON_SERVER && !run->list.all_unproven;
+		age = run->ctx.o->age_by_date ? g->date_epoch : g->first_seen;
+		e->age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
 		    (uint32_t)age;
 		/* Same UIDL, other size: not the message we archived. */
-		m->f->le[i].drift = g->listed_size >= 0 &&
+		e->drift = g->listed_size >= 0 &&
 		    (uint64_t)g->listed_size != l->e[i].size;
 		/*
 		 * Listed again after our confirmed delete: RFC 1939 lets a
@@ -145,10 +135,10 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		 * a new message (fetched, stored, deleted on its own proof).
 		 */
 		if (g->state == IDX_S_DELETED) {
-			m->f->le[i].known = 0;
-			m->f->le[i].reused = 1;
-			m->f->le[i].drift = 0;
-			m->f->le[i].age = 0;
+			e->known = 0;
+			e->reused = 1;
+			e->drift = 0;
+			e->age = 0;
 		}
 		listed = 1;
 		m->pos++;
@@ -169,19 +159,22 @@ merge_cb(void *arg, const struct idx_sighting *g)
 }
 
 int
-run_merge(struct fetch *f, int reconcile, int facts)
+run_merge(struct run *run, int reconcile, int facts)
 {
-	const struct pop3_listing	*l = f->l;
+	const struct pop3_listing	*l = run->list.l;
+	struct lent			*le = run->list.le;
+	struct idx			*idx = run->ctx.idx;
+	int64_t				 acct = run->ctx.acct;
 	struct merge			 m;
 	size_t				 i;
 	int				 r = 0;
 
 	memset(&m, 0, sizeof m);
-	m.f = f;
+	m.run = run;
 	m.order = xreallocarray(NULL, l->n ? l->n : 1, sizeof *m.order);
 	for (i = 0; i < l->n; i++) {
 		m.order[i] = (uint32_t)i;
-		memset(&f->le[i], 0, sizeof f->le[i]);
+		memset(&le[i], 0, sizeof le[i]);
 	}
 	sort_l = l;
 	qsort(m.order, l->n, sizeof *m.order, order_cmp);
@@ -189,67 +182,82 @@ run_merge(struct fetch *f, int reconcile, int facts)
 		if (uid_cmp(POP3_UID(l, m.order[i]),
 		    l->e[m.order[i]].uid_len, POP3_UID(l, m.order[i - 1]),
 		    l->e[m.order[i - 1]].uid_len) == 0)
-			f->le[m.order[i]].shared =
-			    f->le[m.order[i - 1]].shared = 1;
-	if (f->idx != NULL && f->acct > 0 &&
-	    idx_sightings(f->idx, f->acct, facts, merge_cb, &m) == -1) {
-		log_warnx("%s", idx_error(f->idx));
+			le[m.order[i]].shared = le[m.order[i - 1]].shared = 1;
+	if (idx != NULL && acct > 0 &&
+	    idx_sightings(idx, acct, facts, merge_cb, &m) == -1)
 		r = -1;
-	}
-	f->le_facts = r == 0 && facts;
+	run->list.facts = r == 0 && facts;
 	if (r == 0 && reconcile && m.nch > 0) {
-		if (idx_begin(f->idx) == -1)
+		if (idx_begin(idx) == -1)
 			r = -1;
 		for (i = 0; r == 0 && i < m.nch; i++) {
 			if (m.ch[i].to == IDX_S_DELETED)
-				f->st->deleted++;
-			r = idx_set_sighting_state(f->idx, f->acct,
+				run->ctx.st->deleted++;
+			r = idx_set_sighting_state(idx, acct,
 			    m.arena + m.ch[i].off, m.ch[i].len, m.ch[i].to);
 			if (r == 0 && m.ch[i].unprove)
-				r = idx_unprove_sighting(f->idx, f->acct,
+				r = idx_unprove_sighting(idx, acct,
 				    m.arena + m.ch[i].off, m.ch[i].len);
 		}
 		if (r == 0)
-			r = idx_commit(f->idx);
+			r = idx_commit(idx);
 		else
-			idx_rollback(f->idx);
-		if (r == -1)
-			log_warnx("%s", idx_error(f->idx));
+			idx_rollback(idx);
 	}
 	free(m.order);
 	free(m.ch);
 	free(m.arena);
-	return r;
+	return r == -1 ? run_fail_idx(run) : 0;
 }
 
-/* A session failure as an exit status (util.h). */
+int
+run_fail(struct run *run, enum fail_grade g, enum fail_reason why,
+    const char *what, const char *text)
+{
+	log_warnx("%s: %s", what, text);
+	return fail_note(&run->fail, g, why);
+}
+
+int
+run_fail_io(struct run *run, const char *what, const char *text)
+{
+	return run_fail(run, FAIL_RUN, FAIL_R_IO, what, text);
+}
+
+int
+run_fail_idx(struct run *run)
+{
+	/* The index's messages start with "index: ". */
+	log_warnx("%s", idx_error(run->ctx.idx));
+	return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
+}
+
 int
 run_exit_of(enum pop3_errclass ec)
 {
-	switch (ec) {
-	case POP3_E_TIMEOUT:
-	case POP3_E_TEMP:
-		return EXIT_TEMPFAIL;
-	case POP3_E_AUTH:
-		return EXIT_AUTH;
-	case POP3_E_TLS:
-		return EXIT_TLS;
-	case POP3_E_PROTO:
-		return EXIT_PROTOCOL;
-	case POP3_E_LOCAL:
-		return EXIT_IOERR;
-	case POP3_E_INTR:
-		return EXIT_SIGNAL;
-	case POP3_E_USAGE:
-		return EXIT_USAGE;
-	case POP3_E_NET:
-	default:
-		return EXIT_UNAVAIL;
-	}
+	struct fail	f = { FAIL_NONE, FAIL_R_NONE };
+
+	fail_note(&f, FAIL_ACCOUNT, source_pop3_reason(ec));
+	return fail_exit(&f);
+}
+
+/*
+ * A failed source operation: said, and recorded as the source graded
+ * it; it stops the account at least (only mark_delete may fail for one
+ * message, and delete.c handles that).
+ */
+static int
+run_fail_src(struct run *run)
+{
+	struct source	*src = run->ctx.src;
+
+	return run_fail(run, src->grade > FAIL_ACCOUNT ? src->grade :
+	    FAIL_ACCOUNT, src->reason, run->ctx.o->account,
+	    source_error(src));
 }
 
 struct recov {
-	struct fetch	*f;
+	struct run	*run;
 	int		 adopted, dropped;
 };
 
@@ -258,21 +266,22 @@ recover_cb(void *arg, int64_t id, const char *loc,
     const unsigned char *sha)
 {
 	struct recov	*r = arg;
-	struct fmt	*fmt = r->f->fmt;
+	struct fmt	*fmt = r->run->ctx.fmt;
+	struct idx	*idx = r->run->ctx.idx;
 
 	/* Claimed but never written (no location yet): fetch again. */
 	if (loc == NULL || *loc == '\0') {
 		r->dropped++;
-		return idx_drop_message(r->f->idx, id);
+		return idx_drop_message(idx, id);
 	}
 	switch (fmt->ops->check(fmt, loc, sha)) {
 	case FMT_PRESENT:
 		r->adopted++;
-		return idx_set_archived(r->f->idx, id, wall_now());
+		return idx_set_archived(idx, id, wall_now());
 	case FMT_ABSENT:
 	case FMT_QUARANTINED:
 		r->dropped++;
-		return idx_drop_message(r->f->idx, id);
+		return idx_drop_message(idx, id);
 	default:
 		log_warnx("recovery: %s", fmt_error(fmt));
 		return -1;
@@ -283,9 +292,10 @@ static int
 committed_cb(void *arg, const char *name, uint64_t *len, char *priv,
     size_t privlen)
 {
-	struct fetch	*f = arg;
+	struct run	*run = arg;
 
-	return idx_volume_get(f->idx, f->acct, name, len, priv, privlen);
+	return idx_volume_get(run->ctx.idx, run->ctx.acct, name, len, priv,
+	    privlen);
 }
 
 /*
@@ -293,109 +303,49 @@ committed_cb(void *arg, const char *name, uint64_t *len, char *priv,
  * and the read-back): verify them now, before anything can be deleted.
  */
 static int
-verify_unverified(struct fetch *f)
+verify_unverified(struct run *run)
 {
 	struct vlist	v;
 	int		r;
 
-	if (vlist_load(&v, f->idx, f->acct, f->o->format->name, 1, 0,
-	    INT64_MAX) == -1) {
-		log_warnx("%s", idx_error(f->idx));
-		return -1;
-	}
+	if (vlist_load(&v, run->ctx.idx, run->ctx.acct,
+	    run->ctx.o->format->name, 1, 0, INT64_MAX) == -1)
+		return run_fail_idx(run);
 	if (v.n > 0)
 		log_info("verifying %zu archived message%s not verified yet",
 		    v.n, v.n == 1 ? "" : "s");
-	r = batch_verify(f, v.it, v.n);
+	r = batch_verify(run, v.it, v.n);
 	vlist_free(&v);
 	return r;
 }
 
 /*
- * Log in: a SASL mechanism when asked (RFC 5034); "auto" picks the
- * strongest the server offers after TLS, and USER/PASS when it offers
- * none; else USER/PASS or APOP.
+ * Resolve what an interrupted run left behind; before connecting.
+ * 0, or -1 with the failure recorded.
  */
 static int
-login(struct pop3 *p, const struct run_opts *o, const char *pass)
+recover(struct run *run)
 {
-	if (o->sasl == NULL || (strcmp(o->sasl, "auto") == 0 &&
-	    pop3_caps(p)->sasl == 0))
-		return pop3_login(p, o->user, pass, o->sasl != NULL ?
-		    POP3_AUTH_USER : o->auth);
-	return pop3_auth(p, o->sasl, o->user, pass);
-}
+	struct recov		r = { run, 0, 0 };
+	struct fmt_committed	c = { committed_cb, run };
+	struct idx		*idx = run->ctx.idx;
 
-/* RFC 2449 EXPIRE contradicting keep-on-server is worth a warning. */
-static void
-expire_warning(struct pop3 *p, const struct run_opts *o)
-{
-	const struct pop3_caps	*c = pop3_caps(p);
-
-	if (!(c->flags & POP3_CAP_EXPIRE) || o->del != DEL_NEVER)
-		return;
-	if (c->expire_days == 0)
-		log_warnx("%s: the server announces EXPIRE 0: it deletes "
-		    "messages once retrieved, whatever popvault asks; mail "
-		    "cannot be kept on this server", o->account);
-	else if (c->expire_days > 0)
-		log_info("%s: the server keeps retrieved messages for %d days "
-		    "only (EXPIRE)", o->account, c->expire_days);
-}
-
-/*
- * RFC 2449 LOGIN-DELAY: the server refuses logins closer together than
- * this. Said once per run, so that whoever schedules popvault (cron)
- * can space the runs; after a [LOGIN-DELAY] refusal it says when to
- * come back.
- */
-static void
-login_delay_note(struct pop3 *p, const struct run_opts *o, int refused)
-{
-	const struct pop3_caps	*c = pop3_caps(p);
-
-	if (refused) {
-		if (c->flags & POP3_CAP_LOGIN_DELAY)
-			log_warnx("%s: logged in too soon: the server allows "
-			    "one login every %d seconds (LOGIN-DELAY); try "
-			    "again later", o->account, c->login_delay);
-		else
-			log_warnx("%s: logged in too soon (LOGIN-DELAY); try "
-			    "again later", o->account);
-	} else if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
-		log_info("%s: the server allows one login every %d seconds "
-		    "(LOGIN-DELAY); schedule runs no closer together",
-		    o->account, c->login_delay);
-}
-
-/* Resolve what an interrupted run left behind; before connecting. */
-static int
-recover(struct fetch *f)
-{
-	struct recov		r = { f, 0, 0 };
-	struct fmt_committed	c = { committed_cb, f };
-
-	if (f->fmt->ops->recover(f->fmt, &c) == -1) {
-		log_warnx("recovery: %s", fmt_error(f->fmt));
-		return -1;
-	}
+	if (run->ctx.fmt->ops->recover(run->ctx.fmt, &c) == -1)
+		return run_fail_io(run, "recovery", fmt_error(run->ctx.fmt));
 	crash_point("recovery");
-	if (idx_begin(f->idx) == -1)
-		goto fail;
-	if (idx_pending(f->idx, f->acct, recover_cb, &r) == -1) {
-		idx_rollback(f->idx);
-		goto fail;
+	if (idx_begin(idx) == -1)
+		return run_fail_io(run, "recovery", idx_error(idx));
+	if (idx_pending(idx, run->ctx.acct, recover_cb, &r) == -1) {
+		idx_rollback(idx);
+		return run_fail_io(run, "recovery", idx_error(idx));
 	}
-	if (idx_commit(f->idx) == -1)
-		goto fail;
+	if (idx_commit(idx) == -1)
+		return run_fail_io(run, "recovery", idx_error(idx));
 	if (r.adopted + r.dropped > 0)
 		log_info("recovery: %d message%s of an interrupted run kept, "
 		    "%d to fetch again", r.adopted, r.adopted == 1 ? "" : "s",
 		    r.dropped);
-	return verify_unverified(f);
-fail:
-	log_warnx("recovery: %s", idx_error(f->idx));
-	return -1;
+	return verify_unverified(run);
 }
 
 /* The server and user of this run, as the index records them. */
@@ -413,25 +363,24 @@ same_identity(const struct run_opts *o, const struct idx_ident *id)
  * size, be deleted unseen). An account whose host, port or user changed
  * runs only when told what it is: the same mailbox moved (every UIDL is
  * proven again by its bytes before any delete), or a new account (the
- * old one keeps its folder and history under another name). Returns
- * EXIT_OK, with *fresh set when a new account must be made, or an exit
- * code after saying why.
+ * old one keeps its folder and history under another name). Returns 0,
+ * with *fresh set when a new account must be made, or -1 after saying
+ * why (recorded in run->fail).
  */
 static int
-check_identity(const struct run_opts *o, struct fetch *f, int create,
+check_identity(const struct run_opts *o, struct run *run, int create,
     int *fresh)
 {
+	struct idx		*idx = run->ctx.idx;
 	struct idx_ident	 id;
 	char			 old[900], name[1700];
 	int			 r;
 
 	*fresh = 0;
-	if (idx_identity(f->idx, f->acct, &id) == -1) {
-		log_warnx("%s", idx_error(f->idx));
-		return EXIT_IOERR;
-	}
+	if (idx_identity(idx, run->ctx.acct, &id) == -1)
+		return run_fail_idx(run);
 	if (same_identity(o, &id))
-		return EXIT_OK;
+		return 0;
 	snprintf(old, sizeof old, "%s@%s:%s", id.user, id.host, id.port);
 	switch (o->identity) {
 	case RUN_ID_MOVED:
@@ -441,33 +390,34 @@ check_identity(const struct run_opts *o, struct fetch *f, int create,
 		    o->pop3.host, o->pop3.port);
 		/* A dry run writes nothing: it only acts as if. */
 		if (o->mode == RUN_DRY) {
-			f->all_unproven = 1;
-			return EXIT_OK;
+			run->list.all_unproven = 1;
+			return 0;
 		}
-		if (idx_begin(f->idx) == -1)
-			break;
-		r = idx_unprove_account(f->idx, f->acct);
+		if (idx_begin(idx) == -1)
+			return run_fail_idx(run);
+		r = idx_unprove_account(idx, run->ctx.acct);
 		if (r == 0)
-			r = idx_set_identity(f->idx, f->acct, o->pop3.host,
+			r = idx_set_identity(idx, run->ctx.acct, o->pop3.host,
 			    o->pop3.port, o->user);
-		if (r == 0 && idx_commit(f->idx) == 0)
-			return EXIT_OK;
-		idx_rollback(f->idx);
-		break;
+		if (r == 0 && idx_commit(idx) == 0)
+			return 0;
+		r = run_fail_idx(run);
+		idx_rollback(idx);
+		return r;
 	case RUN_ID_NEW:
 		*fresh = 1;
 		/* Renamed only once logged in, and never by a dry run. */
 		if (!create || o->mode == RUN_DRY)
-			return EXIT_OK;
+			return 0;
 		snprintf(name, sizeof name, "%s (%s until %lld)", o->account,
 		    old, (long long)wall_now());
-		if (idx_account_rename(f->idx, f->acct, name) == -1)
-			break;
+		if (idx_account_rename(idx, run->ctx.acct, name) == -1)
+			return run_fail_idx(run);
 		log_warnx("account %s: was %s, now %s@%s:%s; a new account "
 		    "starts, the old one is kept as \"%s\"", o->account, old,
 		    o->user, o->pop3.host, o->pop3.port, name);
-		f->acct = 0;
-		return EXIT_OK;
+		run->ctx.acct = 0;
+		return 0;
 	default:
 		log_warnx("account %s was archived from %s, and is now "
 		    "%s@%s:%s: its UIDLs may stand for other messages there. "
@@ -477,17 +427,52 @@ check_identity(const struct run_opts *o, struct fetch *f, int create,
 		    "fresh account and keep the old one under another name, "
 		    "--account-changed=new", o->account, old, o->user,
 		    o->pop3.host, o->pop3.port);
-		return EXIT_USAGE;
+		return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_USAGE);
 	}
-	log_warnx("%s", idx_error(f->idx));
-	return EXIT_IOERR;
+}
+
+/* A local failure that errno explains: said, and recorded. */
+static int
+run_fail_errno(struct run *run, const char *what, const char *name)
+{
+	log_warn("%s %s", what, name);
+	return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
+}
+
+/* Take the account's lock (its file in the account's folder). */
+static int
+lock_account(const struct run_opts *o, struct run *run, int *lockfd,
+    int *ready)
+{
+	char	path[4200];
+
+	if (xsnprintf(path, sizeof path, "%s/lock", run->ctx.st->where) == -1 ||
+	    (*lockfd = open(path, o->mode == RUN_DRY ? O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC : O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		if (o->mode == RUN_DRY && errno == ENOENT) {
+			*ready = 1;	/* nothing there to lock */
+			return 0;
+		}
+		return run_fail_errno(run, "lock file", path);
+	}
+	if (flock(*lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			log_warnx("account %s is being archived by another "
+			    "popvault process", o->account);
+			return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_TEMP);
+		}
+		return run_fail_errno(run, "lock", path);
+	}
+	return 0;
 }
 
 /*
  * Open the vault's index and the account's folder, lock the account and
  * open its archive, recovering what an interrupted run left. Without
  * create, a vault or account that does not exist yet is not made (so a
- * run that fails to log in writes nothing): *ready stays 0.
+ * run that fails to log in writes nothing): *ready stays 0. Returns 0,
+ * or -1 with the failure recorded.
  *
  * A dry run writes nothing at all: the index is opened read only
  * (idx_open_ro()), no folder, lock file or archive is made, the lock is
@@ -495,140 +480,123 @@ check_identity(const struct run_opts *o, struct fetch *f, int create,
  * plan needs the index alone).
  */
 static int
-open_vault(const struct run_opts *o, struct fetch *f, int *lockfd,
+open_vault(const struct run_opts *o, struct run *run, int *lockfd,
     int create, int *ready)
 {
-	struct fmt_args	fa;
-	struct stat	sb;
-	char		path[4200], dir[128], err[600];
-	int		r, code, fresh;
+	struct run_ctx	*c = &run->ctx;
+	struct fmt_args	 fa;
+	struct stat	 sb;
+	char		 path[4200], dir[128], err[600];
+	int		 r, fresh;
 
 	*ready = 0;
 	if (xsnprintf(path, sizeof path, "%s/index.sqlite", o->vault) == -1) {
 		log_warnx("vault path too long");
-		return EXIT_USAGE;
+		return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_USAGE);
 	}
 	if (!create && lstat(path, &sb) == -1 && errno == ENOENT)
-		return EXIT_OK;
+		return 0;
 	if (o->mode == RUN_DRY && !create && lstat(path, &sb) == -1)
-		return EXIT_OK;
-	if (create && mkdir_p(o->vault) == -1) {
-		log_warn("vault %s", o->vault);
-		return EXIT_IOERR;
-	}
-	if (f->idx == NULL && (f->idx = o->mode == RUN_DRY ?
+		return 0;
+	if (create && mkdir_p(o->vault) == -1)
+		return run_fail_errno(run, "vault", o->vault);
+	if (c->idx == NULL && (c->idx = o->mode == RUN_DRY ?
 	    idx_open_ro(path, err, sizeof err) :
 	    idx_open(path, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
-		return EXIT_IOERR;
+		return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
 	}
-	r = create ? idx_account(f->idx, o->account, o->pop3.host,
-	    o->pop3.port, o->user, &f->acct, dir, sizeof dir) :
-	    idx_account_find(f->idx, o->account, &f->acct, dir, sizeof dir);
-	if (r == -1) {
-		log_warnx("%s", idx_error(f->idx));
-		return EXIT_IOERR;
-	}
+	r = create ? idx_account(c->idx, o->account, o->pop3.host,
+	    o->pop3.port, o->user, &c->acct, dir, sizeof dir) :
+	    idx_account_find(c->idx, o->account, &c->acct, dir, sizeof dir);
+	if (r == -1)
+		return run_fail_idx(run);
 	if (r == 1)
-		return EXIT_OK;		/* not created yet */
-	if ((code = check_identity(o, f, create, &fresh)) != EXIT_OK)
-		return code;
+		return 0;		/* not created yet */
+	if (check_identity(o, run, create, &fresh) == -1)
+		return -1;
 	if (fresh) {
 		/* A fresh account under the name, made once logged in. */
 		if (!create || o->mode == RUN_DRY) {
-			f->acct = 0;
-			return EXIT_OK;
+			c->acct = 0;
+			return 0;
 		}
-		if (idx_account(f->idx, o->account, o->pop3.host,
-		    o->pop3.port, o->user, &f->acct, dir, sizeof dir) == -1) {
-			log_warnx("%s", idx_error(f->idx));
-			return EXIT_IOERR;
-		}
+		if (idx_account(c->idx, o->account, o->pop3.host,
+		    o->pop3.port, o->user, &c->acct, dir, sizeof dir) == -1)
+			return run_fail_idx(run);
 	}
-	if (xsnprintf(f->st->where, sizeof f->st->where, "%s/accounts/%s",
+	if (xsnprintf(c->st->where, sizeof c->st->where, "%s/accounts/%s",
 	    o->vault, dir) == -1 || (o->mode != RUN_DRY &&
-	    mkdir_p(f->st->where) == -1)) {
-		log_warn("account folder %s", f->st->where);
-		return EXIT_IOERR;
-	}
-	if (xsnprintf(path, sizeof path, "%s/lock", f->st->where) == -1 ||
-	    (*lockfd = open(path, o->mode == RUN_DRY ? O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC : O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
-	    -1) {
-		if (o->mode == RUN_DRY && errno == ENOENT) {
-			*ready = 1;	/* nothing there to lock */
-			return EXIT_OK;
-		}
-		log_warn("lock file %s", path);
-		return EXIT_IOERR;
-	}
-	if (flock(*lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			log_warnx("account %s is being archived by another "
-			    "popvault process", o->account);
-			return EXIT_TEMPFAIL;
-		}
-		log_warn("lock %s", path);
-		return EXIT_IOERR;
-	}
+	    mkdir_p(c->st->where) == -1))
+		return run_fail_errno(run, "account folder", c->st->where);
+	if (lock_account(o, run, lockfd, ready) == -1 || *ready)
+		return fail_stops(&run->fail) ? -1 : 0;
 	if (o->mode == RUN_DRY) {
 		*ready = 1;
-		return EXIT_OK;
+		return 0;
 	}
-	fa.dir = f->st->where;
+	fa.dir = c->st->where;
 	fa.compress = o->compress;
-	if ((f->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {
+	if ((c->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
-		return EXIT_IOERR;
+		return fail_note(&run->fail, FAIL_RUN, FAIL_R_IO);
 	}
-	if (recover(f) == -1)
-		return f->failed ? f->exitcode : EXIT_IOERR;
+	if (recover(run) == -1)
+		return -1;
 	*ready = 1;
-	return EXIT_OK;
+	return 0;
 }
 
-/* Which listed messages to fetch: new UIDLs within the size limit. */
+/*
+ * Which listed messages to fetch: new UIDLs within the size limit. One
+ * over it is a failure of that message (the run goes on without it).
+ */
 static size_t *
-want_list(struct fetch *f, size_t *nwant)
+want_list(struct run *run, size_t *nwant)
 {
-	const struct pop3_listing	*l = f->l;
+	const struct pop3_listing	*l = run->list.l;
+	const struct run_opts		*o = run->ctx.o;
+	struct run_stats		*st = run->ctx.st;
+	const struct lent		*e;
 	size_t				*want = NULL, i, n = 0, cap = 0;
 
 	for (i = 0; i < l->n; i++) {
-		if (f->le[i].known && !f->le[i].drift && f->le[i].proven) {
-			f->st->known++;
+		e = &run->list.le[i];
+		if (e->known && !e->drift && e->proven) {
+			st->known++;
 			continue;
 		}
-		if (f->le[i].known && !f->le[i].drift) {
+		if (e->known && !e->drift) {
 			/* Its bytes are not proven stored: fetch again. */
 			log_verbose("UIDL %.*s: not proven archived (an older "
 			    "index, a damaged copy or an unconfirmed delete); "
 			    "fetching it again", (int)l->e[i].uid_len,
 			    POP3_UID(l, i));
-			f->st->reproved++;
-		} else if (f->le[i].reused) {
+			st->reproved++;
+		} else if (e->reused) {
 			log_warnx("UIDL %.*s: deleted from the server before "
 			    "and listed again: the server reused it for a new "
 			    "message; fetching it", (int)l->e[i].uid_len,
 			    POP3_UID(l, i));
-			f->st->fresh++;
-		} else if (f->le[i].drift)
-			/* RELIABILITY 29: fetched again, both versions kept. */
+			st->fresh++;
+		} else if (e->drift)
+			/* Content drift (docs/delete.md): both kept. */
 			log_warnx("UIDL %.*s: the server's message changed "
 			    "size since it was archived; fetching it again, "
 			    "both versions are kept", (int)l->e[i].uid_len,
 			    POP3_UID(l, i));
 		else
-			f->st->fresh++;
-		if (l->e[i].size > f->o->pop3.max_msg_size) {
+			st->fresh++;
+		if (l->e[i].size > o->pop3.max_msg_size) {
 			log_warnx("message %u (UIDL %.*s) is %llu bytes, over "
 			    "the maximum size; not fetched", l->e[i].num,
 			    (int)l->e[i].uid_len, POP3_UID(l, i),
 			    (unsigned long long)l->e[i].size);
-			f->st->skipped++;
+			fail_note(&run->fail, FAIL_MESSAGE, FAIL_R_TOO_BIG);
+			st->skipped++;
 			continue;
 		}
-		if (f->o->mode == RUN_DRY)
+		if (o->mode == RUN_DRY)
 			printf("archive %.*s (%llu bytes)\n",
 			    (int)l->e[i].uid_len, POP3_UID(l, i),
 			    (unsigned long long)l->e[i].size);
@@ -638,91 +606,135 @@ want_list(struct fetch *f, size_t *nwant)
 			want = xreallocarray(want, cap, sizeof *want);
 		}
 		want[n++] = i;
-		f->st->todo_bytes += l->e[i].size;
+		st->todo_bytes += l->e[i].size;
 	}
-	f->st->todo = n;
+	st->todo = n;
 	*nwant = n;
 	return want;
 }
 
 /*
- * The connection's wait hook during RETR: the claims of messages already
- * received are committed before popvault waits for the server, which
- * may be slow to send the rest, so that the index's write lock is never
- * held for the network's sake (parallel accounts claim too). A commit
- * that fails stops the run, as it would in batch.c.
+ * Download what is new, batch by batch (batch.c). 0, or -1 when a
+ * failure stopped the account (recorded in run->fail); what was
+ * complete before the source failed is committed and verified.
  */
 static int
-claims_before_wait(void *arg)
+fetch_new(struct run *run)
 {
-	struct fetch	*f = arg;
+	const struct run_opts	*o = run->ctx.o;
+	struct run_stats	*st = run->ctx.st;
+	struct source		*src = run->ctx.src;
+	struct source_sink	 sink;
+	size_t			*want, nwant = 0;
+	int			 r, ours;
 
-	if (batch_claims_commit(f) == -1)
-		return fetch_fail(f, EXIT_IOERR, "index", idx_error(f->idx));
-	return 0;
+	want = want_list(run, &nwant);
+	log_event("listing", "listed=%zu new=%zu", run->list.l->n, nwant);
+	if (o->mode != RUN_FETCH) {
+		free(want);
+		return 0;
+	}
+	st->phase = RUN_PH_FETCH;
+	st->fetch_t0 = now_ms();
+	progress_tick();
+	run->msg.whole = hash_new();
+	run->msg.body = hash_new();
+	if (o->format->flags & FMT_F_NEEDS_SIZE)
+		run->msg.spool = spool_new(st->where, 1 << 20);
+	batch_sink(run, &sink);
+	r = src->ops->retrieve(src, run->list.l, want, nwant, &sink);
+	free(want);
+	if (r == -1) {
+		/* Stopped by a failure of ours (recorded), or the source's? */
+		ours = fail_stops(&run->fail);
+		if (run->msg.writing)
+			run->ctx.fmt->ops->discard(run->ctx.fmt);
+		/* Claims of a batch that is not flushed: recovery's. */
+		if (batch_claims_commit(run) == -1)
+			log_warnx("%s", idx_error(run->ctx.idx));
+		if (!ours)
+			run_fail_src(run);
+		/* Keep what was complete before the failure. */
+		if (!ours || run->fail.reason == FAIL_R_SIGNAL)
+			(void)batch_flush(run);
+	} else
+		(void)batch_flush(run);
+	/* The last batch's read-back: recorded before any delete. */
+	(void)batch_verify_finish(run);
+	return fail_stops(&run->fail) ? -1 : 0;
 }
 
-static int
-fetch_new(struct fetch *f, struct pop3 *p)
+/*
+ * The steps of the run, in order (the top of this file); each failure is
+ * recorded in run->fail, and the first one that stops the account ends
+ * the run. l (run->list.l) and *lockfd are run_source()'s to free.
+ */
+static void
+run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 {
-	struct pop3_sink	 sink;
-	size_t			*want, nwant = 0;
-	int			 code = EXIT_OK, r;
+	const struct run_opts	*o = run->ctx.o;
+	struct run_stats	*st = run->ctx.st;
+	struct source		*src = run->ctx.src;
+	int			 ready = 0, committed = 0;
 
-	want = want_list(f, &nwant);
-	log_event("listing", "listed=%zu new=%zu", f->l->n, nwant);
-	if (f->o->mode != RUN_FETCH) {
-		free(want);
-		return EXIT_OK;
+	if (o->del != DEL_NEVER && src->ops->mark_delete == NULL) {
+		log_warnx("%s: a %s source cannot delete messages: use the "
+		    "delete policy \"never\"", o->account, src->ops->name);
+		fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_USAGE);
+		return;
 	}
-	f->st->phase = RUN_PH_FETCH;
-	f->st->fetch_t0 = now_ms();
+	/* An existing archive is recovered before connecting. */
+	if (open_vault(o, run, lockfd, 0, &ready) == -1)
+		return;
+	if (src->ops->connect(src) == -1 || (src->ops->login != NULL &&
+	    src->ops->login(src) == -1)) {
+		run_fail_src(run);
+		return;
+	}
+	st->phase = RUN_PH_LIST;
 	progress_tick();
-	f->hwhole = hash_new();
-	f->hbody = hash_new();
-	if (f->o->format->flags & FMT_F_NEEDS_SIZE)
-		f->spool = spool_new(f->st->where, 1 << 20);
-	batch_sink(f, &sink);
-	f->conn = pop3_conn(p);
-	conn_set_wait_hook(f->conn, claims_before_wait, f);
-	r = pop3_retrieve(p, f->l, want, nwant, &sink);
-	conn_set_wait_hook(f->conn, NULL, NULL);
-	if (r == -1) {
-		if (f->writing)
-			f->fmt->ops->discard(f->fmt);
-		/* Claims of a batch that is not flushed: recovery's. */
-		if (batch_claims_commit(f) == -1)
-			log_warnx("%s", idx_error(f->idx));
-		if (!f->failed)
-			log_warnx("%s: %s", f->o->account, pop3_error(p));
-		/* Keep what was complete before the failure. */
-		if (!f->failed || f->exitcode == EXIT_SIGNAL)
-			batch_flush(f);
-		code = f->failed ? f->exitcode : run_exit_of(pop3_errclass(p));
-	} else if (batch_flush(f) == -1)
-		code = f->exitcode;
-	/* The last batch's read-back: recorded before any delete. */
-	if (batch_verify_finish(f) == -1 && (code == EXIT_OK ||
-	    f->verify_failed))
-		code = f->exitcode;
-	free(want);
-	return code;
+	if (src->ops->list(src, l) == -1) {
+		run_fail_src(run);
+		return;
+	}
+	st->listed = l->n;
+	if (!ready && o->mode == RUN_FETCH &&
+	    open_vault(o, run, lockfd, 1, &ready) == -1)
+		return;
+	run->list.le = xcalloc(l->n ? l->n : 1, sizeof *run->list.le);
+	/*
+	 * What deletes need (verified, bad, age) comes from the merge after
+	 * the download; only a run that deletes without downloading needs
+	 * it now. Without it the merge reads the sightings alone.
+	 */
+	if (run_merge(run, o->mode != RUN_DRY && ready,
+	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1 ||
+	    fetch_new(run) == -1)
+		return;
+	if (o->del != DEL_NEVER) {
+		/* What was just archived and verified counts too. */
+		if (o->mode == RUN_FETCH && run_merge(run, 0, 1) == -1)
+			return;
+		if ((ready || o->mode == RUN_DRY) &&
+		    delete_phase(run, &committed) == -1)
+			return;
+	}
+	if (!committed && src->ops->commit(src) == -1)
+		log_warnx("%s: %s", o->account, source_error(src));
 }
 
 /*
  * One session per run. Servers that list only part of the mailbox per
- * session (Gmail, RELIABILITY 16) show the rest to the next run; looking
- * again within one run is not done yet (see docs/reliability-coverage.md).
+ * session (Gmail) show the rest to the next run; looking again within
+ * one run is not done yet (docs/reliability-coverage.md, A16).
  */
 int
-run_account(const struct run_opts *o, struct run_stats *st)
+run_source(const struct run_opts *o, struct source *src,
+    struct run_stats *st)
 {
-	struct fetch		 f;
-	struct pop3		*p = NULL;
+	struct run		 run;
 	struct pop3_listing	 l;
-	char			 err[600], what[600];
-	char			*pass = NULL;
-	int			 lockfd = -1, code, ready = 0, quit_done = 0;
+	int			 lockfd = -1, code;
 	int64_t			 t0 = now_ms();
 
 	memset(st, 0, sizeof *st);
@@ -731,89 +743,19 @@ run_account(const struct run_opts *o, struct run_stats *st)
 	log_account(o->account);
 	log_event("start", "mode=%s", o->mode == RUN_FETCH ? "fetch" :
 	    o->mode == RUN_PRUNE ? "prune" : "dry-run");
-	memset(&f, 0, sizeof f);
+	memset(&run, 0, sizeof run);
 	memset(&l, 0, sizeof l);
-	f.o = o;
-	f.st = st;
-	f.batch_msgs = o->batch_msgs ? o->batch_msgs :
+	run.ctx.o = o;
+	run.ctx.st = st;
+	run.ctx.src = src;
+	run.batch.max_msgs = o->batch_msgs ? o->batch_msgs :
 	    o->format->batch_msgs ? o->format->batch_msgs : 200;
-	f.batch_bytes = o->batch_bytes ? o->batch_bytes :
+	run.batch.max_bytes = o->batch_bytes ? o->batch_bytes :
 	    o->format->batch_bytes ? o->format->batch_bytes : 32ULL << 20;
-	f.l = &l;
-	f.exitcode = EXIT_OK;
-	/* An existing archive is recovered before connecting. */
-	if ((code = open_vault(o, &f, &lockfd, 0, &ready)) != EXIT_OK)
-		goto out;
-	snprintf(what, sizeof what, "%s@%s", o->user, o->pop3.host);
-	if (o->password != NULL)
-		pass = xstrdup(o->password);
-	else if ((pass = secret_get(o->password_command, what, err,
-	    sizeof err)) == NULL) {
-		log_warnx("%s", err);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	p = pop3_new(&o->pop3);
-	progress_tick();
-	if (pop3_connect(p) == -1)
-		goto loginfail;
-	log_event("connect", "host=%s port=%s tls=%s",
-	    log_event_value(o->pop3.host, strlen(o->pop3.host), err, 300),
-	    o->pop3.port, conn_is_tls(pop3_conn(p)) ? "yes" : "no");
-	if (login(p, o, pass) == -1) {
-loginfail:
-		log_warnx("%s: %s", o->account, pop3_error(p));
-		if (pop3_rcode(p) == POP3_RC_LOGIN_DELAY)
-			login_delay_note(p, o, 1);
-		code = run_exit_of(pop3_errclass(p));
-		goto out;
-	}
-	secret_free(pass);
-	pass = NULL;
-	log_event("login", "user=%s", log_event_value(o->user,
-	    strlen(o->user), err, sizeof err));
-	expire_warning(p, o);
-	login_delay_note(p, o, 0);
-	st->phase = RUN_PH_LIST;
-	progress_tick();
-	if (pop3_listing(p, &l) == -1) {
-		log_warnx("%s: %s", o->account, pop3_error(p));
-		code = run_exit_of(pop3_errclass(p));
-		goto out;
-	}
-	st->listed = l.n;
-	if (!ready && o->mode == RUN_FETCH &&
-	    (code = open_vault(o, &f, &lockfd, 1, &ready)) != EXIT_OK)
-		goto out;
-	f.le = xcalloc(l.n ? l.n : 1, sizeof *f.le);
-	/*
-	 * What deletes need (verified, bad, age) comes from the merge after
-	 * the download; only a run that deletes without downloading needs
-	 * it now. Without it the merge reads the sightings alone.
-	 */
-	if (run_merge(&f, o->mode != RUN_DRY && ready,
-	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1) {
-		code = EXIT_IOERR;
-		goto out;
-	}
-	if ((code = fetch_new(&f, p)) != EXIT_OK)
-		goto out;
-	if (o->del != DEL_NEVER) {
-		/* What was just archived and verified counts too. */
-		if (o->mode == RUN_FETCH && run_merge(&f, 0, 1) == -1) {
-			code = EXIT_IOERR;
-			goto out;
-		}
-		if (ready || o->mode == RUN_DRY)
-			code = delete_phase(&f, p, &quit_done);
-		if (code != EXIT_OK)
-			goto out;
-	}
-	if (!quit_done && pop3_quit(p) == -1)
-		log_warnx("%s: %s", o->account, pop3_error(p));
-	code = (st->failed > 0 || st->skipped > 0 || st->refused > 0) ?
-	    EXIT_PARTIAL : EXIT_OK;
-out:
+	run.list.l = &l;
+	run_steps(&run, &l, &lockfd);
+	/* The edge: the failures become the exit status here, once. */
+	code = fail_exit(&run.fail);
 	st->ms = now_ms() - t0;
 	st->code = code;
 	snprintf(st->err, sizeof st->err, "%s", code == EXIT_OK ? "" :
@@ -824,25 +766,45 @@ out:
 	    (unsigned long long)st->verified,
 	    (unsigned long long)st->deleted);
 	log_account(NULL);
-	if (f.idx != NULL && f.acct > 0 && o->mode != RUN_DRY)
-		idx_account_done(f.idx, f.acct, code == EXIT_OK ? "ok" :
-		    code == EXIT_PARTIAL ? "partial" : "failed",
+	if (run.ctx.idx != NULL && run.ctx.acct > 0 && o->mode != RUN_DRY)
+		idx_account_done(run.ctx.idx, run.ctx.acct,
+		    fail_outcome(&run.fail),
 		    st->listed ? (int64_t)st->listed : -1, wall_now());
-	secret_free(pass);
-	if (f.vj != NULL)
-		(void)batch_verify_finish(&f);
-	batch_clear(&f);
-	free(f.b);
-	free(f.le);
+	if (run.vj != NULL)
+		(void)batch_verify_finish(&run);
+	batch_clear(&run);
+	free(run.batch.e);
+	free(run.list.le);
 	pop3_listing_free(&l);
-	pop3_free(p);
-	hash_free(f.hwhole);
-	hash_free(f.hbody);
-	spool_free(f.spool);
-	if (f.fmt != NULL)
-		f.fmt->ops->close(f.fmt);
-	idx_close(f.idx);
+	hash_free(run.msg.whole);
+	hash_free(run.msg.body);
+	spool_free(run.msg.spool);
+	if (run.ctx.fmt != NULL)
+		run.ctx.fmt->ops->close(run.ctx.fmt);
+	idx_close(run.ctx.idx);
 	if (lockfd != -1)
 		close(lockfd);
+	return code;
+}
+
+int
+run_account(const struct run_opts *o, struct run_stats *st)
+{
+	struct source_pop3_args	 a;
+	struct source		*src;
+	int			 code;
+
+	memset(&a, 0, sizeof a);
+	a.pop3 = &o->pop3;
+	a.account = o->account;
+	a.user = o->user;
+	a.auth = o->auth;
+	a.sasl = o->sasl;
+	a.password = o->password;
+	a.password_command = o->password_command;
+	a.keep = o->del == DEL_NEVER;
+	src = source_pop3_new(&a);
+	code = run_source(o, src, st);
+	src->ops->close(src);
 	return code;
 }

@@ -1,12 +1,14 @@
 /*
- * run.h -- the archiving run of one account (the pipeline of DESIGN.md).
+ * run.h -- the archiving run of one account, from a message source
+ * (source.h; POP3 for run_account()).
  *
  *   lock the account -> recover the archive -> connect, log in ->
- *   UIDL + LIST -> one merge against the index's UIDLs -> RETR the new
- *   ones (pipelined) -> per message: SHA-256, header scan, dedup ->
- *   archive writer -> per batch: intent rows, format sync, commit ->
- *   verify what was written -> apply the delete policy (DELE only
- *   verified messages, numbered from this session's listing) -> QUIT
+ *   list (UIDL + LIST) -> one merge against the index's UIDLs ->
+ *   retrieve the new ones (pipelined RETR) -> per message: SHA-256,
+ *   header scan, dedup -> archive writer -> per batch: intent rows,
+ *   format sync, commit -> verify what was written -> apply the delete
+ *   policy (mark only verified messages, numbered from this session's
+ *   listing) -> commit the session (QUIT)
  *
  * Keep on server is the default: nothing is deleted unless asked.
  */
@@ -104,13 +106,26 @@ enum {
 	RUN_PH_DONE
 };
 
-/* Set from a SIGINT/SIGTERM handler: stop after the current batch. */
-void	run_interrupt(void);
-
 /* The exit status (util.h) for a failed POP3 session of that class. */
 int	run_exit_of(enum pop3_errclass);
 
-/* Run one account. Returns an exit code (util.h) and fills *st. */
+/*
+ * Run one account from its POP3 server (source_pop3.c): run_source()
+ * with the source that o's server, user and password options make.
+ * Returns an exit code (util.h) and fills *st.
+ */
 int	run_account(const struct run_opts *, struct run_stats *st);
+
+struct source;
+/*
+ * Run one account from a source (source.h) that is the caller's: not
+ * yet connected, closed by the caller afterwards. o's pop3.host,
+ * pop3.port and user name the account's mailbox in the index (the
+ * identity check of docs/decisions.md). A delete policy needs a source
+ * that can delete (EXIT_USAGE otherwise). Returns an exit code (util.h)
+ * and fills *st.
+ */
+int	run_source(const struct run_opts *, struct source *,
+	    struct run_stats *st);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * run_int.h -- what the parts of an account's run share: run.c (the
  * order of things), batch.c (messages into the archive, commit, verify),
- * delete.c (the delete policy and the DELE/QUIT protocol). Internal to
+ * delete.c (the delete policy and the deletion protocol). Internal to
  * core/.
  */
 #ifndef RUN_INT_H
@@ -9,12 +9,14 @@
 
 #include <stdint.h>
 
+#include "fail.h"
 #include "format.h"
 #include "hash.h"
 #include "hdr.h"
 #include "idx.h"
 #include "pop3.h"
 #include "run.h"
+#include "source.h"
 #include "spool.h"
 
 /* One message of the current batch. */
@@ -53,63 +55,107 @@ struct lent {
 					 * server reused the UIDL */
 };
 
-struct fetch {
+/*
+ * The state of one account's run, in named parts. Each part has one
+ * concern, and the file that changes it:
+ *
+ *   ctx     what the run works on: options, the source, the vault
+ *           (run.c)
+ *   list    the source's listing and what the index says of each entry
+ *           (run.c, run_merge())
+ *   msg     the message being received: hashes, header scan, spool
+ *           (batch.c)
+ *   batch   the messages received since the last commit (batch.c)
+ *   claims  the claims grouped in one open transaction (batch.c)
+ *   vj      the batch being read back on a thread (batch.c)
+ *   fail    the worst failure so far (fail.h); every file records there
+ */
+struct run_ctx {
 	const struct run_opts	*o;
 	struct run_stats	*st;
+	struct source		*src;		/* the caller's */
 	struct idx		*idx;
-	struct fmt		*fmt;
+	int64_t			 acct;		/* the account's row */
+	struct fmt		*fmt;		/* the archive, written */
+};
+
+struct run_list {
 	const struct pop3_listing *l;
 	struct lent		*le;		/* one per listing entry */
-	int			 le_facts;	/* le[] has verified, bad and
+	int			 facts;		/* le[] has verified, bad and
 						 * age (a merge with facts) */
-	int64_t			 acct;
-	struct hash		*hwhole, *hbody;
-	struct hdr_scan		 hs;
-	uint64_t		 cursize;
-	int			 writing;	/* fmt has a message begun */
-	struct spool		*spool;		/* for FMT_F_NEEDS_SIZE */
-	struct bentry		*b;
-	size_t			 nb, capb;
-	uint64_t		 bbytes;
-	int			 failed;	/* a local failure happened */
-	int			 verify_failed;
-	unsigned		 repairs;	/* damaged copies being replaced */
 	int			 all_unproven;	/* a moved account: prove all */
-	unsigned		 batch_msgs;
-	uint64_t		 batch_bytes;
-	int			 exitcode;
-	/* Claims grouped in one transaction (batch.c, claim()). */
-	struct conn		*conn;		/* to see if data is waiting */
-	int			 claim_open;
-	unsigned		 claim_n;
-	int64_t			 claim_t0;
-	/* The batch being read back on a thread (batch.c, verify_start). */
+};
+
+struct run_msg {
+	struct hash		*whole, *body;	/* SHA-256: all, body */
+	struct hdr_scan		 hs;
+	uint64_t		 size;		/* bytes so far */
+	int			 writing;	/* fmt has the message begun */
+	struct spool		*spool;		/* for FMT_F_NEEDS_SIZE */
+};
+
+struct run_batch {
+	struct bentry		*e;
+	size_t			 n, cap;
+	uint64_t		 bytes;		/* of the stored ones */
+	unsigned		 max_msgs;	/* a commit after this many */
+	uint64_t		 max_bytes;	/* ... or this many bytes */
+	unsigned		 repairs;	/* damaged copies replaced */
+};
+
+struct run_claims {
+	int			 open;		/* a transaction is open */
+	unsigned		 n;		/* claims in it */
+	int64_t			 t0;		/* when it began (now_ms) */
+};
+
+struct run {
+	struct run_ctx		 ctx;
+	struct run_list		 list;
+	struct run_msg		 msg;
+	struct run_batch	 batch;
+	struct run_claims	 claims;
 	struct vjob		*vj;
+	struct fail		 fail;
 };
 
 /* batch.c */
-int	fetch_fail(struct fetch *, int code, const char *what,
-	    const char *why);
-void	batch_sink(struct fetch *, struct pop3_sink *);
-int	batch_flush(struct fetch *);
+/* The sink the source retrieves into (source.h). */
+void	batch_sink(struct run *, struct source_sink *);
+int	batch_flush(struct run *);
 /* Commit the claims still open; 0 or -1 (the index's error). */
-int	batch_claims_commit(struct fetch *);
-void	batch_clear(struct fetch *);
-/* Verify items, record the outcome in one transaction; -1: I/O error. */
-int	batch_verify(struct fetch *, struct fmt_vitem *, size_t n);
+int	batch_claims_commit(struct run *);
+void	batch_clear(struct run *);
+/* Verify items, record the outcome in one transaction; -1: a failure. */
+int	batch_verify(struct run *, struct fmt_vitem *, size_t n);
 /*
  * Record the outcome of the batch still being read back and close the
- * reader; -1 if it failed (f->failed, f->exitcode set). Before anything
- * is deleted, and before the format is closed.
+ * reader; -1 if it failed (recorded in run->fail). Before anything is
+ * deleted, and before the format is closed.
  */
-int	batch_verify_finish(struct fetch *);
+int	batch_verify_finish(struct run *);
 
 /* delete.c */
-int	delete_phase(struct fetch *, struct pop3 *, int *quit_done);
+/*
+ * Apply the delete policy through the source; 0, or -1 with the failure
+ * recorded. *committed: the source's commit was called (the session is
+ * over, whatever its outcome).
+ */
+int	delete_phase(struct run *, int *committed);
 
 /* run.c */
-int	run_stopping(void);
-/* Refresh f->le from the index (and, unless dry, reconcile states). */
-int	run_merge(struct fetch *, int reconcile, int facts);
+/*
+ * Record a failure in run->fail after saying "what: why"; returns -1.
+ * run_fail_io() is the common case: the index, the archive or the disk
+ * failed (FAIL_RUN, FAIL_R_IO); run_fail_idx() says the index's message.
+ */
+int	run_fail(struct run *, enum fail_grade, enum fail_reason,
+	    const char *what, const char *why);
+int	run_fail_io(struct run *, const char *what, const char *why);
+int	run_fail_idx(struct run *);
+
+/* Refresh run->list.le from the index (and, unless dry, reconcile). */
+int	run_merge(struct run *, int reconcile, int facts);
 
 #endif

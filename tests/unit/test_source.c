@@ -1,0 +1,574 @@
+/*
+ * test_source.c -- the run driven through the message-source interface
+ * (core/source.h) by a source that lives in memory: no server, no
+ * network. Each case runs the real pipeline (run_source(): the index,
+ * the claims, batches, the Maildir commit, the read-back, the delete
+ * protocol) into a fresh vault under a mkdtemp(3) folder, then reads the
+ * archive's files itself (ACCOUNT/maildir/new/) and compares them with
+ * the messages the source holds.
+ *
+ * The mailbox: eight messages, two pairs with the same bytes (stored
+ * once each), two that differ in one header only (both stored: the
+ * second is a variant of the first), and one large enough to arrive in
+ * many pieces. The cases: everything archived and counted, and nothing
+ * new on a second run; the source failing in the middle of a message
+ * (what was complete is kept, the rest comes on the next run); a
+ * message the source refuses (the others are kept, exit 1); deletion
+ * through the source; a delete policy with a source that cannot delete
+ * (exit 64, nothing written).
+ */
+#define _XOPEN_SOURCE	700	/* nftw(3) */
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "run.h"
+#include "source.h"
+#include "util.h"
+#include "t.h"
+
+#define NMSG		8
+#define NO_FAIL		((size_t)-1)
+
+/* ---- the mailbox ------------------------------------------------------ */
+
+static const char msg_a[] =
+    "Return-Path: <alice@example.org>\n"
+    "Message-ID: <a@example.org>\n"
+    "From: Alice <alice@example.org>\n"
+    "Subject: one\n"
+    "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+    "\n"
+    "First message.\n";
+
+/* b and b2: the same Message-ID and body, one header apart. */
+static const char msg_b[] =
+    "Message-ID: <b@example.org>\n"
+    "From: Bob <bob@example.org>\n"
+    "Delivered-To: first@example.org\n"
+    "Subject: two\n"
+    "\n"
+    "The same body.\n";
+static const char msg_b2[] =
+    "Message-ID: <b@example.org>\n"
+    "From: Bob <bob@example.org>\n"
+    "Delivered-To: second@example.org\n"
+    "Subject: two\n"
+    "\n"
+    "The same body.\n";
+
+static const char msg_c[] =
+    "Message-ID: <c@example.org>\n"
+    "Subject: from lines\n"
+    "\n"
+    "From the start of a line\n"
+    ">From quoted already\n"
+    ".a leading dot\n";
+
+static const char msg_d[] =
+    "Message-ID: <d@example.org>\n"
+    "Subject: four\n"
+    "\n"
+    "Fourth.\n";
+
+static char msg_e[200 * 1024];	/* filled by make_big() */
+
+struct mem_msg {
+	const char	*uid;
+	const char	*text;
+	int		 refuse;	/* failed() instead of the bytes */
+};
+
+static struct mem_msg mailbox[NMSG] = {
+	{ "u1", msg_a, 0 },
+	{ "u2", msg_a, 0 },	/* the same bytes as u1 */
+	{ "u3", msg_b, 0 },
+	{ "u4", msg_b2, 0 },	/* a variant of u3 */
+	{ "u5", msg_c, 0 },
+	{ "u6", msg_d, 0 },
+	{ "u7", msg_d, 0 },	/* the same bytes as u6 */
+	{ "u8", msg_e, 0 },
+};
+
+/* The distinct contents: what the archive must hold, once each. */
+static const char *const distinct[] = {
+	msg_a, msg_b, msg_b2, msg_c, msg_d, msg_e
+};
+#define NDISTINCT	(sizeof distinct / sizeof distinct[0])
+
+static void
+make_big(void)
+{
+	size_t	n = 0, line = 0;
+
+	n += (size_t)snprintf(msg_e, sizeof msg_e,
+	    "Message-ID: <e@example.org>\nSubject: big\n\n");
+	while (n + 80 < sizeof msg_e)
+		n += (size_t)snprintf(msg_e + n, sizeof msg_e - n,
+		    "line %06zu of a large message, in many pieces\n",
+		    line++);
+}
+
+/* ---- the source -------------------------------------------------------- */
+
+struct mem_source {
+	struct source	 src;
+	struct mem_msg	*m;
+	size_t		 n;
+	size_t		 fail_in;	/* this message dies halfway */
+	int		 connected;
+	int		 committed;
+	unsigned char	 marked[NMSG];
+	unsigned char	 gone[NMSG];	/* removed by a commit */
+};
+
+static int
+mem_connect(struct source *s)
+{
+	((struct mem_source *)s)->connected = 1;
+	return 0;
+}
+
+static int
+mem_list(struct source *s, struct pop3_listing *l)
+{
+	struct mem_source	*ms = (struct mem_source *)s;
+	size_t			 i;
+
+	memset(l, 0, sizeof *l);
+	for (i = 0; i < ms->n; i++) {
+		if (ms->gone[i])
+			continue;
+		/* Numbered from 1 by place in the mailbox, as POP3. */
+		if (source_listing_add(l, (uint32_t)i + 1, ms->m[i].uid,
+		    strlen(ms->m[i].uid), strlen(ms->m[i].text)) == -1)
+			return source_fail(s, FAIL_ACCOUNT, FAIL_R_PROTO,
+			    "bad listing");
+	}
+	return 0;
+}
+
+/* Each message in pieces of 7 bytes: any split must do. */
+static int
+mem_retrieve(struct source *s, const struct pop3_listing *l,
+    const size_t *which, size_t n, const struct source_sink *sink)
+{
+	struct mem_source	*ms = (struct mem_source *)s;
+	const struct mem_msg	*m;
+	size_t			 k, i, off, len, piece;
+
+	for (k = 0; k < n; k++) {
+		i = which[k];
+		m = &ms->m[l->e[i].num - 1];
+		if (m->refuse) {
+			if (sink->failed(sink->arg, i, "refused") == -1)
+				return source_fail(s, FAIL_RUN, FAIL_R_IO,
+				    "message %zu", i);
+			continue;
+		}
+		if (sink->begin(sink->arg, i) == -1)
+			return source_fail(s, FAIL_RUN, FAIL_R_IO,
+			    "message %zu", i);
+		len = strlen(m->text);
+		for (off = 0; off < len; off += piece) {
+			piece = len - off < 7 ? len - off : 7;
+			if (l->e[i].num - 1 == ms->fail_in && off >= len / 2)
+				return source_fail(s, FAIL_ACCOUNT,
+				    FAIL_R_NET, "connection lost");
+			if (sink->data(sink->arg, m->text + off, piece) == -1)
+				return source_fail(s, FAIL_RUN, FAIL_R_IO,
+				    "message %zu", i);
+		}
+		if (sink->end(sink->arg, i) == -1)
+			return source_fail(s, FAIL_RUN, FAIL_R_IO,
+			    "message %zu", i);
+	}
+	return 0;
+}
+
+static size_t
+mem_pending(struct source *s)
+{
+	return 1;	/* all in memory: never waits */
+}
+
+static int
+mem_mark_delete(struct source *s, const struct pop3_listing *l, size_t i)
+{
+	((struct mem_source *)s)->marked[l->e[i].num - 1] = 1;
+	return 0;
+}
+
+static int
+mem_commit(struct source *s)
+{
+	struct mem_source	*ms = (struct mem_source *)s;
+	size_t			 i;
+
+	for (i = 0; i < ms->n; i++)
+		if (ms->marked[i])
+			ms->gone[i] = 1;
+	memset(ms->marked, 0, sizeof ms->marked);
+	ms->committed++;
+	return 0;
+}
+
+static void
+mem_close(struct source *s)
+{
+}
+
+static const struct source_ops mem_ops = {
+	.name = "memory",
+	.connect = mem_connect,
+	.login = NULL,
+	.list = mem_list,
+	.retrieve = mem_retrieve,
+	.pending = mem_pending,
+	.mark_delete = mem_mark_delete,
+	.commit = mem_commit,
+	.close = mem_close,
+};
+
+/* The same source, unable to delete. */
+static const struct source_ops mem_ops_keep = {
+	.name = "memory",
+	.connect = mem_connect,
+	.list = mem_list,
+	.retrieve = mem_retrieve,
+	.pending = mem_pending,
+	.mark_delete = NULL,
+	.commit = mem_commit,
+	.close = mem_close,
+};
+
+static void
+mem_init(struct mem_source *ms, const struct source_ops *ops)
+{
+	memset(ms, 0, sizeof *ms);
+	ms->src.ops = ops;
+	ms->m = mailbox;
+	ms->n = NMSG;
+	ms->fail_in = NO_FAIL;
+}
+
+/* ---- the vault --------------------------------------------------------- */
+
+static char	tdir[64];
+static char	vault[128];
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path) == -1 ? -1 : 0;
+}
+
+static int
+setup(void)
+{
+	snprintf(tdir, sizeof tdir, "/tmp/popvault-src.XXXXXX");
+	if (mkdtemp(tdir) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(vault, sizeof vault, "%s/vault", tdir);
+	return 0;
+}
+
+static void
+teardown(void)
+{
+	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+opts_init(struct run_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->mode = RUN_FETCH;
+	o->del = DEL_NEVER;
+	o->vault = vault;
+	o->account = "mem";
+	o->format = fmt_find("maildir");
+	o->compress = FMT_COMP_NONE;
+	o->pop3.host = "memory";
+	o->pop3.port = "0";
+	o->pop3.max_msg_size = 1 << 20;
+	o->user = "tester";
+	o->dedup = RUN_DEDUP_VAULT;
+	o->identity = RUN_ID_SAME;
+	o->batch_msgs = 3;	/* several batches, read back on a thread */
+}
+
+/*
+ * Read every file of WHERE/maildir/SUB: their number, and in found[k]
+ * how many hold exactly distinct[k]; *other counts files that hold
+ * anything else. -1 if the folder cannot be read.
+ */
+static int
+scan_dir(const char *where, const char *sub, unsigned found[NDISTINCT],
+    unsigned *other)
+{
+	char		 path[4400], *buf;
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	size_t		 k;
+	ssize_t		 r;
+	int		 fd, n = 0, hit;
+
+	memset(found, 0, NDISTINCT * sizeof found[0]);
+	*other = 0;
+	snprintf(path, sizeof path, "%s/maildir/%s", where, sub);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(path, sizeof path, "%s/maildir/%s/%s", where, sub,
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1 ||
+		    fstat(fd, &sb) == -1) {
+			(*other)++;
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		buf = xmalloc((size_t)sb.st_size + 1);
+		r = read(fd, buf, (size_t)sb.st_size + 1);
+		close(fd);
+		hit = 0;
+		for (k = 0; k < NDISTINCT && r == sb.st_size; k++)
+			if ((size_t)r == strlen(distinct[k]) &&
+			    memcmp(buf, distinct[k], (size_t)r) == 0) {
+				found[k]++;
+				hit = 1;
+			}
+		if (!hit)
+			(*other)++;
+		free(buf);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Every distinct content exactly once in new/, nothing else. */
+static void
+check_archive(const char *where, size_t want)
+{
+	unsigned	found[NDISTINCT], other;
+	size_t		k, once = 0;
+	int		n;
+
+	n = scan_dir(where, "new", found, &other);
+	T_CHECKF(n == (int)want, "%d files in new/, want %zu", n, want);
+	T_CHECKF(other == 0, "%u files in new/ hold something else", other);
+	for (k = 0; k < NDISTINCT; k++) {
+		T_CHECKF(found[k] <= 1, "message %zu stored %u times", k,
+		    found[k]);
+		once += found[k] == 1;
+	}
+	T_CHECKF(once == want, "%zu of %zu contents stored", once, want);
+	n = scan_dir(where, "tmp", found, &other);
+	T_CHECKF(n == 0, "%d files left in tmp/", n);
+}
+
+/* ---- the cases --------------------------------------------------------- */
+
+/* Everything archived once, counted; a second run finds nothing new. */
+static void
+test_source_archive(void)
+{
+	struct mem_source	ms;
+	struct run_opts		o;
+	struct run_stats	st;
+	unsigned		found[NDISTINCT], other;
+	int			code;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	mem_init(&ms, &mem_ops);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK, "exit %d: %s", code, st.err);
+	T_CHECK(ms.connected);
+	T_CHECK(ms.committed == 1);
+	T_CHECKF(st.listed == NMSG, "listed %llu",
+	    (unsigned long long)st.listed);
+	T_CHECKF(st.fresh == NMSG, "fresh %llu", (unsigned long long)st.fresh);
+	T_CHECKF(st.archived == NDISTINCT, "archived %llu",
+	    (unsigned long long)st.archived);
+	T_CHECKF(st.dups == 2, "dups %llu", (unsigned long long)st.dups);
+	T_CHECKF(st.variants == 1, "variants %llu",
+	    (unsigned long long)st.variants);
+	T_CHECKF(st.verified == NDISTINCT, "verified %llu",
+	    (unsigned long long)st.verified);
+	T_CHECK(st.verify_failed == 0 && st.failed == 0 && st.deleted == 0);
+	check_archive(st.where, NDISTINCT);
+
+	/* The UIDLs are known now: nothing is fetched again. */
+	mem_init(&ms, &mem_ops);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK, "second run: exit %d: %s", code, st.err);
+	T_CHECKF(st.known == NMSG && st.archived == 0 && st.todo == 0,
+	    "second run: known %llu archived %llu",
+	    (unsigned long long)st.known, (unsigned long long)st.archived);
+	T_CHECK(scan_dir(st.where, "new", found, &other) == (int)NDISTINCT);
+	teardown();
+}
+
+/*
+ * The source dies halfway through u6: u1 to u5 are kept (u4 and u5 in
+ * the open batch are committed and verified after the failure), nothing
+ * of u6 is; exit 69. The next run fetches u6 to u8 only.
+ */
+static void
+test_source_fails_midway(void)
+{
+	struct mem_source	ms;
+	struct run_opts		o;
+	struct run_stats	st;
+	int			code;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	mem_init(&ms, &mem_ops);
+	ms.fail_in = 5;		/* u6 */
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_UNAVAIL, "exit %d, want %d", code,
+	    EXIT_UNAVAIL);
+	T_CHECKF(strstr(st.err, "connection lost") != NULL, "err \"%s\"",
+	    st.err);
+	T_CHECK(ms.committed == 0);
+	/* a, b, b2, c: u2 was a duplicate of u1. */
+	T_CHECKF(st.archived == 4 && st.verified == 4 && st.dups == 1,
+	    "archived %llu verified %llu dups %llu",
+	    (unsigned long long)st.archived, (unsigned long long)st.verified,
+	    (unsigned long long)st.dups);
+	check_archive(st.where, 4);
+
+	mem_init(&ms, &mem_ops);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK, "second run: exit %d: %s", code, st.err);
+	T_CHECKF(st.known == 5 && st.todo == 3, "known %llu todo %llu",
+	    (unsigned long long)st.known, (unsigned long long)st.todo);
+	T_CHECKF(st.archived == 2 && st.dups == 1, "archived %llu dups %llu",
+	    (unsigned long long)st.archived, (unsigned long long)st.dups);
+	check_archive(st.where, NDISTINCT);
+	teardown();
+}
+
+/* A refused message is a failure of that message only: exit 1. */
+static void
+test_source_refuses_one(void)
+{
+	struct mem_msg		box[NMSG];
+	struct mem_source	ms;
+	struct run_opts		o;
+	struct run_stats	st;
+	int			code;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	memcpy(box, mailbox, sizeof box);
+	box[7].refuse = 1;	/* u8, the large one */
+	mem_init(&ms, &mem_ops);
+	ms.m = box;
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_PARTIAL, "exit %d, want %d", code,
+	    EXIT_PARTIAL);
+	T_CHECKF(st.failed == 1 && st.archived == NDISTINCT - 1,
+	    "failed %llu archived %llu", (unsigned long long)st.failed,
+	    (unsigned long long)st.archived);
+	T_CHECK(ms.committed == 1);
+	check_archive(st.where, NDISTINCT - 1);
+	teardown();
+}
+
+/* Fetch and delete in one run: every message marked, then committed. */
+static void
+test_source_deletes(void)
+{
+	struct mem_source	ms;
+	struct run_opts		o;
+	struct run_stats	st;
+	size_t			i;
+	int			code;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	o.del = DEL_VERIFIED;
+	o.pop3.host = "memory-del";
+	mem_init(&ms, &mem_ops);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK, "exit %d: %s", code, st.err);
+	T_CHECKF(st.planned == NMSG && st.deleted == NMSG,
+	    "planned %llu deleted %llu", (unsigned long long)st.planned,
+	    (unsigned long long)st.deleted);
+	T_CHECK(ms.committed == 1);
+	for (i = 0; i < NMSG; i++)
+		T_CHECKF(ms.gone[i], "message %zu not removed", i);
+	check_archive(st.where, NDISTINCT);
+	teardown();
+}
+
+/* A delete policy needs a source that can delete: 64, nothing made. */
+static void
+test_source_cannot_delete(void)
+{
+	struct mem_source	ms;
+	struct run_opts		o;
+	struct run_stats	st;
+	struct stat		sb;
+	int			code;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	o.del = DEL_VERIFIED;
+	mem_init(&ms, &mem_ops_keep);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_USAGE, "exit %d, want %d", code, EXIT_USAGE);
+	T_CHECKF(strstr(st.err, "cannot delete") != NULL, "err \"%s\"",
+	    st.err);
+	T_CHECK(!ms.connected);
+	T_CHECK(lstat(vault, &sb) == -1 && errno == ENOENT);
+	teardown();
+}
+
+int
+main(void)
+{
+	umask(077);
+	make_big();
+	T_RUN(test_source_archive);
+	T_RUN(test_source_fails_midway);
+	T_RUN(test_source_refuses_one);
+	T_RUN(test_source_deletes);
+	T_RUN(test_source_cannot_delete);
+	return T_END();
+}
