@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "run.h"
+#include "stats.h"
 
 enum progress_mode {
 	PROGRESS_OFF,

@@ -20,7 +20,10 @@
 #                 "make deps"; "make -n deps" and "make -n clean" still work;
 #   header_deps   in a copy of the tree, an object is rebuilt when a header
 #                 it includes changes, and only then (-MMD -MP);
-#   lint_man      "make lint" fails on a manual page mandoc warns about.
+#   lint_man      "make lint" fails on a manual page mandoc warns about;
+#   include_graph the module include graph has no cycle, and the lint
+#                 (tests/lint/includes.py) fails on a new cycle, on core/
+#                 including cmd/ and on a format including the index.
 #
 # Environment: POPVAULT (the test binary), POPVAULT_RELEASE (the release
 # binary; default: popvault beside POPVAULT). Needs make, a C compiler,
@@ -208,6 +211,38 @@ if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'broken\.1.*WARNING'; then
 	t_pass lint_man_page_warning_fails
 else
 	t_fail lint_man_page_warning_fails "rc=$rc: $(printf '%s' "$out" | tail -n 3)"
+fi
+
+# --- the include graph (make lint: tests/lint/includes.py) ---------------
+if out=$("$T_ROOT/tests/lint/includes.py" "$T_ROOT" 2>&1); then
+	t_pass include_graph_has_no_cycle
+else
+	t_fail include_graph_has_no_cycle "$out"
+fi
+# A new cycle between two modules, a core file that includes a cmd
+# header and a format that includes the index: each is named, exit 1.
+inc=$T/inc
+mkdir -p "$inc"
+cp -R "$T_ROOT/core" "$T_ROOT/formats" "$T_ROOT/cmd" "$inc/"
+printf '#include "zz_b.h"\n' >"$inc/core/zz_a.h"
+printf '#include "zz_a.h"\n' >"$inc/core/zz_b.h"
+out=$("$T_ROOT/tests/lint/includes.py" "$inc" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'cycle.*core/zz_a.*core/zz_b'; then
+	t_pass include_graph_new_cycle_fails
+else
+	t_fail include_graph_new_cycle_fails "rc=$rc: $out"
+fi
+rm -f "$inc/core/zz_a.h" "$inc/core/zz_b.h"
+printf '#include "cmd.h"\n' >>"$inc/core/hash.c"
+printf '#include "idx.h"\n' >>"$inc/formats/registry.c"
+out=$("$T_ROOT/tests/lint/includes.py" "$inc" 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q 'core/hash.c.*cmd/cmd.h' &&
+    printf '%s' "$out" | grep -q 'formats/registry.c.*core/idx.h'; then
+	t_pass include_graph_layers_enforced
+else
+	t_fail include_graph_layers_enforced "rc=$rc: $out"
 fi
 
 t_done
