@@ -7,7 +7,7 @@
  * --login it also logs in as fetch would and tries UIDL, LIST and
  * pipelining for real, then QUITs. It never sends a command that
  * changes the mailbox (no DELE, RETR, TOP, RSET). It ends with a
- * popvault.conf(5) section to paste (probe_conf.c).
+ * popvault.conf(5) section to paste (probe_print.c).
  *
  * Everything the server sent is escaped before it is printed. A
  * certificate that fails verification is still shown (from the chain

@@ -31,7 +31,7 @@
 
 /*
  * Choose what to delete. Returns the count (indexes into the listing in
- * *out, to be freed), or -1. With why, each choice is explained there.
+ * *out, to be freed), or -1.
  */
 static ssize_t
 choose(struct run *run, size_t **out)

@@ -109,7 +109,7 @@ pop3_send(struct pop3 *p, const char *cmd, int secret)
 	 * read, so any byte already there was not asked for (a duplicated
 	 * +OK, unsolicited data). Replies would be matched to the wrong
 	 * commands from now on: a DELE could be "confirmed" by a stray
-	 * line. Stop (RELIABILITY 28).
+	 * line. Stop.
 	 */
 	if (conn_unsolicited(p->c))
 		return pop3_fail(p, POP3_E_PROTO, "server sent data nobody "
