@@ -135,6 +135,7 @@ probe_args(struct probe *pr, int argc, char **argv)
 	pr->verbose = cli.verbose;
 	pr->timeout_s = OPT_ISSET(&cli, OPT_TIMEOUT) ? (int)cli.timeout : 0;
 	pr->password_command = pr->v.password_command;
+	secret_set_timeout((unsigned)pr->v.password_command_timeout);
 	opt_login(&pr->v, &pr->auth, &pr->sasl);
 	opt_pop3(&pr->v, &pr->o, pr->port);
 	if (pr->login && !pr->have_user) {

@@ -167,7 +167,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_PASSWORD_COMMAND_TIMEOUT] = { "password_command_timeout",
 	    "password-command-timeout", 0, "SECONDS", OPT_T_UINT,
 	    F(password_command_timeout), NULL, 1, 86400, "seconds", NULL,
-	    "60", ACCT, 0, 0,
+	    "60", ALL, 0, 0,
 	    "kill the command if it has not finished by then" },
 	[OPT_AUTH] = { "auth", "auth", 0, "METHOD", OPT_T_AUTH, F(auth),
 	    auth_words, 0, 0, NULL, NULL, "auto", ALL, 0, 0,

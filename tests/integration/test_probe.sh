@@ -186,6 +186,18 @@ if [ "$RC" -eq 77 ] && grep -q '^Login: failed' "$T/lw.out"; then
 else
 	t_fail login_wrong_password_77 "rc=$RC"
 fi
+# --password-command-timeout: a command that never prints is killed after
+# the timeout given, and probe ends (not timeout(1)'s 124).
+timeout 120 "$POPVAULT" probe --login --tls-ca "$DV_CA" \
+    --password-command-timeout 1 --password-command 'sleep 600; echo x' \
+    "$S_URL" >"$T/pt.out" 2>"$T/pt.err" </dev/null
+RC=$?
+if [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] &&
+    grep -q 'password command timed out after 1 s' "$T/pt.err"; then
+	t_pass login_password_command_timeout
+else
+	t_fail login_password_command_timeout "rc=$RC $(tail -3 "$T/pt.err")"
+fi
 
 # --- the suggested configuration parses and works ---------------------------
 # try_config NAME: the probe's suggestion plus a password_command, run by
