@@ -34,6 +34,7 @@ _pa_err() { printf 'popa3d.sh: %s\n' "$*" >&2; }
 
 _PA_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _PA_DIR=
+_PA_ROOT=
 _PA_PID=
 _PA_NS=
 _PA_UID=
@@ -74,6 +75,7 @@ pa_setup() {
 	local cache=${1:?usage: pa_setup CACHE} root pkgs="popa3d" lib
 	root=$cache/popa3d
 	if [ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/popa3d" ]; then
+		_PA_ROOT=$(cd "$root" && pwd)
 		return 0
 	fi
 	if [ "$(id -u)" != 0 ]; then
@@ -96,6 +98,7 @@ pa_setup() {
 	_pa_fetch_debs "$root" $pkgs || return 1
 	[ -x "$root/usr/sbin/popa3d" ] || { echo "the popa3d package has no usr/sbin/popa3d"; return 1; }
 	: >"$root/.popvault-stamp"
+	_PA_ROOT=$(cd "$root" && pwd)
 }
 
 # _pa_free_uid START: print a uid (also free as a gid) >= START that the
@@ -259,10 +262,11 @@ pa_start() {
 		_pa_err "pa_start: an instance is running in $_PA_DIR (pa_stop first)"
 		return 1
 	fi
+	# Where pa_setup unpacked it (else the matrix's default cache).
 	cache=${SRV_CACHE:-$T_ROOT/build/servers}
-	root=$cache/popa3d
+	root=${_PA_ROOT:-$cache/popa3d}
 	[ -x "$root/usr/sbin/popa3d" ] ||
-	    { _pa_err "pa_start: $root/usr/sbin/popa3d missing (pa_setup $cache first)"; return 1; }
+	    { _pa_err "pa_start: $root/usr/sbin/popa3d missing (pa_setup CACHE first)"; return 1; }
 	mkdir -p "$dir" || { _pa_err "cannot create $dir"; return 1; }
 	dir=$(cd "$dir" && pwd) || return 1
 	[ ! -e "$dir/ns.sh" ] || { _pa_err "pa_start: $dir already holds an instance"; return 1; }
@@ -289,7 +293,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') || re
 			if [ -z "$_PA_NS" ] || [ "$_PA_NS" = "$(_pa_ns_id $$)" ]; then
 				_pa_err "pa_start: stunnel is not in a private namespace"
 				kill "$pid" 2>/dev/null
-				_PA_PID= _PA_NS=
+				_PA_PID='' _PA_NS=''
 				return 1
 			fi
 			printf '%s %s\n' "$_PA_PID" "$_PA_NS" >"$dir/instance"
@@ -457,6 +461,6 @@ pa_stop() {
 		sleep 0.2
 	fi
 	wait "$_PA_PID" 2>/dev/null
-	_PA_PID= _PA_NS=
+	_PA_PID='' _PA_NS=''
 	return 0
 }
