@@ -15,6 +15,8 @@
 #                           the server's order, computed from the Maildir
 #   cp_count                messages in the Maildir (new/ and cur/)
 #   cp_stop                 stop everything cp_start started (idempotent)
+#   cp_reset_uidls          (extra) every message gets a new UIDL at the
+#                           next login, as after a server migration
 #
 # Nothing is installed and nothing under /etc, /usr or /run is written.
 # Courier has paths compiled in (/etc/courier/authdaemonrc and userdb.dat,
@@ -425,6 +427,13 @@ EOF
 # appended when the file does not end with LF (an empty file too), and a
 # "." starting a line is doubled except at the very first byte (a client
 # then takes that first "." for stuffing and drops it).
+#
+# One exception cannot be computed from the store: a message with 8-bit
+# bytes in a header (of the message or of a MIME part) is sent, to a
+# client that has not given the UTF8 command, wrapped in a MIME notice
+# ("Cannot display Unicode content") whose boundary holds the pid and the
+# time. For those the file here holds the message unwrapped (what a
+# client in UTF8 mode gets), and a line on stderr names them.
 cp_server_messages() {
 	local out=${1:-}
 	[ -n "$out" ] || { _cp_err "usage: cp_server_messages OUTDIR"; return 1; }
@@ -432,11 +441,40 @@ cp_server_messages() {
 	    { _cp_err "cp_server_messages: no store (cp_start first)"; return 1; }
 	mkdir -p "$out" || return 1
 	_cp_list | python3 -c '
-import os, sys
-out = sys.argv[1]
+import email.parser, email.policy, os, sys
+out, store = sys.argv[1], sys.argv[2]
+
+# The UTF-8 flag courierpop3d keeps in courierpop3dsizelist (version 3:
+# "NAME SIZE UID:UIDV:UTF8"), for the messages it has seen.
+flags = {}
+try:
+    with open(os.path.join(store, "courierpop3dsizelist"), "rb") as fh:
+        for line in fh.read().split(b"\n")[1:]:
+            parts = line.rsplit(b" ", 2)
+            if len(parts) == 3 and parts[2].count(b":") == 2:
+                flags[parts[0].split(b":")[0]] = parts[2].endswith(b":1")
+except OSError:
+    pass
+
+def header_8bit(f):
+    """Courier rfc2045 RFC2045_ERR8BITHEADER: an 8-bit byte in a header
+    of the message or of any MIME part."""
+    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(f)
+    for part in msg.walk():
+        for k, v in part._headers:
+            if any(ord(c) > 127 for c in str(k) + str(v)):
+                return True
+    return False
+
 for i, path in enumerate(l.rstrip("\n") for l in sys.stdin if l.strip()):
     with open(path, "rb") as fh:
         f = fh.read()
+    name = os.path.basename(path).encode().split(b":")[0]
+    utf8 = flags[name] if name in flags else header_8bit(f)
+    if utf8:
+        sys.stderr.write("courier.sh: message %d (%s) has 8-bit header bytes: "
+                         "Courier wraps it in a MIME notice unless the client "
+                         "sends UTF8; expected here unwrapped\n" % (i + 1, path))
     wire = f.replace(b"\n", b"\r\n")
     if not f.endswith(b"\n"):
         wire += b"\r\n"
@@ -446,7 +484,18 @@ for i, path in enumerate(l.rstrip("\n") for l in sys.stdin if l.strip()):
     body = wire[1:] if wire.startswith(b".") else wire
     with open(os.path.join(out, "%04d" % (i + 1)), "wb") as fh:
         fh.write(body)
-' "$out"
+' "$out" "$SRV_STORE"
+}
+
+# cp_reset_uidls: make Courier hand out new UIDLs for every message, as a
+# server migration would: remove courierpop3dsizelist (the next session
+# numbers the messages UID1-T, UID2-T, ... in store order, T the time
+# then; waits a second so that T differs from the old one).
+cp_reset_uidls() {
+	[ -n "${SRV_STORE:-}" ] && [ -d "$SRV_STORE" ] ||
+	    { _cp_err "cp_reset_uidls: no store (cp_start first)"; return 1; }
+	rm -f "$SRV_STORE/courierpop3dsizelist" || return 1
+	sleep 1
 }
 
 cp_count() {
