@@ -21,13 +21,18 @@
 #     names), so it authenticates system users: it runs inside
 #     `unshare --mount` where DIR/etc/passwd and DIR/etc/shadow are
 #     bind-mounted over /etc/passwd and /etc/shadow. The real files are
-#     never touched. That needs root; mu_setup says so otherwise.
-#     SRV_USER gets the uid and gid of `nobody` (pop3d switches to the
-#     user's uid after login) and a SHA-512 crypt hash of SRV_PASS in the
-#     private shadow file;
+#     never touched. SRV_USER's private shadow entry holds a SHA-512 crypt
+#     hash of SRV_PASS.
+#     As root, SRV_USER gets the uid and gid of `nobody` (pop3d switches
+#     to the user's uid after login). As another user, pop3d runs in
+#     `unshare --user --map-root-user --mount` (an unprivileged user
+#     namespace; mu_setup says so when the kernel refuses one): there
+#     SRV_USER is uid 0, which is the caller outside, and a private
+#     /etc/group maps group mail to 0 as well (pop3d sets the mail group
+#     at startup and fails on a gid the namespace does not map);
 #   - the store: the mbox spool file DIR/spool/SRV_USER (SRV_STORE), like
 #     /var/mail/USER: owned by the user, group mail, 0660, in a spool
-#     folder root:mail 2775.
+#     folder root:mail 2775 (as root; the caller's own files otherwise).
 #
 # Delivery (mu_deliver) uses Mailutils' own `putmail` (the mda family):
 # it quotes body lines matching /^>*From / with one more ">" (mboxrd),
@@ -46,7 +51,8 @@
 #   mu_setup CACHE            download and unpack (idempotent, locked)
 #   mu_start DIR              start pop3d under DIR; exports SRV_NAME,
 #                             SRV_PORT, SRV_CA, SRV_STORE, and MU_DIR,
-#                             MU_PID, MU_POP3_PORT (plain, STLS), MU_LOG
+#                             MU_PID, MU_POP3_PORT (plain, STLS), MU_LOG,
+#                             MU_USERNS (1: in a user namespace)
 #   mu_deliver FILE...        putmail each file into the spool, then settle
 #   mu_settle                 one USER/PASS/UIDL/QUIT session
 #   mu_server_messages OUTDIR OUTDIR/0001...: what RETR gives, from the mbox
@@ -148,17 +154,22 @@ mu_setup() {
 	top=$(cd "$cache" && pwd)/mailutils
 	MU_CACHE=$top
 	export MU_CACHE
+	local c
+	for c in unshare openssl python3; do
+		command -v "$c" >/dev/null 2>&1 ||
+			{ echo "$c not found (util-linux, openssl and python3 are needed)"; return 1; }
+	done
+	if [ "$(id -u)" != 0 ] &&
+	    ! unshare --user --map-root-user --mount true 2>/dev/null; then
+		echo "needs root or an unprivileged user namespace (pop3d only authenticates system users: it runs with a private /etc/passwd and /etc/shadow bind-mounted in a mount namespace)"
+		return 1
+	fi
 	if [ -f "$top/.ready" ]; then
 		return 0
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		echo "needs root: pop3d only authenticates system users, so it runs in 'unshare --mount' with a private /etc/passwd and /etc/shadow bind-mounted"
-		return 1
-	fi
-	local c
-	for c in apt-get apt-cache dpkg dpkg-deb dpkg-query unshare openssl python3 flock; do
+	for c in apt-get apt-cache dpkg-deb dpkg-query flock; do
 		command -v "$c" >/dev/null 2>&1 ||
-			{ echo "$c not found (a Debian system with util-linux and openssl is needed)"; return 1; }
+			{ echo "$c not found (a Debian system is needed)"; return 1; }
 	done
 	exec {lockfd}>"$cache/.mailutils.lock" || { echo "cannot lock $cache"; return 1; }
 	flock "$lockfd"
@@ -320,17 +331,22 @@ _mu_launch() {
 	lp=$(_mu_libpath "$MU_ROOT")
 	: >"$d/log/pop3d.log"
 	rm -f "$d/run/pop3d.pid"
-	# unshare execs sh, sh execs pop3d: $! is pop3d's pid.
+	local -a ns=(--mount --propagation private)
+	[ "$MU_USERNS" = 1 ] && ns=(--user --map-root-user "${ns[@]}")
+	# unshare execs sh, sh execs pop3d: $! is pop3d's pid. No nscd either:
+	# it would answer from the real files.
 	# shellcheck disable=SC2016  # expanded by the inner sh
-	unshare --mount --propagation private -- /bin/sh -c '
+	unshare "${ns[@]}" -- /bin/sh -c '
 		mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow || exit 1
+		if [ -f "$3" ]; then mount --bind "$3" /etc/group || exit 1; fi
 		for n in /run/nscd /var/run/nscd; do
 			[ -d "$n" ] && mount -t tmpfs none "$n"
 		done
-		shift 2
+		shift 3
 		exec env LD_LIBRARY_PATH="$1" "$2" --config-file "$3"
-	' sh "$d/etc/passwd" "$d/etc/shadow" "$lp" "$MU_ROOT/usr/sbin/pop3d" \
-		"$d/pop3d.conf" </dev/null >>"$d/log/pop3d.log" 2>&1 &
+	' sh "$d/etc/passwd" "$d/etc/shadow" "$d/etc/group" "$lp" \
+		"$MU_ROOT/usr/sbin/pop3d" "$d/pop3d.conf" \
+		</dev/null >>"$d/log/pop3d.log" 2>&1 &
 	pid=$!
 	MU_PID=$pid
 	export MU_PID
@@ -381,7 +397,13 @@ mu_start() {
 		_mu_err "mu_start: pop3d already running in $MU_DIR (mu_stop first)"
 		return 1
 	fi
-	[ "$(id -u)" = 0 ] || { _mu_err "mu_start: needs root (unshare --mount)"; return 1; }
+	MU_USERNS=0
+	if [ "$(id -u)" != 0 ]; then
+		unshare --user --map-root-user --mount true 2>/dev/null || {
+			_mu_err "mu_start: needs root or an unprivileged user namespace"; return 1; }
+		MU_USERNS=1
+	fi
+	export MU_USERNS
 	# mu_setup may have run in a subshell (the matrix runs it in $(...)):
 	# its CACHE is MU_CACHE if it ran here, else SRV_CACHE, else the
 	# matrix's default.
@@ -405,10 +427,16 @@ mu_start() {
 	chmod 0711 "$dir" || return 1
 	_mu_certs "$dir" || return 1
 
-	uid=$(id -u nobody 2>/dev/null) && gid=$(id -g nobody 2>/dev/null) ||
-		{ _mu_err "user nobody missing"; return 1; }
-	mailgid=$(getent group mail | cut -d: -f3)
-	[ -n "$mailgid" ] || mailgid=$gid
+	if [ "$MU_USERNS" = 1 ]; then
+		# Inside the namespace the caller is 0, and so is the user.
+		uid=0 gid=0 mailgid=0
+		printf 'root:x:0:\nmail:x:0:\n' >"$dir/etc/group" || return 1
+	else
+		uid=$(id -u nobody 2>/dev/null) && gid=$(id -g nobody 2>/dev/null) ||
+			{ _mu_err "user nobody missing"; return 1; }
+		mailgid=$(getent group mail | cut -d: -f3)
+		[ -n "$mailgid" ] || mailgid=$gid
+	fi
 	hash=$(printf '%s' "$SRV_PASS" | openssl passwd -6 -stdin) && [ -n "$hash" ] ||
 		{ _mu_err "openssl passwd failed"; return 1; }
 	printf 'root:x:0:0:root:/root:/bin/sh\n%s:x:%s:%s:popvault test user:%s/home:/bin/sh\n' \
@@ -416,13 +444,16 @@ mu_start() {
 	printf 'root:*:20000:0:99999:7:::\n%s:%s:20000:0:99999:7:::\n' \
 		"$SRV_USER" "$hash" >"$dir/etc/shadow" &&
 	chmod 0644 "$dir/etc/passwd" && chmod 0640 "$dir/etc/shadow" || return 1
-	chown "$uid:$gid" "$dir/home" || return 1
 	# Like /var/mail: root:mail 2775, the mailbox USER:mail 0660.
-	chown "0:$mailgid" "$dir/spool" && chmod 2775 "$dir/spool" || return 1
 	SRV_STORE=$dir/spool/$SRV_USER
-	: >"$SRV_STORE" && chown "$uid:$mailgid" "$SRV_STORE" && chmod 0660 "$SRV_STORE" || return 1
 	MU_UID=$uid
 	MU_MAILGID=$mailgid
+	: >"$SRV_STORE" && chmod 2775 "$dir/spool" || return 1
+	if [ "$MU_USERNS" = 0 ]; then
+		chown "$uid:$gid" "$dir/home" &&
+		chown "0:$mailgid" "$dir/spool" || return 1
+	fi
+	_mu_fix_store || return 1
 	SRV_NAME=mailutils
 	SRV_CA=$dir/ca.crt
 	export SRV_NAME SRV_CA SRV_STORE MU_UID MU_MAILGID
@@ -489,7 +520,10 @@ mu_stop() {
 
 # _mu_fix_store: the mailbox back to USER:mail 0660 (putmail runs as root).
 _mu_fix_store() {
-	chown "$MU_UID:$MU_MAILGID" "$SRV_STORE" && chmod 0660 "$SRV_STORE"
+	if [ "$MU_USERNS" = 0 ]; then
+		chown "$MU_UID:$MU_MAILGID" "$SRV_STORE" || return 1
+	fi
+	chmod 0660 "$SRV_STORE"
 }
 
 mu_deliver() {
