@@ -233,9 +233,11 @@ bench: deps $(BUILD)/$(PROG) $(BENCH_DIR)/limitpop
 	    LIMITPOP=$(CURDIR)/$(BENCH_DIR)/limitpop tests/bench/bench.sh
 
 # Installs the Debian packages the build and the tests need (only those
-# missing; needs root or sudo when something is missing).
+# missing; needs root or sudo when something is missing), then unpacks
+# the POP3 servers of the matrix (tests/lib/servers/setup-all.sh).
 deps:
 	@tests/deps.sh
+	@tests/lib/servers/setup-all.sh
 
 # The manual pages, cppcheck, then the include graph (no cycle between
 # modules, core/ and formats/ never include cmd/: tests/lint/includes.py).

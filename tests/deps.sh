@@ -1,13 +1,15 @@
 #!/bin/sh
 # Install the Debian packages that building and testing popvault need
-# (tmux for the progress test under a pseudo-terminal; strace for the
+# (tmux for the progress test under a pseudo-terminal; stunnel4 for the
+# servers of the matrix without TLS; strace for the
 # durability test's system call trace; mpop, getmail6 and
 # time only for "make bench"; clang only for "make fuzz").
 # Only missing packages are installed; nothing happens when all are present.
 PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
 libarchive-dev dovecot-core dovecot-pop3d openssl python3
 libarchive-tools sqlite3 procps mandoc mutt zstd xz-utils gzip
-util-linux coreutils cppcheck tmux strace mpop getmail6 time clang"
+util-linux coreutils cppcheck tmux strace mpop getmail6 time clang
+stunnel4"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
