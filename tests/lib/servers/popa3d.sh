@@ -282,9 +282,15 @@ pa_start() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') || return 1
 		_pa_write_stunnel "$dir" "$port" || return 1
 		: >"$dir/log/stunnel.log"
-		unshare --mount --propagation private -- /bin/sh "$dir/ns.sh" \
-		    </dev/null >>"$dir/log/ns.log" 2>&1 &
-		pid=$!
+		# Started from a subshell that exits at once: stunnel is not a
+		# child of the caller, so a "wait" there does not wait for it.
+		rm -f "$dir/launch.pid"
+		(
+			unshare --mount --propagation private -- /bin/sh "$dir/ns.sh" \
+			    </dev/null >>"$dir/log/ns.log" 2>&1 &
+			echo $! >"$dir/launch.pid"
+		)
+		pid=$(cat "$dir/launch.pid") || return 1
 		_pa_wait_port "$port" 10 "$pid"
 		rc=$?
 		if [ "$rc" = 0 ]; then
@@ -305,7 +311,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') || re
 			return 0
 		fi
 		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		sleep 0.2
 		if grep -q 'Address already in use' "$dir/log/stunnel.log" 2>/dev/null; then
 			_pa_err "port $port taken meanwhile (try $try), picking another"
 			continue
@@ -460,7 +466,6 @@ pa_stop() {
 		kill -KILL $left 2>/dev/null
 		sleep 0.2
 	fi
-	wait "$_PA_PID" 2>/dev/null
 	_PA_PID='' _PA_NS=''
 	return 0
 }

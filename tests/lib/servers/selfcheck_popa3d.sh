@@ -5,7 +5,9 @@
 # pa_server_messages (the store read as popa3d reads it), then popvault
 # fetch (archive == store), a second fetch (nothing new) and fetch
 # --delete=verified (pa_count 0 after). Also: UIDLs stable across
-# sessions, DELE undone by a session that ends without QUIT.
+# sessions, DELE undone by a session that ends without QUIT, and the
+# parser model of pa_server_messages against popa3d on a hand-written
+# mbox with what no delivery agent writes.
 #
 # Run as root: bash tests/lib/servers/selfcheck_popa3d.sh
 # Environment: SRV_CACHE (default build/servers), KEEP=1 keeps the files.
@@ -193,6 +195,41 @@ if [ "$PV_RC" = 0 ] && [ "$n" = 0 ] && [ ! -s "$SRV_STORE" ] &&
 	t_pass popa3d_popvault_delete_verified
 else
 	t_fail popa3d_popvault_delete_verified "exit $PV_RC, pa_count '$n', store $(stat -c %s "$SRV_STORE") bytes: $(printf '%s' "$PV_OUT" | tail -n 3)"
+fi
+
+# popa3d's parser, as pa_server_messages models it, on an mbox written by
+# hand with what an MDA would not write: CRLF lines, a bare CR, a NUL, a
+# "From " line after an empty line inside a body (popa3d splits there), a
+# message with no empty line after its headers and a file that does not
+# end with a newline.
+printf 'From x Mon Jan  1 00:00:00 2024\nSubject: crlf\r\nMessage-ID: <r1@x>\n\nline crlf\r\nbare\rcr\nnul\0byte\n.dot\n\nFrom x Mon Jan  1 00:00:00 2024\nSubject: unquoted\nMessage-ID: <r2@x>\n\npara one\n\nFrom the middle after an empty line\nmore\n>From quoted stays\n\nFrom x Mon Jan  1 00:00:00 2024\nSubject: headers only\nMessage-ID: <r3@x>\n\nFrom x Mon Jan  1 00:00:00 2024\nSubject: last\nMessage-ID: <r4@x>\n\nno final newline' >"$SRV_STORE"
+rm -rf "$T/exp2" && mkdir -p "$T/exp2" && pa_server_messages "$T/exp2"
+out=$(python3 - "$SRV_CA" "$SRV_PORT" "$SRV_USER" "$SRV_PASS" "$T/exp2" <<'EOF'
+import os, poplib, ssl, sys
+ca, port, user, pw, exp = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+p = poplib.POP3_SSL("127.0.0.1", int(port), context=ctx)
+p.user(user)
+p.pass_(pw)
+names = sorted(os.listdir(exp))
+if p.stat()[0] != len(names):
+    print("BAD STAT %d, model %d" % (p.stat()[0], len(names)))
+for i, n in enumerate(names, 1):
+    got = b"".join(l + b"\r\n" for l in p.retr(i)[1])
+    with open(os.path.join(exp, n), "rb") as fh:
+        want = fh.read()
+    if got != want:
+        print("BAD RETR %d: %r, model %r" % (i, got, want))
+p.quit()
+print("DONE")
+EOF
+)
+n=$(pa_count)
+if [ "$n" = 5 ] && printf '%s\n' "$out" | grep -q '^DONE' &&
+    ! printf '%s\n' "$out" | grep -q BAD; then
+	t_pass popa3d_parser_model
+else
+	t_fail popa3d_parser_model "pa_count $n (5 expected) $(printf '%s\n' "$out" | head -n 3)"
 fi
 
 pa_stop
