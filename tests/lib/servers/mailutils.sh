@@ -480,7 +480,7 @@ mu_start() {
 _mu_children() {
 	local want=$1 s line p
 	for s in /proc/[0-9]*/stat; do
-		read -r line <"$s" 2>/dev/null || continue
+		{ read -r line <"$s"; } 2>/dev/null || continue
 		line=${line##*) }	# after the command: state ppid ...
 		line=${line#* }
 		if [ "${line%% *}" = "$want" ]; then
