@@ -46,9 +46,15 @@
 # with one POP3 session (USER, PASS, UIDL, QUIT) that lets pop3d stamp the
 # new messages, as a mail client that checked the mailbox would. Set
 # MU_SETTLE=0 to skip it (mu_server_messages then refuses the unstamped
-# messages). mu_settle runs that session alone.
+# messages). mu_settle runs that session alone. A message still changes
+# after that: "Status: O" becomes "Status: OR" once a session RETRs it,
+# and the first message's X-IMAPbase changes when mail is added;
+# mu_server_messages always says what the next RETR gives.
 #
-#   mu_setup CACHE            download and unpack (idempotent, locked)
+#   mu_setup CACHE            download and unpack (idempotent, locked);
+#                             mu_start finds CACHE again from MU_CACHE
+#                             (set by mu_setup when not run in a
+#                             subshell), SRV_CACHE, or build/servers
 #   mu_start DIR              start pop3d under DIR; exports SRV_NAME,
 #                             SRV_PORT, SRV_CA, SRV_STORE, and MU_DIR,
 #                             MU_PID, MU_POP3_PORT (plain, STLS), MU_LOG,
@@ -212,6 +218,9 @@ _mu_download() {
 	mapfile -t pkgs <"$1/packages"
 	(cd "$1/debs" && chmod 0777 . && apt-get download "${pkgs[@]}") \
 		>"$1/download.log" 2>&1
+	local rc=$?
+	chmod 0755 "$1/debs"
+	return "$rc"
 }
 
 # _mu_check_tree TOP: the unpacked binaries find all their libraries and run.
@@ -452,6 +461,17 @@ mu_start() {
 	if [ "$MU_USERNS" = 0 ]; then
 		chown "$uid:$gid" "$dir/home" &&
 		chown "0:$mailgid" "$dir/spool" || return 1
+		# After the login pop3d runs as nobody and opens the spool by
+		# path: every folder above it must be searchable by others.
+		local p=$dir
+		while [ "$p" != / ]; do
+			p=$(dirname "$p")
+			if [ -z "$(find "$p" -maxdepth 0 -perm -o+x 2>/dev/null)" ]; then
+				_mu_err "mu_start: $p is not searchable by user nobody;" \
+					"use a DIR whose parents are (chmod o+x), e.g. from t_tmpdir"
+				return 1
+			fi
+		done
 	fi
 	_mu_fix_store || return 1
 	SRV_NAME=mailutils
