@@ -74,10 +74,6 @@ _pa_fetch_debs() {
 pa_setup() {
 	local cache=${1:?usage: pa_setup CACHE} root pkgs="popa3d" lib
 	root=$cache/popa3d
-	if [ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/popa3d" ]; then
-		_PA_ROOT=$(cd "$root" && pwd)
-		return 0
-	fi
 	if [ "$(id -u)" != 0 ]; then
 		echo "popa3d needs root (a private mount namespace for its passwd, shadow and /var/mail; setuid to the mail user)"
 		return 1
@@ -87,6 +83,11 @@ pa_setup() {
 	    { echo "unshare --mount is not permitted here (no CAP_SYS_ADMIN?)"; return 1; }
 	[ -n "$(_pa_stunnel)" ] || { echo "stunnel4 is not installed (apt-get install stunnel4)"; return 1; }
 	command -v openssl >/dev/null 2>&1 || { echo "openssl not found"; return 1; }
+	# What can run here is checked above, every time; the download once.
+	if [ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/popa3d" ]; then
+		_PA_ROOT=$(cd "$root" && pwd)
+		return 0
+	fi
 	command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 ||
 	    { echo "apt-get and dpkg are needed to fetch popa3d"; return 1; }
 	for lib in libpam0g libpam-modules libpam-runtime; do
@@ -94,10 +95,17 @@ pa_setup() {
 		    pkgs="$pkgs $lib"
 	done
 	mkdir -p "$cache" || { echo "cannot create $cache"; return 1; }
-	# shellcheck disable=SC2086
-	_pa_fetch_debs "$root" $pkgs || return 1
-	[ -x "$root/usr/sbin/popa3d" ] || { echo "the popa3d package has no usr/sbin/popa3d"; return 1; }
-	: >"$root/.popvault-stamp"
+	# One download at a time (tests run side by side): the second caller
+	# waits, then finds the stamp.
+	(
+		flock 9 || { echo "cannot lock $cache/.popa3d.lock"; exit 1; }
+		[ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/popa3d" ] && exit 0
+		# shellcheck disable=SC2086
+		_pa_fetch_debs "$root" $pkgs || exit 1
+		[ -x "$root/usr/sbin/popa3d" ] ||
+		    { echo "the popa3d package has no usr/sbin/popa3d"; exit 1; }
+		: >"$root/.popvault-stamp"
+	) 9>"$cache/.popa3d.lock" || return 1
 	_PA_ROOT=$(cd "$root" && pwd)
 }
 
@@ -273,7 +281,7 @@ pa_start() {
 	# Under /root/ or the like stunnel (root) still reads everything:
 	# only the bind-mounted folders matter to popa3d, and they are
 	# reached through the mounts, not through DIR's parents.
-	sh "$_PA_LIB/../mkcerts.sh" "$dir/tls" >/dev/null || return 1
+	bash "$_PA_LIB/../mkcerts.sh" "$dir/tls" >/dev/null || return 1
 	_pa_write_files "$dir" "$root" || return 1
 	_PA_DIR=$dir
 

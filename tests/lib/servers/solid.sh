@@ -81,10 +81,6 @@ _sp_ldpath() {
 sp_setup() {
 	local cache=${1:?usage: sp_setup CACHE} root pkgs="solid-pop3d" lib missing
 	root=$cache/solid-pop3d
-	if [ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/solid-pop3d" ]; then
-		_SP_ROOT=$(cd "$root" && pwd)
-		return 0
-	fi
 	if [ "$(id -u)" != 0 ]; then
 		echo "solid-pop3d needs root (a private mount namespace for its passwd, shadow and /var/mail; setuid to the mail user)"
 		return 1
@@ -94,6 +90,11 @@ sp_setup() {
 	    { echo "unshare --mount is not permitted here (no CAP_SYS_ADMIN?)"; return 1; }
 	[ -n "$(_sp_stunnel)" ] || { echo "stunnel4 is not installed (apt-get install stunnel4)"; return 1; }
 	command -v openssl >/dev/null 2>&1 || { echo "openssl not found"; return 1; }
+	# What can run here is checked above, every time; the download once.
+	if [ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/solid-pop3d" ]; then
+		_SP_ROOT=$(cd "$root" && pwd)
+		return 0
+	fi
 	if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
 		echo "apt-get and dpkg are needed to fetch solid-pop3d"
 		return 1
@@ -103,14 +104,20 @@ sp_setup() {
 		    pkgs="$pkgs $lib"
 	done
 	mkdir -p "$cache" || { echo "cannot create $cache"; return 1; }
-	# shellcheck disable=SC2086
-	_sp_fetch_debs "$root" $pkgs || return 1
-	[ -x "$root/usr/sbin/solid-pop3d" ] ||
-	    { echo "the solid-pop3d package has no usr/sbin/solid-pop3d"; return 1; }
-	missing=$(LD_LIBRARY_PATH=$(_sp_ldpath "$root") ldd "$root/usr/sbin/solid-pop3d" 2>&1 |
-	    awk '/not found/ { printf "%s ", $1 }')
-	[ -z "$missing" ] || { echo "solid-pop3d: libraries not found: $missing"; return 1; }
-	: >"$root/.popvault-stamp"
+	# One download at a time (tests run side by side): the second caller
+	# waits, then finds the stamp.
+	(
+		flock 9 || { echo "cannot lock $cache/.solid-pop3d.lock"; exit 1; }
+		[ -f "$root/.popvault-stamp" ] && [ -x "$root/usr/sbin/solid-pop3d" ] && exit 0
+		# shellcheck disable=SC2086
+		_sp_fetch_debs "$root" $pkgs || exit 1
+		[ -x "$root/usr/sbin/solid-pop3d" ] ||
+		    { echo "the solid-pop3d package has no usr/sbin/solid-pop3d"; exit 1; }
+		missing=$(LD_LIBRARY_PATH=$(_sp_ldpath "$root") ldd "$root/usr/sbin/solid-pop3d" 2>&1 |
+		    awk '/not found/ { printf "%s ", $1 }')
+		[ -z "$missing" ] || { echo "solid-pop3d: libraries not found: $missing"; exit 1; }
+		: >"$root/.popvault-stamp"
+	) 9>"$cache/.solid-pop3d.lock" || return 1
 	_SP_ROOT=$(cd "$root" && pwd)
 }
 
@@ -289,7 +296,7 @@ sp_start() {
 	mkdir -p "$dir" || { _sp_err "cannot create $dir"; return 1; }
 	dir=$(cd "$dir" && pwd) || return 1
 	[ ! -e "$dir/ns.sh" ] || { _sp_err "sp_start: $dir already holds an instance"; return 1; }
-	sh "$_SP_LIB/../mkcerts.sh" "$dir/tls" >/dev/null || return 1
+	bash "$_SP_LIB/../mkcerts.sh" "$dir/tls" >/dev/null || return 1
 	_sp_write_files "$dir" "$root" || return 1
 	_SP_DIR=$dir
 
