@@ -13,7 +13,7 @@ set -u
 . "$T_ROOT/tests/lib/servers/matrix.sh"
 
 # NAME:PREFIX of each server file.
-ALL="dovecot:dc courier:cp popa3d:pa"
+ALL="dovecot:dc courier:cp popa3d:pa solid:sp"
 for s in ${SERVERS:-$ALL}; do
 	case " $ALL " in
 	*" $s:"*) s=$(printf '%s\n' $ALL | grep "^$s:") ;;
