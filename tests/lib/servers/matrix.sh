@@ -19,7 +19,8 @@
 #         delete_verified --delete=verified empties the store, and the
 #                         archive still matches what the server held
 #
-# Environment: SRV_CACHE (where servers are unpacked; default
+# Environment: POPVAULT (the test build: crash_rerun needs its crash
+# hook, POPVAULT_CRASH), SRV_CACHE (where servers are unpacked; default
 # build/servers), MATRIX_N (messages, default 60).
 
 MATRIX_SKIP_KINDS="nul bare_cr cr_at_end crlf_lines dot_last_line dot_no_newline header_8bit big_header"
