@@ -652,7 +652,7 @@ claim(struct run *run, struct bentry *e, int *dup)
 	 */
 	if (idx_put_sighting(idx, run->ctx.acct, POP3_UID(l, e->li),
 	    l->e[e->li].uid_len, e->msg_id, l->e[e->li].size, now,
-	    le->reused) == -1)
+	    le->reused, e->odd) == -1)
 		goto fail;
 	*dup = found;
 	if (d.damaged) {
@@ -699,6 +699,21 @@ sink_end(void *arg, size_t li)
 	memset(e, 0, sizeof *e);
 	e->li = li;
 	e->size = run->msg.size;
+	if (!pop3_size_plausible(run->list.l->e[li].size, e->size)) {
+		/*
+		 * Not what LIST described: perhaps a notice the server made
+		 * in its place (docs/servers.md, Courier). Stored as always;
+		 * never deleted on this download's proof (delete.c).
+		 */
+		e->odd = 1;
+		log_warnx("message %u (UIDL %.*s): the server sent %llu bytes "
+		    "where LIST said %llu; archived, but never deleted from "
+		    "the server on the strength of this download",
+		    run->list.l->e[li].num, (int)run->list.l->e[li].uid_len,
+		    POP3_UID(run->list.l, li),
+		    (unsigned long long)e->size,
+		    (unsigned long long)run->list.l->e[li].size);
+	}
 	hash_final(run->msg.whole, e->sha);
 	hash_final(run->msg.body, e->body);
 	keep_meta(run, e);

@@ -59,6 +59,14 @@ choose(struct run *run, size_t **out)
 		if (!e->known || !e->verified || !e->proven || e->bad ||
 		    e->shared)
 			continue;
+		if (e->odd) {
+			/* A download unlike LIST's size proved it. */
+			log_warnx("UIDL %.*s: what the server sent was far from "
+			    "the size it listed, so the archived copy may not be "
+			    "its message; not deleting it", (int)l->e[i].uid_len,
+			    POP3_UID(l, i));
+			continue;
+		}
 		if (e->drift) {
 			/* Content drift (docs/delete.md). */
 			log_warnx("UIDL %.*s: the server's message changed size "

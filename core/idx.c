@@ -65,9 +65,10 @@ static const char *const idx_sql[S_NSTMT] = {
 	 * message, first seen now; a re-proved one keeps its first sight.
 	 */
 	[S_SIGHT_PUT] = "INSERT INTO sightings(account_id, uidl, msg, size, "
-	    "first_seen, proven) VALUES (?1, ?2, ?3, ?4, ?5, 1) "
+	    "first_seen, proven, odd_size) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?7) "
 	    "ON CONFLICT(account_id, uidl) DO UPDATE SET msg = excluded.msg, "
 	    "size = excluded.size, state = 'on_server', proven = 1, "
+	    "odd_size = excluded.odd_size, "
 	    "first_seen = CASE WHEN ?6 THEN excluded.first_seen ELSE "
 	    "first_seen END",
 	[S_DAMAGED] = "UPDATE messages SET note = ?2 WHERE id = ?1",
@@ -106,13 +107,13 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "ha.id = m.account_id WHERE a.name = ?1 AND s.uidl = ?2",
 	[S_SIGHTINGS] = "SELECT s.uidl, s.state, m.state = 'verified', "
 	    "s.first_seen, "
-	    "m.date_epoch, m.note LIKE 'verify:%', s.size, s.proven "
-	    "FROM sightings s "
+	    "m.date_epoch, m.note LIKE 'verify:%', s.size, s.proven, "
+	    "s.odd_size FROM sightings s "
 	    "JOIN messages m ON m.id = s.msg WHERE s.account_id = ?1 "
 	    "ORDER BY s.uidl",
 	/* The same columns from the sightings table alone (no facts). */
 	[S_SIGHTINGS_KEYS] = "SELECT s.uidl, s.state, 0, s.first_seen, "
-	    "NULL, 0, s.size, s.proven FROM sightings s WHERE "
+	    "NULL, 0, s.size, s.proven, s.odd_size FROM sightings s WHERE "
 	    "s.account_id = ?1 ORDER BY s.uidl",
 	[S_SIGHT_STATE] = "UPDATE sightings SET state = ?3 WHERE "
 	    "account_id = ?1 AND uidl = ?2",
@@ -235,6 +236,15 @@ static const char *const idx_migrations[] = {
 	"  (m.account_id = sightings.account_id AND"
 	"   m.first_seen = sightings.first_seen AND"
 	"   (SELECT count(*) FROM sightings s2 WHERE s2.msg = m.id) = 1)));",
+	/*
+	 * 4 -> 5 (issue 15): odd_size, a sighting proven by a download whose
+	 * size was far from what LIST announced (the server may have served
+	 * something else than its stored message: Courier's "cannot display
+	 * Unicode" notice): kept, never deleted. next_login_at, when the
+	 * server's LOGIN-DELAY (RFC 2449) allows the next login.
+	 */
+	"ALTER TABLE sightings ADD COLUMN odd_size INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE accounts ADD COLUMN next_login_at INTEGER;",
 };
 
 struct idx {
@@ -839,7 +849,8 @@ idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
 
 int
 idx_put_sighting(struct idx *x, int64_t account_id, const char *uidl,
-    size_t uidllen, int64_t msg_id, uint64_t size, int64_t when, int fresh)
+    size_t uidllen, int64_t msg_id, uint64_t size, int64_t when, int fresh,
+    int odd)
 {
 	sqlite3_stmt	*s;
 
@@ -851,6 +862,7 @@ idx_put_sighting(struct idx *x, int64_t account_id, const char *uidl,
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(s, 5, when);
 	sqlite3_bind_int(s, 6, fresh != 0);
+	sqlite3_bind_int(s, 7, odd != 0);
 	return step_done(x, s, "recording sighting");
 }
 
@@ -1157,6 +1169,7 @@ idx_sightings(struct idx *x, int64_t account_id, int facts,
 		g.listed_size = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 :
 		    sqlite3_column_int64(s, 6);
 		g.proven = sqlite3_column_int(s, 7) == 1;
+		g.odd_size = sqlite3_column_int(s, 8) == 1;
 		if (cb(arg, &g) == -1) {
 			sqlite3_reset(s);
 			return -1;

@@ -128,10 +128,12 @@ int		 idx_add_message(struct idx *, const struct idx_msg *,
  * content msg_id: a new sighting, or an existing one pointed at it; the
  * sighting becomes proven and on the server. With fresh (a UIDL the
  * server reused for a new message), its first sight becomes when.
+ * odd: the download's size was far from LIST's (odd_size: the sighting
+ * is never deleted).
  */
 int		 idx_put_sighting(struct idx *, int64_t account_id,
 		    const char *uidl, size_t uidllen, int64_t msg_id,
-		    uint64_t size, int64_t when, int fresh);
+		    uint64_t size, int64_t when, int fresh, int odd);
 /*
  * A stored copy failed verification: note why ("verify: ...", which
  * blocks the account's deletes) and make every sighting pointing at it
@@ -217,6 +219,8 @@ struct idx_sighting {
 	int64_t		 date_epoch;	/* INT64_MIN: unknown */
 	int64_t		 listed_size;	/* LIST size when archived, or -1 */
 	int		 proven;	/* its message has the UIDL's bytes */
+	int		 odd_size;	/* ... from a download whose size was
+					 * far from LIST's: never deleted */
 };
 
 /*

@@ -8,7 +8,8 @@
  *                           greeting, CAPA (re-issued after TLS). With
  *                           pop3:// STLS is used whenever CAPA offers
  *                           it; without it the session goes on in
- *                           clear only with opts.insecure_plaintext
+ *                           clear only with opts.insecure_plaintext;
+ *                           then UTF8 (RFC 6856) when CAPA offers it
  *   pop3_login(p, u, pw)    USER/PASS or APOP; refused on a clear-text
  *                           connection unless opts.insecure_plaintext
  *   pop3_auth(p, m, u, pw)  or SASL AUTH (RFC 5034), same TLS rule
@@ -227,6 +228,8 @@ void			 pop3_free(struct pop3 *);
 
 const struct pop3_caps	*pop3_caps(struct pop3 *);
 const char		*pop3_greeting(struct pop3 *);
+/* 1 when the server accepted UTF8 (RFC 6856) in this session. */
+int			 pop3_utf8_on(struct pop3 *);
 const char		*pop3_error(struct pop3 *);
 enum pop3_errclass	 pop3_errclass(struct pop3 *);
 /* The response code of the last -ERR (POP3_RC_NONE for other errors). */

@@ -298,6 +298,18 @@ capa_sasl(const char *a, size_t len, struct pop3_caps *caps)
 }
 
 int
+pop3_size_plausible(uint64_t listed, uint64_t got)
+{
+	uint64_t	tol = 256 + got / 8;
+
+	if (listed >= UINT32_MAX)
+		return got >= UINT32_MAX / 2;
+	if (got > UINT64_MAX / 4)
+		return 0;
+	return listed + tol >= got && listed <= 2 * got + tol;
+}
+
+int
 pop3_parse_capa_line(const char *line, size_t len, struct pop3_caps *caps)
 {
 	static const struct {
@@ -312,6 +324,7 @@ pop3_parse_capa_line(const char *line, size_t len, struct pop3_caps *caps)
 		{ LIT("PIPELINING"),	 POP3_CAP_PIPELINING },
 		{ LIT("RESP-CODES"),	 POP3_CAP_RESP_CODES },
 		{ LIT("AUTH-RESP-CODE"), POP3_CAP_AUTH_RESP_CODE },
+		{ LIT("UTF8"),		 POP3_CAP_UTF8 },
 	};
 	const char	*sp, *arg;
 	size_t		 tlen, alen, i;

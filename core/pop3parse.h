@@ -90,6 +90,18 @@ int	pop3_parse_list(const char *line, size_t len, uint32_t *num,
 int	pop3_parse_stat(const char *text, size_t len, uint32_t *count,
 	    uint64_t *size);
 
+/*
+ * Whether got, the bytes RETR gave after unstuffing (each CRLF one LF),
+ * fits listed, the size LIST announced (RFC 1939: octets on the wire,
+ * but servers count LF-only files, add or drop a final CRLF, add their
+ * own headers). Generous both ways: 256 octets plus an eighth of got
+ * below it, twice got plus that above it; a LIST size saturated at
+ * UINT32_MAX fits any got of at least half that. 0 flags a download
+ * that is probably not the message LIST described (Courier's notice
+ * for an 8-bit header: 30 listed, 720 received).
+ */
+int	pop3_size_plausible(uint64_t listed, uint64_t got);
+
 /* Capabilities learnt from CAPA (RFC 2449). Unknown tags are ignored. */
 #define POP3_CAP_UIDL		0x0001
 #define POP3_CAP_TOP		0x0002
@@ -101,6 +113,7 @@ int	pop3_parse_stat(const char *text, size_t len, uint32_t *count,
 #define POP3_CAP_EXPIRE		0x0080
 #define POP3_CAP_LOGIN_DELAY	0x0100
 #define POP3_CAP_AUTH_RESP_CODE	0x0200
+#define POP3_CAP_UTF8		0x0400	/* RFC 6856 */
 
 /* SASL mechanisms seen in a "SASL" capability line. */
 #define POP3_SASL_PLAIN		0x0001

@@ -123,6 +123,7 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		 */
 		e->proven = g->proven != 0 &&
 		    g->state == IDX_S_ON_SERVER && !run->list.all_unproven;
+		e->odd = g->odd_size != 0;
 		age = run->ctx.o->age_by_date ? g->date_epoch : g->first_seen;
 		e->age = age <= 0 || age > (int64_t)UINT32_MAX ? 0 :
 		    (uint32_t)age;

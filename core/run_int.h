@@ -32,6 +32,7 @@ struct bentry {
 	int		 mhave[HDR_NFIELDS];
 	size_t		 mid_off, mid_len;	/* Message-ID key in meta */
 	int		 has_mid;
+	int		 odd;		/* size far from LIST's */
 };
 
 /*
@@ -53,6 +54,8 @@ struct lent {
 	unsigned char	proven:1;	/* its stored message has its bytes */
 	unsigned char	reused:1;	/* deleted before, listed again: the
 					 * server reused the UIDL */
+	unsigned char	odd:1;		/* proven by a download whose size
+					 * was far from LIST's: kept */
 };
 
 /*

@@ -720,11 +720,42 @@ msgs = [{"uidl": "s1", "size": 1, "text": "Subject: s1\n\n" + "tiny size " * 300
         {"uidl": "s3", "size": 900000, "text": "Subject: s3\n\nlisted big, is small\n"}]
 json.dump({"messages": msgs}, open(os.environ["OUT"], "w"))
 EOF
-	fp sizes tls
+	fp sizes tls --max-conns 2
 	pvs sizes "$T/sizes.vault" --max-message-size 1M
-	fp_end
 	rc_in 0; eq archived "$(field sizes archived)" 3
 	verdict list_sizes_are_hints
+	# A download far from its LIST size may not be the message LIST
+	# described (Courier's "cannot display Unicode" notice, served in
+	# place of a message with 8-bit headers): archived, never deleted.
+	# s2 (LF-counted, near enough) is.
+	pvs sizes2 "$T/sizes.vault" --max-message-size 1M --delete=verified
+	fp_end
+	rc_in 0
+	eq "DELEs" "$(grep -cE '^S2 C tls q=[0-9]+ DELE ' "$FP_LOG")" 1
+	eq "DELE of s2" "$(grep -cE '^S2 C tls q=[0-9]+ DELE 2$' "$FP_LOG")" 1
+	[ "$(grep -c 'far from the size it listed' "$T/sizes2.err")" = 2 ] ||
+	    W "the two kept messages are not named: $(head -c 300 "$T/sizes2.err")"
+	verdict size_far_from_list_never_deleted
+
+	# RFC 6856: UTF8 is sent when CAPA offers it (Courier serves the
+	# stored bytes of a message with 8-bit headers only then), before
+	# any credential; a refusal changes nothing; never sent unoffered.
+	sc utf8 "{\"messages\":$MSGS,\"capa\":[\"UIDL\",\"USER\",\"UTF8 USER\"],\"rules\":[{\"match\":\"UTF8\",\"session\":1,\"reply\":\"+OK UTF8 enabled\"},{\"match\":\"UTF8\",\"session\":2,\"reply\":\"-ERR no\"}]}"
+	fp utf8 tls --max-conns 2
+	pvs utf8 "$T/utf8.vault"
+	rc_in 0
+	pvs utf8b "$T/utf8b.vault"
+	fp_end
+	rc_in 0; eq archived "$(field utf8b archived)" 3
+	eq "UTF8 commands" "$(grep -cE '^S[12] C tls q=0 UTF8$' "$FP_LOG")" 2
+	[ "$(grep -nE '^S1 C tls q=[0-9]+ (UTF8|USER)' "$FP_LOG" | head -n 1 | grep -c UTF8)" = 1 ] ||
+	    W "UTF8 was not sent before USER"
+	sc noutf8 "{\"messages\":$MSGS}"
+	fp noutf8 tls
+	pvs noutf8 "$T/noutf8.vault"
+	fp_end
+	rc_in 0; eq "UTF8 unoffered" "$(grep -cE ' C tls q=[0-9]+ UTF8' "$FP_LOG")" 0
+	verdict utf8_sent_when_offered
 }
 
 g_gmail() {

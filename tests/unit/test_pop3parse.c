@@ -807,7 +807,43 @@ static const struct ccase {
 	{ B("LOGIN-DELAY -5"),	0, 0, 0, 0 },
 	{ B("LOGIN-DELAY 2147483648"), 0, 0, 0, 0 },
 	{ B("LOGIN-DELAY 900 ADMIN"), 0, 0, 0, 0 },
+	{ B("UTF8"),		POP3_CAP_UTF8, 0, 0, 0 },
+	{ B("UTF8 USER"),	POP3_CAP_UTF8, 0, 0, 0 },
+	{ B("utf8"),		POP3_CAP_UTF8, 0, 0, 0 },
+	{ B("UTF-8"),		0, 0, 0, 0 },
 };
+
+/*
+ * A download against LIST's size: what servers really announce passes
+ * (exact CRLF counts, LF-only file sizes, a final CRLF added or not,
+ * solid-pop3d's extra empty line, Mailutils' X-UIDL header); a notice
+ * served in the message's place does not (Courier: LIST 30, 720 sent).
+ */
+static void
+test_size_plausible(void)
+{
+	static const struct {
+		uint64_t	listed, got;
+		int		ok;
+	} c[] = {
+		{ 30, 28, 1 }, { 30, 30, 1 }, { 30, 31, 1 }, { 0, 1, 1 },
+		{ 0, 0, 1 }, { 5000, 4800, 1 }, { 4800, 4800, 1 },
+		{ 4870, 4800, 1 }, { 9600, 4800, 1 },
+		{ 30, 720, 0 }, { 1, 30011, 0 }, { 900000, 36, 0 },
+		{ 2 * 4800 + 256 + 600 + 1, 4800, 0 },
+		{ 2 * 4800 + 256 + 600, 4800, 1 },
+		{ 4800 - 256 - 600, 4800, 1 }, { 4800 - 256 - 600 - 1, 4800, 0 },
+		{ UINT32_MAX, 5000000000ULL, 1 }, { UINT32_MAX, 10, 0 },
+		{ 10, UINT64_MAX, 0 },
+	};
+	size_t	i;
+
+	for (i = 0; i < NELEM(c); i++)
+		T_CHECKF(pop3_size_plausible(c[i].listed, c[i].got) == c[i].ok,
+		    "case %zu: listed %llu got %llu", i,
+		    (unsigned long long)c[i].listed,
+		    (unsigned long long)c[i].got);
+}
 
 static void
 test_capa(void)
@@ -972,6 +1008,7 @@ main(void)
 	T_RUN(test_capa);
 	T_RUN(test_capa_fold);
 	T_RUN(test_apop);
+	T_RUN(test_size_plausible);
 	T_RUN(test_terminator);
 	T_RUN(test_unstuff);
 	return (T_END());

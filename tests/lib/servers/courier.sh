@@ -285,6 +285,8 @@ EOF
 	_cp_write_inner "$r" || return 1
 
 	SRV_NAME=courier
+	# Served as stored to a client in UTF8 mode (RFC 6856), as popvault is.
+	SRV_KEEP_KINDS=header_8bit
 	SRV_CA=$dir/certs/ca.crt
 	SRV_STORE=$md
 	SRV_PORT=
@@ -474,7 +476,7 @@ for i, path in enumerate(l.rstrip("\n") for l in sys.stdin if l.strip()):
     if utf8:
         sys.stderr.write("courier.sh: message %d (%s) has 8-bit header bytes: "
                          "Courier wraps it in a MIME notice unless the client "
-                         "sends UTF8; expected here unwrapped\n" % (i + 1, path))
+                         "sends UTF8, as popvault does; expected here unwrapped\n" % (i + 1, path))
     wire = f.replace(b"\n", b"\r\n")
     if not f.endswith(b"\n"):
         wire += b"\r\n"
