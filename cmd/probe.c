@@ -3,11 +3,14 @@
  * --serverinfo shows it. Connects as fetch would (same TLS rules, same
  * options), and shows the greeting, CAPA before and after TLS, the TLS
  * session and the certificate with the two fingerprints a pin may name,
- * SASL, EXPIRE, LOGIN-DELAY, PIPELINING and UIDL as announced. With
- * --login it also logs in as fetch would and tries UIDL, LIST and
- * pipelining for real, then QUITs. It never sends a command that
- * changes the mailbox (no DELE, RETR, TOP, RSET). It ends with a
- * popvault.conf(5) section to paste (probe_print.c).
+ * SASL, EXPIRE, LOGIN-DELAY, PIPELINING, UIDL and UTF8 as announced,
+ * whether UTF8 was accepted, and whether the server looks like Gmail
+ * (whose listing is a window). With --login it also logs in as fetch
+ * would and tries UIDL, LIST and pipelining for real, names the UIDL
+ * scheme and counts duplicate UIDLs (probe_infer.c), then QUITs. It
+ * never sends a command that changes the mailbox (no DELE, RETR, TOP,
+ * RSET): so it cannot tell a Gmail window from the whole mailbox. It
+ * ends with a popvault.conf(5) section to paste (probe_print.c).
  *
  * Everything the server sent is escaped before it is printed. A
  * certificate that fails verification is still shown (from the chain
@@ -39,7 +42,8 @@ probe_usage(void)
 	    "Show what a POP3 server offers, as mpop --serverinfo does: the\n"
 	    "greeting, CAPA before and after TLS, the certificate and its\n"
 	    "fingerprints, TLS version and cipher, SASL mechanisms, EXPIRE,\n"
-	    "LOGIN-DELAY, PIPELINING and UIDL; then a popvault.conf(5)\n"
+	    "LOGIN-DELAY, PIPELINING, UIDL and UTF8; with --login, the\n"
+	    "UIDL format and duplicate UIDLs; then a popvault.conf(5)\n"
 	    "section to paste. URL is pop3s://[USER@]HOST[:PORT] (TLS from\n"
 	    "the start) or pop3://[USER@]HOST[:PORT] (STLS required).\n"
 	    "Nothing that changes the mailbox is ever sent.\n"
@@ -234,6 +238,7 @@ probe_session(struct probe *pr, struct pop3 *p)
 	}
 	pr->listed = 1;
 	pr->nmsg = l.n;
+	probe_uidl_classify(&l, &pr->uidl);
 	for (i = 0; i < l.n; i++)
 		pr->total += l.e[i].size;
 	if ((pop3_caps(p)->flags & POP3_CAP_PIPELINING) &&
@@ -315,6 +320,11 @@ probe_main(int argc, char **argv)
 		    conn_error(pop3_conn(p)));
 	snprintf(pr.greeting, sizeof pr.greeting, "%s", pop3_greeting(p));
 	pr.caps = *pop3_caps(p);
+	pr.utf8_on = pop3_utf8_on(p);
+	pr.gmail = probe_gmail_like(pr.greeting,
+	    (const char *const *)pr.capa[0].line, pr.capa[0].n) ||
+	    probe_gmail_like(NULL, (const char *const *)pr.capa[1].line,
+	    pr.capa[1].n);
 	if (pr.connected && pr.login) {
 		if (source_pop3_login(p, pr.u.user, pass, pr.sasl, pr.auth,
 		    pr.auth_used, sizeof pr.auth_used) == -1) {

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "opt.h"
 #include "pop3.h"
+#include "probe_infer.h"
 #include "url.h"
 
 #define PROBE_CAPA_MAX	64	/* CAPA lines kept per session phase */
@@ -51,6 +52,9 @@ struct probe {
 	int			 logged_in;
 	int			 listed;	/* UIDL and LIST worked */
 	int			 pipe_tried, pipe_ok;
+	int			 utf8_on;	/* UTF8 accepted (RFC 6856) */
+	int			 gmail;		/* the listing may be a window */
+	struct uidl_info	 uidl;		/* with listed */
 	size_t			 nmsg;
 	uint64_t		 total;		/* bytes, by LIST */
 	char			 auth_used[64];

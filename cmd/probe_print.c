@@ -136,7 +136,130 @@ print_expire(const struct probe *pr, FILE *out)
 		fprintf(out, "LOGIN-DELAY: not announced\n");
 	else
 		fprintf(out, "LOGIN-DELAY: %d seconds (one login that often "
-		    "at most)\n", c->login_delay);
+		    "at most)\n"
+		    "  fetch records when the next login is allowed and skips "
+		    "the account until\n"
+		    "  then; login_delay = ignore is for a server that "
+		    "announces it but does not\n"
+		    "  enforce it (Courier announces LOGIN-DELAY 10 and does "
+		    "not enforce it)\n", c->login_delay);
+}
+
+/*
+ * UTF8 (RFC 6856): pop3.c sends it whenever CAPA offers it, once the
+ * session is under TLS.
+ */
+static void
+print_utf8(const struct probe *pr, FILE *out)
+{
+	if (!(pr->caps.flags & POP3_CAP_UTF8))
+		fprintf(out, "UTF8: not announced\n");
+	else if (!pr->connected)
+		fprintf(out, "UTF8: announced (not sent: the session ended "
+		    "before)\n");
+	else if (pr->utf8_on)
+		fprintf(out, "UTF8: announced, and accepted (popvault sends "
+		    "UTF8 when offered)\n");
+	else
+		fprintf(out, "UTF8: announced, but refused (-v shows the "
+		    "server's answer): messages\n"
+		    "  with 8-bit headers may be served altered\n");
+	if (pr->caps.flags & POP3_CAP_UTF8)
+		fprintf(out, "  (Courier serves a notice instead of a message "
+		    "with 8-bit headers to a client that does not send "
+		    "UTF8)\n");
+}
+
+/* The UIDL scheme and the duplicates of the listing (probe_infer.c). */
+static void
+print_uidl(const struct probe *pr, FILE *out)
+{
+	const struct uidl_info	*ui = &pr->uidl;
+	char			 esc[4 * POP3_UIDL_MAX + 8];
+
+	switch (ui->scheme) {
+	case UIDL_S_NONE:
+		fprintf(out, "UIDL format: unknown (no messages)\n");
+		return;
+	case UIDL_S_DOVECOT:
+		fprintf(out, "UIDL format: Dovecot's default %%08Xu%%08Xv "
+		    "(UIDVALIDITY %u)\n"
+		    "  (the message's IMAP UID, then the mailbox's "
+		    "UIDVALIDITY, 8 hex digits each)\n", ui->uidvalidity);
+		break;
+	case UIDL_S_COURIER:
+		fprintf(out, "UIDL format: Courier's UIDn-UIDVALIDITY");
+		if (ui->uidvalidity != 0)
+			fprintf(out, " (UIDVALIDITY %u)", ui->uidvalidity);
+		fprintf(out, "\n");
+		break;
+	case UIDL_S_QPOPPER:
+		fprintf(out, "UIDL format: MD5.TIME.N (GNU Mailutils, "
+		    "Qpopper)\n"
+		    "  (written into each message as an X-UIDL header; a "
+		    "message that brings its\n"
+		    "  own X-UIDL keeps it)\n");
+		break;
+	case UIDL_S_DECIMAL:
+		fprintf(out, "UIDL format: decimal numbers\n");
+		break;
+	case UIDL_S_HEX16:
+		fprintf(out, "UIDL format: 16 hex digits (as popa3d's)\n"
+		    "  (popa3d's is half an MD5 of a few header lines: two "
+		    "messages whose such\n"
+		    "  lines are alike share one)\n");
+		break;
+	case UIDL_S_MD5:
+		fprintf(out, "UIDL format: 32 hex digits (an MD5 digest, as "
+		    "solid-pop3d's)\n"
+		    "  (solid-pop3d's is of a few header lines: two messages "
+		    "whose such lines are\n"
+		    "  alike share one)\n");
+		break;
+	case UIDL_S_SHA1:
+		fprintf(out, "UIDL format: 40 hex digits (a SHA-1 digest)\n"
+		    "  (if it is of the headers, two messages whose headers "
+		    "are alike share one)\n");
+		break;
+	case UIDL_S_OPAQUE:
+		fprintf(out, "UIDL format: opaque (no scheme popvault knows; "
+		    "it only compares them)\n");
+		break;
+	}
+	if (ui->dup_uidls == 0)
+		fprintf(out, "UIDL duplicates: none (%zu distinct UIDL%s)\n",
+		    ui->distinct, ui->distinct == 1 ? "" : "s");
+	else
+		fprintf(out, "UIDL duplicates: %zu UIDL%s listed more than "
+		    "once, for %zu messages (%zu distinct UIDLs for %zu "
+		    "messages; the first: %s)\n"
+		    "  (popvault archives every one of those messages, and "
+		    "never deletes them)\n", ui->dup_uidls,
+		    ui->dup_uidls == 1 ? "" : "s", ui->dup_msgs, ui->distinct,
+		    ui->n, log_escape(ui->dup_first, strlen(ui->dup_first),
+		    esc, sizeof esc));
+}
+
+/*
+ * Gmail's listing is a window: probe lists once and never downloads,
+ * so it can only say what the server looks like.
+ */
+static void
+print_window(const struct probe *pr, FILE *out)
+{
+	if (!pr->gmail)
+		return;
+	fprintf(out, "Listing window: likely (the server looks like Gmail, "
+	    "\"Gpop\")\n"
+	    "  Gmail lists at most about 250 messages not yet downloaded "
+	    "per session;\n"
+	    "  fetch logs in again, up to max_sessions (default 100, "
+	    "--max-sessions)\n"
+	    "  sessions a run. probe never downloads (no RETR, no DELE), "
+	    "so it cannot\n"
+	    "  tell whether %s.\n", pr->listed ?
+	    "this listing is the whole mailbox" : "a listing is the whole "
+	    "mailbox");
 }
 
 static void
@@ -168,7 +291,9 @@ print_tried(const struct probe *pr, FILE *out)
 		fprintf(out, "LIST: works (%zu message%s, %llu bytes)\n",
 		    pr->nmsg, pr->nmsg == 1 ? "" : "s",
 		    (unsigned long long)pr->total);
+		print_uidl(pr, out);
 	}
+	print_window(pr, out);
 }
 
 void
@@ -218,6 +343,7 @@ probe_report(const struct probe *pr, FILE *out)
 	fprintf(out, "RESP-CODES: %s\n", announced(pr, POP3_CAP_RESP_CODES));
 	fprintf(out, "AUTH-RESP-CODE: %s\n",
 	    announced(pr, POP3_CAP_AUTH_RESP_CODE));
+	print_utf8(pr, out);
 	print_expire(pr, out);
 	if (pr->logged_in)
 		fprintf(out, "Login: ok (%s)\n", pr->auth_used);
@@ -406,9 +532,16 @@ probe_suggest(const struct probe *pr, FILE *out)
 		    pr->caps.expire_days);
 	if ((pr->caps.flags & POP3_CAP_LOGIN_DELAY) &&
 	    pr->caps.login_delay > 0)
-		fprintf(out, "# LOGIN-DELAY %d: run popvault for this account "
-		    "at most once every %d seconds.\n", pr->caps.login_delay,
+		fprintf(out, "# LOGIN-DELAY %d: fetch skips this account for "
+		    "%d seconds after a login.\n"
+		    "# If the server announces it but does not enforce it "
+		    "(Courier):\n"
+		    "# login_delay = ignore\n", pr->caps.login_delay,
 		    pr->caps.login_delay);
+	if (pr->gmail)
+		fprintf(out, "# Gmail lists about 250 messages a session; "
+		    "fetch logs in again, at most:\n"
+		    "# max_sessions = 100\n");
 	fprintf(out, "# delete = never (the default: mail stays on the "
 	    "server; or verified,\n# or older-than=30d)\n");
 }
