@@ -57,12 +57,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-is_uhex(char c)
-{
-	return is_digit(c) || (c >= 'A' && c <= 'F');
-}
-
 /* n digits as a number, or -1 past UINT32_MAX or for no digit. */
 static int64_t
 decimal(const char *s, size_t n)
@@ -109,8 +103,14 @@ uid_features(const char *s, size_t len, int64_t *val)
 		else if (len == 40)
 			f |= F_SHA1;
 	}
-	if (len == 16 && span(s, len, is_uhex) == len &&
-	    hex32(s) != 0 && hex32(s + 8) != 0) {
+	/*
+	 * Dovecot's %08Xu%08Xv is in lower case, as popa3d's 16 digits:
+	 * a UID below 2^24 (a digest's starts "00" once in 256) and one
+	 * UIDVALIDITY for the listing (probe_uidl_classify()) tell them
+	 * apart.
+	 */
+	if (len == 16 && h == len && hex32(s) != 0 &&
+	    hex32(s) < 0x1000000 && hex32(s + 8) != 0) {
 		f |= F_DOVECOT;
 		*val = hex32(s + 8);
 	}

@@ -15,8 +15,8 @@
 /* In the order they are tried: the first that fits every UIDL wins. */
 enum uidl_scheme {
 	UIDL_S_NONE,		/* an empty listing */
-	UIDL_S_DOVECOT,		/* %08Xu%08Xv: UID, then UIDVALIDITY (one
-				 * for the whole listing) */
+	UIDL_S_DOVECOT,		/* %08Xu%08Xv: UID (below 2^24), then
+				 * UIDVALIDITY (one for the listing) */
 	UIDL_S_COURIER,		/* UID<n>-<uidvalidity> */
 	UIDL_S_QPOPPER,		/* <32 hex>.<time>.<n>: GNU Mailutils */
 	UIDL_S_DECIMAL,		/* digits only */

@@ -49,8 +49,11 @@ static const struct scheme_case {
 	uint32_t		 uidvalidity;
 	const char		*uids[6];
 } schemes[] = {
-	{ "dovecot", UIDL_S_DOVECOT, 0x6b08168a, { "000000016B08168A",
-	    "000000026B08168A", "0000000A6B08168A", END } },
+	/* As Dovecot 2.3 sends them: in lower case. */
+	{ "dovecot", UIDL_S_DOVECOT, 0x6b08168a, { "000000016b08168a",
+	    "000000026b08168a", "0000000a6b08168a", END } },
+	{ "dovecot upper", UIDL_S_DOVECOT, 0x6b08168a, { "000000016B08168A",
+	    "00FFFFFF6B08168A", END } },
 	/* All digits: still Dovecot's (one UIDVALIDITY). */
 	{ "dovecot digits", UIDL_S_DOVECOT, 0x12345678, {
 	    "0000000112345678", "0000000212345678", END } },
@@ -59,10 +62,16 @@ static const struct scheme_case {
 	/* Two UIDVALIDITYs: not one mailbox's. */
 	{ "16 hex, upper, mixed", UIDL_S_HEX16, 0, { "000000016B08168A",
 	    "000000026B08168B", END } },
-	/* Lower case: Dovecot's %X is upper case; popa3d's. */
 	{ "popa3d", UIDL_S_HEX16, 0, { "fd0c5b6d3c75ef6b",
 	    "d98c1dd404b2008f", "d98c1dd404b2008f", END } },
+	/* One of popa3d's: a "UID" of 2^24 or more is no Dovecot's. */
+	{ "popa3d one", UIDL_S_HEX16, 0, { "fd0c5b6d3c75ef6b", END } },
+	{ "uid 2^24", UIDL_S_HEX16, 0, { "010000006b08168a", END } },
 	{ "uid 0", UIDL_S_HEX16, 0, { "000000006B08168A", END } },
+	{ "uidvalidity 0", UIDL_S_HEX16, 0, { "0000000a00000000", END } },
+	/* Small UIDs of popa3d's, but no shared UIDVALIDITY. */
+	{ "popa3d small", UIDL_S_HEX16, 0, { "00000001fd0c5b6d",
+	    "00000002d98c1dd4", END } },
 	{ "courier", UIDL_S_COURIER, 1796286653u, { "UID1-1796286653",
 	    "UID2-1796286653", "UID10-1796286653", END } },
 	{ "courier two validities", UIDL_S_COURIER, 0, { "UID1-1796286653",
