@@ -169,6 +169,35 @@ if [ "$(find "$MD/new" "$MD/cur" -type f | wc -l)" -eq $N ]; then
 else
 	t_fail login_mailbox_untouched "the mailbox changed"
 fi
+# The UIDL format from Dovecot's own word: its pop3_uidl_format setting,
+# the mailbox's UIDVALIDITY and its messages' UIDs (doveadm, with the
+# private instance's configuration), the UIDLs made from them.
+doveadm_() { doveadm -c "$DV_DIR/dovecot.conf" "$@" 2>>"$T/doveadm.err"; }
+DV_FMT=$(doveadm_ config -h pop3_uidl_format)
+DV_UIDV=$(doveadm_ mailbox status -u prober uidvalidity INBOX |
+    sed -n 's/.*uidvalidity=\([0-9]*\).*/\1/p')
+DV_DISTINCT=$(doveadm_ fetch -u prober uid all | sed -n 's/^uid: //p' |
+    while read -r u; do printf '%08x%08x\n' "$u" "$DV_UIDV"; done |
+    sort -u | grep -c .)
+if [ "$DV_FMT" = '%08Xu%08Xv' ] && [ -n "$DV_UIDV" ] &&
+    [ "$DV_DISTINCT" -eq $N ] &&
+    grep -qxF "UIDL format: Dovecot's default $DV_FMT (UIDVALIDITY $DV_UIDV)" \
+    "$T/l.out" &&
+    grep -qxF "UIDL duplicates: none ($DV_DISTINCT distinct UIDLs)" \
+    "$T/l.out"; then
+	t_pass login_uidl_format_dovecot
+else
+	t_fail login_uidl_format_dovecot "dovecot: format '$DV_FMT' uidvalidity '$DV_UIDV' $DV_DISTINCT UIDLs $(head -c 300 "$T/doveadm.err"); probe: $(grep '^UIDL' "$T/l.out")"
+fi
+# Dovecot 2.3 offers no UTF8 and is no Gmail: said so, and no window.
+if ! capa_section l "CAPA after TLS" | grep -q '^UTF8' &&
+    grep -qx 'UTF8: not announced' "$T/l.out" &&
+    ! grep -q '^Listing window:' "$T/l.out" &&
+    ! suggested l | grep -q 'max_sessions'; then
+	t_pass dovecot_no_utf8_no_window
+else
+	t_fail dovecot_no_utf8_no_window "$(grep -E '^(UTF8|Listing)' "$T/l.out")"
+fi
 probe ls --login --auth scram-sha-256 -v --tls-ca "$DV_CA" "$P_URL"
 if [ "$RC" -eq 0 ] && grep -qx 'Login: ok (AUTH SCRAM-SHA-256)' "$T/ls.out" &&
     grep -q '^PIPELINING: works' "$T/ls.out" &&
@@ -200,12 +229,14 @@ else
 fi
 
 # --- the suggested configuration parses and works ---------------------------
-# try_config NAME: the probe's suggestion plus a password_command, run by
-# "fetch --config FILE --dry-run ACCOUNT".
+# try_config NAME [LISTED [SED]]: the probe's suggestion (edited by the
+# sed(1) script SED when given) plus a password_command, run by "fetch
+# --config FILE --dry-run ACCOUNT", which must list LISTED messages
+# (default $N).
 try_config() {
 	local name=$1 cfg=$T/$1.conf acct
 	{
-		suggested "$name"
+		suggested "$name" | sed "${3:-}"
 		printf 'password_command = printf "%%s\\n" %s\n' "$PW"
 	} >"$cfg"
 	chmod 600 "$cfg"
@@ -214,7 +245,7 @@ try_config() {
 	    "$acct" >"$T/$name.fetch" 2>&1 </dev/null
 	RC=$?
 	[ "$RC" -eq 0 ] &&
-	    [ "$(awk '$1 == "listed" { print $2; exit }' "$T/$name.fetch")" = $N ] &&
+	    [ "$(awk '$1 == "listed" { print $2; exit }' "$T/$name.fetch")" = "${2:-$N}" ] &&
 	    [ ! -e "$T/v-$name/index.sqlite" ]
 }
 for c in s p l ls; do
@@ -267,11 +298,11 @@ fi
 # --- fakepop -----------------------------------------------------------------
 . "$T_ROOT/tests/lib/fakepop.sh"
 
-# fp NAME MODE JSON: start fakepop (MODE tls, stls or plain) with the
-# script JSON; sets FP_PORT and FP_LOG.
+# fp NAME MODE JSON [CONNS]: start fakepop (MODE tls, stls or plain) with
+# the script JSON for CONNS sessions (default 1); sets FP_PORT and FP_LOG.
 fp() {
 	local name=$1 mode=$2
-	local -a a=(--mode "$mode" --max-conns 1 --timeout 30)
+	local -a a=(--mode "$mode" --max-conns "${4:-1}" --timeout 30)
 	printf '%s\n' "$3" >"$T/$name.json"
 	[ "$mode" = plain ] || a+=(--cert "$C/valid.crt" --key "$C/valid.key")
 	fp_start "$name" "${a[@]}"
@@ -297,6 +328,35 @@ if [ "$RC" -eq 0 ] && grep -q '^EXPIRE: 0 ' "$T/exp.out" &&
 	t_pass fakepop_expire_login_delay
 else
 	t_fail fakepop_expire_login_delay "rc=$RC $(cat "$T/exp.out" "$T/exp.err")"
+fi
+# LOGIN-DELAY: fetch keeps to it; login_delay = ignore, suggested
+# commented out after a one-line comment, is a key the configuration
+# file takes (uncommented, fetch fails only at the closed port: 69).
+sed -n '/^LOGIN-DELAY:/,/^[^ ]/p' "$T/exp.out" >"$T/exp.ld"
+suggested exp | sed 's/^# login_delay = ignore$/login_delay = ignore/' \
+    >"$T/exp-ld.conf"
+chmod 600 "$T/exp-ld.conf"
+POPVAULT_PASSWORD=$PW "$POPVAULT" fetch --config "$T/exp-ld.conf" \
+    --vault "$T/v-exp-ld" --dry-run localhost >"$T/exp-ld.fetch" 2>&1 \
+    </dev/null
+RC=$?
+if grep -q 'skips the account' "$T/exp.ld" &&
+    grep -q 'login_delay = ignore is for a server' "$T/exp.ld" &&
+    grep -q 'Courier announces LOGIN-DELAY 10' "$T/exp.ld" &&
+    suggested exp | grep -B1 -x '# login_delay = ignore' | head -n 1 |
+    grep -q '^# .*not enforce' &&
+    grep -qx 'login_delay = ignore' "$T/exp-ld.conf" &&
+    [ "$RC" -eq 69 ] && ! grep -q 'exp-ld.conf:' "$T/exp-ld.fetch"; then
+	t_pass fakepop_login_delay_ignore_suggested
+else
+	t_fail fakepop_login_delay_ignore_suggested "rc=$RC $(cat "$T/exp.ld" "$T/exp-ld.fetch") -- $(suggested exp)"
+fi
+if grep -qx 'UTF8: not announced' "$T/exp.out" &&
+    ! grep -q '^Listing window:' "$T/exp.out" &&
+    ! sent | grep -qx UTF8; then
+	t_pass fakepop_no_utf8_not_sent
+else
+	t_fail fakepop_no_utf8_not_sent "$(grep -E '^(UTF8|Listing)' "$T/exp.out") sent: $(sent | tr '\n' ' ')"
 fi
 bad=$(sent | grep -Evx 'CAPA|USER alice|PASS .*|UIDL|LIST|UIDL 1|LIST 1|NOOP|QUIT')
 if [ -n "$(sent)" ] && [ -z "$bad" ] && ! sent | grep -Eqi '^(DELE|RETR|TOP|RSET)'; then
@@ -372,6 +432,124 @@ if [ "$RC" -eq 0 ] && grep -q '^CAPA (no TLS):' "$T/plainok.out" &&
 	t_pass fakepop_insecure_plaintext_asked
 else
 	t_fail fakepop_insecure_plaintext_asked "rc=$RC $(cat "$T/plainok.out" "$T/plainok.err")"
+fi
+
+# --- Gmail-like: UTF8, a listing window, header-derived UIDLs ---------------
+# The UIDLs are made as solid-pop3d makes them: the MD5 of a message's
+# Received:, Date:, Message-Id: and Subject: lines, so two messages with
+# the same such lines share one. fakepop's "gmail" lists a window of
+# per_session messages; UTF8 is accepted by a rule.
+cat >"$T/gm.py" <<'EOF'
+import hashlib, json, sys
+texts = [
+    "Subject: same\nMessage-ID: <1@x>\n\none\n",
+    "Subject: other\n\ntwo\n",
+    "Subject: same\nMessage-ID: <3@x>\n\nthree\n",
+    "Date: Mon, 1 Jan 2024 10:00:00 +0000\nSubject: four\n\nfour\n",
+    "From: a@x\n\nfive\n",
+    "From: b@x\n\nsix\n",
+    "Subject: other\n\nseven\n",
+]
+keys = ("Received:", "Date:", "Message-Id:", "Subject:")
+msgs = []
+for t in texts:
+    head = t.split("\n\n", 1)[0].split("\n")
+    fixed = "".join(l + "\n" for l in head if l.startswith(keys))
+    msgs.append({"uidl": hashlib.md5(fixed.encode()).hexdigest(),
+                 "text": t})
+json.dump({
+    "greeting": "+OK Gpop ready for requests from 127.0.0.1 x1mb",
+    "capa": ["UTF8 USER", "UIDL", "USER"],
+    "password": sys.argv[1],
+    "rules": [{"match": "UTF8", "reply": "+OK UTF8 enabled"}],
+    "gmail": {"per_session": 5},
+    "messages": msgs,
+}, sys.stdout)
+EOF
+# What the script says: the window's messages, its distinct and shared
+# UIDLs, the first shared one (by message number), whether they are all
+# 32 hex digits, whether UTF8 is offered and accepted.
+cat >"$T/gmwant.py" <<'EOF'
+import collections, json, re, sys
+s = json.load(open(sys.argv[1]))
+w = [m["uidl"] for m in s["messages"][:s["gmail"]["per_session"]]]
+c = collections.Counter(w)
+shared = [u for u in c if c[u] > 1]
+first = next((u for u in w if c[u] > 1), "-")
+hex32 = all(re.fullmatch("[0-9a-f]{32}", u) for u in w)
+utf8 = any(l.split()[0] == "UTF8" for l in s["capa"]) and any(
+    r["match"] == "UTF8" and r["reply"].startswith("+OK")
+    for r in s["rules"])
+print(len(w), len(c), len(shared), sum(c[u] for u in shared), first,
+      int(hex32), int(utf8))
+EOF
+# Two sessions: probe's, then fetch --dry-run with the suggestion.
+fp gm tls "$(python3 "$T/gm.py" "$PW")" 2
+read -r GM_N GM_DISTINCT GM_DUPU GM_DUPM GM_FIRST GM_HEX GM_UTF8 \
+    < <(python3 "$T/gmwant.py" "$T/gm.json")
+probe gm --login --tls-ca "$C/ca.crt" "pop3s://alice@localhost:$FP_PORT"
+if [ "$RC" -eq 0 ] && [ "$GM_UTF8" = 1 ] &&
+    grep -qx 'UTF8: announced, and accepted (popvault sends UTF8 when offered)' \
+    "$T/gm.out" &&
+    grep -A1 '^UTF8:' "$T/gm.out" | grep -q 'Courier serves a notice' &&
+    sent | grep -qx UTF8 &&
+    grep -A1 'C tls q=0 UTF8$' "$FP_LOG" | grep -q ' R +OK'; then
+	t_pass gmail_utf8_accepted
+else
+	t_fail gmail_utf8_accepted "rc=$RC $(grep -A1 '^UTF8' "$T/gm.out") $(cat "$T/gm.err")"
+fi
+if grep -qx 'Listing window: likely (the server looks like Gmail, "Gpop")' \
+    "$T/gm.out" &&
+    sed -n '/^Listing window:/,/^[^ ]/p' "$T/gm.out" |
+    grep -q 'so it cannot' &&
+    grep -qx "UIDL: works ($GM_N messages)" "$T/gm.out" &&
+    suggested gm | grep -B1 -x '# max_sessions = 100' | head -n 1 |
+    grep -q '^# Gmail'; then
+	t_pass gmail_window_said
+else
+	t_fail gmail_window_said "$(sed -n '/^UIDL: works/,$p' "$T/gm.out")"
+fi
+if [ "$GM_HEX" = 1 ] && [ "$GM_DUPU" -gt 0 ] &&
+    grep -q '^UIDL format: 32 hex digits (an MD5 digest' "$T/gm.out" &&
+    grep -Eqx "UIDL duplicates: $GM_DUPU UIDLs? listed more than once, for $GM_DUPM messages \($GM_DISTINCT distinct UIDLs for $GM_N messages; the first: $GM_FIRST\)" \
+    "$T/gm.out"; then
+	t_pass gmail_uidl_md5_duplicates
+else
+	t_fail gmail_uidl_md5_duplicates "want $GM_N/$GM_DISTINCT/$GM_DUPU/$GM_DUPM/$GM_FIRST: $(grep -A1 '^UIDL' "$T/gm.out")"
+fi
+# The 100 probe prints is the option table's default (fetch --help), and
+# the suggestion with max_sessions uncommented works with fetch: a dry
+# run lists the window.
+MS_DEFAULT=$("$POPVAULT" fetch --help | sed -n '/--max-sessions/,/(default/p' |
+    sed -n 's/.*(default \([0-9]*\)).*/\1/p')
+if [ "$MS_DEFAULT" = 100 ] &&
+    try_config gm "$GM_N" 's/^# max_sessions = /max_sessions = /' &&
+    grep -qx 'max_sessions = 100' "$T/gm.conf"; then
+	t_pass gmail_config_max_sessions
+else
+	t_fail gmail_config_max_sessions "default '$MS_DEFAULT' rc=$RC $(head -c 600 "$T/gm.fetch") -- $(cat "$T/gm.conf")"
+fi
+fp_wait
+if [ -n "$(sent)" ] && ! sent | grep -Eqi '^(DELE|RETR|TOP|RSET)'; then
+	t_pass gmail_no_retr_dele
+else
+	t_fail gmail_no_retr_dele "$(sent | tr '\n' ' ')"
+fi
+
+# UTF8 offered but refused (fakepop does not know the command); Gmail
+# named by CAPA IMPLEMENTATION. Without --login the window is still said.
+fp u8no tls "{\"capa\": [\"UTF8\", \"UIDL\", \"USER\",
+    \"IMPLEMENTATION Gpop\"], \"messages\": $MSGS}"
+probe u8no --tls-ca "$C/ca.crt" "pop3s://localhost:$FP_PORT"
+fp_wait
+if [ "$RC" -eq 0 ] && sent | grep -qx UTF8 &&
+    grep -A1 'C tls q=0 UTF8$' "$FP_LOG" | grep -q ' R -ERR' &&
+    grep -q '^UTF8: announced, but refused' "$T/u8no.out" &&
+    grep -q '^Listing window: likely' "$T/u8no.out" &&
+    ! grep -q '^UIDL format:' "$T/u8no.out"; then
+	t_pass utf8_refused_window_from_capa
+else
+	t_fail utf8_refused_window_from_capa "rc=$RC $(grep -E -A1 '^(UTF8|Listing)' "$T/u8no.out") sent: $(sent | tr '\n' ' ')"
 fi
 
 t_done
