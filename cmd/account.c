@@ -93,6 +93,9 @@ account_build(struct account_opts *ao, enum run_mode mode, const char *name,
 	o->older_than = v->older_than;
 	o->age_by_date = v->age_by_date;
 	o->max_deletes = v->max_deletes;
+	o->max_sessions = (unsigned)v->max_sessions;
+	o->ignore_login_delay = v->ignore_login_delay;
+	o->remap = v->remap;
 	if (v->vault == NULL)
 		cmd_default_vault(ao->vault, sizeof ao->vault);
 	o->vault = v->vault != NULL ? v->vault : ao->vault;

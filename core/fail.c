@@ -43,6 +43,8 @@ fail_exit(const struct fail *f)
 		return EXIT_TLS;
 	case FAIL_R_AUTH:
 		return EXIT_AUTH;
+	case FAIL_R_REMAP:
+		return EXIT_DATAERR;
 	case FAIL_R_USAGE:
 		return EXIT_USAGE;
 	case FAIL_R_SIGNAL:

@@ -44,6 +44,7 @@ enum fail_reason {
 	FAIL_R_PROTO,		/* the server broke the protocol */
 	FAIL_R_TLS,		/* certificate, handshake, STLS */
 	FAIL_R_AUTH,		/* credentials refused */
+	FAIL_R_REMAP,		/* the server's UIDLs changed: --remap */
 	FAIL_R_USAGE,		/* configuration or a request policy forbids */
 	FAIL_R_SIGNAL,		/* stopped by SIGINT or SIGTERM; state safe */
 	FAIL_R_IO,		/* the index, the archive or the disk */

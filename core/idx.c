@@ -28,6 +28,7 @@ enum {
 	S_SIGHT_STATE,
 	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
+	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -36,6 +37,9 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_ACCT_DIR] = "SELECT 1 FROM accounts WHERE dir = ?1",
 	[S_ACCT_ADD] = "INSERT INTO accounts(name, dir, host, port, user, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_NEXT_LOGIN_GET] = "SELECT next_login_at FROM accounts WHERE id = ?1",
+	[S_NEXT_LOGIN_SET] = "UPDATE accounts SET next_login_at = ?2 WHERE "
+	    "id = ?1",
 	[S_ACCT_DONE] = "UPDATE accounts SET last_outcome = ?2, "
 	    "last_listed = ?3, last_run_at = ?4 WHERE id = ?1",
 	[S_UIDLS] = "SELECT uidl FROM sightings WHERE account_id = ?1 "
@@ -732,6 +736,38 @@ idx_account_done(struct idx *x, int64_t id, const char *outcome,
 		sqlite3_bind_int64(s, 3, listed);
 	sqlite3_bind_int64(s, 4, when);
 	return step_done(x, s, "recording run");
+}
+
+int
+idx_next_login(struct idx *x, int64_t id, int64_t *when)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	*when = 0;
+	if ((s = stmt(x, S_NEXT_LOGIN_GET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*when = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading the next login time");
+	return 0;
+}
+
+int
+idx_set_next_login(struct idx *x, int64_t id, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_NEXT_LOGIN_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (when > 0)
+		sqlite3_bind_int64(s, 2, when);
+	return step_done(x, s, "recording the next login time");
 }
 
 int

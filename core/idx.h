@@ -92,6 +92,13 @@ int		 idx_account_find(struct idx *, const char *name, int64_t *id,
 		    char *dir, size_t dirlen);
 int		 idx_account_done(struct idx *, int64_t id, const char *outcome,
 		    int64_t listed, int64_t when);
+/*
+ * When the server's LOGIN-DELAY (RFC 2449) allows the account's next
+ * login, in seconds since 1970; 0 for no such time (idx_set_next_login()
+ * with 0 clears it).
+ */
+int		 idx_next_login(struct idx *, int64_t id, int64_t *when);
+int		 idx_set_next_login(struct idx *, int64_t id, int64_t when);
 
 /*
  * Call cb for every UIDL sighted in the account, in SQLite's BINARY

@@ -50,6 +50,12 @@ static const struct opt_word yesno_words[] = {
 	{ NULL, 0 }
 };
 
+static const struct opt_word logindelay_words[] = {
+	{ "honour", 0 },
+	{ "ignore", 1 },
+	{ NULL, 0 }
+};
+
 static const struct opt_word ageby_words[] = {
 	{ "first-seen", 0 },
 	{ "date", 1 },
@@ -152,6 +158,21 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    OPT_T_UINT, F(max_deletes), NULL, 1, UINT32_MAX, NULL,
 	    "a positive number", NULL, ACCT, 0, 0,
 	    "delete at most N messages per run" },
+	[OPT_MAX_SESSIONS] = { "max_sessions", "max-sessions", 0, "N",
+	    OPT_T_UINT, F(max_sessions), NULL, 1, 10000, NULL,
+	    "a number from 1 to 10000", "100", OPT_CMD_FETCH, 0, 0,
+	    "sessions one run may open when the server lists only part of "
+	    "the mailbox per session (Gmail); 1: one session per run" },
+	[OPT_LOGIN_DELAY] = { "login_delay", "login-delay", 0, NULL,
+	    OPT_T_WORD, F(ignore_login_delay), logindelay_words, 0, 0, NULL,
+	    NULL, "honour", ACCT, 0, 0,
+	    "honour (default): no login before the server's LOGIN-DELAY "
+	    "allows it; ignore: for servers that announce it but do not "
+	    "enforce it" },
+	[OPT_REMAP] = { NULL, "remap", 0, NULL, OPT_T_FLAG, F(remap), NULL, 0,
+	    0, NULL, NULL, NULL, OPT_CMD_FETCH, 0, 0,
+	    "the server gave its messages new UIDLs (a migrated server): "
+	    "fetch and prove every one, relinking those already stored" },
 	[OPT_ACCOUNT_CHANGED] = { NULL, "account-changed", 0, NULL,
 	    OPT_T_WORD, F(changed), changed_words, 0, 0, NULL, NULL, NULL,
 	    ACCT, 0, 0,

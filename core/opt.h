@@ -84,6 +84,9 @@ enum opt_id {
 	OPT_PASSWORD,
 	OPT_PASSWORD_ENV,
 	OPT_DEDUP,
+	OPT_MAX_SESSIONS,
+	OPT_LOGIN_DELAY,
+	OPT_REMAP,
 	OPT_COUNT
 };
 
@@ -156,6 +159,7 @@ struct opt_values {
 	uint64_t		 password_command_timeout; /* seconds */
 	uint64_t		 timeout;		/* seconds */
 	uint64_t		 port;			/* 0: by tls */
+	uint64_t		 max_sessions;
 
 	const struct fmt_ops	*format;
 	int			 compress;	/* enum fmt_compress */
@@ -168,6 +172,8 @@ struct opt_values {
 	int			 tls;		/* enum pop3_tls */
 	int			 insecure_plaintext;
 	int			 dedup;		/* enum opt_dedup */
+	int			 ignore_login_delay;
+	int			 remap;		/* fetch --remap */
 
 	/* The command line only. */
 	char			*from;		/* search */

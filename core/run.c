@@ -21,11 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
+#include "stop.h"
 #include "verify.h"
 #include "util.h"
 
@@ -67,6 +69,8 @@ struct merge {
 	size_t		 nch, capch;
 	char		*arena;
 	size_t		 alen, acap;
+	int64_t		*gone;		/* sizes of unlisted sightings */
+	size_t		 ngone, capgone;
 };
 
 static void
@@ -149,6 +153,14 @@ merge_cb(void *arg, const struct idx_sighting *g)
 	 * deleted UIDL listed again stays "deleted" until the new message
 	 * under it is stored (the claim points it at its content).
 	 */
+	if (!listed && g->state != IDX_S_DELETED && g->listed_size >= 0) {
+		if (m->ngone == m->capgone) {
+			m->capgone = m->capgone ? m->capgone * 2 : 64;
+			m->gone = xreallocarray(m->gone, m->capgone,
+			    sizeof *m->gone);
+		}
+		m->gone[m->ngone++] = g->listed_size;
+	}
 	if (listed && (g->state == IDX_S_DELETE_PENDING ||
 	    g->state == IDX_S_GONE))
 		merge_change(m, g, IDX_S_ON_SERVER, 1);
@@ -157,6 +169,14 @@ merge_cb(void *arg, const struct idx_sighting *g)
 	else if (!listed && g->state == IDX_S_ON_SERVER)
 		merge_change(m, g, IDX_S_GONE, 0);
 	return 0;
+}
+
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 int
@@ -208,7 +228,85 @@ run_merge(struct run *run, int reconcile, int facts)
 	free(m.order);
 	free(m.ch);
 	free(m.arena);
+	free(run->list.gone_sizes);
+	run->list.gone_sizes = m.gone;
+	run->list.ngone = m.ngone;
+	if (m.ngone > 1)
+		qsort(m.gone, m.ngone, sizeof *m.gone, i64_cmp);
 	return r == -1 ? run_fail_idx(run) : 0;
+}
+
+/*
+ * A server that moved to new software often gives every message a new
+ * UIDL: the listing is then mostly unknown UIDLs whose sizes are those of
+ * archived messages it no longer lists under the old ones. Fetching
+ * "everything new" would download the whole mailbox again without
+ * saying why; stop and say it instead, unless --remap asks for exactly
+ * that: every unknown UIDL downloaded and proven by its whole-message
+ * hash, those whose bytes are stored relinked to the stored copy
+ * (lossless dedup: nothing stored twice), the others archived as new.
+ * Nothing is ever matched by size alone. Returns 0 to go on, -1 with
+ * the failure recorded (FAIL_R_REMAP: exit 65).
+ */
+#define REMAP_MIN	5	/* unknown UIDLs below this: not a migration */
+
+static int
+remap_check(struct run *run)
+{
+	const struct pop3_listing	*l = run->list.l;
+	const struct run_opts		*o = run->ctx.o;
+	const int64_t			*g = run->list.gone_sizes;
+	unsigned char			*used;
+	size_t				 i, lo, hi, mid, unknown = 0, sized = 0;
+	int64_t				 sz;
+
+	for (i = 0; i < l->n; i++)
+		if (!run->list.le[i].known && !run->list.le[i].reused)
+			unknown++;
+	if (unknown < REMAP_MIN || unknown * 2 <= l->n || run->list.ngone == 0)
+		return 0;
+	/* Each unknown UIDL matched to one unlisted size at most. */
+	used = xcalloc(run->list.ngone, 1);
+	for (i = 0; i < l->n; i++) {
+		if (run->list.le[i].known || run->list.le[i].reused)
+			continue;
+		sz = (int64_t)l->e[i].size;
+		lo = 0;
+		hi = run->list.ngone;
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (g[mid] < sz)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo < run->list.ngone && g[lo] == sz && used[lo])
+			lo++;
+		if (lo < run->list.ngone && g[lo] == sz) {
+			used[lo] = 1;
+			sized++;
+		}
+	}
+	free(used);
+	if (sized * 2 <= unknown)
+		return 0;
+	if (o->remap) {
+		log_info("%s: the server's UIDLs changed (%zu of %zu unknown, "
+		    "%zu with the size of an archived message it no longer "
+		    "lists): --remap: each is downloaded and proven by its "
+		    "hash; those already stored are relinked, not stored "
+		    "again", o->account, unknown, l->n, sized);
+		run->remap.active = 1;
+		return 0;
+	}
+	log_warnx("%s: the server's UIDLs changed (a migrated server?): %zu "
+	    "of the %zu listed UIDLs are unknown, and %zu of those have the "
+	    "size of an archived message the server no longer lists under "
+	    "its old UIDL. Nothing was fetched or deleted. Run once with "
+	    "--remap to download each, prove it by its hash and relink the "
+	    "ones already archived (nothing is stored twice)", o->account,
+	    unknown, l->n, sized);
+	return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_REMAP);
 }
 
 int
@@ -609,7 +707,7 @@ want_list(struct run *run, size_t *nwant)
 		want[n++] = i;
 		st->todo_bytes += l->e[i].size;
 	}
-	st->todo = n;
+	st->todo += n;
 	*nwant = n;
 	return want;
 }
@@ -666,6 +764,205 @@ fetch_new(struct run *run)
 }
 
 /*
+ * The server's LOGIN-DELAY (RFC 2449), as the index keeps it from the
+ * last run: a login before the time it allows is refused by a server
+ * that enforces it, so the account is skipped with a line saying when
+ * to come back (a temporary failure: exit 75, or "partial" beside
+ * accounts that ran). login_delay = ignore: for servers that announce
+ * it without enforcing it (Courier).
+ */
+static int
+login_delay_due(struct run *run)
+{
+	const struct run_opts	*o = run->ctx.o;
+	int64_t			 when, now = wall_now();
+	char			 at[32];
+	struct tm		 tm;
+	time_t			 t;
+
+	if (o->ignore_login_delay || run->ctx.idx == NULL ||
+	    run->ctx.acct <= 0)
+		return 0;
+	if (idx_next_login(run->ctx.idx, run->ctx.acct, &when) == -1)
+		return run_fail_idx(run);
+	if (when <= now)
+		return 0;
+	t = (time_t)when;
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(at, sizeof at, "%lld", (long long)when);
+	log_warnx("%s: the server allows the next login at %s, in %lld s "
+	    "(LOGIN-DELAY): skipped; run again after that, or set "
+	    "login_delay = ignore if the server does not enforce it",
+	    o->account, at, (long long)(when - now));
+	return fail_note(&run->fail, FAIL_ACCOUNT, FAIL_R_TEMP);
+}
+
+/* Every listed UIDL was unknown before this session. */
+static int
+listing_all_new(const struct run *run)
+{
+	size_t	i;
+
+	for (i = 0; i < run->list.l->n; i++)
+		if (run->list.le[i].known || run->list.le[i].reused)
+			return 0;
+	return run->list.l->n > 0;
+}
+
+/*
+ * One session: connect, log in, list, merge, fetch, delete, commit.
+ * Session k > 1 (a window: run_source()) reuses the open vault. Returns
+ * 0, -1 with the failure recorded in run->fail, or 1 when session k > 1
+ * could not start (the server refused another connection or login): no
+ * failure, the next run gets the rest.
+ */
+static int
+run_session(struct run *run, struct pop3_listing *l, int *lockfd,
+    int *ready, unsigned k)
+{
+	const struct run_opts	*o = run->ctx.o;
+	struct run_stats	*st = run->ctx.st;
+	struct source		*src = run->ctx.src;
+	int			 committed = 0;
+
+	st->phase = RUN_PH_CONNECT;
+	if (src->ops->connect(src) == -1 || (src->ops->login != NULL &&
+	    src->ops->login(src) == -1)) {
+		if (k > 1 && src->grade != FAIL_RUN) {
+			log_info("%s: could not open session %u (%s); the next "
+			    "run gets the rest", o->account, k,
+			    source_error(src));
+			return 1;
+		}
+		run_fail_src(run);
+		return -1;
+	}
+	run->sess.login_at = wall_now();
+	run->sess.login_delay = src->login_delay;
+	st->phase = RUN_PH_LIST;
+	progress_tick();
+	if (src->ops->list(src, l) == -1) {
+		run_fail_src(run);
+		return -1;
+	}
+	if (k == 1)
+		st->listed = l->n;
+	if (!*ready && o->mode == RUN_FETCH &&
+	    open_vault(o, run, lockfd, 1, ready) == -1)
+		return -1;
+	run->list.le = xcalloc(l->n ? l->n : 1, sizeof *run->list.le);
+	/*
+	 * What deletes need (verified, bad, age) comes from the merge after
+	 * the download; only a run that deletes without downloading needs
+	 * it now. Without it the merge reads the sightings alone.
+	 */
+	if (run_merge(run, o->mode != RUN_DRY && *ready,
+	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1)
+		return -1;
+	run->sess.all_new = listing_all_new(run);
+	if ((k == 1 && o->mode != RUN_PRUNE && remap_check(run) == -1) ||
+	    fetch_new(run) == -1)
+		return -1;
+	if (o->del != DEL_NEVER) {
+		/* What was just archived and verified counts too. */
+		if (o->mode == RUN_FETCH && run_merge(run, 0, 1) == -1)
+			return -1;
+		if ((*ready || o->mode == RUN_DRY) &&
+		    delete_phase(run, &committed) == -1)
+			return -1;
+	}
+	if (!committed && src->ops->commit(src) == -1)
+		log_warnx("%s: %s", o->account, source_error(src));
+	return 0;
+}
+
+/* Sleep ms, or less if asked to stop; -1 when stopped. */
+static int
+pause_ms(int64_t ms)
+{
+	struct timespec	ts;
+	int64_t		end = now_ms() + ms;
+
+	while (!stop_requested()) {
+		if (now_ms() >= end)
+			return 0;
+		ts.tv_sec = 0;
+		ts.tv_nsec = 100 * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/*
+ * The longest LOGIN-DELAY one run waits out between its sessions; a
+ * server that wants more gets one session per run (the next run, which
+ * login_delay_due() holds back, gets the rest).
+ */
+#define RUN_SESSION_WAIT_MAX	300
+/*
+ * A first listing shorter than this is not taken for a window (Gmail's
+ * are about 250): a run that fetches a few new messages, as each run of
+ * download-and-delete does, costs no second login.
+ */
+#define RUN_WINDOW_MIN		100
+#define RUN_SESSION_PAUSE_MS	1000
+
+/*
+ * Whether to open session k + 1, after session k went well. Some servers
+ * (Gmail) list only part of the mailbox per session, the oldest messages
+ * not yet downloaded, and show the next part to the next session. That
+ * cannot be known before trying: session 2 is opened only after a first
+ * session that fetched something and whose whole listing was new and at
+ * least RUN_WINDOW_MIN long, and
+ * the loop goes on while each session brings new messages, up to
+ * max_sessions. A refused reconnection ends the run as it is
+ * (run_session() returns 1), so a server that takes one connection at a
+ * time keeps working. The pause between sessions honours LOGIN-DELAY.
+ */
+static int
+next_session(struct run *run, unsigned k, uint64_t got)
+{
+	const struct run_opts	*o = run->ctx.o;
+	int64_t			 wait_ms = RUN_SESSION_PAUSE_MS, left;
+
+	if (o->mode != RUN_FETCH || fail_stops(&run->fail) ||
+	    stop_requested() || got == 0)
+		return 0;
+	if (k == 1 && (!run->sess.all_new ||
+	    run->list.l->n < RUN_WINDOW_MIN))
+		return 0;
+	if (k >= o->max_sessions) {
+		if (k > 1 || o->max_sessions > 1)
+			log_warnx("%s: the server listed new messages in each "
+			    "of %u sessions (max_sessions); the next run gets "
+			    "the rest", o->account, k);
+		return 0;
+	}
+	if (run->sess.login_delay > 0 && !o->ignore_login_delay) {
+		if (run->sess.login_delay > RUN_SESSION_WAIT_MAX) {
+			log_info("%s: the server allows one login every %d s "
+			    "(LOGIN-DELAY): not looking for more in this run",
+			    o->account, run->sess.login_delay);
+			return 0;
+		}
+		left = (run->sess.login_at + run->sess.login_delay -
+		    wall_now()) * 1000;
+		if (left > wait_ms)
+			wait_ms = left;
+	}
+	log_verbose("%s: session %u brought new messages; session %u in "
+	    "%lld ms looks for more (a server that lists part of the "
+	    "mailbox per session)", o->account, k, k + 1,
+	    (long long)wait_ms);
+	if (pause_ms(wait_ms) == -1) {
+		fail_note(&run->fail, FAIL_RUN, FAIL_R_SIGNAL);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * The steps of the run, in order (the top of this file); each failure is
  * recorded in run->fail, and the first one that stops the account ends
  * the run. l (run->list.l) and *lockfd are run_source()'s to free.
@@ -676,7 +973,9 @@ run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 	const struct run_opts	*o = run->ctx.o;
 	struct run_stats	*st = run->ctx.st;
 	struct source		*src = run->ctx.src;
-	int			 ready = 0, committed = 0;
+	uint64_t		 got, listed, fresh, known;
+	unsigned		 k;
+	int			 ready = 0, r;
 
 	if (o->del != DEL_NEVER && src->ops->mark_delete == NULL) {
 		log_warnx("%s: a %s source cannot delete messages: use the "
@@ -685,49 +984,62 @@ run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 		return;
 	}
 	/* An existing archive is recovered before connecting. */
-	if (open_vault(o, run, lockfd, 0, &ready) == -1)
+	if (open_vault(o, run, lockfd, 0, &ready) == -1 ||
+	    login_delay_due(run) == -1)
 		return;
-	if (src->ops->connect(src) == -1 || (src->ops->login != NULL &&
-	    src->ops->login(src) == -1)) {
-		run_fail_src(run);
-		return;
+	for (k = 1;; k++) {
+		if (k > 1) {
+			/* The previous session's listing is done with. */
+			free(run->list.le);
+			run->list.le = NULL;
+			run->list.facts = 0;
+			pop3_listing_free(l);
+			memset(l, 0, sizeof *l);
+		}
+		listed = st->listed;
+		fresh = st->fresh;
+		known = st->known;
+		got = st->archived + st->dups;
+		r = run_session(run, l, lockfd, &ready, k);
+		if (k > 1) {
+			/* The run's figures: each message once. */
+			st->listed = listed + (st->fresh - fresh);
+			st->known = known;
+		}
+		if (r != 0)
+			break;
+		run->sess.sessions = k;
+		if (!next_session(run, k, st->archived + st->dups - got))
+			break;
 	}
-	st->phase = RUN_PH_LIST;
-	progress_tick();
-	if (src->ops->list(src, l) == -1) {
-		run_fail_src(run);
+	if (run->sess.sessions > 1)
+		log_info("%s: %u sessions (the server lists part of the "
+		    "mailbox per session)", o->account, run->sess.sessions);
+	if (run->remap.active)
+		log_info("%s: --remap: %llu new UIDLs relinked to stored "
+		    "messages with the same bytes, %llu stored as new",
+		    o->account, (unsigned long long)st->dups,
+		    (unsigned long long)st->archived);
+}
+
+/* After the run: when the server's LOGIN-DELAY allows the next login. */
+static void
+login_delay_record(struct run *run)
+{
+	const struct run_opts	*o = run->ctx.o;
+
+	if (run->ctx.idx == NULL || run->ctx.acct <= 0 ||
+	    o->mode == RUN_DRY || run->sess.login_at == 0)
 		return;
-	}
-	st->listed = l->n;
-	if (!ready && o->mode == RUN_FETCH &&
-	    open_vault(o, run, lockfd, 1, &ready) == -1)
-		return;
-	run->list.le = xcalloc(l->n ? l->n : 1, sizeof *run->list.le);
-	/*
-	 * What deletes need (verified, bad, age) comes from the merge after
-	 * the download; only a run that deletes without downloading needs
-	 * it now. Without it the merge reads the sightings alone.
-	 */
-	if (run_merge(run, o->mode != RUN_DRY && ready,
-	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1 ||
-	    fetch_new(run) == -1)
-		return;
-	if (o->del != DEL_NEVER) {
-		/* What was just archived and verified counts too. */
-		if (o->mode == RUN_FETCH && run_merge(run, 0, 1) == -1)
-			return;
-		if ((ready || o->mode == RUN_DRY) &&
-		    delete_phase(run, &committed) == -1)
-			return;
-	}
-	if (!committed && src->ops->commit(src) == -1)
-		log_warnx("%s: %s", o->account, source_error(src));
+	if (idx_set_next_login(run->ctx.idx, run->ctx.acct,
+	    run->sess.login_delay > 0 ? run->sess.login_at +
+	    run->sess.login_delay : 0) == -1)
+		log_warnx("%s", idx_error(run->ctx.idx));
 }
 
 /*
- * One session per run. Servers that list only part of the mailbox per
- * session (Gmail) show the rest to the next run; looking again within
- * one run is not done yet (docs/reliability-coverage.md, A16).
+ * One run of an account: as many sessions as the server needs to show
+ * all its messages (run_steps()), then the account's record.
  */
 int
 run_source(const struct run_opts *o, struct source *src,
@@ -755,6 +1067,7 @@ run_source(const struct run_opts *o, struct source *src,
 	    o->format->batch_bytes ? o->format->batch_bytes : 32ULL << 20;
 	run.list.l = &l;
 	run_steps(&run, &l, &lockfd);
+	login_delay_record(&run);
 	/* The edge: the failures become the exit status here, once. */
 	code = fail_exit(&run.fail);
 	st->ms = now_ms() - t0;
@@ -776,6 +1089,7 @@ run_source(const struct run_opts *o, struct source *src,
 	batch_clear(&run);
 	free(run.batch.e);
 	free(run.list.le);
+	free(run.list.gone_sizes);
 	pop3_listing_free(&l);
 	hash_free(run.msg.whole);
 	hash_free(run.msg.body);

@@ -44,6 +44,10 @@ struct run_opts {
 	int64_t			 older_than;	/* seconds, with DEL_OLDER */
 	int			 age_by_date;	/* Date header, not first seen */
 	uint64_t		 max_deletes;	/* 0: no cap */
+	unsigned		 max_sessions;	/* per run, when the listing
+						 * is a window (Gmail) */
+	int			 ignore_login_delay;
+	int			 remap;		/* --remap: UIDLs changed */
 	const char		*vault;		/* folder of index + archives */
 	const char		*account;	/* name in the index */
 	const struct fmt_ops	*format;

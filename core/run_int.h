@@ -88,6 +88,13 @@ struct run_list {
 	int			 facts;		/* le[] has verified, bad and
 						 * age (a merge with facts) */
 	int			 all_unproven;	/* a moved account: prove all */
+	/*
+	 * The LIST sizes recorded with the account's sightings that the
+	 * last merge did not find listed (deleted ones aside), sorted: what
+	 * a server that renamed its UIDLs still holds (run.c, remap_check).
+	 */
+	int64_t			*gone_sizes;
+	size_t			 ngone;
 };
 
 struct run_msg {
@@ -113,8 +120,23 @@ struct run_claims {
 	int64_t			 t0;		/* when it began (now_ms) */
 };
 
+/* The sessions of one run (run.c): a window-listing server needs more. */
+struct run_sess {
+	unsigned		 sessions;	/* completed */
+	int			 all_new;	/* this listing: no UIDL known */
+	int64_t			 login_at;	/* the last login, wall time */
+	int			 login_delay;	/* its LOGIN-DELAY, or -1 */
+};
+
+/* fetch --remap (run.c, remap_check). */
+struct run_remap {
+	int			 active;	/* the UIDLs changed; remapping */
+};
+
 struct run {
 	struct run_ctx		 ctx;
+	struct run_sess		 sess;
+	struct run_remap	 remap;
 	struct run_list		 list;
 	struct run_msg		 msg;
 	struct run_batch	 batch;

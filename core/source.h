@@ -28,6 +28,10 @@
  *                (a delete policy is then refused, EXIT_USAGE)
  *   commit       end the session; the marked messages are removed now,
  *                all or none (POP3: QUIT, and its +OK)
+ *
+ * After commit (or a failure) connect may start the next session of the
+ * same run, with what was asked of the user the first time (the run
+ * loops sessions when the listing is a window: Gmail).
  *   close        free everything, whatever state the session is in
  *
  * Every operation but pending and close returns 0 or -1; on -1 the
@@ -118,6 +122,11 @@ struct source {
 	char			 err[512];
 	enum fail_grade		 grade;
 	enum fail_reason	 reason;
+	/*
+	 * Set by connect: the fewest seconds the source wants between two
+	 * logins (POP3: LOGIN-DELAY, RFC 2449), or -1 when it says none.
+	 */
+	int			 login_delay;
 };
 
 /* The last error's message ("" if none). */

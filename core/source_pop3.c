@@ -23,6 +23,7 @@ struct source_pop3 {
 	struct pop3		*p;
 	char			*pass;		/* from connect to login */
 	size_t			 marked;	/* DELE answered +OK */
+	unsigned		 sessions;	/* connects so far */
 };
 
 enum fail_reason
@@ -102,15 +103,17 @@ expire_warning(struct source_pop3 *sp)
 
 /*
  * RFC 2449 LOGIN-DELAY: the server refuses logins closer together than
- * this. Said once per run, so that whoever schedules popvault (cron)
- * can space the runs.
+ * this. Said once per run (the first session), so that whoever
+ * schedules popvault (cron) can space the runs; the run keeps to it
+ * (run.c).
  */
 static void
 login_delay_note(struct source_pop3 *sp)
 {
 	const struct pop3_caps	*c = pop3_caps(sp->p);
 
-	if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0)
+	if ((c->flags & POP3_CAP_LOGIN_DELAY) && c->login_delay > 0 &&
+	    sp->sessions == 1)
 		log_info("%s: the server allows one login every %d seconds "
 		    "(LOGIN-DELAY); schedule runs no closer together",
 		    sp->a.account, c->login_delay);
@@ -147,7 +150,15 @@ sp_connect(struct source *s)
 	const struct source_pop3_args	*a = &sp->a;
 	char				 err[600], what[600];
 
-	if (a->password != NULL)
+	/* The next session of the run: the same password, asked once. */
+	pop3_free(sp->p);
+	sp->p = NULL;
+	sp->marked = 0;
+	s->login_delay = -1;
+	sp->sessions++;
+	if (sp->pass != NULL)
+		;
+	else if (a->password != NULL)
 		sp->pass = xstrdup(a->password);
 	else {
 		snprintf(what, sizeof what, "%s@%s", a->user, a->pop3->host);
@@ -161,6 +172,8 @@ sp_connect(struct source *s)
 	progress_tick();
 	if (pop3_connect(sp->p) == -1)
 		return sp_fail_login(sp);
+	if (pop3_caps(sp->p)->flags & POP3_CAP_LOGIN_DELAY)
+		s->login_delay = pop3_caps(sp->p)->login_delay;
 	log_event("connect", "host=%s port=%s tls=%s",
 	    log_event_value(a->pop3->host, strlen(a->pop3->host), err, 300),
 	    a->pop3->port, conn_is_tls(pop3_conn(sp->p)) ? "yes" : "no");
@@ -174,10 +187,9 @@ sp_login(struct source *s)
 	char			 val[600];
 	int			 r;
 
+	/* The password stays (wiped at close) for the run's next session. */
 	r = source_pop3_login(sp->p, sp->a.user, sp->pass, sp->a.sasl,
 	    sp->a.auth, NULL, 0);
-	secret_free(sp->pass);
-	sp->pass = NULL;
 	if (r == -1)
 		return sp_fail_login(sp);
 	log_event("login", "user=%s", log_event_value(sp->a.user,
@@ -289,6 +301,7 @@ source_pop3_new(const struct source_pop3_args *a)
 
 	sp = xcalloc(1, sizeof *sp);
 	sp->src.ops = &source_pop3_ops;
+	sp->src.login_delay = -1;
 	sp->a = *a;
 	return &sp->src;
 }

@@ -12,6 +12,7 @@
 #define EXIT_OK		0	/* success, including "nothing new" */
 #define EXIT_PARTIAL	1	/* some messages or accounts failed */
 #define EXIT_USAGE	64	/* bad command line or configuration */
+#define EXIT_DATAERR	65	/* the server's UIDLs changed: --remap */
 #define EXIT_UNAVAIL	69	/* server unreachable or refused */
 #define EXIT_SOFTWARE	70	/* internal error */
 #define EXIT_IOERR	74	/* local I/O failure (disk, index) */

@@ -759,48 +759,56 @@ EOF
 }
 
 g_gmail() {
-	# A16: a Gmail-like server lists 250 messages per session and hides
-	# what was retrieved; "recent:" lists everything again.
+	# A16: a Gmail-like server lists at most 250 of the oldest messages
+	# not yet downloaded per session, and hides what a session that
+	# ended with QUIT retrieved; "recent:" lists everything again. One
+	# fetch drains it: 1,000 messages in four sessions and a fifth that
+	# brings nothing new.
 	pysc gmail <<'EOF'
-import json, os
+import hashlib, json, os
 msgs = [{"uidl": "g%d" % i, "text": "Message-ID: <g%d@x>\nSubject: %d\n\nb\n"
-         % (i, i)} for i in range(1, 301)]
+         % (i, i)} for i in range(1, 1001)]
 json.dump({"messages": msgs, "gmail": {"per_session": 250}},
           open(os.environ["OUT"], "w"))
+# The archive's expected content: the server's messages themselves.
+with open(os.environ["OUT"] + ".sha", "w") as fh:
+    for m in msgs:
+        fh.write(hashlib.sha256(m["text"].encode()).hexdigest() + "\n")
 EOF
-	fp gmail tls --max-conns 5 --timeout 40
+	fp gmail tls --max-conns 10 --timeout 120
 	pvs gmail "$T/gmail.vault"
-	rc_in 0
-	# One run is one session (docs/reliability-coverage.md, A16): it
-	# archives what the session lists; the next run gets the rest.
-	[ "$(rows "$T/gmail.vault")" = 250 ] ||
-	    W "one run archived $(rows "$T/gmail.vault") of the 250 the session listed"
-	verdict gmail_like_first_run_archives_its_session
-	# However many runs that takes, fetch until all 300 are in.
-	[ "$(rows "$T/gmail.vault")" = 300 ] || pvs gmail2 "$T/gmail.vault"
 	local port=$FP_PORT
 	kill "$FP_PID" 2>/dev/null; wait "$FP_PID" 2>/dev/null
-	eq "messages after the second run" "$(rows "$T/gmail.vault")" 300
+	rc_in 0
+	eq "messages rows" "$(rows "$T/gmail.vault")" 1000
+	eq "sessions" "$(nconn "$FP_LOG")" 5
+	eq "RETRs" "$(sent "$FP_LOG" RETR)" 1000
+	python3 "$T_ROOT/tests/lib/expect.py" compare "$T/gmail.json.sha" \
+	    "$(ls -d "$T"/gmail.vault/accounts/*/maildir)" >"$T/gmail.cmp" 2>&1 ||
+	    W "archive differs from the server's messages: $(head -n 3 "$T/gmail.cmp")"
+	verdict gmail_like_drained_in_one_run
 	# "recent:" mode: everything listed again under the same UIDLs (the
 	# same port: the same account).
 	pysc gmail_recent <<'EOF'
 import json, os
 msgs = [{"uidl": "g%d" % i, "text": "Message-ID: <g%d@x>\nSubject: %d\n\nb\n"
-         % (i, i)} for i in range(1, 301)]
+         % (i, i)} for i in range(1, 1001)]
 json.dump({"messages": msgs}, open(os.environ["OUT"], "w"))
 EOF
-	# The 250 the second session no longer listed are "gone"; listed
-	# again, each UIDL may stand for another message (docs/decisions.md,
-	# "What proves a message may be deleted"): downloaded once more,
-	# stored nothing twice, and proven again.
-	fp gmail_recent tls --port "$port"
+	# Each session after the first listed none of the messages before
+	# it, so those are "gone"; listed again, each UIDL may stand for
+	# another message (docs/decisions.md, "What proves a message may be
+	# deleted"): downloaded once more, stored nothing twice, and proven
+	# again. Only the last sessions' were still listed.
+	fp gmail_recent tls --port "$port" --max-conns 3
 	pvs gmail_recent "$T/gmail.vault"
 	fp_end
 	rc_in 0
 	eq "new archive entries" "$(field gmail_recent archived)" 0
-	eq "messages rows" "$(rows "$T/gmail.vault")" 300
-	eq "RETRs" "$(sent "$FP_LOG" RETR)" 250
-	eq "re-proved" "$(field gmail_recent re-proved)" 250
+	eq "messages rows" "$(rows "$T/gmail.vault")" 1000
+	eq "RETRs" "$(sent "$FP_LOG" RETR)" 1000
+	eq "re-proved" "$(field gmail_recent re-proved)" 1000
+	eq "sessions (the listing was not all new)" "$(nconn "$FP_LOG")" 1
 	verdict gmail_recent_relist_refetched_once
 	# The next run finds them all proven: nothing downloaded.
 	fp gmail_recent tls --port "$port"
@@ -808,9 +816,67 @@ EOF
 	fp_end
 	rc_in 0
 	eq "new archive entries" "$(field gmail_recent2 archived)" 0
-	eq "messages rows" "$(rows "$T/gmail.vault")" 300
+	eq "messages rows" "$(rows "$T/gmail.vault")" 1000
 	eq "RETRs" "$(sent "$FP_LOG" RETR)" 0
 	verdict gmail_recent_second_run_adds_nothing
+
+	# A server that takes one connection (fakepop closes the second at
+	# once): the first run's whole listing is new, so popvault tries a
+	# second session, is refused, and ends the run cleanly with what the
+	# first one archived.
+	pysc onecon <<'EOF'
+import json, os
+msgs = [{"uidl": "o%d" % i, "text": "Subject: %d\n\nb\n" % i}
+        for i in range(1, 151)]
+json.dump({"messages": msgs}, open(os.environ["OUT"], "w"))
+EOF
+	fp onecon tls --max-conns 1
+	pvs onecon "$T/onecon.vault"
+	fp_end
+	rc_in 0; eq archived "$(field onecon archived)" 150
+	eq "messages rows" "$(rows "$T/onecon.vault")" 150
+	grep -q 'could not open session 2' "$T/onecon.err" ||
+	    W "the refused second session is not said: $(tail -n 2 "$T/onecon.err")"
+	verdict single_connection_server_still_works
+	# The same with a window: the first session's 250, exit 0.
+	pysc gmail1 <<'EOF'
+import json, os
+msgs = [{"uidl": "h%d" % i, "text": "Message-ID: <h%d@x>\nSubject: %d\n\nb\n"
+         % (i, i)} for i in range(1, 301)]
+json.dump({"messages": msgs, "gmail": {"per_session": 250}},
+          open(os.environ["OUT"], "w"))
+EOF
+	fp gmail1 tls --max-conns 1
+	pvs gmail1 "$T/gmail1.vault"
+	fp_end
+	rc_in 0; eq "messages rows" "$(rows "$T/gmail1.vault")" 250
+	# --max-sessions 1: one session per run, as before.
+	fp gmail1 tls --max-conns 2
+	pvs gmail1b "$T/gmail1b.vault" --max-sessions 1
+	fp_end
+	rc_in 0; eq "messages rows" "$(rows "$T/gmail1b.vault")" 250
+	eq "sessions" "$(nconn "$FP_LOG")" 1
+	verdict window_single_connection_and_max_sessions
+
+	# A normal server, keep mode: the first run (150 messages, all new)
+	# looks a second time and finds nothing new; the next run, whose
+	# listing is all known, opens one session; so does a first run of
+	# fewer than 100 (3 messages).
+	cp "$T/onecon.json" "$T/twice.json"
+	fp twice tls --max-conns 3
+	pvs twice1 "$T/twice.vault"
+	rc_in 0
+	pvs twice2 "$T/twice.vault"
+	fp_end
+	rc_in 0
+	eq "sessions" "$(nconn "$FP_LOG")" 3
+	eq "RETRs" "$(sent "$FP_LOG" RETR)" 150
+	sc few "{\"messages\":$MSGS}"
+	fp few tls --max-conns 2
+	pvs few "$T/few.vault"
+	fp_end
+	rc_in 0; eq "sessions for 3 new messages" "$(nconn "$FP_LOG")" 1
+	verdict no_second_session_without_new_mail
 }
 
 # ============================================================================
@@ -1062,6 +1128,62 @@ g_uidl_change() {
 	eq "maildir files" "$(find "$T/uidl_change.vault" -path '*/maildir/*' -type f | wc -l)" 3
 	eq "new UIDLs recorded" "$(sql "$T/uidl_change.vault" "select count(*) from sightings where uidl like 'new-u%'")" 3
 	verdict uidls_all_changed_nothing_stored_twice
+
+	# Issue 15: a migrated server, every UIDL renamed (20 messages): the
+	# next fetch stops before downloading anything (exit 65); --remap
+	# downloads each once, proves it by its hash and relinks it to the
+	# stored copy; nothing is stored twice; deletes follow the proof.
+	pysc remap <<'EOF'
+import json, os
+msgs = [{"uidl": "old%d" % i, "text": "Message-ID: <r%d@x>\nSubject: %d\n\n%s\n"
+         % (i, i, "body " * i)} for i in range(1, 21)]
+new = [dict(m, uidl="new-" + m["uidl"]) for m in msgs]
+json.dump({"messages": msgs, "sessions": {"2": {"messages": new}}},
+          open(os.environ["OUT"], "w"))
+EOF
+	fp remap tls --max-conns 8
+	pvs remap1 "$T/remap.vault" --max-sessions 1
+	rc_in 0; eq "messages rows" "$(rows "$T/remap.vault")" 20
+	pvs remap2 "$T/remap.vault" --delete=verified
+	rc_in 65
+	grep -q "the server's UIDLs changed" "$T/remap2.err" ||
+	    W "the change is not said: $(tail -n 2 "$T/remap2.err")"
+	eq "RETRs in session 2" "$(grep -cE '^S2 C tls q=[0-9]+ RETR' "$FP_LOG")" 0
+	eq "DELEs in session 2" "$(grep -cE '^S2 C tls q=[0-9]+ DELE' "$FP_LOG")" 0
+	eq "sightings" "$(sql "$T/remap.vault" "select count(*) from sightings")" 20
+	verdict uidl_change_detected_nothing_fetched
+	pvs remap3 "$T/remap.vault" --remap --max-sessions 1
+	rc_in 0
+	eq "RETRs in session 3" "$(grep -cE '^S3 C tls q=[0-9]+ RETR' "$FP_LOG")" 20
+	eq "messages rows" "$(rows "$T/remap.vault")" 20
+	eq "new UIDLs proven" "$(sql "$T/remap.vault" "select count(*) from sightings where uidl like 'new-%' and proven = 1")" 20
+	eq "each new UIDL on its old UIDL's message" "$(sql "$T/remap.vault" "select count(*) from sightings n join sightings o on o.msg = n.msg and o.uidl = substr(n.uidl, 5) where n.uidl like 'new-%'")" 20
+	verdict uidl_change_remap_relinks
+	pvs remap4 "$T/remap.vault"
+	rc_in 0
+	eq "RETRs in session 4" "$(grep -cE '^S4 C tls q=[0-9]+ RETR' "$FP_LOG")" 0
+	pvs remap5 "$T/remap.vault" --delete=verified
+	fp_end
+	rc_in 0
+	eq "DELEs in session 5" "$(grep -cE '^S5 C tls q=[0-9]+ DELE' "$FP_LOG")" 20
+	verdict uidl_change_remap_then_nothing_new_and_deletable
+
+	# New mail, not renamed UIDLs: 20 archived, 30 new of other sizes.
+	pysc remap_ctl <<'EOF'
+import json, os
+old = [{"uidl": "c%d" % i, "text": "Subject: %d\n\n%s\n" % (i, "x" * i)}
+       for i in range(1, 21)]
+new = [{"uidl": "d%d" % i, "text": "Subject: d%d\n\n%s\n" % (i, "y" * (1000 + i))}
+       for i in range(1, 31)]
+json.dump({"messages": old, "sessions": {"2": {"messages": old + new}}},
+          open(os.environ["OUT"], "w"))
+EOF
+	fp remap_ctl tls --max-conns 2
+	pvs remap_ctl1 "$T/remap_ctl.vault" --max-sessions 1
+	pvs remap_ctl2 "$T/remap_ctl.vault" --max-sessions 1
+	fp_end
+	rc_in 0; eq archived "$(field remap_ctl2 archived)" 30
+	verdict new_mail_is_not_a_uidl_change
 
 	# B29: content drift: the same UIDL has other content (and size)
 	# later. Both versions are kept, the change is reported as a
@@ -1408,7 +1530,11 @@ g_dovecot() {
 	pvr dv1 "$T/dv.vault" --timeout 10 --tls-ca "$DV_CA" "$url"
 	rc_in 0; eq archived "$(field dv1 archived)" 20
 	dv_set pop3_uidl_format '%g' || W "dv_set failed"
-	pvr dv2 "$T/dv.vault" --timeout 10 --tls-ca "$DV_CA" "$url"
+	# Detected (issue 15): nothing fetched until --remap says so.
+	pvr dv2a "$T/dv.vault" --timeout 10 --tls-ca "$DV_CA" "$url"
+	rc_in 65
+	eq "sightings before --remap" "$(sql "$T/dv.vault" "select count(*) from sightings")" 20
+	pvr dv2 "$T/dv.vault" --timeout 10 --tls-ca "$DV_CA" --remap "$url"
 	rc_in 0
 	eq "new UIDLs" "$(field dv2 new)" 20
 	eq "messages rows" "$(rows "$T/dv.vault")" 20
