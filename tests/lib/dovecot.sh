@@ -25,6 +25,12 @@
 #                             passdb block, ...) and restart
 #   dv_stop                   stop the instance, wait until it is gone
 #                             (idempotent; fine to call from a trap)
+#   dv_log_mark               print a mark (the log's length now) for
+#                             dv_log_pop3
+#   dv_log_pop3 USER MARK     USER's POP3 sessions Dovecot logged since
+#                             MARK, once ended: prints "SESSIONS RETR
+#                             DELE" (sessions, messages retrieved, DELE
+#                             commands accepted)
 #
 # dv_start exports:
 #   DV_DIR          the instance folder (dovecot.conf, run/, log/, mail/)
@@ -545,4 +551,62 @@ dv_server_files() {
 	md=$(dv_maildir "${1:-}") || return 1
 	[ -d "$md" ] || { _dv_err "dv_server_files: no maildir $md"; return 1; }
 	find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null | LC_ALL=C sort
+}
+
+# dv_log_mark: print the Dovecot log's length now, a mark for dv_log_pop3.
+dv_log_mark() {
+	[ -n "${DV_DIR:-}" ] || { _dv_err "dv_log_mark: no instance (DV_DIR unset)"; return 1; }
+	if [ -f "$DV_DIR/log/dovecot.log" ]; then
+		stat -c %s "$DV_DIR/log/dovecot.log"
+	else
+		echo 0
+	fi
+}
+
+# dv_log_pop3 USER MARK: the POP3 sessions of USER that Dovecot logged after
+# MARK (from dv_log_mark), counted from its own log: each login
+# ("pop3-login: ... Login: user=<USER>,") and each session's end, whose line
+# carries pop3_logout_format's "retr=N/BYTES, del=N/COUNT". Waits up to 10 s
+# until every session logged in has ended (the end is logged a moment after
+# the client is gone), then prints "SESSIONS RETR DELE": sessions ended,
+# messages sent for RETR, DELE commands accepted (del= counts them whether
+# or not a QUIT made them final). Status 1 (and the counts so far) if a
+# session had not ended by then or an end line carries no counts.
+dv_log_pop3() {
+	[ $# -eq 2 ] || { _dv_err "usage: dv_log_pop3 USER MARK"; return 1; }
+	[ -n "${DV_DIR:-}" ] || { _dv_err "dv_log_pop3: no instance (DV_DIR unset)"; return 1; }
+	python3 - "$DV_DIR/log/dovecot.log" "$1" "$2" <<'EOF'
+import re, sys, time
+path, user, mark = sys.argv[1], sys.argv[2], int(sys.argv[3])
+login = re.compile(r"pop3-login: Info: Login: user=<%s>," % re.escape(user))
+end = re.compile(r"pop3\(%s\)<[^>]*><[^>]*>: Info: Disconnected" %
+                 re.escape(user))
+counts = re.compile(r"\bretr=(\d+)/\d+, del=(\d+)/\d+")
+deadline = time.monotonic() + 10
+while True:
+    with open(path, "rb") as f:
+        f.seek(mark)
+        text = f.read().decode("utf-8", "replace")
+    logins = ends = retr = dele = bad = 0
+    for line in text.splitlines():
+        if login.search(line):
+            logins += 1
+        elif end.search(line):
+            ends += 1
+            m = counts.search(line)
+            if m:
+                retr += int(m.group(1))
+                dele += int(m.group(2))
+            else:
+                bad += 1
+    if ends >= logins or time.monotonic() > deadline:
+        break
+    time.sleep(0.05)
+print(ends, retr, dele)
+if ends < logins:
+    sys.exit("dovecot.sh: dv_log_pop3: %d of %d sessions of %s not ended"
+             % (logins - ends, logins, user))
+if bad:
+    sys.exit("dovecot.sh: dv_log_pop3: %d session ends without counts" % bad)
+EOF
 }
