@@ -861,8 +861,12 @@ run_session(struct run *run, struct pop3_listing *l, int *lockfd,
 	    o->del != DEL_NEVER && o->mode != RUN_FETCH) == -1)
 		return -1;
 	run->sess.all_new = listing_all_new(run);
-	if ((k == 1 && o->mode != RUN_PRUNE && remap_check(run) == -1) ||
-	    fetch_new(run) == -1)
+	if (k == 1 && o->mode != RUN_PRUNE && remap_check(run) == -1) {
+		/* Nothing was asked of the mailbox: end the session. */
+		(void)src->ops->commit(src);
+		return -1;
+	}
+	if (fetch_new(run) == -1)
 		return -1;
 	if (o->del != DEL_NEVER) {
 		/* What was just archived and verified counts too. */
@@ -1009,10 +1013,12 @@ run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 		if (r != 0)
 			break;
 		run->sess.sessions = k;
+		if (k > 1 && st->archived + st->dups > got)
+			run->sess.window = 1;
 		if (!next_session(run, k, st->archived + st->dups - got))
 			break;
 	}
-	if (run->sess.sessions > 1)
+	if (run->sess.window)
 		log_info("%s: %u sessions (the server lists part of the "
 		    "mailbox per session)", o->account, run->sess.sessions);
 	if (run->remap.active)

@@ -124,6 +124,8 @@ struct run_claims {
 struct run_sess {
 	unsigned		 sessions;	/* completed */
 	int			 all_new;	/* this listing: no UIDL known */
+	int			 window;	/* a later session brought new
+						 * mail: the listing is a window */
 	int64_t			 login_at;	/* the last login, wall time */
 	int			 login_delay;	/* its LOGIN-DELAY, or -1 */
 };

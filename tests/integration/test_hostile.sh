@@ -469,6 +469,25 @@ g_rcodes() {
 	grep -q 'one login every 900 seconds' "$T/login_delay_told.err" ||
 	    W "no report of the 900 s LOGIN-DELAY"
 	verdict login_delay_refusal_reports_the_delay
+
+	# LOGIN-DELAY honoured (issue 15): the next run before the server
+	# allows a login opens no connection and says when to come back
+	# (exit 75); login_delay = ignore logs in anyway.
+	sc login_delay_kept "{\"capa\":[\"UIDL\",\"USER\",\"LOGIN-DELAY 60\"],\"messages\":$MSGS}"
+	fp login_delay_kept tls --max-conns 3
+	pvs ld1 "$T/ld.vault"
+	rc_in 0
+	pvs ld2 "$T/ld.vault"
+	rc_in 75
+	eq "connections after the early run" "$(nconn "$FP_LOG")" 1
+	grep -q 'allows the next login at' "$T/ld2.err" ||
+	    W "the early run does not say when: $(tail -n 2 "$T/ld2.err")"
+	pvs ld3 "$T/ld.vault" --login-delay ignore
+	fp_end
+	rc_in 0
+	eq "connections with login_delay = ignore" "$(nconn "$FP_LOG")" 2
+	eq "next login recorded" "$(sql "$T/ld.vault" "select next_login_at - last_run_at between 55 and 61 from accounts")" 1
+	verdict login_delay_honoured_across_runs
 }
 
 # bad_listing NAME WHICH LINES-JSON: session 1 is sound (3 messages

@@ -24,7 +24,9 @@
 # build/servers), MATRIX_N (messages, default 60). A server file may set
 # SRV_KEEP_KINDS (genmail kinds it carries intact although the list below
 # leaves them out: Courier keeps header_8bit, served as stored once
-# popvault sends UTF8).
+# popvault sends UTF8), and SRV_FETCH_OPTS (words added to every fetch:
+# Courier's "--login-delay ignore", as it announces LOGIN-DELAY 10 and
+# does not enforce it).
 
 MATRIX_SKIP_KINDS="nul bare_cr cr_at_end crlf_lines dot_last_line dot_no_newline header_8bit big_header"
 
@@ -55,6 +57,7 @@ matrix_run() {
 	fi
 	SRV_USER=matrix
 	SRV_KEEP_KINDS=""
+	SRV_FETCH_OPTS=""
 	SRV_PASS=matrix-pw-$RANDOM
 	export SRV_USER SRV_PASS
 	if ! "${p}_start" "$d/srv" >"$d/start.out" 2>&1; then
@@ -92,7 +95,7 @@ matrix_run() {
 	"${p}_server_messages" "$d/exp1" && _mx_expected "$d/exp1" "$d/list1"
 
 	# full_fetch
-	pv_fetch "$v" "$SRV_PASS" --tls-ca "$SRV_CA" "$url"
+	pv_fetch "$v" "$SRV_PASS" --tls-ca "$SRV_CA" $SRV_FETCH_OPTS "$url"
 	why=""
 	[ "$PV_RC" = 0 ] || why="exit $PV_RC: $(printf '%s' "$PV_OUT" | tail -n 3)"
 	[ "$(wc -l <"$d/list1")" = "$n" ] || why="$why; the store says $(wc -l <"$d/list1") messages, $n delivered"
@@ -103,7 +106,7 @@ matrix_run() {
 		t_fail "${name}_full_fetch" "$why"; fi
 
 	# nothing_new
-	pv_fetch "$v" "$SRV_PASS" --tls-ca "$SRV_CA" "$url"
+	pv_fetch "$v" "$SRV_PASS" --tls-ca "$SRV_CA" $SRV_FETCH_OPTS "$url"
 	if [ "$PV_RC" = 0 ] && [ "$(pv_field archived)" = 0 ]; then
 		t_pass "${name}_nothing_new"
 	else
@@ -116,10 +119,10 @@ matrix_run() {
 	mkdir -p "$d/exp2"
 	"${p}_server_messages" "$d/exp2" && _mx_expected "$d/exp2" "$d/list2"
 	POPVAULT_CRASH=archive-synced:1 pv_fetch "$v" "$SRV_PASS" --batch 5 \
-	    --tls-ca "$SRV_CA" "$url"
+	    --tls-ca "$SRV_CA" $SRV_FETCH_OPTS "$url"
 	why=""
 	[ "$PV_RC" = 134 ] || why="the crashing run exited $PV_RC, not 134"
-	pv_fetch "$v" "$SRV_PASS" --batch 5 --tls-ca "$SRV_CA" "$url"
+	pv_fetch "$v" "$SRV_PASS" --batch 5 --tls-ca "$SRV_CA" $SRV_FETCH_OPTS "$url"
 	[ "$PV_RC" = 0 ] || why="$why; the rerun exited $PV_RC: $(printf '%s' "$PV_OUT" | tail -n 2)"
 	python3 "$T_ROOT/tests/lib/expect.py" compare "$d/list2" \
 	    "$(pv_account_dir "$v")/maildir" >"$d/cmp2" 2>&1 ||
@@ -130,7 +133,7 @@ matrix_run() {
 		t_fail "${name}_crash_rerun" "$why"; fi
 
 	# delete_verified
-	pv_fetch "$v" "$SRV_PASS" --delete=verified --tls-ca "$SRV_CA" "$url"
+	pv_fetch "$v" "$SRV_PASS" --delete=verified --tls-ca "$SRV_CA" $SRV_FETCH_OPTS "$url"
 	why=""
 	[ "$PV_RC" = 0 ] || why="exit $PV_RC: $(printf '%s' "$PV_OUT" | tail -n 3)"
 	[ "$("${p}_count")" = 0 ] || why="$why; the store still holds $("${p}_count") messages"
