@@ -488,6 +488,22 @@ g_rcodes() {
 	eq "connections with login_delay = ignore" "$(nconn "$FP_LOG")" 2
 	eq "next login recorded" "$(sql "$T/ld.vault" "select next_login_at - last_run_at between 55 and 61 from accounts")" 1
 	verdict login_delay_honoured_across_runs
+
+	# Microsoft 365 throttling (issue 15): [SYS/TEMP] or [IN-USE] to the
+	# XOAUTH2 login is temporary: exit 75, nothing written; the next run
+	# logs in and archives everything.
+	for code in SYS/TEMP IN-USE; do
+		name=m365_$(printf '%s' "$code" | tr '/A-Z-' '_a-z_')
+		sc "$name" "{\"capa\":[\"UIDL\",\"USER\",\"SASL XOAUTH2\",\"RESP-CODES\",\"AUTH-RESP-CODE\"],\"token\":\"$PW\",\"messages\":$MSGS,\"rules\":[{\"match\":\"AUTH XOAUTH2.*\",\"session\":1,\"reply\":\"-ERR [$code] Server Unavailable. 21\"}]}"
+		fp "$name" tls --max-conns 2
+		pvs "$name" "$T/$name.vault" --auth xoauth2
+		rc_in 75
+		no_vault "$T/$name.vault"
+		pvs "${name}2" "$T/$name.vault" --auth xoauth2
+		fp_end
+		rc_in 0; eq archived "$(field "${name}2" archived)" 3
+		verdict "${name}_throttled_then_retried"
+	done
 }
 
 # bad_listing NAME WHICH LINES-JSON: session 1 is sound (3 messages
