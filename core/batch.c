@@ -729,6 +729,12 @@ sink_end(void *arg, size_t li)
 		run->msg.writing = 0;
 		return run_fail_idx(run);
 	}
+	if (run->list.le[li].shared) {
+		if (run->list.got == NULL)
+			run->list.got = xcalloc(run->list.l->n,
+			    sizeof *run->list.got);
+		run->list.got[li] = e->odd ? -1 : e->msg_id;
+	}
 	if (dup) {
 		/* Already stored (here or in another account): drop it. */
 		if (run->msg.writing && fmt->ops->discard(fmt) == -1) {

@@ -39,8 +39,9 @@ choose(struct run *run, size_t **out)
 	const struct pop3_listing	*l = run->list.l;
 	const struct run_opts		*o = run->ctx.o;
 	size_t				*v, i, n = 0;
-	int64_t				 now = wall_now(), t = 0;
+	int64_t				 now = wall_now(), t = 0, g;
 	char				 day[16];
+	int				 r;
 
 	/* Without the index's facts every entry would look unverified. */
 	if (!run->list.facts) {
@@ -54,12 +55,27 @@ choose(struct run *run, size_t **out)
 
 		/*
 		 * Only a proven sighting (its own bytes are stored) of a
-		 * verified, undamaged copy, under a UIDL listed once.
+		 * verified, undamaged copy; under a UIDL listed more than
+		 * once, only the copies this session downloaded.
 		 */
-		if (!e->known || !e->verified || !e->proven || e->bad ||
-		    e->shared)
+		if (e->shared) {
+			/*
+			 * Listed more than once: deleted only on this session's
+			 * proof of that very copy (its number), its bytes in
+			 * a sound stored message.
+			 */
+			g = run->list.got != NULL ? run->list.got[i] : 0;
+			if (g <= 0)
+				continue;
+			if ((r = idx_message_sound(run->ctx.idx, g)) == -1) {
+				free(v);
+				return -1;
+			}
+			if (r == 0)
+				continue;
+		} else if (!e->known || !e->verified || !e->proven || e->bad)
 			continue;
-		if (e->odd) {
+		if (e->odd && !e->shared) {
 			/* A download unlike LIST's size proved it. */
 			log_warnx("UIDL %.*s: what the server sent was far from "
 			    "the size it listed, so the archived copy may not be "
@@ -67,7 +83,7 @@ choose(struct run *run, size_t **out)
 			    POP3_UID(l, i));
 			continue;
 		}
-		if (e->drift) {
+		if (e->drift && !e->shared) {
 			/* Content drift (docs/delete.md). */
 			log_warnx("UIDL %.*s: the server's message changed size "
 			    "since it was archived; not deleting it",
@@ -117,6 +133,33 @@ mark(struct run *run, const size_t *v, const unsigned char *ok, size_t n,
 		}
 	}
 	return idx_commit(idx);
+}
+
+/*
+ * A UIDL listed more than once stays "on the server" while a copy the
+ * session did not delete is still there: its entries in ok are cleared
+ * (ok says which sightings become "deleted").
+ */
+static void
+still_listed(struct run *run, const size_t *v, unsigned char *ok, size_t n)
+{
+	const struct pop3_listing	*l = run->list.l;
+	unsigned char			*gone;
+	size_t				 i, j;
+
+	gone = xcalloc(l->n ? l->n : 1, 1);
+	for (i = 0; i < n; i++)
+		gone[v[i]] = ok[i];
+	for (i = 0; i < n; i++) {
+		if (!ok[i] || !run->list.le[v[i]].shared)
+			continue;
+		for (j = 0; j < l->n; j++)
+			if (!gone[j] && l->e[j].uid_len == l->e[v[i]].uid_len &&
+			    memcmp(POP3_UID(l, j), POP3_UID(l, v[i]),
+			    l->e[j].uid_len) == 0)
+				ok[i] = 0;
+	}
+	free(gone);
 }
 
 int
@@ -188,6 +231,7 @@ delete_phase(struct run *run, int *committed)
 		goto out;
 	}
 	crash_point("quit-ok");
+	still_listed(run, v, ok, (size_t)n);
 	if (mark(run, v, ok, (size_t)n, IDX_S_DELETED, IDX_S_ON_SERVER) ==
 	    -1) {
 		/* Still delete_pending: the next run sees them gone. */

@@ -28,7 +28,7 @@ enum {
 	S_SIGHT_STATE,
 	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
-	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET,
+	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -37,6 +37,8 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_ACCT_DIR] = "SELECT 1 FROM accounts WHERE dir = ?1",
 	[S_ACCT_ADD] = "INSERT INTO accounts(name, dir, host, port, user, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_MSG_SOUND] = "SELECT state = 'verified' AND (note IS NULL OR "
+	    "note NOT LIKE 'verify:%') FROM messages WHERE id = ?1",
 	[S_NEXT_LOGIN_GET] = "SELECT next_login_at FROM accounts WHERE id = ?1",
 	[S_NEXT_LOGIN_SET] = "UPDATE accounts SET next_login_at = ?2 WHERE "
 	    "id = ?1",
@@ -1287,6 +1289,23 @@ idx_bad_count(struct idx *x, int64_t account_id)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return n;
+}
+
+int
+idx_message_sound(struct idx *x, int64_t id)
+{
+	sqlite3_stmt	*s;
+	int		 r, ok = 0;
+
+	if ((s = stmt(x, S_MSG_SOUND)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		ok = sqlite3_column_int(s, 0) == 1;
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading a message's state");
+	return ok;
 }
 
 int

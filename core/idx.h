@@ -38,7 +38,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	4
+#define IDX_SCHEMA_VERSION	5
 
 struct idx;
 
@@ -261,6 +261,8 @@ int		 idx_formats(struct idx *, int64_t account_id, char out[][16],
 /* Sightings of the account whose message failed verification (and was
  * not replaced by a sound copy). */
 int64_t		 idx_bad_count(struct idx *, int64_t account_id);
+/* 1 if the message is verified and not marked damaged, 0 if not, -1. */
+int		 idx_message_sound(struct idx *, int64_t id);
 
 /* One account's state, for "popvault status". */
 struct idx_status {

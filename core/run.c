@@ -661,11 +661,22 @@ want_list(struct run *run, size_t *nwant)
 
 	for (i = 0; i < l->n; i++) {
 		e = &run->list.le[i];
-		if (e->known && !e->drift && e->proven) {
+		if (e->shared && o->mode == RUN_FETCH) {
+			/*
+			 * Listed more than once: one sighting cannot tell the
+			 * copies apart, so each is downloaded every run (stored
+			 * nothing twice) and is deleted, if at all, on that
+			 * session's proof (delete.c).
+			 */
+			log_verbose("UIDL %.*s is listed more than once: "
+			    "message %u fetched to be proven in this session",
+			    (int)l->e[i].uid_len, POP3_UID(l, i), l->e[i].num);
+			if (!e->known)
+				st->fresh++;
+		} else if (e->known && !e->drift && e->proven) {
 			st->known++;
 			continue;
-		}
-		if (e->known && !e->drift) {
+		} else if (e->known && !e->drift) {
 			/* Its bytes are not proven stored: fetch again. */
 			log_verbose("UIDL %.*s: not proven archived (an older "
 			    "index, a damaged copy or an unconfirmed delete); "
@@ -996,6 +1007,8 @@ run_steps(struct run *run, struct pop3_listing *l, int *lockfd)
 			/* The previous session's listing is done with. */
 			free(run->list.le);
 			run->list.le = NULL;
+			free(run->list.got);
+			run->list.got = NULL;
 			run->list.facts = 0;
 			pop3_listing_free(l);
 			memset(l, 0, sizeof *l);
@@ -1096,6 +1109,7 @@ run_source(const struct run_opts *o, struct source *src,
 	free(run.batch.e);
 	free(run.list.le);
 	free(run.list.gone_sizes);
+	free(run.list.got);
 	pop3_listing_free(&l);
 	hash_free(run.msg.whole);
 	hash_free(run.msg.body);

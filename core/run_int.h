@@ -95,6 +95,15 @@ struct run_list {
 	 */
 	int64_t			*gone_sizes;
 	size_t			 ngone;
+	/*
+	 * For a UIDL the listing shows more than once (header-derived UIDLs:
+	 * popa3d, solid-pop3d), what this session's download of each copy
+	 * proved, by listing index: the message row its bytes are in, 0 if
+	 * not downloaded, -1 if the download was far from its LIST size.
+	 * Such a copy may be deleted only on this proof (delete.c). NULL
+	 * until a shared entry is downloaded.
+	 */
+	int64_t			*got;
 };
 
 struct run_msg {

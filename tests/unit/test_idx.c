@@ -531,10 +531,10 @@ test_idx_uidls(void)
 	T_CHECK(a > 0 && b > 0 && m > 0);
 	for (i = 0; i < NELEM(ins); i++)
 		T_CHECK(idx_put_sighting(x, a, ins[i], strlen(ins[i]), m, 10,
-		    1700000000, 0) == 0);
+		    1700000000, 0, 0) == 0);
 	/* Another account's UIDLs stay out; uidllen is honoured. */
-	T_CHECK(idx_put_sighting(x, b, "other", 5, m, 10, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, b, "cutXXX", 3, m, 10, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "other", 5, m, 10, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "cutXXX", 3, m, 10, 1, 0, 0) == 0);
 
 	memset(&l, 0, sizeof l);
 	T_CHECK(idx_known_uidls(x, a, uidl_cb, &l) == 0);
@@ -565,7 +565,7 @@ test_idx_uidls(void)
 	T_CHECK(idx_known_uidls(x, 9999, uidl_cb, &l) == 0 && l.n == 0);
 
 	/* SQL in a UIDL is data. */
-	T_CHECK(idx_put_sighting(x, b, inject, strlen(inject), m, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, inject, strlen(inject), m, 1, 1, 0, 0) == 0);
 	T_CHECK(schema_intact());
 	memset(&l, 0, sizeof l);
 	T_CHECK(idx_known_uidls(x, b, uidl_cb, &l) == 0);
@@ -583,10 +583,10 @@ test_idx_uidls(void)
 		int64_t	m2 = add_msg(x, a, NULL, 2, 2, "new/m2");
 
 		T_CHECK(m2 > 0);
-		T_CHECK(idx_put_sighting(x, a, "b", 1, m2, 99, 2, 0) == 0);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m2, 99, 2, 0, 0) == 0);
 		T_CHECK(peek_int("UPDATE sightings SET proven = 0, state = "
 		    "'deleted' WHERE uidl = 'b' RETURNING 0") == 0);
-		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 3, 0) == 0);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 3, 0, 0) == 0);
 		T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE "
 		    "uidl = 'b'") == 1);
 		T_CHECK(peek_int("SELECT msg FROM sightings WHERE "
@@ -596,17 +596,17 @@ test_idx_uidls(void)
 		/* Re-proved: the first sight stays; reused: it is now. */
 		T_CHECK(peek_int("SELECT first_seen FROM sightings WHERE "
 		    "uidl = 'b' AND account_id = 1") == 1700000000);
-		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 5, 1) == 0);
+		T_CHECK(idx_put_sighting(x, a, "b", 1, m, 10, 5, 1, 0) == 0);
 		T_CHECK(peek_int("SELECT first_seen FROM sightings WHERE "
 		    "uidl = 'b' AND account_id = 1") == 5);
 		/* but the same UIDL in another account is its own row */
-		T_CHECK(idx_put_sighting(x, b, "b", 1, m2, 99, 2, 0) == 0);
+		T_CHECK(idx_put_sighting(x, b, "b", 1, m2, 99, 2, 0, 0) == 0);
 		T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE "
 		    "uidl = 'b'") == 2);
 	}
 
 	/* Foreign keys hold: no sighting of a message that is not there. */
-	T_CHECK(idx_put_sighting(x, a, "dangling", 8, 424242, 1, 1, 0) == -1);
+	T_CHECK(idx_put_sighting(x, a, "dangling", 8, 424242, 1, 1, 0, 0) == -1);
 	T_CHECK(idx_error(x)[0] != '\0');
 	idx_close(x);
 out:
@@ -706,8 +706,8 @@ test_idx_dedup(void)
 	 * A damaged copy absorbs nothing: the content is stored again (a
 	 * repair), and what pointed at the damaged copy is unproven.
 	 */
-	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 9, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, b, "v2", 2, m2, 9, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 9, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "v2", 2, m2, 9, 1, 0, 0) == 0);
 	T_CHECK(idx_mark_damaged(x, m2, "verify: altered") == 0);
 	T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE msg = "
 	    "(SELECT id FROM messages WHERE location = 'new/2') AND "
@@ -732,8 +732,8 @@ test_idx_dedup(void)
 	T_CHECK(idx_bad_count(x, a) == 0);
 	T_CHECK(peek_int("SELECT count(*) FROM sightings WHERE proven = 0") ==
 	    2);
-	T_CHECK(idx_put_sighting(x, a, "u2", 2, m5, 9, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, b, "v2", 2, m5, 9, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m5, 9, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "v2", 2, m5, 9, 1, 0, 0) == 0);
 	T_CHECK(idx_bad_count(x, a) == 0 && idx_bad_count(x, b) == 0);
 	idx_close(x);
 out:
@@ -766,20 +766,20 @@ test_idx_migrate_unproven(void)
 	mshared = add_msg(x, a, "<shared@x>", 3, 3, "new/shared");
 	mlone = add_msg(x, a, "<lone@x>", 4, 4, "new/lone");
 	/* no ID: whole-hash dedup, proven in both accounts */
-	T_CHECK(idx_put_sighting(x, a, "n1", 2, mnoid, 1, 1700000000, 0) ==
+	T_CHECK(idx_put_sighting(x, a, "n1", 2, mnoid, 1, 1700000000, 0, 0) ==
 	    0);
-	T_CHECK(idx_put_sighting(x, b, "n2", 2, mnoid, 1, 1700000050, 0) ==
+	T_CHECK(idx_put_sighting(x, b, "n2", 2, mnoid, 1, 1700000050, 0, 0) ==
 	    0);
 	/* the sighting that created its message, alone: proven */
-	T_CHECK(idx_put_sighting(x, a, "o1", 2, mown, 1, 1700000000, 0) ==
+	T_CHECK(idx_put_sighting(x, a, "o1", 2, mown, 1, 1700000000, 0, 0) ==
 	    0);
 	/* a Message-ID + body "duplicate" in b: unproven, and a's too */
-	T_CHECK(idx_put_sighting(x, a, "s1", 2, mshared, 1, 1700000000, 0) ==
+	T_CHECK(idx_put_sighting(x, a, "s1", 2, mshared, 1, 1700000000, 0, 0) ==
 	    0);
-	T_CHECK(idx_put_sighting(x, b, "s2", 2, mshared, 1, 1700000099, 0) ==
+	T_CHECK(idx_put_sighting(x, b, "s2", 2, mshared, 1, 1700000099, 0, 0) ==
 	    0);
 	/* alone but from another account, or another second: unproven */
-	T_CHECK(idx_put_sighting(x, b, "l1", 2, mlone, 1, 1700000000, 0) ==
+	T_CHECK(idx_put_sighting(x, b, "l1", 2, mlone, 1, 1700000000, 0, 0) ==
 	    0);
 	idx_close(x);
 	/* Back to schema 3 as an older popvault left it. */
@@ -789,6 +789,8 @@ test_idx_migrate_unproven(void)
 		T_CHECK(sqlite3_exec(db, "ALTER TABLE sightings DROP COLUMN "
 		    "proven; ALTER TABLE messages DROP COLUMN variant_of; "
 		    "ALTER TABLE messages DROP COLUMN replaced_by; "
+		    "ALTER TABLE sightings DROP COLUMN odd_size; "
+		    "ALTER TABLE accounts DROP COLUMN next_login_at; "
 		    "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);
 	}
@@ -861,12 +863,12 @@ test_idx_pending(void)
 	m3 = add_msg(x, a, "<3@x>", 0x03, 0xb3, "new/three");
 	m4 = add_msg(x, b, NULL, 0x04, 0xb4, "new/four");
 	T_CHECK(m1 > 0 && m2 > m1 && m3 > m2 && m4 > m3);
-	T_CHECK(idx_put_sighting(x, a, "u1", 2, m1, 1, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 1, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, a, "u3", 2, m3, 1, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, a, "u3b", 3, m3, 1, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, b, "u4", 2, m4, 1, 1, 0) == 0);
-	T_CHECK(idx_put_sighting(x, b, "u3", 2, m3, 1, 1, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u1", 2, m1, 1, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u2", 2, m2, 1, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u3", 2, m3, 1, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, a, "u3b", 3, m3, 1, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "u4", 2, m4, 1, 1, 0, 0) == 0);
+	T_CHECK(idx_put_sighting(x, b, "u3", 2, m3, 1, 1, 0, 0) == 0);
 	T_CHECK(idx_count_messages(x, a) == 3);
 	T_CHECK(idx_count_messages(x, b) == 1);
 	T_CHECK(peek_int("SELECT count(*) FROM messages WHERE "
@@ -1028,6 +1030,55 @@ out:
 	teardown();
 }
 
+/*
+ * Issue 15: a sighting proven by a download far from its LIST size is
+ * marked odd_size, and a later sound download clears the mark; the
+ * account keeps when LOGIN-DELAY allows its next login, and 0 clears it.
+ */
+static int
+odd_cb(void *arg, const struct idx_sighting *g)
+{
+	int	*odd = arg;
+
+	if (g->uidl_len == 1 && g->uidl[0] == 'o')
+		*odd = g->odd_size;
+	return 0;
+}
+
+static void
+test_idx_odd_and_login_delay(void)
+{
+	struct idx	*x;
+	int64_t		 a, m, when = -1;
+	int		 odd = -1;
+
+	if (setup() == -1 || (x = open_idx()) == NULL) {
+		T_CHECK(0);
+		return;
+	}
+	a = new_account(x, "acct");
+	m = add_msg(x, a, NULL, 1, 1, "new/1");
+	T_CHECK(a > 0 && m > 0);
+	T_CHECK(idx_put_sighting(x, a, "o", 1, m, 30, 1, 0, 1) == 0);
+	T_CHECK(idx_sightings(x, a, 1, odd_cb, &odd) == 0 && odd == 1);
+	T_CHECK(idx_sightings(x, a, 0, odd_cb, &odd) == 0 && odd == 1);
+	T_CHECK(peek_int("SELECT odd_size FROM sightings WHERE uidl = 'o'") ==
+	    1);
+	T_CHECK(idx_put_sighting(x, a, "o", 1, m, 30, 2, 0, 0) == 0);
+	T_CHECK(idx_sightings(x, a, 1, odd_cb, &odd) == 0 && odd == 0);
+
+	T_CHECK(idx_next_login(x, a, &when) == 0 && when == 0);
+	T_CHECK(idx_set_next_login(x, a, 1700000900) == 0);
+	T_CHECK(idx_next_login(x, a, &when) == 0 && when == 1700000900);
+	T_CHECK(peek_int("SELECT next_login_at FROM accounts WHERE name = "
+	    "'acct'") == 1700000900);
+	T_CHECK(idx_set_next_login(x, a, 0) == 0);
+	T_CHECK(idx_next_login(x, a, &when) == 0 && when == 0);
+	T_CHECK(peek_int("SELECT next_login_at IS NULL FROM accounts") == 1);
+	idx_close(x);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -1042,5 +1093,6 @@ main(void)
 	T_RUN(test_idx_migrate_unproven);
 	T_RUN(test_idx_pending);
 	T_RUN(test_idx_transactions);
+	T_RUN(test_idx_odd_and_login_delay);
 	return T_END();
 }
