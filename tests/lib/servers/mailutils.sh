@@ -62,7 +62,9 @@
 #   mu_deliver FILE...        putmail each file into the spool, then settle
 #   mu_settle                 one USER/PASS/UIDL/QUIT session
 #   mu_server_messages OUTDIR OUTDIR/0001...: what RETR gives, from the mbox
-#   mu_count                  messages in the mbox
+#                             (once no session holds the spool's lock:
+#                             a session writes the spool as it ends)
+#   mu_count                  messages in the mbox (likewise)
 #   mu_stop                   stop pop3d and its session processes
 #
 # Environment: MU_TRANSCRIPT=1 logs every session's protocol transcript
@@ -475,6 +477,12 @@ mu_start() {
 	fi
 	_mu_fix_store || return 1
 	SRV_NAME=mailutils
+	# Serving a message rewrites it in the spool ("Status: OR" once
+	# read, a new X-IMAPbase in the first message when mail arrives):
+	# the matrix expects each version served to be archived
+	# (tests/lib/servers/matrix.sh, docs/servers/mailutils.md).
+	# shellcheck disable=SC2034  # read by matrix.sh
+	SRV_REWRITES_ON_READ=1
 	SRV_CA=$dir/ca.crt
 	export SRV_NAME SRV_CA SRV_STORE MU_UID MU_MAILGID
 
@@ -625,11 +633,26 @@ def retr(raw):
     return b"".join(out), uidl
 '
 
+# _mu_quiet: wait (up to 10 s) until no session holds the spool's dotlock.
+# A session writes its X-UIDL and Status headers into the spool when it
+# ends, QUIT or not, before it lets go of the lock: a client that has just
+# exited (or been killed) may leave its session running a little longer.
+_mu_quiet() {
+	local _
+	for _ in $(seq 1 100); do
+		[ -e "$SRV_STORE.lock" ] || return 0
+		sleep 0.1
+	done
+	_mu_err "the spool is still locked after 10 s ($SRV_STORE.lock)"
+	return 1
+}
+
 mu_server_messages() {
 	local out=${1:-}
 	[ -n "$out" ] || { _mu_err "usage: mu_server_messages OUTDIR"; return 1; }
 	[ -n "${SRV_STORE:-}" ] || { _mu_err "mu_server_messages: no instance"; return 1; }
 	mkdir -p "$out" || return 1
+	_mu_quiet || return 1
 	python3 -c "$_MU_MBOX_PY"'
 store, out = sys.argv[1], sys.argv[2]
 with open(store, "rb") as f:
@@ -650,6 +673,7 @@ if bad:
 
 mu_count() {
 	[ -n "${SRV_STORE:-}" ] || { _mu_err "mu_count: no instance"; return 1; }
+	_mu_quiet || return 1
 	python3 -c "$_MU_MBOX_PY"'
 with open(sys.argv[1], "rb") as f:
     print(len(messages(f.read())))

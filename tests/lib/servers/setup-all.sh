@@ -8,7 +8,7 @@ set -u
 T_ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cache=${SRV_CACHE:-$T_ROOT/build/servers}
 mkdir -p "$cache"
-for s in courier:cp popa3d:pa solid:sp; do
+for s in courier:cp popa3d:pa solid:sp mailutils:mu; do
 	name=${s%%:*}
 	# shellcheck disable=SC1090
 	( . "$T_ROOT/tests/lib/servers/$name.sh" &&
