@@ -452,6 +452,25 @@ pv_compare sig "$(pv_account_dir "$V80")/maildir" >"$T/sigcmp" 2>&1 ||
 [ "$RC" = 0 ] && [ -z "$why" ] && t_pass exit_80_rerun_completes_nothing_lost ||
     t_fail exit_80_rerun_completes_nothing_lost "exit $RC; ${why#; }: $(said sigrerun)"
 
+# --- 65 (last: it changes Dovecot's UIDL format for every user) ---------------
+
+# A migrated server: every UIDL renamed, the messages the same. Nothing
+# is fetched, no row changes but the old UIDLs' "gone".
+dv_adduser moved "$PW" || t_fail adduser moved
+gen moved 8 47 || t_fail genmail "generator failed"
+V65=$T/v65
+fetch moved1 "$V65" --tls-ca "$DV_CA" "$(url moved)"
+why=
+[ "$RC" = 0 ] || why="the first fetch: exit $RC: $(said moved1)"
+rows0=$(pv_sql "$V65" "select count(*) from messages" 2>&1)
+dv_set pop3_uidl_format '%g' || why="$why; dv_set failed"
+fetch moved "$V65" --tls-ca "$DV_CA" --delete=verified "$(url moved)"
+grep -q "UIDLs changed" "$T/moved.err" || why="$why; no 'UIDLs changed' warning"
+[ "$(pv_sql "$V65" "select count(*) from messages" 2>&1)" = "$rows0" ] ||
+    why="$why; message rows changed"
+[ "$(dv_server_files moved | wc -l)" = 8 ] || why="$why; the server lost messages"
+ck exit_65_uidls_changed "$RC" "${why#; }${why:+: $(said moved)}"
+
 # --- the documented list ----------------------------------------------------
 
 DOC=$(awk '/^\.Sh /{ on = ($0 == ".Sh EXIT STATUS") ; next }
