@@ -286,6 +286,8 @@ probe_main(int argc, char **argv)
 	}
 	/* The same connection as fetch with the same URL and options. */
 	pr.o.window = 1;
+	/* probe never sends TOP or RETR: no naming by TOP here. */
+	pr.o.uidl_by_top = 0;
 	pr.o.capa_cb = capa_keep;
 	pr.o.capa_arg = &pr;
 	log_init(pr.quiet ? LOG_QUIET : LOG_NORMAL + pr.verbose);

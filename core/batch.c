@@ -729,7 +729,7 @@ sink_end(void *arg, size_t li)
 		run->msg.writing = 0;
 		return run_fail_idx(run);
 	}
-	if (run->list.le[li].shared) {
+	if (run->list.le[li].shared || run->list.weak) {
 		if (run->list.got == NULL)
 			run->list.got = xcalloc(run->list.l->n,
 			    sizeof *run->list.got);

@@ -56,9 +56,10 @@ choose(struct run *run, size_t **out)
 		/*
 		 * Only a proven sighting (its own bytes are stored) of a
 		 * verified, undamaged copy; under a UIDL listed more than
-		 * once, only the copies this session downloaded.
+		 * once, or an id that is not the server's UIDL, only the
+		 * copies this session downloaded.
 		 */
-		if (e->shared) {
+		if (e->shared || run->list.weak) {
 			/*
 			 * Listed more than once: deleted only on this session's
 			 * proof of that very copy (its number), its bytes in
@@ -75,7 +76,7 @@ choose(struct run *run, size_t **out)
 				continue;
 		} else if (!e->known || !e->verified || !e->proven || e->bad)
 			continue;
-		if (e->odd && !e->shared) {
+		if (e->odd && !e->shared && !run->list.weak) {
 			/* A download unlike LIST's size proved it. */
 			log_warnx("UIDL %.*s: what the server sent was far from "
 			    "the size it listed, so the archived copy may not be "
@@ -83,7 +84,7 @@ choose(struct run *run, size_t **out)
 			    POP3_UID(l, i));
 			continue;
 		}
-		if (e->drift && !e->shared) {
+		if (e->drift && !e->shared && !run->list.weak) {
 			/* Content drift (docs/delete.md). */
 			log_warnx("UIDL %.*s: the server's message changed size "
 			    "since it was archived; not deleting it",

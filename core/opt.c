@@ -56,6 +56,12 @@ static const struct opt_word logindelay_words[] = {
 	{ NULL, 0 }
 };
 
+static const struct opt_word withoutuidl_words[] = {
+	{ "refuse", 0 },
+	{ "top", 1 },
+	{ NULL, 0 }
+};
+
 static const struct opt_word ageby_words[] = {
 	{ "first-seen", 0 },
 	{ "date", 1 },
@@ -173,6 +179,12 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    0, NULL, NULL, NULL, OPT_CMD_FETCH, 0, 0,
 	    "the server gave its messages new UIDLs (a migrated server): "
 	    "fetch and prove every one, relinking those already stored" },
+	[OPT_WITHOUT_UIDL] = { "without_uidl", "without-uidl", 0, NULL,
+	    OPT_T_WORD, F(without_uidl), withoutuidl_words, 0, 0, NULL, NULL,
+	    "refuse", ACCT, 0, 0,
+	    "a server without UIDL: refuse (default), or top: name each "
+	    "message by its headers (TOP n 0) and size, and delete one only "
+	    "after its download in the same session" },
 	[OPT_ACCOUNT_CHANGED] = { NULL, "account-changed", 0, NULL,
 	    OPT_T_WORD, F(changed), changed_words, 0, 0, NULL, NULL, NULL,
 	    ACCT, 0, 0,
@@ -899,6 +911,7 @@ opt_pop3(const struct opt_values *v, struct pop3_opts *p, char port[8])
 	p->connect_timeout_ms = OPT_ISSET(v, OPT_TIMEOUT) ?
 	    (int)v->timeout * 1000 : 30000;
 	p->max_msg_size = v->max_message_size;
+	p->uidl_by_top = v->without_uidl;
 }
 
 void

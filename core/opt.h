@@ -87,6 +87,7 @@ enum opt_id {
 	OPT_MAX_SESSIONS,
 	OPT_LOGIN_DELAY,
 	OPT_REMAP,
+	OPT_WITHOUT_UIDL,
 	OPT_COUNT
 };
 
@@ -174,6 +175,7 @@ struct opt_values {
 	int			 dedup;		/* enum opt_dedup */
 	int			 ignore_login_delay;
 	int			 remap;		/* fetch --remap */
+	int			 without_uidl;	/* 1: name by TOP */
 
 	/* The command line only. */
 	char			*from;		/* search */

@@ -29,6 +29,7 @@ struct pop3 {
 	struct pop3_caps	 caps;
 	int			 have_capa;
 	int			 utf8;		/* UTF8 accepted */
+	int			 ids_by_top;	/* no UIDL: TOP names */
 	char			 greeting[POP3_STATUS_MAX + 1];
 	char			*out;		/* decoded message bytes */
 	enum pop3_errclass	 eclass;
@@ -772,12 +773,45 @@ list_line(struct pop3 *p, const char *line, size_t len, void *arg)
 	return 0;
 }
 
+/* A LIST line when there is no UIDL: a new entry, named later. */
+static int
+list_only_line(struct pop3 *p, const char *line, size_t len, void *arg)
+{
+	struct pop3_listing	*l = arg;
+	uint32_t		 num;
+	uint64_t		 size;
+	char			 esc[256];
+
+	if (pop3_parse_list(line, len, &num, &size) == -1)
+		return pop3_fail(p, POP3_E_PROTO, "bad LIST line: %s",
+		    log_escape(line, len, esc, sizeof esc));
+	if (l->n > 0 && num <= l->e[l->n - 1].num)
+		return pop3_fail(p, POP3_E_PROTO, "LIST listing out of order "
+		    "or repeated at message %u", num);
+	if (l->n == p->o.max_listing)
+		return pop3_fail(p, POP3_E_PROTO, "LIST listing longer than "
+		    "%zu messages", p->o.max_listing);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->e = xreallocarray(l->e, l->cap, sizeof *l->e);
+	}
+	memset(&l->e[l->n], 0, sizeof l->e[l->n]);
+	l->e[l->n].num = num;
+	l->e[l->n].size = POP3_SIZE_HINT(size);
+	l->n++;
+	return 0;
+}
+
 /* A line of a reply that is read only to stay in step. */
 static int
 skip_line(struct pop3 *p, const char *line, size_t len, void *arg)
 {
 	return 0;
 }
+
+static int	pop3_listing_top(struct pop3 *, struct pop3_listing *, int);
+static int	pop3_fetch(struct pop3 *, const struct pop3_listing *,
+		    const size_t *, size_t, const struct pop3_sink *, int);
 
 int
 pop3_listing(struct pop3 *p, struct pop3_listing *l)
@@ -799,12 +833,16 @@ pop3_listing(struct pop3 *p, struct pop3_listing *l)
 	    == -1 || pop3_status(p, &st, "UIDL") == -1)
 		return -1;
 	if (!st.ok) {
+		if (p->o.uidl_by_top)
+			return pop3_listing_top(p, l, piped);
 		/* Read LIST's reply too, so that QUIT is answered in step. */
 		if (piped && pop3_status(p, &st, "LIST") == 0 && st.ok)
 			(void)pop3_lines(p, POP3_LISTING_MAX, "LIST",
 			    skip_line, NULL);
 		return pop3_fail(p, POP3_E_PROTO, "server does not support "
-		    "UIDL, which keeping mail on the server needs");
+		    "UIDL, which keeping mail on the server needs (the "
+		    "without_uidl = top fallback identifies messages by "
+		    "their headers and size)");
 	}
 	if (pop3_lines(p, POP3_LISTING_MAX, "UIDL", uidl_line, l) == -1)
 		return -1;
@@ -871,28 +909,30 @@ pop3_body(struct pop3 *p, const struct pop3_sink *s, uint32_t num)
  */
 static int
 pop3_queue(struct pop3 *p, const struct pop3_listing *l, const size_t *idx,
-    size_t from, size_t to)
+    size_t from, size_t to, int top)
 {
 	char	buf[64 * 24];
 	size_t	k, n = 0;
 	int	w;
 
 	for (k = from; k < to; k++) {
-		w = snprintf(buf + n, sizeof buf - n, "RETR %u\r\n",
-		    l->e[idx[k]].num);
+		w = snprintf(buf + n, sizeof buf - n, top ? "TOP %u 0\r\n" :
+		    "RETR %u\r\n", l->e[idx[k]].num);
 		if (w < 0 || (size_t)w >= sizeof buf - n)
 			return pop3_fail(p, POP3_E_USAGE, "RETR queue");
 		n += (size_t)w;
-		log_verbose("> RETR %u", l->e[idx[k]].num);
+		log_verbose("> %s %u%s", top ? "TOP" : "RETR",
+		    l->e[idx[k]].num, top ? " 0" : "");
 	}
 	if (n > 0 && conn_write(p->c, buf, n) == -1)
 		return pop3_connfail(p, "sending RETR");
 	return 0;
 }
 
-int
-pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
-    const size_t *idx, size_t n, const struct pop3_sink *s)
+/* RETR, or TOP n 0 with top: each message (header) to the sink. */
+static int
+pop3_fetch(struct pop3 *p, const struct pop3_listing *l,
+    const size_t *idx, size_t n, const struct pop3_sink *s, int top)
 {
 	struct pop3_status	 st;
 	size_t			 sent = 0, done = 0, to;
@@ -906,7 +946,7 @@ pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
 		/* Refill when half the window has been answered. */
 		if (sent - done <= window / 2 && sent < n) {
 			to = done + window < n ? done + window : n;
-			if (pop3_queue(p, l, idx, sent, to) == -1)
+			if (pop3_queue(p, l, idx, sent, to, top) == -1)
 				return -1;
 			sent = to;
 		}
@@ -915,7 +955,8 @@ pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
 			size = p->o.max_msg_size;
 		conn_deadline_in(p->c, p->o.timeout_ms +
 		    (int64_t)(size / POP3_MIN_RATE) * 1000);
-		snprintf(what, sizeof what, "RETR %u", l->e[idx[done]].num);
+		snprintf(what, sizeof what, "%s %u", top ? "TOP" : "RETR",
+		    l->e[idx[done]].num);
 		if (pop3_status(p, &st, what) == -1)
 			return -1;
 		if (!st.ok) {
@@ -937,6 +978,146 @@ pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
 		done++;
 	}
 	return 0;
+}
+
+int
+pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
+    const size_t *idx, size_t n, const struct pop3_sink *s)
+{
+	return pop3_fetch(p, l, idx, n, s, 0);
+}
+
+/*
+ * Without UIDL (without_uidl = top): each message is named by the
+ * SHA-256 of its header block (TOP n 0, unstuffed) and its LIST size,
+ * "top-" and 40 hex digits. Such a name does not change while the
+ * message does not, but two messages may share it, and a message whose
+ * body changes keeps it: so the run deletes such a message only on a
+ * download in the same session (core/delete.c), never on the index.
+ */
+struct top_ctx {
+	struct pop3_listing	*l;
+	struct hash		*h;
+	unsigned char		*ok;		/* per entry: named */
+};
+
+static int
+top_begin(void *arg, size_t i)
+{
+	struct top_ctx	*t = arg;
+
+	hash_free(t->h);
+	t->h = hash_new();
+	return 0;
+}
+
+static int
+top_data(void *arg, const char *b, size_t n)
+{
+	struct top_ctx	*t = arg;
+
+	hash_update(t->h, b, n);
+	return 0;
+}
+
+static int
+top_end(void *arg, size_t i)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	struct top_ctx		*t = arg;
+	struct pop3_entry	*e = &t->l->e[i];
+	unsigned char		 d[HASH_LEN];
+	char			 sz[24], *u;
+	size_t			 k;
+
+	snprintf(sz, sizeof sz, "\n%u", e->size);
+	hash_update(t->h, sz, strlen(sz));
+	hash_final(t->h, d);
+	hash_free(t->h);
+	t->h = NULL;
+	/* The arena was sized for every entry's 44 characters. */
+	u = t->l->arena + e->uid_off;
+	memcpy(u, "top-", 4);
+	for (k = 0; k < 20; k++) {
+		u[4 + 2 * k] = hex[d[k] >> 4];
+		u[5 + 2 * k] = hex[d[k] & 15];
+	}
+	e->uid_len = 44;
+	t->ok[i] = 1;
+	return 0;
+}
+
+static int
+top_failed(void *arg, size_t i, const char *why)
+{
+	struct top_ctx	*t = arg;
+
+	log_warnx("TOP %u 0: %s: the message cannot be named, so it is "
+	    "neither archived nor deleted in this session",
+	    t->l->e[i].num, why);
+	return 0;
+}
+
+static int
+pop3_listing_top(struct pop3 *p, struct pop3_listing *l, int piped)
+{
+	struct pop3_status	 st;
+	struct top_ctx		 t;
+	struct pop3_sink	 sk;
+	size_t			*idx, i, k;
+	int			 r;
+
+	log_warnx("the server does not support UIDL: naming messages by "
+	    "their headers and size (without_uidl = top); a message is "
+	    "deleted only after its download in the same session");
+	conn_deadline_in(p->c, (int64_t)p->o.timeout_ms * 10);
+	if ((!piped && pop3_send(p, "LIST", 0) == -1) ||
+	    pop3_status(p, &st, "LIST") == -1)
+		return -1;
+	if (!st.ok)
+		return pop3_err_reply(p, &st, POP3_E_PROTO, "LIST");
+	if (pop3_lines(p, POP3_LISTING_MAX, "LIST", list_only_line, l) == -1)
+		return -1;
+	/* Every name has 44 characters. */
+	if (l->n > 0) {
+		l->acap = l->n * 44;
+		l->arena = xreallocarray(NULL, l->n, 44);
+	}
+	for (i = 0; i < l->n; i++) {
+		l->e[i].uid_off = (uint32_t)(i * 44);
+		l->e[i].uid_len = 0;
+	}
+	l->alen = l->n * 44;
+	idx = xreallocarray(NULL, l->n ? l->n : 1, sizeof *idx);
+	for (i = 0; i < l->n; i++)
+		idx[i] = i;
+	memset(&t, 0, sizeof t);
+	t.l = l;
+	t.ok = xcalloc(l->n ? l->n : 1, 1);
+	sk.begin = top_begin;
+	sk.data = top_data;
+	sk.end = top_end;
+	sk.failed = top_failed;
+	sk.arg = &t;
+	r = pop3_fetch(p, l, idx, l->n, &sk, 1);
+	hash_free(t.h);
+	free(idx);
+	if (r == 0) {
+		/* Those TOP refused leave the listing. */
+		for (i = k = 0; i < l->n; i++)
+			if (t.ok[i])
+				l->e[k++] = l->e[i];
+		l->n = k;
+		p->ids_by_top = 1;
+	}
+	free(t.ok);
+	return r;
+}
+
+int
+pop3_ids_by_top(struct pop3 *p)
+{
+	return p->ids_by_top;
 }
 
 int

@@ -72,6 +72,8 @@ struct pop3_opts {
 	uint64_t	 max_msg_size;	/* abort a RETR past this */
 	unsigned	 window;	/* RETRs in flight when pipelining */
 	size_t		 max_listing;	/* most messages accepted in UIDL */
+	int		 uidl_by_top;	/* without UIDL: name messages by
+					 * TOP n 0 and size (pop3_listing) */
 	/*
 	 * Optional (probe): called with every CAPA listing line as it
 	 * arrives, unstuffed, without CRLF and not NUL-terminated (server
@@ -191,7 +193,16 @@ int			 pop3_login(struct pop3 *, const char *user,
  */
 int			 pop3_auth(struct pop3 *, const char *mech,
 			    const char *user, const char *secret);
+/*
+ * UIDL and LIST. A server that refuses UIDL is a POP3_E_PROTO failure,
+ * unless opts.uidl_by_top: then each message listed by LIST is named
+ * "top-" and 40 hex digits of the SHA-256 of its header block (TOP n 0)
+ * and its size, and pop3_ids_by_top() says so; a message whose TOP is
+ * refused is left out of the listing (warned).
+ */
 int			 pop3_listing(struct pop3 *, struct pop3_listing *);
+/* 1 when this session's listing was named by TOP (no UIDL). */
+int			 pop3_ids_by_top(struct pop3 *);
 /*
  * Retrieve the messages l->e[idx[k]] for k < n in that order, numbered
  * from this session's listing. Returns 0 when every message was either

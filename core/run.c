@@ -661,15 +661,17 @@ want_list(struct run *run, size_t *nwant)
 
 	for (i = 0; i < l->n; i++) {
 		e = &run->list.le[i];
-		if (e->shared && o->mode == RUN_FETCH) {
+		if ((e->shared || (run->list.weak && o->del != DEL_NEVER)) &&
+		    o->mode == RUN_FETCH) {
 			/*
 			 * Listed more than once: one sighting cannot tell the
 			 * copies apart, so each is downloaded every run (stored
 			 * nothing twice) and is deleted, if at all, on that
 			 * session's proof (delete.c).
 			 */
-			log_verbose("UIDL %.*s is listed more than once: "
-			    "message %u fetched to be proven in this session",
+			log_verbose("UIDL %.*s is listed more than once, or "
+			    "not the server's: message %u fetched to be proven "
+			    "in this session",
 			    (int)l->e[i].uid_len, POP3_UID(l, i), l->e[i].num);
 			if (!e->known)
 				st->fresh++;
@@ -859,6 +861,7 @@ run_session(struct run *run, struct pop3_listing *l, int *lockfd,
 	}
 	if (k == 1)
 		st->listed = l->n;
+	run->list.weak = src->weak_ids;
 	if (!*ready && o->mode == RUN_FETCH &&
 	    open_vault(o, run, lockfd, 1, ready) == -1)
 		return -1;

@@ -104,6 +104,8 @@ struct run_list {
 	 * until a shared entry is downloaded.
 	 */
 	int64_t			*got;
+	int			 weak;		/* the source's ids are weak
+						 * (source.h): as shared */
 };
 
 struct run_msg {

@@ -127,6 +127,12 @@ struct source {
 	 * logins (POP3: LOGIN-DELAY, RFC 2449), or -1 when it says none.
 	 */
 	int			 login_delay;
+	/*
+	 * Set by list: the unique ids are not the server's own (POP3
+	 * without UIDL: named by headers and size), so a message may be
+	 * deleted only after its download in the same session.
+	 */
+	int			 weak_ids;
 };
 
 /* The last error's message ("" if none). */

@@ -204,7 +204,10 @@ sp_list(struct source *s, struct pop3_listing *l)
 {
 	struct source_pop3	*sp = (struct source_pop3 *)s;
 
-	return pop3_listing(sp->p, l) == -1 ? sp_fail(sp) : 0;
+	if (pop3_listing(sp->p, l) == -1)
+		return sp_fail(sp);
+	s->weak_ids = pop3_ids_by_top(sp->p);
+	return 0;
 }
 
 /* struct pop3_sink has the same callbacks; idle is the wait hook. */

@@ -284,6 +284,45 @@ g_capa() {
 	grep -q UIDL "$T/capa_nouidl.err" || W "the error does not name UIDL"
 	verdict capa_no_uidl_refused
 
+	# without_uidl = top (issue 15): each message named by its headers
+	# (TOP n 0) and size. Keep mode: the next run downloads nothing new.
+	# Delete mode: every message is downloaded in the session that
+	# deletes it, and one whose download failed is not deleted although
+	# its name is archived and verified. A message whose body changed
+	# under the same headers and size is stored again before its delete.
+	pysc nouidl <<'EOF'
+import json, os
+m = [{"uidl": "x%d" % i, "text": "Message-ID: <t%d@x>\nSubject: %d\n\nbody %d\n"
+      % (i, i, i)} for i in range(1, 4)]
+changed = dict(m[2], text=m[2]["text"].replace("body 3", "BODY 3"))
+rules = [{"match": "UIDL.*", "reply": "-ERR unknown command"},
+         {"match": "RETR 2", "session": 4, "reply": "-ERR busy"}]
+json.dump({"capa": ["USER", "TOP"], "messages": m, "rules": rules,
+           "sessions": {"4": {"messages": m[:2] + [changed]}}},
+          open(os.environ["OUT"], "w"))
+EOF
+	printf 'Message-ID: <t3@x>\nSubject: 3\n\nBODY 3\n' >"$T/t3b.eml"
+	fp nouidl tls --max-conns 5
+	pvs nouidl1 "$T/nouidl.vault" --without-uidl top
+	rc_in 0; eq archived "$(field nouidl1 archived)" 3
+	eq "TOP in session 1" "$(grep -cE '^S1 C tls q=[0-9]+ TOP [0-9]+ 0$' "$FP_LOG")" 3
+	pvs nouidl2 "$T/nouidl.vault" --without-uidl top
+	rc_in 0; eq archived "$(field nouidl2 archived)" 0
+	eq "RETR in session 2" "$(grep -cE '^S2 C tls q=[0-9]+ RETR' "$FP_LOG")" 0
+	verdict without_uidl_top_keeps_and_finds_nothing_new
+	pvs nouidl3 "$T/nouidl.vault" --without-uidl top --delete=older-than=100d
+	rc_in 0; eq "DELE in session 3 (none old enough)" "$(grep -cE '^S3 C tls q=[0-9]+ DELE' "$FP_LOG")" 0
+	pvs nouidl4 "$T/nouidl.vault" --without-uidl top --delete=verified
+	fp_end
+	rc_in 1
+	eq "RETR in session 4" "$(grep -cE '^S4 C tls q=[0-9]+ RETR' "$FP_LOG")" 3
+	eq "DELE 1" "$(grep -cE '^S4 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 1
+	eq "DELE 2 (its download failed)" "$(grep -cE '^S4 C tls q=[0-9]+ DELE 2$' "$FP_LOG")" 0
+	eq "DELE 3" "$(grep -cE '^S4 C tls q=[0-9]+ DELE 3$' "$FP_LOG")" 1
+	eq "messages rows" "$(rows "$T/nouidl.vault")" 4
+	has_msg "$T/nouidl.vault" "$T/t3b.eml"
+	verdict without_uidl_top_deletes_only_on_this_sessions_download
+
 	# With PIPELINING, LIST goes out with UIDL; UIDL refused all the
 	# same: stop on UIDL, read LIST's reply so QUIT stays in step.
 	sc pipe_nouidl "{\"capa\":[\"PIPELINING\",\"UIDL\",\"USER\"],\"messages\":$MSGS,\"rules\":[{\"match\":\"UIDL\",\"reply\":\"-ERR UIDL broken\"}]}"
