@@ -372,6 +372,7 @@ sink_begin(void *arg, size_t li)
 	crash_point("retr-begin");
 	hash_reset(m->whole);
 	hash_reset(m->body);
+	hash_head_reset(&m->head);
 	hdr_init(&m->hs);
 	m->size = 0;
 	run->ctx.st->cur_bytes = 0;
@@ -398,8 +399,10 @@ sink_data(void *arg, const char *p, size_t n)
 	size_t		 h = 0;
 
 	hash_update(m->whole, p, n);
-	if (!m->hs.in_body)
+	if (!m->hs.in_body) {
 		h = hdr_feed(&m->hs, p, n);
+		hash_head_update(&m->head, p, h);
+	}
 	if (h < n)
 		hash_update(m->body, p + h, n - h);
 	m->size += n;
@@ -638,6 +641,7 @@ claim(struct run *run, struct bentry *e, int *dup)
 		m.first_seen = now;
 		m.date_epoch = INT64_MIN;
 		m.variant_of = d.variant_of;
+		m.head_sha256 = e->head;
 		if (m.date != NULL)
 			hdr_parse_date(m.date, m.date_len, &m.date_epoch);
 		if (idx_add_message(idx, &m, &e->msg_id) == -1)
@@ -716,6 +720,7 @@ sink_end(void *arg, size_t li)
 	}
 	hash_final(run->msg.whole, e->sha);
 	hash_final(run->msg.body, e->body);
+	hash_head_final(&run->msg.head, e->head);
 	keep_meta(run, e);
 	st->bytes += run->msg.size;
 	st->done++;
@@ -729,7 +734,8 @@ sink_end(void *arg, size_t li)
 		run->msg.writing = 0;
 		return run_fail_idx(run);
 	}
-	if (run->list.le[li].shared || run->list.weak) {
+	if (run->list.le[li].shared || run->list.weak ||
+	    run->ctx.o->del != DEL_NEVER) {
 		if (run->list.got == NULL)
 			run->list.got = xcalloc(run->list.l->n,
 			    sizeof *run->list.got);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hdr.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
@@ -136,6 +137,229 @@ mark(struct run *run, const size_t *v, const unsigned char *ok, size_t n,
 	return idx_commit(idx);
 }
 
+/* TOP n 0 of the messages to check: each one's header hash. */
+struct headchk {
+	struct run		*run;
+	struct hash_head	 hh;
+	unsigned char		*same;		/* by listing index */
+	unsigned char		*want;		/* HASH_LEN each, by place */
+	unsigned char		*have;		/* ... known, by place */
+	uint32_t		*place;		/* listing index -> place */
+};
+
+/* Reading an archived copy back: its header section's hash. */
+struct headread {
+	struct hdr_scan		 hs;
+	struct hash_head	*hh;
+};
+
+static int
+headread_cb(void *arg, const void *p, size_t n)
+{
+	struct headread	*hr = arg;
+	size_t		 h;
+
+	if (hr->hs.in_body)
+		return 0;
+	h = hdr_feed(&hr->hs, p, n);
+	hash_head_update(hr->hh, p, h);
+	return 0;
+}
+
+/*
+ * The stored header hash of each message to check; a copy stored before
+ * schema 5 has none: read back from the archive when it is the account's
+ * own in this format, and recorded. Unknown otherwise (have 0).
+ */
+static int
+head_wanted(struct run *run, struct headchk *hc, const size_t *chk,
+    size_t n)
+{
+	const struct pop3_listing	*l = run->list.l;
+	struct idx_head			 h;
+	struct headread			 hr;
+	size_t				 i;
+
+	for (i = 0; i < n; i++) {
+		if (idx_sighting_head(run->ctx.idx, run->ctx.acct,
+		    POP3_UID(l, chk[i]), l->e[chk[i]].uid_len,
+		    run->ctx.o->format->name, &h) == -1)
+			return run_fail_idx(run);
+		if (!h.have && h.readable) {
+			hdr_init(&hr.hs);
+			hr.hh = &hc->hh;
+			hash_head_reset(&hc->hh);
+			if (run->ctx.fmt->ops->read(run->ctx.fmt, h.location,
+			    headread_cb, &hr) == 0) {
+				hash_head_final(&hc->hh, h.head);
+				h.have = 1;
+				if (idx_set_head(run->ctx.idx, h.msg,
+				    h.head) == -1)
+					return run_fail_idx(run);
+			}
+		}
+		hc->have[i] = (unsigned char)h.have;
+		memcpy(hc->want + i * HASH_LEN, h.head, HASH_LEN);
+	}
+	return 0;
+}
+
+static int
+head_begin(void *arg, size_t li)
+{
+	struct headchk	*hc = arg;
+
+	hash_head_reset(&hc->hh);
+	return 0;
+}
+
+static int
+head_data(void *arg, const char *p, size_t n)
+{
+	struct headchk	*hc = arg;
+
+	hash_head_update(&hc->hh, p, n);
+	return 0;
+}
+
+static int
+head_end(void *arg, size_t li)
+{
+	struct headchk	*hc = arg;
+	unsigned char	 got[HASH_LEN];
+	uint32_t	 k = hc->place[li];
+
+	hash_head_final(&hc->hh, got);
+	hc->same[li] = hc->have[k] &&
+	    memcmp(got, hc->want + k * HASH_LEN, HASH_LEN) == 0;
+	return 0;
+}
+
+static int
+head_failed(void *arg, size_t li, const char *why)
+{
+	struct headchk	*hc = arg;
+
+	log_verbose("TOP %u 0: %s", hc->run->list.l->e[li].num, why);
+	return 0;
+}
+
+/*
+ * A message chosen for deletion that this session did not download was
+ * proven by an earlier download, and may have changed on the server
+ * since without changing size (Mailutils rewrites a header in place):
+ * its header section now (TOP n 0) must hash as the stored copy's.
+ * Otherwise (or a stored copy without that hash, from before schema 5,
+ * a TOP refused, a source that cannot) fetch downloads it now, stores
+ * it if its bytes are new, and deletes it only on that proof; prune
+ * keeps it and leaves it to the next fetch. Compacts v; returns the
+ * count left, or -1 (the failure recorded).
+ */
+static ssize_t
+confirm(struct run *run, size_t *v, size_t n)
+{
+	const struct pop3_listing	*l = run->list.l;
+	const struct run_opts		*o = run->ctx.o;
+	struct source			*src = run->ctx.src;
+	struct source_sink		 sink;
+	struct headchk			 hc;
+	size_t				*chk, nchk = 0, i, k = 0, nbad = 0;
+	int64_t				 g;
+	int				 r = 0;
+
+	chk = xreallocarray(NULL, n ? n : 1, sizeof *chk);
+	for (i = 0; i < n; i++)
+		if (run->list.got == NULL || run->list.got[v[i]] == 0)
+			chk[nchk++] = v[i];
+	if (nchk == 0) {
+		free(chk);
+		return (ssize_t)n;
+	}
+	memset(&hc, 0, sizeof hc);
+	hc.run = run;
+	hc.same = xcalloc(l->n ? l->n : 1, 1);
+	hc.place = xcalloc(l->n ? l->n : 1, sizeof *hc.place);
+	hc.want = xreallocarray(NULL, nchk, HASH_LEN);
+	hc.have = xcalloc(nchk, 1);
+	for (i = 0; i < nchk; i++)
+		hc.place[chk[i]] = (uint32_t)i;
+	if (head_wanted(run, &hc, chk, nchk) == -1) {
+		r = -1;
+		goto out;
+	}
+	if (src->ops->head != NULL) {
+		memset(&sink, 0, sizeof sink);
+		sink.begin = head_begin;
+		sink.data = head_data;
+		sink.end = head_end;
+		sink.failed = head_failed;
+		sink.arg = &hc;
+		if (src->ops->head(src, l, chk, nchk, &sink) == -1) {
+			r = run_fail(run, src->grade > FAIL_ACCOUNT ?
+			    src->grade : FAIL_ACCOUNT, src->reason, o->account,
+			    source_error(src));
+			goto out;
+		}
+	}
+	/* Those whose headers differ, or could not be compared. */
+	for (i = k = 0; i < nchk; i++)
+		if (!hc.same[chk[i]])
+			chk[k++] = chk[i];
+	nbad = k;
+	/* Over the size limit: not downloaded, so not deleted. */
+	for (i = k = 0; i < nbad; i++)
+		if (l->e[chk[i]].size <= o->pop3.max_msg_size)
+			chk[k++] = chk[i];
+	nbad = k;
+	if (nbad > 0 && o->mode == RUN_FETCH) {
+		log_info("%s: %zu message(s) to delete not downloaded in this "
+		    "run differ from, or cannot be compared with, the archived "
+		    "copy's headers: downloaded again to prove them", o->account,
+		    nbad);
+		if (run->list.got == NULL)
+			run->list.got = xcalloc(l->n, sizeof *run->list.got);
+		run->ctx.st->reproved += nbad;
+		if (run_fetch(run, chk, nbad) == -1) {
+			r = -1;
+			goto out;
+		}
+	}
+	/* Keep the proven: headers as stored, or downloaded just now. */
+	for (i = k = 0; i < n; i++) {
+		if (run->list.got != NULL && (g = run->list.got[v[i]]) != 0) {
+			if (g < 0)
+				continue;
+			if ((r = idx_message_sound(run->ctx.idx, g)) == -1) {
+				run_fail_idx(run);
+				goto out;
+			}
+			if (r == 0)
+				continue;
+		} else if (!hc.same[v[i]]) {
+			log_warnx("UIDL %.*s: the server's message is not the "
+			    "archived one (its headers differ); not deleted, "
+			    "and fetched again by the next fetch",
+			    (int)l->e[v[i]].uid_len, POP3_UID(l, v[i]));
+			if (idx_unprove_sighting(run->ctx.idx, run->ctx.acct,
+			    POP3_UID(l, v[i]), l->e[v[i]].uid_len) == -1) {
+				r = run_fail_idx(run);
+				goto out;
+			}
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	r = 0;
+out:
+	hash_head_free(&hc.hh);
+	free(hc.same);
+	free(hc.place);
+	free(hc.want);
+	free(hc.have);
+	free(chk);
+	return r == -1 ? -1 : (ssize_t)k;
+}
+
 /*
  * A UIDL listed more than once stays "on the server" while a copy the
  * session did not delete is still there: its entries in ok are cleared
@@ -184,6 +408,11 @@ delete_phase(struct run *run, int *committed)
 		    "disagree (run popvault verify)");
 	if ((n = choose(run, &v)) == -1)
 		return fail_note(&run->fail, FAIL_RUN, FAIL_R_SOFTWARE);
+	if (n > 0 && o->mode != RUN_DRY && (n = confirm(run, v, (size_t)n)) ==
+	    -1) {
+		free(v);
+		return -1;
+	}
 	st->planned = (uint64_t)n;
 	if (n == 0 || o->mode == RUN_DRY)
 		goto out;

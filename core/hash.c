@@ -53,6 +53,53 @@ hash_final(struct hash *h, unsigned char out[HASH_LEN])
 }
 
 void
+hash_head_reset(struct hash_head *hh)
+{
+	if (hh->h == NULL)
+		hh->h = hash_new();
+	else
+		hash_reset(hh->h);
+	hh->pend = 0;
+}
+
+void
+hash_head_update(struct hash_head *hh, const char *p, size_t n)
+{
+	size_t	i, k;
+
+	/* The last byte that is neither CR nor LF, if any. */
+	for (k = n; k > 0 && (p[k - 1] == '\r' || p[k - 1] == '\n'); k--)
+		;
+	if (k > 0) {
+		hash_update(hh->h, hh->buf, hh->pend);
+		hh->pend = 0;
+		hash_update(hh->h, p, k);
+	}
+	for (i = k; i < n; i++) {
+		/* A long run of line ends: the same flush at the same byte. */
+		if (hh->pend == sizeof hh->buf) {
+			hash_update(hh->h, hh->buf, hh->pend);
+			hh->pend = 0;
+		}
+		hh->buf[hh->pend++] = p[i];
+	}
+}
+
+void
+hash_head_final(struct hash_head *hh, unsigned char out[HASH_LEN])
+{
+	hash_final(hh->h, out);
+	hh->pend = 0;
+}
+
+void
+hash_head_free(struct hash_head *hh)
+{
+	hash_free(hh->h);
+	hh->h = NULL;
+}
+
+void
 hash_free(struct hash *h)
 {
 	if (h == NULL)

@@ -20,6 +20,24 @@ void		 hash_update(struct hash *, const void *, size_t);
 void		 hash_final(struct hash *, unsigned char out[HASH_LEN]);
 void		 hash_free(struct hash *);
 
+/*
+ * The SHA-256 of a message's header block as the run compares it with
+ * what TOP n 0 gives (core/delete.c): the bytes of the header section,
+ * without the CR and LF bytes that end it (the empty line, and what a
+ * server adds or drops there). Fed in chunks of any split, the same
+ * bytes give the same digest.
+ */
+struct hash_head {
+	struct hash	*h;
+	size_t		 pend;		/* CR/LF bytes held back */
+	char		 buf[64];
+};
+
+void		 hash_head_reset(struct hash_head *);	/* h made if NULL */
+void		 hash_head_update(struct hash_head *, const char *, size_t);
+void		 hash_head_final(struct hash_head *, unsigned char out[HASH_LEN]);
+void		 hash_head_free(struct hash_head *);
+
 /* One-shot SHA-256. */
 void		 hash_sha256(const void *, size_t, unsigned char out[HASH_LEN]);
 /* One-shot MD5 as lower-case hex (APOP, RFC 1939 section 7). */

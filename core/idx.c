@@ -28,7 +28,7 @@ enum {
 	S_SIGHT_STATE,
 	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
-	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND,
+	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -37,6 +37,12 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_ACCT_DIR] = "SELECT 1 FROM accounts WHERE dir = ?1",
 	[S_ACCT_ADD] = "INSERT INTO accounts(name, dir, host, port, user, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_SIGHT_HEAD] = "SELECT m.head_sha256, m.id, m.account_id = "
+	    "s.account_id AND m.format = ?3 AND m.state <> 'pending', "
+	    "m.location FROM sightings s JOIN messages "
+	    "m ON m.id = s.msg WHERE s.account_id = ?1 AND s.uidl = ?2",
+	[S_SET_HEAD] = "UPDATE messages SET head_sha256 = ?2 WHERE id = ?1 "
+	    "AND head_sha256 IS NULL",
 	[S_MSG_SOUND] = "SELECT state = 'verified' AND (note IS NULL OR "
 	    "note NOT LIKE 'verify:%') FROM messages WHERE id = ?1",
 	[S_NEXT_LOGIN_GET] = "SELECT next_login_at FROM accounts WHERE id = ?1",
@@ -62,9 +68,10 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "(?3 = 0 OR account_id = ?3) LIMIT 1",
 	[S_MSG_ADD] = "INSERT INTO messages(account_id, sha256, body_sha256, "
 	    "size, message_id, date, from_addr, subject, return_path, state, "
-	    "format, location, first_seen, date_epoch, variant_of) VALUES "
+	    "format, location, first_seen, date_epoch, variant_of, "
+	    "head_sha256) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11, ?12, "
-	    "?13, ?14)",
+	    "?13, ?14, ?15)",
 	/*
 	 * The server's message under (account, UIDL) is the content msg:
 	 * proven, on the server. A reused UIDL (fresh = 1) is a new
@@ -250,7 +257,14 @@ static const char *const idx_migrations[] = {
 	 * server's LOGIN-DELAY (RFC 2449) allows the next login.
 	 */
 	"ALTER TABLE sightings ADD COLUMN odd_size INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE accounts ADD COLUMN next_login_at INTEGER;",
+	"ALTER TABLE accounts ADD COLUMN next_login_at INTEGER;"
+	/*
+	 * head_sha256: the header block's hash (hash_head_*), compared with
+	 * TOP n 0 before a message not downloaded in the deleting session
+	 * is deleted; NULL for messages stored before (proven by a download
+	 * then).
+	 */
+	"ALTER TABLE messages ADD COLUMN head_sha256 BLOB;",
 };
 
 struct idx {
@@ -879,6 +893,9 @@ idx_add_message(struct idx *x, const struct idx_msg *m, int64_t *id)
 		sqlite3_bind_int64(s, 13, m->date_epoch);
 	if (m->variant_of != 0)
 		sqlite3_bind_int64(s, 14, m->variant_of);
+	if (m->head_sha256 != NULL)
+		sqlite3_bind_blob(s, 15, m->head_sha256, HASH_LEN,
+		    SQLITE_STATIC);
 	if (step_done(x, s, "adding message") == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(x->db);
@@ -1289,6 +1306,52 @@ idx_bad_count(struct idx *x, int64_t account_id)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return n;
+}
+
+int
+idx_sighting_head(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, const char *format, struct idx_head *h)
+{
+	sqlite3_stmt	*s;
+	const char	*loc;
+	int		 r;
+
+	memset(h, 0, sizeof *h);
+	if ((s = stmt(x, S_SIGHT_HEAD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, format, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		h->msg = sqlite3_column_int64(s, 1);
+		if (sqlite3_column_type(s, 0) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(s, 0) == HASH_LEN) {
+			memcpy(h->head, sqlite3_column_blob(s, 0), HASH_LEN);
+			h->have = 1;
+		} else if (sqlite3_column_int(s, 2) == 1 &&
+		    (loc = (const char *)sqlite3_column_text(s, 3)) != NULL &&
+		    strlen(loc) < sizeof h->location) {
+			/* Readable here: the account's own, in its format. */
+			memcpy(h->location, loc, strlen(loc) + 1);
+			h->readable = 1;
+		}
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading a header hash");
+	return 0;
+}
+
+int
+idx_set_head(struct idx *x, int64_t msg, const unsigned char head[HASH_LEN])
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_SET_HEAD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg);
+	sqlite3_bind_blob(s, 2, head, HASH_LEN, SQLITE_STATIC);
+	return step_done(x, s, "recording a header hash");
 }
 
 int

@@ -57,6 +57,7 @@ struct idx_msg {
 	int64_t		 first_seen;
 	int64_t		 date_epoch;	/* Date header; INT64_MIN: none */
 	int64_t		 variant_of;	/* 0, or the copy it is a variant of */
+	const unsigned char *head_sha256; /* hash_head_* of it, or NULL */
 };
 
 struct idx	*idx_open(const char *path, char *err, size_t errlen);
@@ -261,6 +262,26 @@ int		 idx_formats(struct idx *, int64_t account_id, char out[][16],
 /* Sightings of the account whose message failed verification (and was
  * not replaced by a sound copy). */
 int64_t		 idx_bad_count(struct idx *, int64_t account_id);
+/*
+ * The header hash (hash_head_*) of the message the sighting (account,
+ * UIDL) points at: have when the row has one; else readable, with its
+ * location, when the message is the account's own in format (stored
+ * before schema 5: the caller reads it back and records the hash with
+ * idx_set_head()). All zero when there is no such sighting. 0 or -1.
+ */
+struct idx_head {
+	int64_t		 msg;
+	int		 have;
+	unsigned char	 head[HASH_LEN];
+	int		 readable;
+	char		 location[512];
+};
+
+int		 idx_sighting_head(struct idx *, int64_t account_id,
+		    const char *uidl, size_t uidllen, const char *format,
+		    struct idx_head *);
+int		 idx_set_head(struct idx *, int64_t msg,
+		    const unsigned char head[HASH_LEN]);
 /* 1 if the message is verified and not marked damaged, 0 if not, -1. */
 int		 idx_message_sound(struct idx *, int64_t id);
 

@@ -871,9 +871,12 @@ pop3_listing(struct pop3 *p, struct pop3_listing *l)
 	return 0;
 }
 
-/* Stream one multi-line RETR body to the sink. */
+#define POP3_TOP_MAX	(64ULL << 20)
+
+/* Stream one multi-line RETR body to the sink, at most max bytes. */
 static int
-pop3_body(struct pop3 *p, const struct pop3_sink *s, uint32_t num)
+pop3_body(struct pop3 *p, const struct pop3_sink *s, uint32_t num,
+    uint64_t max)
 {
 	struct dot_state	 ds;
 	const char		*in;
@@ -890,10 +893,10 @@ pop3_body(struct pop3 *p, const struct pop3_sink *s, uint32_t num)
 		done = dot_feed(&ds, in, inlen, p->out, &outlen, &used);
 		conn_consume(p->c, used);
 		total += outlen;
-		if (total > p->o.max_msg_size)
+		if (total > max)
 			return pop3_fail(p, POP3_E_PROTO, "message %u is larger "
 			    "than the maximum size (%llu bytes); aborting", num,
-			    (unsigned long long)p->o.max_msg_size);
+			    (unsigned long long)max);
 		if (outlen > 0 && s->data(s->arg, p->out, outlen) == -1)
 			return pop3_fail(p, POP3_E_LOCAL, "storing message %u",
 			    num);
@@ -970,7 +973,14 @@ pop3_fetch(struct pop3 *p, const struct pop3_listing *l,
 		if (s->begin(s->arg, idx[done]) == -1)
 			return pop3_fail(p, POP3_E_LOCAL, "message %u",
 			    l->e[idx[done]].num);
-		if (pop3_body(p, s, l->e[idx[done]].num) == -1)
+		/*
+		 * A header section is part of a message, but one archived
+		 * before the size limit was lowered is checked too: TOP
+		 * gets room (what never ends is stopped by the deadline).
+		 */
+		if (pop3_body(p, s, l->e[idx[done]].num, top &&
+		    p->o.max_msg_size < POP3_TOP_MAX ? POP3_TOP_MAX :
+		    p->o.max_msg_size) == -1)
 			return -1;
 		if (s->end(s->arg, idx[done]) == -1)
 			return pop3_fail(p, POP3_E_LOCAL, "message %u",
@@ -985,6 +995,13 @@ pop3_retrieve(struct pop3 *p, const struct pop3_listing *l,
     const size_t *idx, size_t n, const struct pop3_sink *s)
 {
 	return pop3_fetch(p, l, idx, n, s, 0);
+}
+
+int
+pop3_top(struct pop3 *p, const struct pop3_listing *l, const size_t *idx,
+    size_t n, const struct pop3_sink *s)
+{
+	return pop3_fetch(p, l, idx, n, s, 1);
 }
 
 /*

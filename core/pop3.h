@@ -211,6 +211,13 @@ int			 pop3_ids_by_top(struct pop3 *);
 int			 pop3_retrieve(struct pop3 *,
 			    const struct pop3_listing *, const size_t *idx,
 			    size_t n, const struct pop3_sink *);
+/*
+ * As pop3_retrieve(), with TOP n 0 (RFC 1939): the header section of
+ * each message, the empty line after it, and no body line.
+ */
+int			 pop3_top(struct pop3 *, const struct pop3_listing *,
+			    const size_t *idx, size_t n,
+			    const struct pop3_sink *);
 int			 pop3_quit(struct pop3 *);
 /*
  * DELE one message by its number in this session's listing. -1 with

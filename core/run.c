@@ -730,32 +730,27 @@ want_list(struct run *run, size_t *nwant)
  * failure stopped the account (recorded in run->fail); what was
  * complete before the source failed is committed and verified.
  */
-static int
-fetch_new(struct run *run)
+int
+run_fetch(struct run *run, const size_t *want, size_t nwant)
 {
 	const struct run_opts	*o = run->ctx.o;
 	struct run_stats	*st = run->ctx.st;
 	struct source		*src = run->ctx.src;
 	struct source_sink	 sink;
-	size_t			*want, nwant = 0;
 	int			 r, ours;
 
-	want = want_list(run, &nwant);
-	log_event("listing", "listed=%zu new=%zu", run->list.l->n, nwant);
-	if (o->mode != RUN_FETCH) {
-		free(want);
-		return 0;
-	}
 	st->phase = RUN_PH_FETCH;
-	st->fetch_t0 = now_ms();
+	if (st->fetch_t0 == 0)
+		st->fetch_t0 = now_ms();
 	progress_tick();
-	run->msg.whole = hash_new();
-	run->msg.body = hash_new();
-	if (o->format->flags & FMT_F_NEEDS_SIZE)
+	if (run->msg.whole == NULL) {
+		run->msg.whole = hash_new();
+		run->msg.body = hash_new();
+	}
+	if ((o->format->flags & FMT_F_NEEDS_SIZE) && run->msg.spool == NULL)
 		run->msg.spool = spool_new(st->where, 1 << 20);
 	batch_sink(run, &sink);
 	r = src->ops->retrieve(src, run->list.l, want, nwant, &sink);
-	free(want);
 	if (r == -1) {
 		/* Stopped by a failure of ours (recorded), or the source's? */
 		ours = fail_stops(&run->fail);
@@ -774,6 +769,24 @@ fetch_new(struct run *run)
 	/* The last batch's read-back: recorded before any delete. */
 	(void)batch_verify_finish(run);
 	return fail_stops(&run->fail) ? -1 : 0;
+}
+
+static int
+fetch_new(struct run *run)
+{
+	const struct run_opts	*o = run->ctx.o;
+	size_t			*want, nwant = 0;
+	int			 r;
+
+	want = want_list(run, &nwant);
+	log_event("listing", "listed=%zu new=%zu", run->list.l->n, nwant);
+	if (o->mode != RUN_FETCH) {
+		free(want);
+		return 0;
+	}
+	r = run_fetch(run, want, nwant);
+	free(want);
+	return r;
 }
 
 /*
@@ -1116,6 +1129,7 @@ run_source(const struct run_opts *o, struct source *src,
 	pop3_listing_free(&l);
 	hash_free(run.msg.whole);
 	hash_free(run.msg.body);
+	hash_head_free(&run.msg.head);
 	spool_free(run.msg.spool);
 	if (run.ctx.fmt != NULL)
 		run.ctx.fmt->ops->close(run.ctx.fmt);

@@ -33,6 +33,7 @@ struct bentry {
 	size_t		 mid_off, mid_len;	/* Message-ID key in meta */
 	int		 has_mid;
 	int		 odd;		/* size far from LIST's */
+	unsigned char	 head[HASH_LEN];	/* hash_head_* */
 };
 
 /*
@@ -110,6 +111,7 @@ struct run_list {
 
 struct run_msg {
 	struct hash		*whole, *body;	/* SHA-256: all, body */
+	struct hash_head	 head;		/* the header block's */
 	struct hdr_scan		 hs;
 	uint64_t		 size;		/* bytes so far */
 	int			 writing;	/* fmt has the message begun */
@@ -192,6 +194,14 @@ int	run_fail(struct run *, enum fail_grade, enum fail_reason,
 	    const char *what, const char *why);
 int	run_fail_io(struct run *, const char *what, const char *why);
 int	run_fail_idx(struct run *);
+
+/*
+ * Download the listing's entries want[0..n) into the archive (the sink
+ * of batch.c), commit and verify them: fetch's step, and the proof
+ * delete.c asks for before deleting a message whose server copy may
+ * have changed. 0, or -1 when a failure stopped the account (recorded).
+ */
+int	run_fetch(struct run *, const size_t *want, size_t n);
 
 /* Refresh run->list.le from the index (and, unless dry, reconcile). */
 int	run_merge(struct run *, int reconcile, int facts);

@@ -95,6 +95,14 @@ struct source_ops {
 			    const struct pop3_listing *l, const size_t *which,
 			    size_t n, const struct source_sink *);
 	/*
+	 * As retrieve, the header section of each message only (POP3: TOP
+	 * n 0), for the check before a delete (core/delete.c); NULL when the
+	 * source cannot (every message to delete is then downloaded).
+	 */
+	int		 (*head)(struct source *,
+			    const struct pop3_listing *l, const size_t *which,
+			    size_t n, const struct source_sink *);
+	/*
 	 * Nonzero when more of the current retrieval is at hand without
 	 * waiting (bytes buffered, or a source that never waits); 0 when
 	 * the sink's next call may wait for a server.

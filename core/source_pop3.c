@@ -231,6 +231,21 @@ sp_retrieve(struct source *s, const struct pop3_listing *l,
 	return r == -1 ? sp_fail(sp) : 0;
 }
 
+static int
+sp_head(struct source *s, const struct pop3_listing *l, const size_t *which,
+    size_t n, const struct source_sink *sink)
+{
+	struct source_pop3	*sp = (struct source_pop3 *)s;
+	struct pop3_sink	 ps;
+
+	ps.begin = sink->begin;
+	ps.data = sink->data;
+	ps.end = sink->end;
+	ps.failed = sink->failed;
+	ps.arg = sink->arg;
+	return pop3_top(sp->p, l, which, n, &ps) == -1 ? sp_fail(sp) : 0;
+}
+
 static size_t
 sp_pending(struct source *s)
 {
@@ -291,6 +306,7 @@ static const struct source_ops source_pop3_ops = {
 	.login = sp_login,
 	.list = sp_list,
 	.retrieve = sp_retrieve,
+	.head = sp_head,
 	.pending = sp_pending,
 	.mark_delete = sp_mark_delete,
 	.commit = sp_commit,

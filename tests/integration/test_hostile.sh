@@ -1332,6 +1332,49 @@ EOF
 	    "$(grep -cE '^S4 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 1
 	has_msg "$T/drift.vault" "$T/drift1.eml"
 	verdict content_drift_deleted_once_resolved
+
+	# Issue 15: a change that keeps the size (Mailutils rewrites
+	# X-IMAPbase in place when mail arrives). Before deleting a message
+	# it did not download in this session, popvault compares its header
+	# section (TOP n 0) with the archived copy's: they differ, so fetch
+	# downloads it again and archives the new version before its DELE;
+	# prune does not delete it and leaves it to the next fetch.
+	local s1 s2
+	s1='{"uidl":"same","text":"Subject: s\nX-IMAPbase: 1000 1\n\nbody\n"}'
+	s2='{"uidl":"same","text":"Subject: s\nX-IMAPbase: 1000 2\n\nbody\n"}'
+	printf 'Subject: s\nX-IMAPbase: 1000 2\n\nbody\n' >"$T/same2.eml"
+	sc samesize "{\"messages\":[$s1,$M2],\"sessions\":{\"2\":{\"messages\":[$s2,$M2]}}}"
+	fp samesize tls --max-conns 2
+	pvs samesize1 "$T/samesize.vault"
+	pvs samesize2 "$T/samesize.vault" --delete=verified
+	fp_end
+	rc_in 0
+	eq "TOP 1 0 before the delete" "$(grep -cE '^S2 C tls q=[0-9]+ TOP 1 0$' "$FP_LOG")" 1
+	eq "RETR 1 (the proof)" "$(grep -cE '^S2 C tls q=[0-9]+ RETR 1$' "$FP_LOG")" 1
+	eq "RETR 2 (headers unchanged)" "$(grep -cE '^S2 C tls q=[0-9]+ RETR 2$' "$FP_LOG")" 0
+	eq "DELEs" "$(grep -cE '^S2 C tls q=[0-9]+ DELE (1|2)$' "$FP_LOG")" 2
+	eq "messages rows" "$(rows "$T/samesize.vault")" 3
+	has_msg "$T/samesize.vault" "$T/same2.eml"
+	verdict same_size_change_archived_before_delete
+
+	sc samesizep "{\"messages\":[$s1,$M2],\"sessions\":{\"2\":{\"messages\":[$s2,$M2]},\"3\":{\"messages\":[$s2,$M2]}}}"
+	fp samesizep tls --max-conns 3
+	pvs samesizep1 "$T/samesizep.vault"
+	POPVAULT_PASSWORD=$PW timeout -k 5 60 "$POPVAULT" prune \
+	    --vault "$T/samesizep.vault" --timeout 5 --tls-ca "$C/ca.crt" \
+	    --delete=verified "pop3s://alice@localhost:$FP_PORT" \
+	    >"$T/samesizep2.out" 2>"$T/samesizep2.err" </dev/null
+	PV_RC=$?
+	rc_in 0
+	eq "prune: DELE 1" "$(grep -cE '^S2 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 0
+	eq "prune: DELE 2" "$(grep -cE '^S2 C tls q=[0-9]+ DELE 2$' "$FP_LOG")" 1
+	grep -q 'headers differ' "$T/samesizep2.err" ||
+	    W "the change is not said: $(tail -n 2 "$T/samesizep2.err")"
+	pvs samesizep3 "$T/samesizep.vault"
+	fp_end
+	rc_in 0
+	has_msg "$T/samesizep.vault" "$T/same2.eml"
+	verdict same_size_change_prune_keeps_it_fetch_archives_it
 }
 
 # ============================================================================

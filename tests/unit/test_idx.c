@@ -790,6 +790,7 @@ test_idx_migrate_unproven(void)
 		    "proven; ALTER TABLE messages DROP COLUMN variant_of; "
 		    "ALTER TABLE messages DROP COLUMN replaced_by; "
 		    "ALTER TABLE sightings DROP COLUMN odd_size; "
+		    "ALTER TABLE messages DROP COLUMN head_sha256; "
 		    "ALTER TABLE accounts DROP COLUMN next_login_at; "
 		    "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);

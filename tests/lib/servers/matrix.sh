@@ -50,11 +50,14 @@
 # it). "expect.py compare" checks the archive against that: exactly, or,
 # after a killed fetch, every required version and nothing but those and
 # the optional ones (--may). A message whose bytes changed with the same
-# size is not seen over POP3 without downloading it again (docs/delete.md):
-# the model does not expect it, and says so on a NOTE line; the final
-# check after --delete=verified still requires, for each message the
-# store held, its version or a version of that message with the same size
-# in the archive.
+# size is not seen by a fetch that keeps mail (the model does not expect
+# it, and says so on a NOTE line); a fetch that deletes compares the
+# header section (TOP n 0) of each message it did not download with the
+# archived copy's and downloads those that differ (docs/delete.md), so
+# its step expects every version the store shows (this server rewrites
+# headers only); the final check after --delete=verified requires, for
+# each message the store held, its version in the archive (or one with
+# the same size, said on a NOTE line).
 
 MATRIX_SKIP_KINDS="nul bare_cr cr_at_end crlf_lines dot_last_line dot_no_newline header_8bit big_header"
 
@@ -145,7 +148,13 @@ elif cmd == "plan":
     for snap in (k, r):
         for n, (h, z) in snap.items():
             seen.setdefault(n, {})[h] = z
-    moved = lambda snap, n: n not in size or size[n] != snap[n][1]
+    # A fetch that deletes (MX_DELETE=1) checks the header section (TOP
+    # n 0) of every message it did not download against the archived
+    # copy, and downloads one that differs: this server rewrites only
+    # headers, so every version not archived is downloaded.
+    deleting = os.environ.get("MX_DELETE") == "1"
+    moved = lambda snap, n: (n not in size or size[n] != snap[n][1] or
+                             (deleting and snap[n][0] not in have))
     dk = set(n for n in k if moved(k, n))
     dr = dk | set(n for n in r if moved(r, n))
     got = set(r[n][0] for n in dr)
@@ -245,8 +254,10 @@ _mx_step() {
 	else
 		: >"$d/$tag.before"
 	fi
-	MX_PLANNED=$(_mx_model plan "$d/model.json" "$d/$tag.before" \
-	    "$d/$tag" "$d/$tag.snap") || { MX_WHY="model failed"; return 1; }
+	case " $* " in *" --delete="*) MX_DELETE=1 ;; *) MX_DELETE=0 ;; esac
+	MX_PLANNED=$(MX_DELETE=$MX_DELETE _mx_model plan "$d/model.json" \
+	    "$d/$tag.before" "$d/$tag" "$d/$tag.snap") ||
+	    { MX_WHY="model failed"; return 1; }
 	_mx_notes "$d" "$d/$tag.notes"
 	_mx_fetch "$v" "$url" "$@"
 	[ "$PV_RC" = 0 ] || MX_WHY="exit $PV_RC: $(printf '%s' "$PV_OUT" | tail -n 3)"
