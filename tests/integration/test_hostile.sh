@@ -1377,6 +1377,33 @@ EOF
 	rc_in 0
 	has_msg "$T/samesizep.vault" "$T/same2.eml"
 	verdict same_size_change_prune_keeps_it_fetch_archives_it
+
+	# A UIDL listed again after it vanished may stand for another
+	# message: its sighting is unproven until a download proves it. Here
+	# the new message has the old one's very header lines (so the header
+	# check before a delete cannot tell them apart) and another body: a
+	# prune, which downloads nothing, must not delete it; the next fetch
+	# archives it.
+	local a b
+	a='{"uidl":"back","text":"Message-ID: <back@x>\nSubject: back\n\nthe first body\n"}'
+	b='{"uidl":"back","text":"Message-ID: <back@x>\nSubject: back\n\nanother body!!\n"}'
+	printf 'Message-ID: <back@x>\nSubject: back\n\nanother body!!\n' >"$T/backb.eml"
+	sc back "{\"messages\":[$a,$M2],\"sessions\":{\"2\":{\"messages\":[$M2]},\"3\":{\"messages\":[$b,$M2]}}}"
+	fp back tls --max-conns 4
+	pvs back1 "$T/back.vault"
+	pvs back2 "$T/back.vault"
+	POPVAULT_PASSWORD=$PW timeout -k 5 60 "$POPVAULT" prune \
+	    --vault "$T/back.vault" --timeout 5 --tls-ca "$C/ca.crt" \
+	    --delete=verified "pop3s://alice@localhost:$FP_PORT" \
+	    >"$T/back3.out" 2>"$T/back3.err" </dev/null
+	PV_RC=$?
+	rc_in 0
+	eq "prune: DELE of the relisted UIDL" "$(grep -cE '^S3 C tls q=[0-9]+ DELE 1$' "$FP_LOG")" 0
+	pvs back4 "$T/back.vault"
+	fp_end
+	rc_in 0
+	has_msg "$T/back.vault" "$T/backb.eml"
+	verdict relisted_uidl_same_headers_not_pruned_unproven
 }
 
 # ============================================================================
