@@ -955,7 +955,11 @@ static int
 next_session(struct run *run, unsigned k, uint64_t got)
 {
 	const struct run_opts	*o = run->ctx.o;
-	int64_t			 wait_ms = RUN_SESSION_PAUSE_MS, left;
+	/*
+	 * The second session only looks (an ordinary server then lists
+	 * nothing new): at once. Between the sessions of a window, a pause.
+	 */
+	int64_t			 wait_ms = k == 1 ? 0 : RUN_SESSION_PAUSE_MS, left;
 
 	if (o->mode != RUN_FETCH || fail_stops(&run->fail) ||
 	    stop_requested() || got == 0)
