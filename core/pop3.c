@@ -711,6 +711,37 @@ pop3_auth(struct pop3 *p, const char *mechname, const char *user,
 	return r;
 }
 
+/*
+ * A new, zeroed entry for message num at the end of the listing that
+ * what (UIDL or LIST) builds: numbers strictly increasing, at most
+ * opts.max_listing entries. NULL after pop3_fail().
+ */
+static struct pop3_entry *
+listing_entry(struct pop3 *p, struct pop3_listing *l, uint32_t num,
+    const char *what)
+{
+	struct pop3_entry	*e;
+
+	if (l->n > 0 && num <= l->e[l->n - 1].num) {
+		pop3_fail(p, POP3_E_PROTO, "%s listing out of order or "
+		    "repeated at message %u", what, num);
+		return NULL;
+	}
+	if (l->n == p->o.max_listing) {
+		pop3_fail(p, POP3_E_PROTO, "%s listing longer than %zu "
+		    "messages", what, p->o.max_listing);
+		return NULL;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->e = xreallocarray(l->e, l->cap, sizeof *l->e);
+	}
+	e = &l->e[l->n++];
+	memset(e, 0, sizeof *e);
+	e->num = num;
+	return e;
+}
+
 static int
 uidl_line(struct pop3 *p, const char *line, size_t len, void *arg)
 {
@@ -724,26 +755,15 @@ uidl_line(struct pop3 *p, const char *line, size_t len, void *arg)
 	if (pop3_parse_uidl(line, len, &num, &uid, &ulen) == -1)
 		return pop3_fail(p, POP3_E_PROTO, "bad UIDL line: %s",
 		    log_escape(line, len, esc, sizeof esc));
-	if (l->n > 0 && num <= l->e[l->n - 1].num)
-		return pop3_fail(p, POP3_E_PROTO, "UIDL listing out of order "
-		    "or repeated at message %u", num);
-	if (l->n == p->o.max_listing)
-		return pop3_fail(p, POP3_E_PROTO, "UIDL listing longer than "
-		    "%zu messages", p->o.max_listing);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->e = xreallocarray(l->e, l->cap, sizeof *l->e);
-	}
+	if ((e = listing_entry(p, l, num, "UIDL")) == NULL)
+		return -1;
 	if (l->alen + ulen > l->acap) {
 		while (l->alen + ulen > l->acap)
 			l->acap = l->acap ? l->acap * 2 : 65536;
 		l->arena = xreallocarray(l->arena, l->acap, 1);
 	}
-	e = &l->e[l->n++];
-	e->num = num;
 	e->uid_off = (uint32_t)l->alen;
 	e->uid_len = (uint8_t)ulen;
-	e->size = 0;
 	memcpy(l->arena + l->alen, uid, ulen);
 	l->alen += ulen;
 	return 0;
@@ -778,6 +798,7 @@ static int
 list_only_line(struct pop3 *p, const char *line, size_t len, void *arg)
 {
 	struct pop3_listing	*l = arg;
+	struct pop3_entry	*e;
 	uint32_t		 num;
 	uint64_t		 size;
 	char			 esc[256];
@@ -785,20 +806,9 @@ list_only_line(struct pop3 *p, const char *line, size_t len, void *arg)
 	if (pop3_parse_list(line, len, &num, &size) == -1)
 		return pop3_fail(p, POP3_E_PROTO, "bad LIST line: %s",
 		    log_escape(line, len, esc, sizeof esc));
-	if (l->n > 0 && num <= l->e[l->n - 1].num)
-		return pop3_fail(p, POP3_E_PROTO, "LIST listing out of order "
-		    "or repeated at message %u", num);
-	if (l->n == p->o.max_listing)
-		return pop3_fail(p, POP3_E_PROTO, "LIST listing longer than "
-		    "%zu messages", p->o.max_listing);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->e = xreallocarray(l->e, l->cap, sizeof *l->e);
-	}
-	memset(&l->e[l->n], 0, sizeof l->e[l->n]);
-	l->e[l->n].num = num;
-	l->e[l->n].size = POP3_SIZE_HINT(size);
-	l->n++;
+	if ((e = listing_entry(p, l, num, "LIST")) == NULL)
+		return -1;
+	e->size = POP3_SIZE_HINT(size);
 	return 0;
 }
 
