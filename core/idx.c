@@ -265,6 +265,29 @@ static const char *const idx_migrations[] = {
 	 * then).
 	 */
 	"ALTER TABLE messages ADD COLUMN head_sha256 BLOB;",
+	/*
+	 * 5 -> 6 (issue 16): origins, where an imported message came from
+	 * (the file, and the position or member in it; Maildir flags), one
+	 * row per sighting of an import account. foreign_uidls, the UIDLs
+	 * another fetcher (mpop, getmail, fetchmail) recorded as retrieved
+	 * from an account's server: known, so fetch does not download them
+	 * again, but tied to no stored copy, so never deleted before a
+	 * download proves their bytes stored (they then become sightings).
+	 */
+	"CREATE TABLE origins ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  uidl TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  pos TEXT NOT NULL,"
+	"  flags TEXT,"
+	"  PRIMARY KEY (account_id, uidl)) WITHOUT ROWID;"
+	"CREATE TABLE foreign_uidls ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  uidl TEXT NOT NULL,"
+	"  tool TEXT NOT NULL,"
+	"  file TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (account_id, uidl)) WITHOUT ROWID;",
 };
 
 struct idx {

@@ -38,7 +38,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	5
+#define IDX_SCHEMA_VERSION	6
 
 struct idx;
 

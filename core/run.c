@@ -148,6 +148,9 @@ merge_cb(void *arg, const struct idx_sighting *g)
 		listed = 1;
 		m->pos++;
 	}
+	/* A partial listing (an import) says nothing of the others. */
+	if (!listed && run->ctx.src->partial)
+		return 0;
 	/*
 	 * RFC 1939: DELE takes effect only at QUIT; the listing tells. A
 	 * deleted UIDL listed again stays "deleted" until the new message

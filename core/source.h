@@ -141,6 +141,12 @@ struct source {
 	 * deleted only after its download in the same session.
 	 */
 	int			 weak_ids;
+	/*
+	 * Set by list: the listing names only part of what the account
+	 * holds (an import of some files, an export of a selection), so
+	 * a sighting it does not list is not gone: its state stays.
+	 */
+	int			 partial;
 };
 
 /* The last error's message ("" if none). */

@@ -791,6 +791,7 @@ test_idx_migrate_unproven(void)
 		    "ALTER TABLE messages DROP COLUMN replaced_by; "
 		    "ALTER TABLE sightings DROP COLUMN odd_size; "
 		    "ALTER TABLE messages DROP COLUMN head_sha256; "
+		    "DROP TABLE origins; DROP TABLE foreign_uidls; "
 		    "ALTER TABLE accounts DROP COLUMN next_login_at; "
 		    "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);
