@@ -52,8 +52,8 @@ account_usage(const char *cmd)
 static void
 on_signal(int sig);
 
-static void
-install_signals(void)
+void
+account_signals(void)
 {
 	struct sigaction	sa;
 
@@ -174,7 +174,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 	}
 	if (argc - first != 1 || strstr(argv[first], "://") == NULL) {
 		/* Accounts by name from the config file (all if none). */
-		install_signals();
+		account_signals();
 		code = accounts_run(&cli, mode, argv + first, argc - first);
 		goto out;
 	}
@@ -196,7 +196,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 	/* For the password command of this run. */
 	secret_set_timeout((unsigned)ao->v.password_command_timeout);
 
-	install_signals();
+	account_signals();
 
 	name = account;
 	progress_watch(&st, &name, 1, 1);

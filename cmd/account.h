@@ -19,6 +19,11 @@ struct account_opts {
 };
 
 void	account_usage(const char *cmd);
+/*
+ * SIGINT and SIGTERM ask the run to stop (stop.h) at the next safe
+ * point; a second one also breaks blocked network I/O.
+ */
+void	account_signals(void);
 int	account_main(int argc, char **argv, enum run_mode mode);
 
 /*

@@ -168,8 +168,8 @@ report_table(FILE *out, const struct report_row *r, size_t n)
 }
 
 /* A JSON string: UTF-8 kept, anything else escaped or replaced. */
-static void
-json_str(FILE *out, const char *s)
+void
+report_json_str(FILE *out, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i, k, n;
@@ -247,16 +247,16 @@ report_json(FILE *out, const struct report_row *r, size_t n,
 		const struct run_stats	*st = r[i].st;
 
 		fprintf(out, "%s\n    {\n      \"name\": ", i ? "," : "");
-		json_str(out, r[i].name);
+		report_json_str(out, r[i].name);
 		fputs(",\n      \"host\": ", out);
-		json_str(out, r[i].host);
+		report_json_str(out, r[i].host);
 		fputs(",\n      \"user\": ", out);
-		json_str(out, r[i].user);
+		report_json_str(out, r[i].user);
 		fprintf(out, ",\n      \"exit\": %d,\n      \"error\": ",
 		    st->code);
-		json_str(out, st->err[0] != '\0' ? st->err : NULL);
+		report_json_str(out, st->err[0] != '\0' ? st->err : NULL);
 		fputs(",\n      \"archive\": ", out);
-		json_str(out, st->where[0] != '\0' ? st->where : NULL);
+		report_json_str(out, st->where[0] != '\0' ? st->where : NULL);
 		fputs(",\n", out);
 		json_counts(out, st, report_errors(st), "      ");
 		fputs("\n    }", out);

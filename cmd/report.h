@@ -27,4 +27,7 @@ void	report_table(FILE *, const struct report_row *, size_t n);
 void	report_json(FILE *, const struct report_row *, size_t n,
 	    enum run_mode, int64_t started, int code);
 
+/* s as a JSON string (UTF-8 kept, the rest escaped); NULL: null. */
+void	report_json_str(FILE *, const char *s);
+
 #endif

@@ -29,6 +29,7 @@ enum {
 	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
+	S_ORIGIN_SET, S_FOREIGN_ADD, S_FOREIGN,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -175,6 +176,19 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "(?6 IS NULL OR a.name = ?6) "
 	    "ORDER BY m.date_epoch, a.name, s.uidl LIMIT ?7",
 	[S_SET_LOC] = "UPDATE messages SET location = ?2 WHERE id = ?1",
+	/* Only for a sighting: where its message was imported from. */
+	[S_ORIGIN_SET] = "INSERT INTO origins(account_id, uidl, path, pos, "
+	    "flags) SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM "
+	    "sightings WHERE account_id = ?1 AND uidl = ?2) "
+	    "ON CONFLICT(account_id, uidl) DO UPDATE SET path = excluded.path, "
+	    "pos = excluded.pos, flags = excluded.flags",
+	/* Not over a sighting: what popvault saw itself comes first. */
+	[S_FOREIGN_ADD] = "INSERT INTO foreign_uidls(account_id, uidl, tool, "
+	    "file, first_seen) SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS "
+	    "(SELECT 1 FROM sightings WHERE account_id = ?1 AND uidl = ?2) "
+	    "ON CONFLICT(account_id, uidl) DO NOTHING",
+	[S_FOREIGN] = "SELECT uidl, first_seen FROM foreign_uidls WHERE "
+	    "account_id = ?1 ORDER BY uidl",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -1557,4 +1571,66 @@ idx_durable(struct idx *x, int on)
 {
 	return exec(x, on ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL");
+}
+
+int
+idx_set_origin(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, const char *path, const char *pos, const char *flags)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_ORIGIN_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, pos, -1, SQLITE_STATIC);
+	if (flags != NULL)
+		sqlite3_bind_text(s, 5, flags, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	if (step_done(x, s, "recording an origin") == -1)
+		return -1;
+	return sqlite3_changes(x->db) > 0;
+}
+
+int
+idx_foreign_add(struct idx *x, int64_t account_id, const char *uidl,
+    size_t uidllen, const char *tool, const char *file, int64_t when)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_FOREIGN_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, uidl, (int)uidllen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, tool, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, when);
+	if (step_done(x, s, "recording another tool's UIDL") == -1)
+		return -1;
+	return sqlite3_changes(x->db) > 0;
+}
+
+int
+idx_foreign_uidls(struct idx *x, int64_t account_id,
+    int (*cb)(void *, const char *, size_t, int64_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = stmt(x, S_FOREIGN)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(arg, (const char *)sqlite3_column_text(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0),
+		    sqlite3_column_int64(s, 1)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE)
+		return idx_fail(x, "listing other tools' UIDLs");
+	return 0;
 }

@@ -335,6 +335,30 @@ int		 idx_set_location(struct idx *, int64_t msg_id,
  */
 int		 idx_durable(struct idx *, int on);
 
+/*
+ * Where the message of the sighting (account, UIDL) was imported from:
+ * its file, its position there, its Maildir flags (or NULL). Nothing is
+ * recorded for a UIDL without a sighting. 1 recorded, 0 not, -1.
+ */
+int		 idx_set_origin(struct idx *, int64_t account_id,
+		    const char *uidl, size_t uidllen, const char *path,
+		    const char *pos, const char *flags);
+/*
+ * A UIDL another fetcher (tool: "mpop", ...) recorded in file as
+ * retrieved from the account's server (when: its time, or the import's).
+ * Known from then on, so fetch does not download it again; proven by
+ * nothing, so never deleted before a download stores its bytes (which
+ * makes it a sighting). Not recorded over a sighting or an earlier
+ * foreign UIDL: 1 recorded, 0 not, -1.
+ */
+int		 idx_foreign_add(struct idx *, int64_t account_id,
+		    const char *uidl, size_t uidllen, const char *tool,
+		    const char *file, int64_t when);
+/* Every foreign UIDL of the account, in the order of idx_sightings(). */
+int		 idx_foreign_uidls(struct idx *, int64_t account_id,
+		    int (*cb)(void *, const char *uidl, size_t len,
+		    int64_t first_seen), void *arg);
+
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);
 

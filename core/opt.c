@@ -34,7 +34,9 @@
 #define ACCT		(OPT_CMD_FETCH | OPT_CMD_PRUNE)
 #define ALL		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_PROBE)
 #define VAULT		(ACCT | OPT_CMD_VERIFY | OPT_CMD_STATUS | \
-			    OPT_CMD_SEARCH | OPT_CMD_CAT)
+			    OPT_CMD_SEARCH | OPT_CMD_CAT | OPT_CMD_IMPORT)
+/* What writes into an archive: fetch, and import (no server). */
+#define STORE		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_IMPORT)
 #define ANY		(VAULT | OPT_CMD_PROBE)
 
 static const struct opt_word tls_words[] = {
@@ -101,19 +103,19 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    NULL, 0, 0, NULL, NULL, NULL, VAULT, 0, 0,
 	    "index and archives (default: $XDG_DATA_HOME/popvault)" },
 	[OPT_FORMAT] = { "format", "format", 0, NULL, OPT_T_FORMAT,
-	    F(format), NULL, 0, 0, NULL, NULL, "maildir", ACCT,
+	    F(format), NULL, 0, 0, NULL, NULL, "maildir", STORE,
 	    OPT_CMD_PRUNE, 0, "archive format" },
 	[OPT_COMPRESS] = { "compress", "compress", 0, NULL, OPT_T_COMPRESS,
-	    F(compress), NULL, 0, 0, NULL, NULL, "none", ACCT,
+	    F(compress), NULL, 0, 0, NULL, NULL, "none", STORE,
 	    OPT_CMD_PRUNE, 0,
 	    "compression" },
 	[OPT_MAX_MESSAGE_SIZE] = { "max_message_size", "max-message-size", 0,
 	    "SIZE", OPT_T_SIZE, F(max_message_size), NULL, 0, 0, NULL,
-	    "a size such as 50M (a number and k, M or G)", "1G", ACCT,
+	    "a size such as 50M (a number and k, M or G)", "1G", STORE,
 	    OPT_CMD_PRUNE, 0,
 	    "largest message fetched, in bytes or with k, M or G" },
 	[OPT_BATCH] = { "batch", "batch", 0, "N", OPT_T_UINT, F(batch),
-	    NULL, 1, 100000, NULL, NULL, NULL, ACCT, OPT_CMD_PRUNE, 0,
+	    NULL, 1, 100000, NULL, NULL, NULL, STORE, OPT_CMD_PRUNE, 0,
 	    "messages per commit (default 200; tar: 10000, one volume per "
 	    "commit)" },
 	[OPT_DRY_RUN] = { NULL, "dry-run", 0, NULL, OPT_T_FLAG, F(dry_run),
@@ -225,20 +227,22 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    F(timeout), NULL, 1, 86400, "seconds", NULL, "60", ALL, 0, 0,
 	    "idle timeout, base of every deadline" },
 	[OPT_JSON] = { NULL, "json", 0, NULL, OPT_T_FLAG, F(json), NULL, 0,
-	    0, NULL, NULL, NULL, ACCT, 0, 0,
+	    0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
 	    "the report as one JSON document on stdout (docs/json.md)" },
 	[OPT_LOG] = { NULL, "log", 0, "FILE", OPT_T_PATH, F(log), NULL, 0,
-	    0, NULL, "a file name", NULL, ACCT, 0, 0,
+	    0, NULL, "a file name", NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
 	    "append one line per event (connect, login, batch, verify, "
 	    "delete, warning)" },
 	[OPT_PROGRESS] = { NULL, "progress", 0, NULL, OPT_T_FLAG,
-	    F(progress), NULL, 0, 0, NULL, NULL, NULL, ACCT, 0, 0,
+	    F(progress), NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT,
+	    0, 0,
 	    "show progress even when stderr is not a terminal" },
 	[OPT_VERBOSE] = { NULL, "verbose", 'v', NULL, OPT_T_COUNT,
-	    F(verbose), NULL, 0, 0, NULL, NULL, NULL, ALL, 0, 0,
+	    F(verbose), NULL, 0, 0, NULL, NULL, NULL, ALL | OPT_CMD_IMPORT,
+	    0, 0,
 	    "show the POP3 conversation (twice: TLS)" },
 	[OPT_QUIET] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),
-	    NULL, 0, 0, NULL, NULL, NULL, ACCT, 0, 0,
+	    NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
 	    "errors only, no progress, no report" },
 	[OPT_QUIET_PROBE] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),
 	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_PROBE, 0, 0,
@@ -271,6 +275,15 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    F(password_env), NULL, 0, 0, NULL, "the name of an environment "
 	    "variable ([A-Za-z_][A-Za-z0-9_]*)", NULL, 0, 0, OPT_F_SOURCE,
 	    NULL },
+	[OPT_ACCOUNT_INTO] = { NULL, "account", 0, "NAME", OPT_T_STR,
+	    F(account), NULL, 0, 0, NULL, "an account name", NULL,
+	    OPT_CMD_IMPORT, 0, 0,
+	    "the vault's account to import into (made if new)" },
+	[OPT_UIDLS_FROM] = { NULL, "uidls-from", 0, "TOOL:FILE", OPT_T_STR,
+	    F(uidls_from), NULL, 0, 0, NULL, "mpop:FILE, getmail:FILE or "
+	    "fetchmail:FILE", NULL, OPT_CMD_IMPORT, 0, 0,
+	    "the UIDLs that mpop, getmail or fetchmail recorded for the "
+	    "account: fetch does not download those again" },
 	[OPT_DEDUP] = { "dedup", NULL, 0, NULL, OPT_T_WORD, F(dedup),
 	    dedup_words, 0, 0, NULL, NULL, "vault", 0, 0,
 	    OPT_F_DEFAULTS_ONLY, NULL },

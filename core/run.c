@@ -174,6 +174,44 @@ merge_cb(void *arg, const struct idx_sighting *g)
 	return 0;
 }
 
+/*
+ * A UIDL another fetcher recorded (idx_foreign_uidls(), in the same
+ * order): known, so not downloaded under a keep policy, but proven by
+ * nothing. A sighting of popvault's own, or a UIDL reused after a
+ * delete, wins: the record is of an older time.
+ */
+static int
+foreign_cb(void *arg, const char *uidl, size_t len, int64_t first_seen)
+{
+	struct merge			*m = arg;
+	struct run			*run = m->run;
+	const struct pop3_listing	*l = run->list.l;
+	struct lent			*e;
+	size_t				 i;
+	int				 c;
+
+	while (m->pos < l->n) {
+		i = m->order[m->pos];
+		c = uid_cmp(POP3_UID(l, i), l->e[i].uid_len, uidl, len);
+		if (c < 0) {
+			m->pos++;
+			continue;
+		}
+		if (c > 0)
+			break;
+		e = &run->list.le[i];
+		if (!e->known && !e->reused) {
+			e->known = 1;
+			e->foreign = 1;
+			e->age = run->ctx.o->age_by_date || first_seen <= 0 ||
+			    first_seen > (int64_t)UINT32_MAX ? 0 :
+			    (uint32_t)first_seen;
+		}
+		m->pos++;
+	}
+	return 0;
+}
+
 static int
 i64_cmp(const void *a, const void *b)
 {
@@ -209,6 +247,10 @@ run_merge(struct run *run, int reconcile, int facts)
 			le[m.order[i]].shared = le[m.order[i - 1]].shared = 1;
 	if (idx != NULL && acct > 0 &&
 	    idx_sightings(idx, acct, facts, merge_cb, &m) == -1)
+		r = -1;
+	m.pos = 0;
+	if (r == 0 && idx != NULL && acct > 0 &&
+	    idx_foreign_uidls(idx, acct, foreign_cb, &m) == -1)
 		r = -1;
 	run->list.facts = r == 0 && facts;
 	if (r == 0 && reconcile && m.nch > 0) {
@@ -681,6 +723,16 @@ want_list(struct run *run, size_t *nwant)
 		} else if (e->known && !e->drift && e->proven) {
 			st->known++;
 			continue;
+		} else if (e->foreign && o->del == DEL_NEVER) {
+			/* Another fetcher got it; nothing asks for proof. */
+			st->known++;
+			continue;
+		} else if (e->foreign) {
+			log_verbose("UIDL %.*s: retrieved by another program "
+			    "before, not by popvault: fetched once to prove "
+			    "its bytes before any delete",
+			    (int)l->e[i].uid_len, POP3_UID(l, i));
+			st->reproved++;
 		} else if (e->known && !e->drift) {
 			/* Its bytes are not proven stored: fetch again. */
 			log_verbose("UIDL %.*s: not proven archived (an older "

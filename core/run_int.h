@@ -57,6 +57,9 @@ struct lent {
 					 * server reused the UIDL */
 	unsigned char	odd:1;		/* proven by a download whose size
 					 * was far from LIST's: kept */
+	unsigned char	foreign:1;	/* no sighting, but another fetcher
+					 * recorded the UIDL (idx_foreign_add):
+					 * known, never proven */
 };
 
 /*

@@ -197,4 +197,37 @@ int			 source_pop3_login(struct pop3 *, const char *user,
 /* What kind of failure a POP3 session's failure class is. */
 enum fail_reason	 source_pop3_reason(enum pop3_errclass);
 
+/*
+ * The import source (source_import.c): the messages of files and folder
+ * trees (mbox, Maildir, .eml, compressed, archives), for "popvault
+ * import". It cannot delete. Each of paths is a file or a folder, read
+ * by content; what cannot be imported is given to item_error (and
+ * counted), remarks on what is imported to notice; both may be NULL.
+ */
+struct source_import_args {
+	const char *const	*paths;
+	size_t			 npaths;
+	size_t			 max_listing;	/* most messages; 0: 10^7 */
+	void			(*item_error)(void *arg, const char *where,
+				    const char *why);
+	void			(*notice)(void *arg, const char *where,
+				    const char *why);
+	void			*arg;
+};
+
+struct source		*source_import_new(const struct source_import_args *);
+/*
+ * Listed message i (i < source_import_count()): its unique id (uid,
+ * NUL-terminated), its file (*path), its position there ("OFFSET", or
+ * "MEMBER@OFFSET" in an archive) and its Maildir flags (*flags, or
+ * NULL). 0, or -1 for no such message. The strings are the source's,
+ * until close.
+ */
+int			 source_import_origin(const struct source *, size_t i,
+			    char uid[45], const char **path, char *pos,
+			    size_t poslen, const char **flags);
+size_t			 source_import_count(const struct source *);
+/* How many items (files, members) could not be imported. */
+uint64_t		 source_import_unreadable(const struct source *);
+
 #endif

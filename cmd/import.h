@@ -1,0 +1,23 @@
+/*
+ * import.h -- "popvault import" (import.c) and its --uidls-from part
+ * (uidls.c): what the two files share.
+ */
+#ifndef IMPORT_H
+#define IMPORT_H
+
+struct opt_values;
+
+/*
+ * May the vault's account name be written by this kind of import? An
+ * import of files needs an account of its own (want_import = 1), an
+ * import of other fetchers' UIDLs a POP3 account (0). 0 to go on (also
+ * when the vault or the account does not exist yet), -1 after saying
+ * why.
+ */
+int	import_check_account(const char *vault, const char *name,
+	    int want_import);
+
+/* import --uidls-from TOOL:FILE: an exit code (util.h). */
+int	import_uidls(const struct opt_values *);
+
+#endif
