@@ -246,6 +246,7 @@ import_paths(const struct opt_values *v, char **paths, int npaths)
 	memset(&a, 0, sizeof a);
 	a.paths = (const char *const *)paths;
 	a.npaths = (size_t)npaths;
+	a.max_msg_size = v->max_message_size;
 	a.item_error = on_item_error;
 	a.notice = on_notice;
 	a.arg = &c;

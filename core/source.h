@@ -208,6 +208,7 @@ struct source_import_args {
 	const char *const	*paths;
 	size_t			 npaths;
 	size_t			 max_listing;	/* most messages; 0: 10^7 */
+	uint64_t		 max_msg_size;	/* larger: an item error */
 	void			(*item_error)(void *arg, const char *where,
 				    const char *why);
 	void			(*notice)(void *arg, const char *where,

@@ -206,6 +206,15 @@ add_msg(struct isrc *s, struct pop3_listing *l, const struct imsg *m,
 {
 	char	uid[45];
 
+	if (s->a.max_msg_size > 0 && m->len > s->a.max_msg_size) {
+		const struct iitem	*it = &s->it[m->item];
+
+		item_error(s, s->c[it->cont].path, it->name, "the message at "
+		    "byte %llu is %llu bytes, over the maximum size "
+		    "(--max-message-size): not imported",
+		    (unsigned long long)m->sep, (unsigned long long)m->len);
+		return 0;
+	}
 	if (s->nm >= s->a.max_listing) {
 		source_fail(&s->src, FAIL_ACCOUNT, FAIL_R_IO, "more than %zu "
 		    "messages in the paths given (max_listing): import them "
@@ -493,8 +502,8 @@ rd_error(struct rd *r)
  */
 static int
 list_stream(struct isrc *s, struct pop3_listing *l, uint32_t cont,
-    uint32_t member, const char *name, const char *flags, struct rd *r,
-    const char *head, size_t nhead, const struct stat *sb)
+    uint32_t member, const char *name, const char *flags, int maildir,
+    struct rd *r, const char *head, size_t nhead, const struct stat *sb)
 {
 	const char		*path = s->c[cont].path;
 	enum mbox_kind		 k = mbox_sniff(head, nhead);
@@ -512,6 +521,9 @@ list_stream(struct isrc *s, struct pop3_listing *l, uint32_t cont,
 		    "nor a message): skipped");
 		return 0;
 	}
+	/* A Maildir file is one message, even one that starts "From ". */
+	if (maildir)
+		k = MBOX_KIND_MESSAGE;
 	if (k == MBOX_KIND_MESSAGE && r->ar == NULL) {
 		/* One message in a file: named by its size and stamp. */
 		struct hash	*h = hash_new();
@@ -618,6 +630,20 @@ maildir_flags(const char *name)
 	return p != NULL && p[1] == '2' && p[2] == ',' ? p + 3 : NULL;
 }
 
+/* A member named .../cur/NAME or .../new/NAME: a Maildir's file. */
+static int
+in_maildir(const char *name)
+{
+	const char	*b = strrchr(name, '/'), *p;
+
+	if (b == NULL)
+		return 0;
+	for (p = b; p > name && p[-1] != '/'; p--)
+		;
+	return (b - p == 3 && (strncmp(p, "cur", 3) == 0 ||
+	    strncmp(p, "new", 3) == 0));
+}
+
 static int
 list_archive(struct isrc *s, struct pop3_listing *l, uint32_t cont, int fd)
 {
@@ -666,7 +692,7 @@ list_archive(struct isrc *s, struct pop3_listing *l, uint32_t cont, int fd)
 			break;
 		}
 		x = list_stream(s, l, cont, member, imp_ar_raw(ar) ? NULL : nm,
-		    maildir_flags(nm), &r, s->buf, have, NULL);
+		    maildir_flags(nm), in_maildir(nm), &r, s->buf, have, NULL);
 		free(nm);
 		if (x == -1) {
 			imp_ar_close(ar);
@@ -683,7 +709,7 @@ list_archive(struct isrc *s, struct pop3_listing *l, uint32_t cont, int fd)
  */
 static int
 list_file(struct isrc *s, struct pop3_listing *l, const char *path,
-    int top, const char *flags)
+    int top, const char *flags, int maildir)
 {
 	struct stat	 sb;
 	struct rd	 r;
@@ -729,7 +755,8 @@ list_file(struct isrc *s, struct pop3_listing *l, const char *path,
 	/* The head is copied: the scan reads into s->buf. */
 	head = xmalloc(have ? have : 1);
 	memcpy(head, s->buf, have);
-	x = list_stream(s, l, cont, 0, NULL, flags, &r, head, have, &sb);
+	x = list_stream(s, l, cont, 0, NULL, flags, maildir, &r, head, have,
+	    &sb);
 	free(head);
 	close(fd);
 	return x;
@@ -821,7 +848,8 @@ walk_maildir(struct isrc *s, struct pop3_listing *l, const char *dir,
 				    "in a Maildir: skipped");
 				continue;
 			}
-			if (list_file(s, l, p, 0, maildir_flags(v[i])) == -1) {
+			if (list_file(s, l, p, 0, maildir_flags(v[i]), 1) ==
+			    -1) {
 				free_names(v, n);
 				return -1;
 			}
@@ -868,7 +896,7 @@ walk(struct isrc *s, struct pop3_listing *l, const char *path, int depth,
 		return 0;
 	}
 	if (S_ISREG(sb.st_mode))
-		return list_file(s, l, path, top, NULL);
+		return list_file(s, l, path, top, NULL, 0);
 	if (!S_ISDIR(sb.st_mode)) {
 		item_error(s, path, NULL, "not a file or a folder: skipped");
 		return 0;
