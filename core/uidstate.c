@@ -138,6 +138,9 @@ pair_note(struct uidstate_stats *st, const char *h, size_t hlen,
 	char	host[UIDSTATE_NAME_MAX + 1], user[UIDSTATE_NAME_MAX + 1];
 	size_t	i;
 
+	/* Whole arrays are copied below: no stack bytes in the stats. */
+	memset(host, 0, sizeof host);
+	memset(user, 0, sizeof user);
 	copy_name(host, h, hlen);
 	copy_name(user, u, ulen);
 	for (i = 0; i < st->npairs; i++)
