@@ -15,7 +15,7 @@
  *
  * Run with --dump TOOL PATH [HOST USER] it is the driver of
  * tests/integration/test_peerstate.sh instead: it prints each UID taken
- * on a line, then "# taken N other N baduid N malformed N", and the
+ * and its time (-1: none), "UID<TAB>TIME" a line, then "# taken N other N baduid N malformed N", and the
  * accounts seen as "# pair HOST USER N"; exit 1 with the error.
  */
 #include <sys/stat.h>
@@ -573,7 +573,7 @@ test_read_file(void)
 static int
 dump_uid(void *arg, const char *uid, size_t uidlen, int64_t when)
 {
-	printf("%s\n", uid);
+	printf("%s\t%" PRId64 "\n", uid, when);
 	return 0;
 }
 
