@@ -86,8 +86,8 @@ gen() {
 # RETR and for TOP (fetchmail fetches with "TOP n 99999999"), from
 # Dovecot's log once every session ended (dv_log_pop3 waits for that).
 retr_count() {
-	local s r d top
-	read -r s r d < <(dv_log_pop3 "$1" "$2") || return 1
+	local r top
+	read -r _ r _ < <(dv_log_pop3 "$1" "$2") || return 1
 	top=$(tail -c +"$(($2 + 1))" "$DV_DIR/log/dovecot.log" |
 	    grep -F "pop3($1)<" | grep -o ' top=[0-9]*' |
 	    awk -F= '{ n += $2 } END { print n + 0 }')
