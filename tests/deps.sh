@@ -2,14 +2,17 @@
 # Install the Debian packages that building and testing popvault need
 # (tmux for the progress test under a pseudo-terminal; stunnel4 for the
 # servers of the matrix without TLS; strace for the
-# durability test's system call trace; mpop, getmail6 and
-# time only for "make bench"; clang only for "make fuzz").
+# durability test's system call trace; mpop and getmail6 for "make
+# bench" and, with fetchmail and procmail (its MDA), for the state
+# files and archives of other fetchers (tests/lib/peers.sh,
+# test_peerstate); time only for "make bench"; clang only for "make
+# fuzz").
 # Only missing packages are installed; nothing happens when all are present.
 PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
 libarchive-dev dovecot-core dovecot-pop3d openssl python3
 libarchive-tools sqlite3 procps mandoc mutt zstd xz-utils gzip
-util-linux coreutils cppcheck tmux strace mpop getmail6 time clang
-stunnel4"
+util-linux coreutils cppcheck tmux strace mpop getmail6 fetchmail
+procmail time clang stunnel4"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
