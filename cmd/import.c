@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "cmd.h"
+#include "config.h"
 #include "idx.h"
 #include "import.h"
 #include "log.h"
@@ -145,6 +147,40 @@ import_check_account(const char *vault, const char *name, int want_import)
 		    "whose server those UIDLs are from", name);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Without --vault, the vault of the config file's [defaults], as fetch
+ * uses it, if there is a config file. 0, or -1 after saying why.
+ */
+static int
+config_vault(struct opt_values *v)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+	char			path[4096];
+	const char		*file = v->config;
+	size_t			i;
+
+	if (file == NULL) {
+		if (config_default_path(path, sizeof path) == -1 ||
+		    access(path, F_OK) == -1)
+			return 0;
+		file = path;
+	}
+	if (config_load(file, &cfg, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i].msg);
+		config_errors_free(&errs);
+		return -1;
+	}
+	config_errors_free(&errs);
+	if (OPT_ISSET(&cfg.defaults.v, OPT_VAULT)) {
+		free(v->vault);
+		v->vault = xstrdup(cfg.defaults.v.vault);
+	}
+	config_free(&cfg);
 	return 0;
 }
 
@@ -313,6 +349,11 @@ import_main(int argc, char **argv)
 	if (o.uidls_from == NULL && cli.uidls_from != NULL)
 		o.uidls_from = xstrdup(cli.uidls_from);
 	opt_free(&cli);
+	if (!OPT_ISSET(&o, OPT_VAULT) && o.uidls_from == NULL &&
+	    config_vault(&o) == -1) {
+		opt_free(&o);
+		return EXIT_USAGE;
+	}
 	log_init(o.quiet ? LOG_QUIET : LOG_NORMAL + o.verbose);
 	if (o.account == NULL || o.account[0] == '\0') {
 		log_warnx("import needs --account NAME: the vault's account "

@@ -247,13 +247,14 @@ mboxscan_end(struct mboxscan *s)
 /* ---- unquoting ------------------------------------------------------ */
 
 void
-mboxunq_init(struct mboxunq *u, int unquote,
+mboxunq_init(struct mboxunq *u, int unquote, int crlf,
     int (*out)(void *, const char *, size_t), void *arg)
 {
 	memset(u, 0, sizeof *u);
 	u->out = out;
 	u->arg = arg;
 	u->unquote = unquote;
+	u->crlf = crlf;
 	u->at_start = 1;
 }
 
@@ -334,6 +335,8 @@ mboxunq_feed(struct mboxunq *u, const char *p, size_t n)
 	const char	*q;
 	size_t		 k;
 
+	if (!u->crlf)
+		return unq(u, p, n);
 	while (n > 0) {
 		if (u->cr) {
 			u->cr = 0;
@@ -391,4 +394,19 @@ mbox_sniff(const char *p, size_t n)
 			return MBOX_KIND_NONE;
 	}
 	return MBOX_KIND_NONE;
+}
+
+int
+mbox_crlf(const char *p, size_t n)
+{
+	const char	*q = p, *end = p + n;
+	int		 lines = 0;
+
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		if (q == p || q[-1] != '\r')
+			return 0;
+		lines++;
+		q++;
+	}
+	return lines > 0;
 }

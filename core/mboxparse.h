@@ -23,8 +23,11 @@
  *   "^>+From "); for mboxo files that is the same except for a body line
  *   that began with ">From " before quoting, which mboxo cannot tell
  *   apart. A Content-Length file is not unquoted.
- * - Lines end in LF; a CRLF file's CR LF becomes LF (the canonical form
- *   of docs/decisions.md), a bare CR is kept.
+ * - Lines end in LF. A CRLF file (mbox_crlf(): every line of its start
+ *   ends in CR LF, as Windows programs write) has each CR LF made LF,
+ *   the canonical form of docs/decisions.md; any other file keeps its
+ *   CR bytes, as popvault's own stored messages may hold a CR before an
+ *   LF (a server's bare CR at a line's end).
  */
 #ifndef MBOXPARSE_H
 #define MBOXPARSE_H
@@ -73,8 +76,8 @@ int	mbox_from_dated(const char *line, size_t len);
 
 /*
  * A message's bytes from an mbox (or a one-message file) back to their
- * stored form: CR LF to LF, and, with unquote, one ">" off each line
- * matching "^>+From ". out returning -1 stops the filter: -1.
+ * stored form: with crlf, CR LF to LF; with unquote, one ">" off each
+ * line matching "^>+From ". out returning -1 stops the filter: -1.
  */
 #define MBOXUNQ_HOLD	64	/* ">"s held at a line start, at most */
 
@@ -82,13 +85,14 @@ struct mboxunq {
 	int	(*out)(void *arg, const char *p, size_t n);
 	void	 *arg;
 	int	  unquote;
+	int	  crlf;
 	int	  cr;		/* a CR was held back */
 	int	  at_start;	/* the next byte begins a line */
 	char	  hold[MBOXUNQ_HOLD + 8];
 	size_t	  held;		/* bytes held at a line start */
 };
 
-void	mboxunq_init(struct mboxunq *, int unquote,
+void	mboxunq_init(struct mboxunq *, int unquote, int crlf,
 	    int (*out)(void *, const char *, size_t), void *arg);
 int	mboxunq_feed(struct mboxunq *, const char *p, size_t n);
 int	mboxunq_end(struct mboxunq *);
@@ -106,5 +110,11 @@ enum mbox_kind {
 };
 
 enum mbox_kind	mbox_sniff(const char *p, size_t n);
+
+/*
+ * Is the start of a file (its first 4 KiB, or all of it) written with
+ * CR LF line ends: at least one line, and every LF in it after a CR?
+ */
+int		mbox_crlf(const char *p, size_t n);
 
 #endif

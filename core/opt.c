@@ -93,8 +93,8 @@ static const struct opt_word auth_words[] = {
 
 const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_CONFIG] = { NULL, "config", 0, "FILE", OPT_T_PATH, F(config),
-	    NULL, 0, 0, NULL, "a file name", NULL, ACCT, 0, 0,
-	    "accounts (default: $XDG_CONFIG_HOME/popvault/config)" },
+	    NULL, 0, 0, NULL, "a file name", NULL, ACCT | OPT_CMD_IMPORT, 0,
+	    0, "accounts (default: $XDG_CONFIG_HOME/popvault/config)" },
 	[OPT_JOBS] = { "jobs", "jobs", 'j', "N", OPT_T_UINT, F(jobs),
 	    NULL, 1, 64, NULL, NULL, "1", ACCT, 0, OPT_F_DEFAULTS_ONLY,
 	    "run up to N accounts at once (default: the jobs of the "

@@ -10,7 +10,8 @@
  * each mbox (mboxparse.c), and a SHA-256 of each message's raw bytes
  * for its unique id. retrieve reads the chosen messages again, in
  * listing order, and streams them back to their stored form (From_ line
- * off, unquoted, CR LF to LF). No message is held whole: a list entry
+ * off, unquoted, a CR LF file's line ends made LF). No message is held
+ * whole: a list entry
  * is an offset and a length in its file (or in its archive member, read
  * forward), 32 bytes.
  *
@@ -70,6 +71,7 @@ struct iitem {
 	char		*flags;		/* Maildir flags, or NULL */
 	uint8_t		 mbox;
 	uint8_t		 unquote;
+	uint8_t		 crlf;		/* CR LF line ends: made LF */
 };
 
 /* One message: where its stored bytes are in its item's stream. */
@@ -531,6 +533,7 @@ list_stream(struct isrc *s, struct pop3_listing *l, uint32_t cont,
 
 		memset(&m, 0, sizeof m);
 		m.item = add_item(s, cont, member, name, flags, 0);
+		s->it[m.item].crlf = (uint8_t)mbox_crlf(head, nhead);
 		m.len = (uint64_t)sb->st_size;
 		snprintf(st, sizeof st, "%llu:%llu:%lld.%09ld",
 		    (unsigned long long)sb->st_size,
@@ -547,6 +550,7 @@ list_stream(struct isrc *s, struct pop3_listing *l, uint32_t cont,
 	sc.member = name;
 	sc.h = hash_new();
 	sc.item = add_item(s, cont, member, name, flags, k == MBOX_KIND_MBOX);
+	s->it[sc.item].crlf = (uint8_t)mbox_crlf(head, nhead);
 	if (k == MBOX_KIND_MESSAGE) {
 		/* One message (in an archive): a region from byte 0. */
 		sc_sep(&sc, 0, 0);
@@ -1127,7 +1131,8 @@ imp_retrieve(struct source *src, const struct pop3_listing *l,
 		if (sk->begin(sk->arg, which[k]) == -1)
 			return source_fail(src, FAIL_RUN, FAIL_R_IO,
 			    "message %zu: stopped", which[k]);
-		mboxunq_init(&u, s->it[m->item].unquote, to_sink, &so);
+		mboxunq_init(&u, s->it[m->item].unquote, s->it[m->item].crlf,
+		    to_sink, &so);
 		for (left = m->len; left > 0; left -= (uint64_t)got) {
 			want = left < IMP_BUF ? (size_t)left : IMP_BUF;
 			got = reader_read(s, s->buf, want);

@@ -4,8 +4,8 @@ without popvault's code.
 
     mailfiles.py hashes [--mbox] PATH...
         one line per message file under the PATHs (recursively; a Maildir's
-        tmp/ skipped): the SHA-256 of its canonical form (CRLF -> LF, the
-        form popvault stores, docs/decisions.md); with --mbox, with the
+        tmp/ skipped): the SHA-256 of what an import stores (a file whose
+        lines all end in CRLF gets LF; any other is taken as it is); with --mbox, with the
         newline an mbox writer adds to a message that has none
     mailfiles.py mboxrd OUT FILE...
         an mboxrd file: a dated From_ line, ">" added to every line that
@@ -34,8 +34,17 @@ QUOTED = re.compile(rb"^>*From ", re.M)
 MBOXO_AMBIGUOUS = re.compile(rb"^>+From ", re.M)
 
 
+def crlf_file(b):
+    """Every line of the file's first 4 KiB ends in CR LF."""
+    head = b[:4096]
+    lfs = [i for i, c in enumerate(head) if c == 10]
+    return bool(lfs) and all(i > 0 and head[i - 1] == 13 for i in lfs)
+
+
 def canon(b):
-    return b.replace(b"\r\n", b"\n")
+    """What an import stores of a message file: a CRLF file's line ends
+    made LF (docs/decisions.md, "Importing"); any other file as it is."""
+    return b.replace(b"\r\n", b"\n") if crlf_file(b) else b
 
 
 def files_under(paths):
@@ -59,7 +68,7 @@ def cmd_hashes(args):
     for p in files_under(args[1:] if mbox else args):
         m = canon(read(p))
         if mbox and not m.endswith(b"\n"):
-            m = canon(m + b"\n")	# what an mbox writer adds
+            m += b"\n"		# what an mbox writer adds
         print(hashlib.sha256(m).hexdigest())
 
 

@@ -197,6 +197,11 @@ test_sniff(void)
 	T_CHECK(mbox_sniff("\x89PNG\r\n", 6) == MBOX_KIND_NONE);
 	T_CHECK(mbox_sniff("", 0) == MBOX_KIND_NONE);
 	T_CHECK(mbox_sniff("\nFrom: a\n", 9) == MBOX_KIND_NONE);
+	T_CHECK(mbox_crlf("a: b\r\nc: d\r\n", 12));
+	T_CHECK(!mbox_crlf("a: b\r\nc: d\n", 11));
+	T_CHECK(!mbox_crlf("a: b\nlast\r\n", 12));
+	T_CHECK(!mbox_crlf("a: b", 4));
+	T_CHECK(!mbox_crlf("\n", 1));
 }
 
 /* ---- the unquoting filter, every split ------------------------------- */
@@ -223,22 +228,24 @@ test_unquote(void)
 {
 	static const struct {
 		const char	*in, *out;
-		int		 unquote;
+		int		 unquote, crlf;
 	} c[] = {
 		{ ">From a\n>>From b\n>>>From c\n", "From a\n>From b\n>>From c\n",
-		    1 },
-		{ ">From a\n", ">From a\n", 0 },
+		    1, 1 },
+		{ ">From a\n", ">From a\n", 0, 1 },
 		{ "x >From a\n>Fro\n>\n>>\nFrom\n", "x >From a\n>Fro\n>\n>>\nFrom\n",
-		    1 },
-		{ "a\r\nb\r\n>From c\r\n", "a\nb\nFrom c\n", 1 },
-		{ "bare\rcr\r", "bare\rcr\r", 1 },
-		{ "\r\r\n", "\r\n", 1 },
-		{ ">From", ">From", 1 },
+		    1, 1 },
+		{ "a\r\nb\r\n>From c\r\n", "a\nb\nFrom c\n", 1, 1 },
+		{ "a\r\nb\r\n>From c\r\n", "a\r\nb\r\nFrom c\r\n", 1, 0 },
+		{ "last\r\n", "last\r\n", 0, 0 },
+		{ "bare\rcr\r", "bare\rcr\r", 1, 1 },
+		{ "\r\r\n", "\r\n", 1, 1 },
+		{ ">From", ">From", 1, 1 },
 		{ ">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>"
 		  ">>>>>>>>From x\n",
 		  ">>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>"
-		  ">>>>>>>>From x\n", 1 },
-		{ "", "", 1 },
+		  ">>>>>>>>From x\n", 1, 1 },
+		{ "", "", 1, 1 },
 	};
 	struct mboxunq	u;
 	struct obuf	o;
@@ -250,7 +257,7 @@ test_unquote(void)
 		bad = 0;
 		for (a = 0; a <= len; a++) {
 			memset(&o, 0, sizeof o);
-			mboxunq_init(&u, c[i].unquote, ob_out, &o);
+			mboxunq_init(&u, c[i].unquote, c[i].crlf, ob_out, &o);
 			if (mboxunq_feed(&u, c[i].in, a) == -1 ||
 			    mboxunq_feed(&u, c[i].in + a, len - a) == -1 ||
 			    mboxunq_end(&u) == -1 || o.n != strlen(c[i].out) ||
@@ -259,7 +266,7 @@ test_unquote(void)
 		}
 		/* One byte at a time. */
 		memset(&o, 0, sizeof o);
-		mboxunq_init(&u, c[i].unquote, ob_out, &o);
+		mboxunq_init(&u, c[i].unquote, c[i].crlf, ob_out, &o);
 		for (a = 0; a < len; a++)
 			(void)mboxunq_feed(&u, c[i].in + a, 1);
 		(void)mboxunq_end(&u);
