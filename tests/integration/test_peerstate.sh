@@ -323,4 +323,53 @@ wrong getmail_refuses_mpop_uidls getmail "$T/mpop-mbox/uidls" \
     "uidls: no line in getmail's form"
 wrong mpop_refuses_oldmail mpop "$gmdir/oldmail-127.0.0.1-$DV_POP3S_PORT-peer4" \
     "a NUL byte: not mpop's file (it looks like a getmail oldmail file)"
+# ---- 5. the imported state proves nothing: deletes wait for a download ---
+# mpop got N1 messages; N2 more arrive. With mpop's UIDLs imported, a
+# prune --delete=verified deletes nothing (no stored copy proves them);
+# with mpop's mbox imported too (another account of the same vault),
+# fetch --delete=verified downloads every message once, stores only what
+# the vault does not hold already (nothing twice), and only then empties
+# the server; every server message's bytes are in the vault.
+if [ "$HAVE_IMPORT" = 1 ] && dv_adduser proof "$PW" &&
+    gen proof "$N1" 0 71 "$T/proof.h1" &&
+    run_peer mpop "$T/proof" proof mbox 2>"$T/peer.err" &&
+    gen proof "$N2" "$N1" 71 "$T/proof.h2"; then
+	v=$T/v-proof
+	acct="proof@127.0.0.1:$DV_POP3S_PORT"
+	url="pop3s://$acct"
+	"$POPVAULT" import --vault "$v" --account "$acct" \
+	    --uidls-from "mpop:$PEER_STATE" >"$T/imp.out" 2>&1
+	POPVAULT_PASSWORD=$PW "$POPVAULT" prune --vault "$v" \
+	    --tls-ca "$DV_CA" --delete=verified "$url" >"$T/prune.out" 2>&1
+	left=$(dv_server_files proof | grep -c .)
+	if [ "$left" = "$((N1 + N2))" ]; then
+		t_pass imported_uidls_never_deleted_unproven
+	else
+		t_fail imported_uidls_never_deleted_unproven "$left of $((N1 + N2)) left on the server after prune: $(tail -n 3 "$T/prune.out")"
+	fi
+	"$POPVAULT" import --vault "$v" --account old-mpop "$PEER_ARCHIVE" \
+	    >"$T/imp2.out" 2>&1
+	archive_hashes "$PEER_ARCHIVE" >"$T/proof.arch"
+	mark=$(dv_log_mark)
+	POPVAULT_PASSWORD=$PW "$POPVAULT" fetch --vault "$v" \
+	    --tls-ca "$DV_CA" --delete=verified "$url" >"$T/fetch.out" 2>&1
+	rc=$?
+	got=$(retr_count proof "$mark")
+	left=$(dv_server_files proof | grep -c .)
+	LC_ALL=C sort -u "$T/proof.h1" "$T/proof.h2" >"$T/proof.all"
+	sqlite3 "$v/index.sqlite" "select lower(hex(sha256)) from messages" |
+	    LC_ALL=C sort >"$T/proof.vault"
+	missing=$(LC_ALL=C comm -23 "$T/proof.all" "$T/proof.vault" | grep -c .)
+	twice=$(LC_ALL=C uniq -d "$T/proof.vault" | grep -c .)
+	if [ "$rc" = 0 ] && [ "$got" = "$((N1 + N2))" ] && [ "$left" = 0 ] &&
+	    [ "$missing" = 0 ] && [ "$twice" = 0 ]; then
+		t_pass imported_uidls_proven_then_deleted
+	else
+		t_fail imported_uidls_proven_then_deleted "exit $rc, RETR $got (want $((N1 + N2))), $left left, $missing server messages not in the vault, $twice stored twice: $(tail -n 3 "$T/fetch.out")"
+	fi
+elif [ "$HAVE_IMPORT" = 0 ]; then
+	t_skip imported_uidls_never_deleted_unproven "$NO_IMPORT"
+else
+	t_fail proof_setup "adduser/genmail/mpop: $(cat "$T/peer.err" 2>/dev/null)"
+fi
 t_done

@@ -98,7 +98,7 @@ EOF
 }
 
 peer_getmail() {
-	local d=$1 user=$2 pass=$3 kind=$4 as="" dest
+	local d=$1 user=$2 pass=$3 kind=$4 as="" dest rc
 	[ $# -eq 4 ] || { _peer_err "usage: peer_getmail DIR USER PASS mboxrd|maildir"; return 1; }
 	_peer_need getmail || return 1
 	_peer_setup "$d" "$pass" || return 1
@@ -144,9 +144,10 @@ received = false
 verbose = 1
 EOF
 	) || return 1
-	if ! getmail --getmaildir "$d/getmail" --rcfile getmailrc \
-	    >"$d/log" 2>&1; then
-		_peer_err "getmail failed: $(tail -n 5 "$d/log")"
+	getmail --getmaildir "$d/getmail" --rcfile getmailrc >"$d/log" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		_peer_err "getmail failed (exit $rc): $(tail -n 15 "$d/log" | tr "\n" " ")"
 		return 1
 	fi
 	PEER_STATE=$(find "$d/getmail" -maxdepth 1 -name "oldmail-*" | head -n 1)
