@@ -22,6 +22,7 @@
 #include "import.h"
 #include "log.h"
 #include "opt.h"
+#include "progress.h"
 #include "report.h"
 #include "run.h"
 #include "source.h"
@@ -275,6 +276,7 @@ import_paths(const struct opt_values *v, char **paths, int npaths)
 	struct run_opts			 o;
 	struct run_stats		 st;
 	struct source			*src;
+	const char			*name;
 	size_t				 i, found;
 	int				 code;
 
@@ -309,8 +311,16 @@ import_paths(const struct opt_values *v, char **paths, int npaths)
 	}
 	if (import_check_account(v->vault, v->account, 1) == -1)
 		return EXIT_USAGE;
+	if (v->log != NULL && log_event_open(v->log) == -1) {
+		log_warn("--log %s", v->log);
+		return EXIT_IOERR;
+	}
 	src = source_import_new(&a);
+	progress_init(v->quiet, v->progress);
+	name = v->account;
+	progress_watch(&st, &name, 1, 1);
 	code = run_source(&o, src, &st);
+	progress_finish(0);
 	found = source_import_count(src);
 	if (code != EXIT_USAGE && record_origins(v->vault, v->account,
 	    src) == -1 && code == EXIT_OK)
