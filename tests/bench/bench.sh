@@ -16,6 +16,10 @@
 #   getmail-maildir  getmail6, SimplePOP3SSLRetriever, Maildir destination
 #   popvault-FORMAT  popvault fetch (which always verifies what it wrote)
 #                    for FORMAT in BENCH_FORMATS
+#   import-FORMAT    popvault import of the same corpus written as one
+#                    mboxrd file (tests/lib/mailfiles.py), for FORMAT in
+#                    BENCH_IMPORT_FORMATS: the import's speed beside
+#                    fetch's for the same bytes
 #
 # Then the "nothing new" runs: with the state of the last round's full run
 # present, log in, list, find nothing to fetch, log out (popvault with
@@ -45,6 +49,8 @@
 #                  syntax as BENCH_REPS)
 #   BENCH_FORMATS  popvault formats (default "maildir mbox mbox.gz tar.zst
 #                  tar.gz")
+#   BENCH_IMPORT_FORMATS  formats of the import runs (default "maildir
+#                  mbox"; empty: none)
 #   BENCH_CLIENTS  restrict the first table to these clients (default all)
 #   BENCH_GETMAIL_MAX  largest N for which getmail6 runs (default 2000:
 #                  it is slow, about 7 MB/s here, and its delivery child
@@ -73,6 +79,7 @@ REPS=${BENCH_REPS:-3}
 NN_REPS=${BENCH_NN_REPS:-10}
 DEL_REPS=${BENCH_DEL_REPS:-2}
 FORMATS=${BENCH_FORMATS:-"maildir mbox mbox.gz tar.zst tar.gz"}
+IMPORT_FORMATS=${BENCH_IMPORT_FORMATS-"maildir mbox"}
 GETMAIL_MAX=${BENCH_GETMAIL_MAX:-2000}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.md}
 CACHE=$ROOT/build/bench/corpus
@@ -297,6 +304,19 @@ run_client() {
 			note_bad "$n" "$phase" "$client" "$rep" \
 			    "verified $(pv_field verified) of $n"
 		fi ;;
+	import-*)
+		# The same corpus from an mboxrd file on this machine.
+		# shellcheck disable=SC2207  # pv_fmt_args prints plain words
+		CMD=("$POPVAULT" import --vault "$d/vault" --account bench \
+		    $(pv_fmt_args "${client#import-}") --json "$W/import-$n.mbox")
+		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || return 1
+		got=$(grep -o '"found":[0-9]*' "$W/out" | cut -d: -f2)
+		local ver
+		ver=$(grep -o '"verified":[0-9]*' "$W/out" | cut -d: -f2)
+		local imp
+		imp=$(grep -o '"imported":[0-9]*' "$W/out" | cut -d: -f2)
+		[ "$ver" = "$imp" ] || note_bad "$n" "$phase" "$client" "$rep" \
+		    "verified $ver of $imp imported" ;;
 	*) echo "bench: unknown client $client" >&2; return 1 ;;
 	esac
 	if [ "$got" != "$n" ]; then
@@ -430,6 +450,9 @@ ALL_CLIENTS="limit mpop-mbox mpop-maildir getmail-maildir"
 for f in $FORMATS; do
 	ALL_CLIENTS="$ALL_CLIENTS popvault-$f"
 done
+for f in $IMPORT_FORMATS; do
+	ALL_CLIENTS="$ALL_CLIENTS import-$f"
+done
 CLIENTS=${BENCH_CLIENTS:-$ALL_CLIENTS}
 BYTES_OF=
 
@@ -439,6 +462,12 @@ for n in $NS; do
 	BYTES_OF="$BYTES_OF $n=$bytes"
 	say "N=$n: $bytes bytes; filling users k$n and d$n"
 	fill "k$n" "$src" || exit 1
+	case " $CLIENTS " in
+	*" import-"*)
+		find "$src" -type f ! -name '.*' | sort |
+		    python3 "$ROOT/tests/lib/mailfiles.py" mboxrd \
+		    "$W/import-$n.mbox" - || exit 1 ;;
+	esac
 	say "N=$n: warming up (untimed full retrieval: Dovecot index, page cache)"
 	limit_cmd "k$n"
 	"${CMD[@]}" >/dev/null || exit 1

@@ -7,7 +7,7 @@ without popvault's code.
         tmp/ skipped): the SHA-256 of what an import stores (a file whose
         lines all end in CRLF gets LF; any other is taken as it is); with --mbox, with the
         newline an mbox writer adds to a message that has none
-    mailfiles.py mboxrd OUT FILE...
+    mailfiles.py mboxrd OUT FILE...|-
         an mboxrd file: a dated From_ line, ">" added to every line that
         matches ^>*From , a newline added to a message without one, an
         empty line after each message
@@ -72,8 +72,15 @@ def cmd_hashes(args):
         print(hashlib.sha256(m).hexdigest())
 
 
+def names(files):
+    """FILE..., or "-": one name a line on standard input."""
+    if files == ["-"]:
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    return files
+
+
 def cmd_mboxrd(args):
-    out, files = args[0], args[1:]
+    out, files = args[0], names(args[1:])
     with open(out, "wb") as f:
         for p in files:
             m = canon(read(p))
