@@ -24,6 +24,7 @@ static const struct cmd *const cmds[] = {
 	&cmd_search,
 	&cmd_cat,
 	&cmd_probe,
+	&cmd_index,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])
 

@@ -34,7 +34,7 @@
 #define ACCT		(OPT_CMD_FETCH | OPT_CMD_PRUNE)
 #define ALL		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_PROBE)
 #define VAULT		(ACCT | OPT_CMD_VERIFY | OPT_CMD_STATUS | \
-			    OPT_CMD_SEARCH | OPT_CMD_CAT)
+			    OPT_CMD_SEARCH | OPT_CMD_CAT | OPT_CMD_INDEX)
 #define ANY		(VAULT | OPT_CMD_PROBE)
 
 static const struct opt_word tls_words[] = {

@@ -257,6 +257,12 @@ verify_vault(const char *vault, char *const *names, int n,
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
+	/* Every page of the index too, as every archive is read whole. */
+	if (idx_quick_check(x) == -1) {
+		log_warnx("%s", idx_error(x));
+		idx_close(x);
+		return EXIT_IOERR;
+	}
 	memset(&v, 0, sizeof v);
 	if (idx_accounts(x, acct_cb, &v) == -1) {
 		log_warnx("%s", idx_error(x));
