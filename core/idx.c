@@ -31,7 +31,7 @@ enum {
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_NSTMT
+	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_MSG_VARIANT, S_NSTMT
 };
 
 static const char *const idx_sql[S_NSTMT] = {
@@ -187,6 +187,7 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_SIGHT_ANY] = "SELECT 1 FROM sightings WHERE account_id = ?1 LIMIT 1",
 	[S_ACCT_INFO] = "SELECT name, dir, host, port, user, last_outcome "
 	    "FROM accounts WHERE id = ?1",
+	[S_MSG_VARIANT] = "SELECT variant_of FROM messages WHERE id = ?1",
 };
 
 /* Schema, one entry per version: entry k migrates from k to k + 1. */
@@ -1837,5 +1838,24 @@ idx_account_info(struct idx *x, int64_t acct, struct idx_acctinfo *a)
 	sqlite3_reset(s);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return idx_fail(x, "reading the account's sightings");
+	return 0;
+}
+
+int
+idx_variant_of(struct idx *x, int64_t msg, int64_t *of)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	*of = 0;
+	if ((s = stmt(x, S_MSG_VARIANT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*of = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading a variant link");
 	return 0;
 }

@@ -225,6 +225,8 @@ struct idx_acctinfo {
 
 int		 idx_account_info(struct idx *, int64_t acct,
 		    struct idx_acctinfo *);
+/* The copy msg is a variant of (*of), or 0. */
+int		 idx_variant_of(struct idx *, int64_t msg, int64_t *of);
 
 /* Rows of the account still in state pending (an interrupted batch). */
 int		 idx_pending(struct idx *, int64_t account_id,

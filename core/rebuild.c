@@ -42,7 +42,8 @@
 #include "rebuild.h"
 #include "util.h"
 
-#define REBUILD_PAGE	2000	/* messages verified at a time */
+#define REBUILD_PAGE	10000	/* messages verified at a time: a tar
+				 * volume holds up to 10,000 */
 #define REBUILD_TMP	"index.sqlite.rebuild"
 
 struct racct {
@@ -202,12 +203,16 @@ rs_end(void *arg, const char *loc, uint64_t size)
 	/*
 	 * Each stored copy is its own row, as the archive holds it; a
 	 * variant (same Message-ID and body, other headers) is linked to
-	 * the first copy, as a fetch would have linked it.
+	 * the first copy, as a fetch would have linked it; a second copy
+	 * of the same bytes (stored with --dedup account or none) as the
+	 * first copy of them is.
 	 */
 	if (idx_dedup(r->x, 0, mid, midlen, m.body_sha256, m.sha256,
 	    &d) == -1)
 		goto fail;
-	m.variant_of = d.dup == 0 ? d.variant_of : 0;
+	m.variant_of = d.variant_of;
+	if (d.dup != 0 && idx_variant_of(r->x, d.dup, &m.variant_of) == -1)
+		goto fail;
 	if (idx_add_message(r->x, &m, &id) == -1 ||
 	    idx_set_archived(r->x, id, m.first_seen) == -1)
 		goto fail;

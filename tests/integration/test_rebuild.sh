@@ -253,9 +253,11 @@ if [ ! -e "$V/index.sqlite" ]; then
 else
 	t_fail crashed_rebuild_no_index "an index after a crash: $out"
 fi
-out=$(POPVAULT_CRASH=rebuild-aside "$POPVAULT" index rebuild --vault "$V" 2>&1)
-[ ! -e "$V/index.sqlite" ] && t_pass crashed_before_rename ||
-    t_fail crashed_before_rename "$out"
+for p in rebuild-built rebuild-aside; do
+	out=$(POPVAULT_CRASH=$p "$POPVAULT" index rebuild --vault "$V" 2>&1)
+	[ ! -e "$V/index.sqlite" ] && t_pass "crashed_at_$p" ||
+	    t_fail "crashed_at_$p" "$out"
+done
 for d in 0.05 0.1 0.2 0.3; do
 	"$POPVAULT" index rebuild --vault "$V" >/dev/null 2>&1 &
 	pid=$!
