@@ -202,7 +202,7 @@ index_set "$V" | cut -d' ' -f2 | sort -u >"$T/vault.hashes"
 for u in $USERS; do
 	server_hashes "$u" >"$T/srv.$u"
 	if comm -23 "$T/srv.$u" "$T/vault.hashes" | grep -q .; then
-		t_fail "server_$u_archived" "server messages not in the vault"
+		t_fail "server_${u}_archived" "server messages not in the vault"
 	fi
 	fetch "$u" --delete=verified
 	left=$(dv_server_files "$u" | wc -l)
