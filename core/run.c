@@ -693,15 +693,15 @@ open_vault(const struct run_opts *o, struct run *run, int *lockfd,
 	    o->vault, dir) == -1 || (o->mode != RUN_DRY &&
 	    mkdir_p(c->st->where) == -1))
 		return run_fail_errno(run, "account folder", c->st->where);
-	if (fresh && old != c->acct)
-		account_file(run, old);		/* renamed, kept */
-	account_file(run, c->acct);
 	if (lock_account(o, run, lockfd, ready) == -1 || *ready)
 		return fail_stops(&run->fail) ? -1 : 0;
 	if (o->mode == RUN_DRY) {
 		*ready = 1;
 		return 0;
 	}
+	if (fresh && old != c->acct)
+		account_file(run, old);		/* renamed, kept */
+	account_file(run, c->acct);
 	fa.dir = c->st->where;
 	fa.compress = o->compress;
 	if ((c->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {
