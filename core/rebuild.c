@@ -423,7 +423,7 @@ lock_accounts(const char *vault, struct racct **out, size_t *n)
 			cap = cap ? cap * 2 : 16;
 			a = xreallocarray(a, cap, sizeof *a);
 		}
-		snprintf(a[*n].dir, sizeof a[*n].dir, "%s", de->d_name);
+		memcpy(a[*n].dir, de->d_name, strlen(de->d_name) + 1);
 		a[*n].lockfd = -1;
 		(*n)++;
 	}
@@ -502,7 +502,7 @@ move_aside(const char *vault, struct rebuild_report *rep)
 	struct stat	 sb;
 	struct tm	 tm;
 	time_t		 now = (time_t)wall_now();
-	char		 base[64], from[4400], to[4500], stamp[32];
+	char		 base[128], from[4400], to[4500], stamp[32];
 	size_t		 i;
 	int		 n, any = 0, dfd, clash;
 

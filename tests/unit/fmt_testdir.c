@@ -311,7 +311,7 @@ td_scan(struct fmt *f, const struct fmt_scan *s)
 	struct testdir	*t = (struct testdir *)f;
 	struct dirent	*de;
 	DIR		*d;
-	char		 loc[TD_NAME_MAX + 8], buf[8192];
+	char		 loc[300], buf[8192];
 	uint64_t	 size;
 	ssize_t		 n;
 	int		 fd, r = 0;

@@ -291,9 +291,7 @@ fr_messages(void)
 	 * bytes after A's From_ line: the length is len(B) + 50.
 	 */
 	memset(&b, 0, sizeof b);
-	tb_str(&b, "Subject: lands on a trap, the message before it\n\n");
-	i = (int)b.len;
-	memset(&b, 0, sizeof b);
+	i = (int)strlen("Subject: lands on a trap, the message before it\n\n");
 	{
 		char	a[64];
 
