@@ -9,8 +9,8 @@
 # server's files (tests/lib/expect.py), not from popvault: each
 # account's messages, less those an earlier account stored already.
 #
-#   1. index.sqlite (and -wal, -shm) deleted: a fetch refuses, naming
-#      the rebuild, and makes no index; "index rebuild" rebuilds it
+#   1. index.sqlite (and -wal, -shm) deleted: status, verify and fetch
+#      refuse, naming the rebuild, and make no index; "index rebuild" rebuilds it
 #      without changing any archive file (sha256 of every file); verify
 #      passes; the index holds exactly the expected set; every mbox
 #      location (flags, padding), every volume's length and traps and
@@ -22,7 +22,8 @@
 #      bytes are in the vault
 #   3. an index with pages overwritten: verify refuses, naming the
 #      rebuild; the rebuild moves it aside (named in its output) and
-#      the new one verifies; a truncated index: refused at open
+#      the new one verifies; a truncated index, and one whose header is
+#      not SQLite's: refused at open, rebuilt
 #   4. a rebuild killed (abort at a crash point, and kill -9 at once)
 #      leaves no index.sqlite; a rerun completes it
 #   5. an account locked by another process: the rebuild refuses (75)
@@ -142,6 +143,13 @@ done
 archive_files >"$T/files.before"
 
 rm -f "$V/index.sqlite" "$V/index.sqlite-wal" "$V/index.sqlite-shm"
+for c in status verify; do
+	out=$("$POPVAULT" "$c" --vault "$V" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] && printf '%s' "$out" | grep -q 'missing.*popvault index rebuild' &&
+	    [ ! -e "$V/index.sqlite" ] && t_pass "lost_index_$c" ||
+	    t_fail "lost_index_$c" "rc $rc: $out"
+done
 fetch md
 if [ "$PV_RC" != 0 ] && printf '%s' "$PV_OUT" | grep -q 'popvault index rebuild' &&
     [ ! -e "$V/index.sqlite" ]; then
@@ -244,6 +252,15 @@ rc=$?
 out=$("$POPVAULT" index rebuild --vault "$V" 2>&1)
 [ $? = 0 ] && cmp -s <(index_set "$V") "$T/expected" &&
     t_pass truncated_rebuilt || t_fail truncated_rebuilt "$out"
+
+dd if=/dev/urandom of="$V/index.sqlite" bs=100 count=1 conv=notrunc 2>/dev/null
+out=$("$POPVAULT" status --vault "$V" 2>&1)
+rc=$?
+[ "$rc" != 0 ] && printf '%s' "$out" | grep -q 'not an SQLite database.*popvault index rebuild' &&
+    t_pass garbage_header_refused || t_fail garbage_header_refused "rc $rc: $out"
+out=$("$POPVAULT" index rebuild --vault "$V" 2>&1)
+[ $? = 0 ] && cmp -s <(index_set "$V") "$T/expected" &&
+    t_pass garbage_header_rebuilt || t_fail garbage_header_rebuilt "$out"
 
 # 4. Killed rebuilds.
 rm -f "$V"/index.sqlite*
