@@ -25,6 +25,7 @@ static const struct cmd *const cmds[] = {
 	&cmd_cat,
 	&cmd_probe,
 	&cmd_import,
+	&cmd_index,
 };
 #define NCMDS	(sizeof cmds / sizeof cmds[0])
 
@@ -49,8 +50,13 @@ cmd_open_index(const char *vault)
 
 	if (xsnprintf(path, sizeof path, "%s/index.sqlite", vault) == -1 ||
 	    stat(path, &sb) == -1) {
-		log_warnx("no vault at %s", vault);
-		return NULL;
+		/* A vault whose index is lost: idx_open() says so. */
+		if (xsnprintf(path, sizeof path, "%s/accounts", vault) == -1 ||
+		    stat(path, &sb) == -1) {
+			log_warnx("no vault at %s", vault);
+			return NULL;
+		}
+		snprintf(path, sizeof path, "%s/index.sqlite", vault);
 	}
 	if ((x = idx_open(path, err, sizeof err)) == NULL)
 		log_warnx("%s", err);

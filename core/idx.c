@@ -3,6 +3,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -30,7 +31,8 @@ enum {
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
 	S_ORIGIN_SET, S_FOREIGN_ADD, S_FOREIGN,
-	S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_MSG_VARIANT, S_NSTMT
 };
 
 static const char *const idx_sql[S_NSTMT] = {
@@ -192,6 +194,14 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	/* index rebuild (idx_account_restore(), idx_account_info()). */
+	[S_ACCT_RESTORE] = "INSERT INTO accounts(name, dir, host, port, user, "
+	    "created_at, last_outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "'rebuilt')",
+	[S_SIGHT_ANY] = "SELECT 1 FROM sightings WHERE account_id = ?1 LIMIT 1",
+	[S_ACCT_INFO] = "SELECT name, dir, host, port, user, last_outcome "
+	    "FROM accounts WHERE id = ?1",
+	[S_MSG_VARIANT] = "SELECT variant_of FROM messages WHERE id = ?1",
 };
 
 /* Schema, one entry per version: entry k migrates from k to k + 1. */
@@ -310,11 +320,14 @@ struct idx {
 	char		 err[512];
 };
 
+static int	 damaged_code(int);
+
 static int
 idx_fail(struct idx *x, const char *what)
 {
-	snprintf(x->err, sizeof x->err, "index: %s: %s", what,
-	    sqlite3_errmsg(x->db));
+	snprintf(x->err, sizeof x->err, "index: %s: %s%s", what,
+	    sqlite3_errmsg(x->db), damaged_code(sqlite3_errcode(x->db)) ?
+	    IDX_DAMAGED_HINT : "");
 	return -1;
 }
 
@@ -458,8 +471,8 @@ set_wal(struct idx *x)
 	}
 }
 
-struct idx *
-idx_open(const char *path, char *err, size_t errlen)
+static struct idx *
+open_db(const char *path, char *err, size_t errlen)
 {
 	struct idx	*x = xcalloc(1, sizeof *x);
 	int		 fd;
@@ -500,7 +513,9 @@ idx_open(const char *path, char *err, size_t errlen)
 	    exec(x, "PRAGMA cache_size = -1024") == -1 ||
 	    idx_migrate(x) == -1) {
 		umask(old);
-		snprintf(err, errlen, "%s", x->err);
+		snprintf(err, errlen, "%s%s", x->err,
+		    damaged_code(sqlite3_errcode(x->db)) &&
+		    strstr(x->err, "rebuild") == NULL ? IDX_DAMAGED_HINT : "");
 		idx_close(x);
 		return NULL;
 	}
@@ -1571,6 +1586,292 @@ idx_durable(struct idx *x, int on)
 {
 	return exec(x, on ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL");
+}
+
+/*
+ * ---- A damaged or lost index (issue 16; docs/decisions.md, "Rebuilding
+ * the index") ----
+ */
+
+static int
+damaged_code(int code)
+{
+	code &= 0xff;
+	return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+/* The vault folder of an index path, and whether it holds accounts. */
+static int
+vault_has_accounts(const char *path)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 dir[4200];
+	const char	*slash = strrchr(path, '/');
+	int		 any = 0;
+
+	if (xsnprintf(dir, sizeof dir, "%.*s%saccounts",
+	    slash != NULL ? (int)(slash - path + 1) : 0, path,
+	    slash != NULL ? "" : "./") == -1 || (d = opendir(dir)) == NULL)
+		return 0;
+	while (!any && (de = readdir(d)) != NULL)
+		any = de->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The checks that cost nothing, before SQLite reads the file: 1 and err
+ * (naming the rebuild) when the index is lost (missing or empty while
+ * the vault has account folders: a new one would make every stored
+ * message look new), not an SQLite file, or shorter than its header
+ * says (cut); 0 when none of that is seen; -1 for a file that cannot be
+ * read (err).
+ */
+static int
+precheck(const char *path, char *err, size_t errlen)
+{
+	struct stat	 sb = { 0 };
+	unsigned char	 h[100];
+	char		 side[4200];
+	uint64_t	 psize, pages;
+	int		 fd, wal = 0, missing;
+	ssize_t		 n;
+
+	missing = stat(path, &sb) == -1;
+	if (missing && errno != ENOENT)
+		return 0;		/* SQLite says why, if it matters */
+	if (missing || sb.st_size == 0) {
+		if (!vault_has_accounts(path))
+			return 0;
+		snprintf(err, errlen, "index %s is %s, but the vault holds "
+		    "account folders: a new index would take every stored "
+		    "message for new%s", path, missing ? "missing" : "empty",
+		    IDX_DAMAGED_HINT);
+		return 1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "index %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, h, sizeof h);
+	close(fd);
+	if (n != (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0) {
+		snprintf(err, errlen, "index %s is damaged: not an SQLite "
+		    "database%s", path, IDX_DAMAGED_HINT);
+		return 1;
+	}
+	psize = (uint64_t)h[16] << 8 | h[17];
+	if (psize == 1)
+		psize = 65536;
+	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
+		snprintf(err, errlen, "index %s is damaged: page size %llu%s",
+		    path, (unsigned long long)psize, IDX_DAMAGED_HINT);
+		return 1;
+	}
+	/*
+	 * The size in the header counts when it is current (its change
+	 * counter matches, SQLite's own rule) and no write-ahead log is
+	 * there to be checkpointed into the file.
+	 */
+	if (xsnprintf(side, sizeof side, "%s-wal", path) == 0 &&
+	    stat(side, &sb) == 0 && sb.st_size > 0)
+		wal = 1;
+	if (stat(path, &sb) == -1)
+		return 0;
+	pages = be32(h + 28);
+	if (!wal && pages > 0 && be32(h + 24) == be32(h + 92) &&
+	    pages * psize > (uint64_t)sb.st_size) {
+		snprintf(err, errlen, "index %s is damaged: cut short (%llu "
+		    "bytes of %llu)%s", path, (unsigned long long)sb.st_size,
+		    (unsigned long long)(pages * psize), IDX_DAMAGED_HINT);
+		return 1;
+	}
+	return 0;
+}
+
+/* PRAGMA quick_check[(table)]: 0 ok, 1 damaged (err), -1 (err). */
+static int
+quick_check(struct idx *x, const char *table)
+{
+	sqlite3_stmt	*s;
+	char		 sql[80];
+	const char	*t;
+	int		 r, bad = 0;
+
+	snprintf(sql, sizeof sql, "PRAGMA quick_check%s%s%s", table ? "(" :
+	    "", table ? table : "", table ? ")" : "");
+	if (sqlite3_prepare_v2(x->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return damaged_code(sqlite3_errcode(x->db)) ? (idx_fail(x,
+		    "quick_check"), 1) : idx_fail(x, "quick_check");
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		t = (const char *)sqlite3_column_text(s, 0);
+		if (t != NULL && strcmp(t, "ok") != 0 && !bad) {
+			bad = 1;
+			snprintf(x->err, sizeof x->err, "index is damaged: "
+			    "%.200s%s", t, IDX_DAMAGED_HINT);
+		}
+	}
+	if (r != SQLITE_DONE && !bad) {
+		bad = damaged_code(r) ? 1 : -1;
+		idx_fail(x, "quick_check");
+	}
+	sqlite3_finalize(s);
+	return bad;
+}
+
+struct idx *
+idx_open(const char *path, char *err, size_t errlen)
+{
+	struct idx	*x;
+
+	if (precheck(path, err, errlen) != 0)
+		return NULL;
+	if ((x = open_db(path, err, errlen)) == NULL)
+		return NULL;
+	/*
+	 * The small tables whole, every run (well under a millisecond);
+	 * the whole file only where it is read whole anyway (verify,
+	 * rebuild): docs/decisions.md, "Rebuilding the index".
+	 */
+	if (quick_check(x, "accounts") != 0 ||
+	    quick_check(x, "volumes") != 0) {
+		snprintf(err, errlen, "%s", x->err);
+		idx_close(x);
+		return NULL;
+	}
+	return x;
+}
+
+struct idx *
+idx_open_new(const char *path, char *err, size_t errlen)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errlen, "index %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	return open_db(path, err, errlen);
+}
+
+int
+idx_quick_check(struct idx *x)
+{
+	return quick_check(x, NULL) == 0 ? 0 : -1;
+}
+
+int
+idx_check_file(const char *path, char *err, size_t errlen)
+{
+	struct idx	*x;
+	int		 r;
+
+	if ((r = precheck(path, err, errlen)) != 0)
+		return r;
+	x = xcalloc(1, sizeof *x);
+	if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "index %s: %s", path,
+		    x->db ? sqlite3_errmsg(x->db) : "out of memory");
+		r = x->db != NULL && damaged_code(sqlite3_errcode(x->db)) ?
+		    1 : -1;
+		idx_close(x);
+		return r;
+	}
+	sqlite3_busy_timeout(x->db, IDX_BUSY_MS);
+	sqlite3_extended_result_codes(x->db, 1);
+	r = quick_check(x, NULL);
+	if (r != 0)
+		snprintf(err, errlen, "%s", x->err);
+	idx_close(x);
+	return r;
+}
+
+int
+idx_account_restore(struct idx *x, const char *name, const char *dir,
+    const struct idx_ident *id, int64_t *acct)
+{
+	sqlite3_stmt	*s;
+	int		 known = id != NULL && (id->host[0] != '\0' ||
+			    id->port[0] != '\0' || id->user[0] != '\0');
+
+	if ((s = stmt(x, S_ACCT_RESTORE)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dir, -1, SQLITE_STATIC);
+	if (known) {
+		sqlite3_bind_text(s, 3, id->host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, id->port, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, id->user, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 6, wall_now());
+	if (step_done(x, s, "restoring an account") == -1)
+		return -1;
+	*acct = sqlite3_last_insert_rowid(x->db);
+	return 0;
+}
+
+int
+idx_account_info(struct idx *x, int64_t acct, struct idx_acctinfo *a)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	memset(a, 0, sizeof *a);
+	if ((s = stmt(x, S_ACCT_INFO)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, acct);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		col_copy(s, 0, a->name, sizeof a->name);
+		col_copy(s, 1, a->dir, sizeof a->dir);
+		col_copy(s, 2, a->id.host, sizeof a->id.host);
+		col_copy(s, 3, a->id.port, sizeof a->id.port);
+		col_copy(s, 4, a->id.user, sizeof a->id.user);
+		a->rebuilt = sqlite3_column_text(s, 5) != NULL &&
+		    strcmp((const char *)sqlite3_column_text(s, 5),
+		    "rebuilt") == 0;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW)
+		return idx_fail(x, "reading the account");
+	if ((s = stmt(x, S_SIGHT_ANY)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, acct);
+	r = sqlite3_step(s);
+	a->sightings = r == SQLITE_ROW;
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading the account's sightings");
+	return 0;
+}
+
+int
+idx_variant_of(struct idx *x, int64_t msg, int64_t *of)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	*of = 0;
+	if ((s = stmt(x, S_MSG_VARIANT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*of = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return idx_fail(x, "reading a variant link");
+	return 0;
 }
 
 int

@@ -60,7 +60,35 @@ struct idx_msg {
 	const unsigned char *head_sha256; /* hash_head_* of it, or NULL */
 };
 
+/*
+ * What every message about a damaged or lost index ends with: the way
+ * out (docs/decisions.md, "Rebuilding the index").
+ */
+#define IDX_DAMAGED_HINT	"; rebuild it from the archives with " \
+	"\"popvault index rebuild\" (the damaged file is moved aside, never " \
+	"deleted)"
+
+/*
+ * Open the index at path, creating it in a new vault. Refused (NULL, err
+ * naming IDX_DAMAGED_HINT) when it is damaged: missing or empty while
+ * the vault holds account folders, not an SQLite file, shorter than its
+ * header says, or its small tables fail PRAGMA quick_check. The whole
+ * file is checked by idx_quick_check() (verify) and idx_check_file()
+ * (rebuild): it costs a read of every page (0.2-0.3 s at 100,000
+ * messages), more than a nothing-new run; damage in pages a run reads
+ * is an SQLITE_CORRUPT error there, whose message names the rebuild.
+ */
 struct idx	*idx_open(const char *path, char *err, size_t errlen);
+/* Create a new index at path, which must not exist (O_EXCL). */
+struct idx	*idx_open_new(const char *path, char *err, size_t errlen);
+/* PRAGMA quick_check of the whole index: 0, or -1 (idx_error). */
+int		 idx_quick_check(struct idx *);
+/*
+ * Is the index at path sound? 0 yes; 1 damaged or lost (err says how);
+ * -1 cannot tell (err: busy, unreadable). Writes nothing but what
+ * SQLite's own recovery of a write-ahead log does.
+ */
+int		 idx_check_file(const char *path, char *err, size_t errlen);
 /*
  * Open an existing index for reading only (--dry-run), writing nothing
  * in its folder: no side file made, no checkpoint, no migration of the
@@ -177,6 +205,28 @@ int		 idx_account_rename(struct idx *, int64_t account_id,
 int		 idx_set_identity(struct idx *, int64_t account_id,
 		    const char *host, const char *port, const char *user);
 int		 idx_set_archived(struct idx *, int64_t msg_id, int64_t when);
+
+/*
+ * index rebuild: an account as its folder and account file say (id NULL
+ * or all "": unknown), its last outcome "rebuilt"; *acct its row.
+ */
+int		 idx_account_restore(struct idx *, const char *name,
+		    const char *dir, const struct idx_ident *id,
+		    int64_t *acct);
+/* An account's row, and whether it has any sighting. */
+struct idx_acctinfo {
+	char			name[512];
+	char			dir[128];
+	struct idx_ident	id;
+	int			rebuilt;	/* by index rebuild, no run
+						 * since */
+	int			sightings;
+};
+
+int		 idx_account_info(struct idx *, int64_t acct,
+		    struct idx_acctinfo *);
+/* The copy msg is a variant of (*of), or 0. */
+int		 idx_variant_of(struct idx *, int64_t msg, int64_t *of);
 
 /* Rows of the account still in state pending (an interrupted batch). */
 int		 idx_pending(struct idx *, int64_t account_id,

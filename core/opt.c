@@ -34,7 +34,8 @@
 #define ACCT		(OPT_CMD_FETCH | OPT_CMD_PRUNE)
 #define ALL		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_PROBE)
 #define VAULT		(ACCT | OPT_CMD_VERIFY | OPT_CMD_STATUS | \
-			    OPT_CMD_SEARCH | OPT_CMD_CAT | OPT_CMD_IMPORT)
+			    OPT_CMD_SEARCH | OPT_CMD_CAT | OPT_CMD_IMPORT | \
+			    OPT_CMD_INDEX)
 /* What writes into an archive: fetch, and import (no server). */
 #define STORE		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_IMPORT)
 #define ANY		(VAULT | OPT_CMD_PROBE)

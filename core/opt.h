@@ -105,6 +105,7 @@ enum opt_id {
 #define OPT_CMD_SEARCH		0x20
 #define OPT_CMD_CAT		0x40
 #define OPT_CMD_IMPORT		0x80
+#define OPT_CMD_INDEX		0x100
 
 /* Where a value comes from: the checks differ for paths and messages. */
 enum opt_from {

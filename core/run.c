@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acctfile.h"
 #include "log.h"
 #include "progress.h"
 #include "run_int.h"
@@ -502,6 +503,63 @@ same_identity(const struct run_opts *o, const struct idx_ident *id)
 }
 
 /*
+ * An account a rebuilt index restored without its server (a vault from
+ * before account files; docs/decisions.md, "Rebuilding the index") has
+ * no recorded identity. With no sightings either, no UIDL of it could
+ * be taken for another server's: it takes this run's identity. 1 when
+ * adopted, 0 when not such an account, -1 after saying why.
+ */
+static int
+adopt_identity(const struct run_opts *o, struct run *run,
+    const struct idx_ident *id)
+{
+	struct idx_acctinfo	a;
+
+	if (id->host[0] != '\0' || id->port[0] != '\0' || id->user[0] != '\0')
+		return 0;
+	if (idx_account_info(run->ctx.idx, run->ctx.acct, &a) == -1)
+		return run_fail_idx(run);
+	if (a.sightings)
+		return 0;
+	log_info("account %s: its server was not recorded (a rebuilt "
+	    "index); it is %s@%s:%s from now on", o->account, o->user,
+	    o->pop3.host, o->pop3.port);
+	if (o->mode != RUN_DRY && idx_set_identity(run->ctx.idx,
+	    run->ctx.acct, o->pop3.host, o->pop3.port, o->user) == -1)
+		return run_fail_idx(run);
+	return 1;
+}
+
+/*
+ * The account file (core/acctfile.h) says what the index says of the
+ * account: its name and server, for a rebuild. Written when that
+ * changes (a new account, a rename, a moved mailbox); never by a dry
+ * run. A failure to write it is said, and the run goes on.
+ */
+static void
+account_file(struct run *run, int64_t acct)
+{
+	struct idx_acctinfo	a;
+	char			dir[4400];
+
+	if (run->ctx.o->mode == RUN_DRY || acct <= 0)
+		return;
+	if (idx_account_info(run->ctx.idx, acct, &a) == -1) {
+		log_warnx("%s", idx_error(run->ctx.idx));
+		return;
+	}
+	if (xsnprintf(dir, sizeof dir, "%s/accounts/%s", run->ctx.o->vault,
+	    a.dir) == -1 || acctfile_write(dir, a.name, &a.id) == -1)
+		log_warn("writing %s/%s", dir, ACCTFILE_NAME);
+	/* The first fetch after a rebuild: what it is about to do. */
+	if (a.rebuilt && acct == run->ctx.acct &&
+	    run->ctx.o->mode == RUN_FETCH)
+		log_info("%s: rebuilt index: every message is downloaded once "
+		    "to relink its UIDL; nothing is stored twice",
+		    run->ctx.o->account);
+}
+
+/*
  * An account is its server and user, not only its name: a new server can
  * reuse UIDL strings, which would look archived (and, with an equal LIST
  * size, be deleted unseen). An account whose host, port or user changed
@@ -525,6 +583,8 @@ check_identity(const struct run_opts *o, struct run *run, int create,
 		return run_fail_idx(run);
 	if (same_identity(o, &id))
 		return 0;
+	if ((r = adopt_identity(o, run, &id)) != 0)
+		return r == 1 ? 0 : -1;
 	snprintf(old, sizeof old, "%s@%s:%s", id.user, id.host, id.port);
 	switch (o->identity) {
 	case RUN_ID_MOVED:
@@ -631,6 +691,7 @@ open_vault(const struct run_opts *o, struct run *run, int *lockfd,
 	struct fmt_args	 fa;
 	struct stat	 sb;
 	char		 path[4200], dir[128], err[600];
+	int64_t		 old;
 	int		 r, fresh;
 
 	*ready = 0;
@@ -657,6 +718,7 @@ open_vault(const struct run_opts *o, struct run *run, int *lockfd,
 		return run_fail_idx(run);
 	if (r == 1)
 		return 0;		/* not created yet */
+	old = c->acct;
 	if (check_identity(o, run, create, &fresh) == -1)
 		return -1;
 	if (fresh) {
@@ -679,6 +741,9 @@ open_vault(const struct run_opts *o, struct run *run, int *lockfd,
 		*ready = 1;
 		return 0;
 	}
+	if (fresh && old != c->acct)
+		account_file(run, old);		/* renamed, kept */
+	account_file(run, c->acct);
 	fa.dir = c->st->where;
 	fa.compress = o->compress;
 	if ((c->fmt = o->format->open(&fa, err, sizeof err)) == NULL) {

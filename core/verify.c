@@ -249,12 +249,21 @@ verify_vault(const char *vault, char *const *names, int n,
 
 	memset(rep, 0, sizeof *rep);
 	if (xsnprintf(path, sizeof path, "%s/index.sqlite", vault) == -1 ||
-	    stat(path, &sb) == -1) {
+	    (stat(path, &sb) == -1 && (xsnprintf(path, sizeof path,
+	    "%s/accounts", vault) == -1 || stat(path, &sb) == -1))) {
 		log_warnx("no vault at %s", vault);
 		return EXIT_USAGE;
 	}
+	/* Without index.sqlite but with accounts/: idx_open() says why. */
+	snprintf(path, sizeof path, "%s/index.sqlite", vault);
 	if ((x = idx_open(path, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);
+		return EXIT_IOERR;
+	}
+	/* Every page of the index too, as every archive is read whole. */
+	if (idx_quick_check(x) == -1) {
+		log_warnx("%s", idx_error(x));
+		idx_close(x);
 		return EXIT_IOERR;
 	}
 	memset(&v, 0, sizeof v);

@@ -30,10 +30,20 @@
  *   verify    read back many locations, hash and compare each
  *   close
  *
+ * And apart from a run, when the index is lost (popvault index
+ * rebuild, core/rebuild.c):
+ *
+ *   scan      every message committed in the account's archive, with
+ *             its bytes and location, and the volumes' committed state;
+ *             optional (NULL: the format's files cannot be read without
+ *             the index, and a rebuild says so)
+ *
  * All operations return 0 or -1 with fmt_error() set, except check (a
  * enum fmt_check), synced (a count) and close.
  * Locations are short strings stored in the index, relative to the
- * account folder, never derived from server data.
+ * account folder, never derived from server data. A format keeps its
+ * files in ACCOUNT/NAME/, NAME its name ("maildir", "mbox", "tar"): a
+ * rebuild opens a format only where that folder exists.
  */
 #ifndef FORMAT_H
 #define FORMAT_H
@@ -124,6 +134,29 @@ struct fmt_vitem {
 	int64_t			 id;		/* the caller's row id */
 };
 
+/*
+ * What scan() gives, in the order of the archive's files: for each
+ * message, begin(), then data() with exactly the bytes read() gives
+ * for it (split anywhere), then end() with the location end() gave it
+ * when it was written and its size. A message that cannot be read whole
+ * (a file cut short by a crash) gets no end(): the next begin() or the
+ * return of scan() drops it. vol() after the messages of each volume:
+ * its committed length and priv as synced() recorded them (for mbox,
+ * its Content-Length traps), so that the next run appends after it.
+ * skip() names a part that is not taken (bytes that are not a committed
+ * message: the tail of an interrupted batch, or damage); a committed
+ * length never covers the tail, which the next run's recover() then
+ * moves to quarantine. A callback returning -1 stops the scan with -1.
+ */
+struct fmt_scan {
+	int	 (*begin)(void *arg);
+	int	 (*data)(void *arg, const void *, size_t);
+	int	 (*end)(void *arg, const char *loc, uint64_t size);
+	int	 (*vol)(void *arg, const struct fmt_vol *);
+	void	 (*skip)(void *arg, const char *what);
+	void	 *arg;
+};
+
 struct fmt;
 
 struct fmt_ops {
@@ -154,6 +187,13 @@ struct fmt_ops {
 	 */
 	int		 (*verify)(struct fmt *, struct fmt_vitem *, size_t);
 	void		 (*close)(struct fmt *);
+	/*
+	 * Read the whole archive of the account (struct fmt_scan), writing
+	 * nothing. -1 (fmt_error) when it cannot be read at all, or a
+	 * callback stopped it; parts it cannot read are skip()ped. NULL for
+	 * a format that cannot be rebuilt from its files.
+	 */
+	int		 (*scan)(struct fmt *, const struct fmt_scan *);
 };
 
 struct fmt {

@@ -518,6 +518,99 @@ md_synced(struct fmt *f, const struct fmt_vol **v)
 	return 0;
 }
 
+/*
+ * One folder of scan(): every file is a message. A file a mail reader
+ * moved to cur/ ("NAME:2,FLAGS") has the location "new/NAME", as
+ * md_open_loc() finds it; tmp/ is never committed.
+ */
+static int
+md_scan_sub(struct maildir *m, const char *sub, const struct fmt_scan *s)
+{
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	char		 loc[MD_NAME_MAX + 8], what[300];
+	char		 buf[65536];
+	size_t		 blen;
+	uint64_t	 size;
+	ssize_t		 n;
+	int		 dfd, fd, r = 0;
+
+	if ((dfd = openat(m->rootfd, sub, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return fmt_fail(&m->base, "maildir %s/: %s", sub,
+		    strerror(errno));
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		blen = strcspn(de->d_name, ":");
+		snprintf(what, sizeof what, "maildir/%s/%s", sub, de->d_name);
+		if (blen >= MD_NAME_MAX || fstatat(dfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode)) {
+			if (s->skip != NULL)
+				s->skip(s->arg, what);
+			continue;
+		}
+		snprintf(loc, sizeof loc, "new/%.*s", (int)blen, de->d_name);
+		/* Both new/NAME and a cur/NAME:2,..: the location is new/'s. */
+		if (strcmp(sub, "cur") == 0 && fstatat(m->rootfd, loc, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			if (s->skip != NULL)
+				s->skip(s->arg, what);
+			continue;
+		}
+		/* Unreadable (EIO): said, and left out; the rest goes on. */
+		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1) {
+			if (s->skip != NULL)
+				s->skip(s->arg, what);
+			continue;
+		}
+		if (s->begin(s->arg) == -1) {
+			close(fd);
+			r = -1;
+			break;
+		}
+		size = 0;
+		while ((n = read(fd, buf, sizeof buf)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				break;
+			if (s->data(s->arg, buf, (size_t)n) == -1) {
+				r = -1;
+				break;
+			}
+			size += (uint64_t)n;
+		}
+		close(fd);
+		if (r == -1)
+			break;
+		if (n == -1) {
+			if (s->skip != NULL)
+				s->skip(s->arg, what);
+			continue;
+		}
+		if (s->end(s->arg, loc, size) == -1)
+			r = -1;
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+md_scan(struct fmt *f, const struct fmt_scan *s)
+{
+	struct maildir	*m = (struct maildir *)f;
+
+	if (md_scan_sub(m, "new", s) == -1 || md_scan_sub(m, "cur", s) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 md_close(struct fmt *f)
 {
@@ -554,4 +647,5 @@ const struct fmt_ops fmt_maildir_ops = {
 	.read = md_read,
 	.verify = fmt_verify_each,
 	.close = md_close,
+	.scan = md_scan,
 };

@@ -58,7 +58,7 @@
 #include "util.h"
 
 #define MB_OBUF		(256 * 1024)
-#define MB_NTRAPS	40	/* fit struct fmt_vol's priv */
+#define MB_NTRAPS	MBOX_NTRAPS
 #define MB_GZLEVEL	1	/* fast: see docs/formats.md */
 #define MB_QRANDOM	8	/* random bytes in a quarantine name */
 
@@ -146,45 +146,17 @@ mb_open(const struct fmt_args *a, char *err, size_t errlen)
 	return &m->base;
 }
 
-/* traps string: "u=UNCOMPRESSED_TOTAL t=OFF,OFF,..." */
+/* traps string: "u=UNCOMPRESSED_TOTAL t=OFF,OFF,..." (mbox.h) */
 static void
 traps_parse(struct mbox *m, const char *s)
 {
-	const char		*p;
-	char			*end;
-	unsigned long long	 v;
-
-	m->ntraps = 0;
-	m->ubase = 0;
-	if ((p = strstr(s, "u=")) != NULL)
-		m->ubase = strtoull(p + 2, NULL, 10);
-	if ((p = strstr(s, "t=")) == NULL)
-		return;
-	p += 2;
-	while (*p >= '0' && *p <= '9' && m->ntraps < MB_NTRAPS) {
-		v = strtoull(p, &end, 10);
-		m->traps[m->ntraps++] = v;
-		p = *end == ',' ? end + 1 : end;
-	}
+	m->ntraps = mbox_traps_parse(s, m->traps, &m->ubase);
 }
 
 static void
 traps_format(struct mbox *m, uint64_t utotal, char *out, size_t len)
 {
-	size_t	i, o;
-	int	w;
-
-	w = snprintf(out, len, "u=%" PRIu64 " t=", utotal);
-	o = w > 0 ? (size_t)w : 0;
-	for (i = 0; i < m->ntraps && o < len; i++) {
-		if (m->traps[i] < utotal)
-			continue;	/* passed: harmless now */
-		w = snprintf(out + o, len - o, "%s%" PRIu64,
-		    out[o - 1] == '=' ? "" : ",", m->traps[i]);
-		if (w < 0 || (size_t)w >= len - o)
-			break;
-		o += (size_t)w;
-	}
+	mbox_traps_format(m->traps, m->ntraps, utotal, out, len);
 }
 
 /* Copy bytes past the committed length aside, then cut the file back. */
@@ -919,6 +891,14 @@ mb_check(struct fmt *f, const char *loc, const unsigned char sha[HASH_LEN])
 	return FMT_ABSENT;
 }
 
+static int
+mb_scan(struct fmt *f, const struct fmt_scan *s)
+{
+	struct mbox	*m = (struct mbox *)f;
+
+	return mbox_scan(m->dirfd, s, f);
+}
+
 static void
 mb_close(struct fmt *f)
 {
@@ -954,4 +934,5 @@ const struct fmt_ops fmt_mbox_ops = {
 	.read = mb_read,
 	.verify = mb_verify,
 	.close = mb_close,
+	.scan = mb_scan,
 };

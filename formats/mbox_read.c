@@ -6,7 +6,7 @@
  * A reader (struct mrd) gives the uncompressed bytes of one file from a
  * position: for a plain file that is the file itself, for a .gz file one
  * member and whatever follows (zlib is restarted at each member end, as
- * gzip -d does). The unquoter (struct unq) turns the bytes of a stored
+ * gzip -d does). The unquoter (struct mbox_unq, mbox.h) turns the bytes of a stored
  * message back into the message: it skips the From_ line and removes
  * one '>' from every line matching ^>+From .
  */
@@ -224,26 +224,16 @@ mrd_seek(struct mrd *r, uint64_t pos)
 	return 0;
 }
 
-/* Undo the quoting of one stored message, streaming to cb. */
-struct unq {
-	int	 (*cb)(void *, const void *, size_t);
-	void	 *arg;
-	int	  state;	/* 0 in the From_ line, 1 BOL, 2 held '>',
-				 * 3 more '>', 4 matching "From ", 5 MID */
-	int	  k;
-	int	  err;
-};
-
 static int
-unq_emit(struct unq *u, const void *p, size_t n)
+unq_emit(struct mbox_unq *u, const void *p, size_t n)
 {
 	if (n > 0 && !u->err && u->cb(u->arg, p, n) == -1)
 		u->err = 1;
 	return u->err ? -1 : 0;
 }
 
-static int
-unq_feed(struct unq *u, const unsigned char *s, size_t n)
+int
+mbox_unq_feed(struct mbox_unq *u, const unsigned char *s, size_t n)
 {
 	static const char	 from[] = "From ";
 	const unsigned char	*run = s, *nl;
@@ -320,8 +310,8 @@ unq_feed(struct unq *u, const unsigned char *s, size_t n)
 	return unq_emit(u, run, (size_t)(s + n - run));
 }
 
-static int
-unq_finish(struct unq *u)
+int
+mbox_unq_finish(struct mbox_unq *u)
 {
 	static const char	from[] = "From ";
 
@@ -343,7 +333,7 @@ read_one(struct mrd *r, const struct mloc *l,
     int (*cb)(void *, const void *, size_t), void *arg)
 {
 	unsigned char	buf[65536];
-	struct unq	u;
+	struct mbox_unq	u;
 	uint64_t	left;
 	ssize_t		k;
 
@@ -363,7 +353,7 @@ read_one(struct mrd *r, const struct mloc *l,
 			return -1;
 		}
 		left -= (uint64_t)k;
-		if (unq_feed(&u, buf, (size_t)k) == -1) {
+		if (mbox_unq_feed(&u, buf, (size_t)k) == -1) {
 			errno = ECANCELED;
 			return -1;
 		}
@@ -375,7 +365,7 @@ read_one(struct mrd *r, const struct mloc *l,
 		errno = EIO;
 		return -1;
 	}
-	if (unq_finish(&u) == -1) {
+	if (mbox_unq_finish(&u) == -1) {
 		errno = ECANCELED;
 		return -1;
 	}

@@ -668,6 +668,152 @@ tar_verify(struct fmt *f, struct fmt_vitem *it, size_t n)
 	return 0;
 }
 
+/* A finished volume of ours: NAME.tar[.gz|.zst|.xz], not .part. */
+static int
+tar_is_volume(const char *name)
+{
+	static const char *const ext[] = { ".tar", ".tar.gz", ".tar.zst",
+	    ".tar.xz" };
+	size_t	n = strlen(name), i, e;
+
+	if (name[0] == '.' || strchr(name, '/') != NULL)
+		return 0;
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		e = strlen(ext[i]);
+		if (n > e && strcmp(name + n - e, ext[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * One volume of scan(): each member is a message. A volume is finished
+ * (renamed from .part) only after it was closed and fsynced, so each is
+ * whole; one that cannot be read to its end all the same (damage) gives
+ * the members before the damage, and says so.
+ */
+static int
+tar_scan_volume(struct tarfmt *t, const char *vol, const struct fmt_scan *s)
+{
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct stat		 sb;
+	struct fmt_vol		 v;
+	char			 loc[300], what[400], buf[65536];
+	la_ssize_t		 n;
+	uint64_t		 size;
+	int			 fd, hr, r = 0;
+
+	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(fd, &sb) == -1) {
+		if (fd != -1)
+			close(fd);
+		snprintf(what, sizeof what, "tar/%s: %s", vol, strerror(errno));
+		if (s->skip != NULL)
+			s->skip(s->arg, what);
+		return 0;
+	}
+	if ((a = tar_reader(&t->base)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		hr = ARCHIVE_FATAL;
+		goto out;
+	}
+	while ((hr = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (archive_entry_filetype(e) != AE_IFREG ||
+		    xsnprintf(loc, sizeof loc, "%s:%s", vol,
+		    archive_entry_pathname(e)) == -1) {
+			snprintf(what, sizeof what, "tar/%s: member %s is not "
+			    "a message", vol, archive_entry_pathname(e));
+			if (s->skip != NULL)
+				s->skip(s->arg, what);
+			continue;
+		}
+		if (s->begin(s->arg) == -1) {
+			r = -1;
+			goto out;
+		}
+		size = 0;
+		while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
+			if (s->data(s->arg, buf, (size_t)n) == -1) {
+				r = -1;
+				goto out;
+			}
+			size += (uint64_t)n;
+		}
+		if (n < 0) {
+			hr = ARCHIVE_FATAL;
+			break;
+		}
+		if (s->end(s->arg, loc, size) == -1) {
+			r = -1;
+			goto out;
+		}
+	}
+out:
+	if (r == 0 && hr != ARCHIVE_EOF) {
+		snprintf(what, sizeof what, "tar/%s: unreadable from there "
+		    "on: %s", vol, archive_error_string(a) != NULL ?
+		    archive_error_string(a) : "not a tar volume");
+		if (s->skip != NULL)
+			s->skip(s->arg, what);
+	}
+	archive_read_free(a);
+	close(fd);
+	if (r == -1)
+		return -1;
+	memset(&v, 0, sizeof v);
+	snprintf(v.name, sizeof v.name, "%s", vol);
+	v.length = (uint64_t)sb.st_size;
+	return s->vol(s->arg, &v);
+}
+
+static int
+tar_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every finished volume, by name (by time): .part ones never counted. */
+static int
+tar_scan_all(struct fmt *f, const struct fmt_scan *s)
+{
+	struct tarfmt	*t = (struct tarfmt *)f;
+	struct dirent	*de;
+	DIR		*d;
+	char		**names = NULL;
+	size_t		 n = 0, cap = 0, i;
+	int		 fd, r = 0;
+
+	if ((fd = dup(t->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fmt_fail(f, "tar folder: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!tar_is_volume(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = xreallocarray(names, cap, sizeof *names);
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, tar_name_cmp);
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = tar_scan_volume(t, names[i], s);
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
 static void
 tar_close(struct fmt *f)
 {
@@ -700,4 +846,5 @@ const struct fmt_ops fmt_tar_ops = {
 	.read = tar_read,
 	.verify = tar_verify,
 	.close = tar_close,
+	.scan = tar_scan_all,
 };

@@ -304,6 +304,55 @@ td_synced(struct fmt *f, const struct fmt_vol **v)
 	return 0;
 }
 
+/* Every file of msg/ is a message, "msg/NAME". */
+static int
+td_scan(struct fmt *f, const struct fmt_scan *s)
+{
+	struct testdir	*t = (struct testdir *)f;
+	struct dirent	*de;
+	DIR		*d;
+	char		 loc[300], buf[8192];
+	uint64_t	 size;
+	ssize_t		 n;
+	int		 fd, r = 0;
+
+	if ((fd = dup(t->msgfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fmt_fail(f, "testdir msg/: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    strlen(de->d_name) >= TD_NAME_MAX)
+			continue;
+		snprintf(loc, sizeof loc, "msg/%s", de->d_name);
+		if ((fd = openat(t->msgfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1) {
+			r = fmt_fail(f, "testdir %s: %s", loc, strerror(errno));
+			break;
+		}
+		size = 0;
+		r = s->begin(s->arg);
+		while (r == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				r = fmt_fail(f, "testdir %s: %s", loc,
+				    strerror(errno));
+			else {
+				r = s->data(s->arg, buf, (size_t)n);
+				size += (uint64_t)n;
+			}
+		}
+		close(fd);
+		if (r == 0)
+			r = s->end(s->arg, loc, size);
+	}
+	closedir(d);
+	return r;
+}
+
 static void
 td_close(struct fmt *f)
 {
@@ -340,4 +389,5 @@ const struct fmt_ops fmt_testdir_ops = {
 	.read = td_read,
 	.verify = fmt_verify_each,
 	.close = td_close,
+	.scan = td_scan,
 };

@@ -281,6 +281,28 @@ fr_messages(void)
 	memset(&b, 0, sizeof b);
 	tb_str(&b, "Subject: crlf\r\n\r\nFrom a line\r\n.\r\n..\r\nend");
 	msg_set(M_CRLF, &b, -1, NULL);
+
+	/*
+	 * In an mbox batch written on DAY1 (From_ lines of 44 bytes), the
+	 * Content-Length of A, then B, put A's trap exactly where the
+	 * separator after B would go: the writer pads one line there.
+	 * A's body starts 66 bytes after its From_ line, and the trap is
+	 * body start + length + 1; B ends 44 + 27 + 1 + 44 + len(B) + 1
+	 * bytes after A's From_ line: the length is len(B) + 50.
+	 */
+	memset(&b, 0, sizeof b);
+	i = (int)strlen("Subject: lands on a trap, the message before it\n\n");
+	{
+		char	a[64];
+
+		snprintf(a, sizeof a, "Content-Length: %04d\n\ntrap\n",
+		    i + 50);
+		tb_str(&b, a);
+	}
+	msg_set(M_TRAPA, &b, i + 50, NULL);
+	memset(&b, 0, sizeof b);
+	tb_str(&b, "Subject: lands on a trap, the message before it\n\n");
+	msg_set(M_TRAPB, &b, -1, NULL);
 }
 
 /* ---- the index: a store in shared memory ------------------------------- */

@@ -32,6 +32,7 @@ enum {
 	M_CLEN, M_NONL, M_BIG, M_PLAIN2,		/* crash: batch 2 */
 	M_NEWLINE, M_FROM2,				/* crash: batch 3 */
 	M_HUGE, M_CRLF,					/* round trip only */
+	M_TRAPA, M_TRAPB,				/* scan only */
 	FR_NMSG
 };
 

@@ -27,6 +27,16 @@
  *               gone (its location reads nothing), nothing is pending,
  *               and the store records every message archived once
  *
+ *   scan        what scan() finds after batches of every shape (and, in
+ *               mbox, Content-Length traps on a separator, at a batch's
+ *               end and within one): every archived message once, at
+ *               its location, with its bytes and size, each location
+ *               reading back through read(); the volumes as synced()
+ *               recorded them (length and priv); nothing else. Then
+ *               with what an interrupted batch leaves (an mbox message
+ *               cut short, half a gzip member, a .part volume, a file in
+ *               tmp/): the same, and the committed lengths unchanged
+ *
  * The cases run through fmtrun.c, which kills a child process at
  * each step (every change of the file tree, each stage of the
  * protocol) and models the index with a store.
@@ -36,7 +46,13 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -436,6 +452,336 @@ out:
 	t_rmrf(tc->tdir);
 }
 
+/* ---- scan ------------------------------------------------------------ */
+
+struct sc_msg {
+	char		 loc[FR_LOCMAX];
+	unsigned char	 sha[HASH_LEN];
+	uint64_t	 size, got;
+	int		 used;
+};
+
+struct sc {
+	const struct fr_case	*tc;
+	EVP_MD_CTX		*md;
+	int			 open;
+	struct sc_msg		 m[FR_NROW];
+	size_t			 n;
+	struct fmt_vol		 v[FR_NVOL];
+	size_t			 nv;
+	int			 skips;
+	uint64_t		 got;
+};
+
+static int
+sc_begin(void *arg)
+{
+	struct sc	*c = arg;
+
+	c->open = EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1;
+	c->got = 0;
+	return c->open ? 0 : -1;
+}
+
+static int
+sc_data(void *arg, const void *p, size_t n)
+{
+	struct sc	*c = arg;
+
+	if (!c->open)
+		return fr_fail("%s: scan: data() before begin()", c->tc->name);
+	c->got += n;
+	return EVP_DigestUpdate(c->md, p, n) == 1 ? 0 : -1;
+}
+
+static int
+sc_end(void *arg, const char *loc, uint64_t size)
+{
+	struct sc	*c = arg;
+	struct sc_msg	*m;
+
+	if (!c->open || c->n == FR_NROW)
+		return fr_fail("%s: scan: end() without begin()", c->tc->name);
+	m = &c->m[c->n++];
+	memset(m, 0, sizeof *m);
+	snprintf(m->loc, sizeof m->loc, "%s", loc);
+	m->size = size;
+	m->got = c->got;
+	c->open = 0;
+	return EVP_DigestFinal_ex(c->md, m->sha, NULL) == 1 ? 0 : -1;
+}
+
+static int
+sc_vol(void *arg, const struct fmt_vol *v)
+{
+	struct sc	*c = arg;
+
+	if (c->nv == FR_NVOL)
+		return -1;
+	c->v[c->nv++] = *v;
+	return 0;
+}
+
+static void
+sc_skip(void *arg, const char *what)
+{
+	struct sc	*c = arg;
+
+	(void)what;
+	c->skips++;
+}
+
+/* Scan tc's account into c: 0, or -1 (said why). */
+static int
+sc_run(const struct fr_case *tc, struct sc *c)
+{
+	struct fmt_scan	 s = { sc_begin, sc_data, sc_end, sc_vol, sc_skip,
+			    c };
+	struct fmt	*f;
+	int		 r;
+
+	memset(c, 0, sizeof *c);
+	c->tc = tc;
+	if ((c->md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if ((f = fr_open(tc)) == NULL) {
+		EVP_MD_CTX_free(c->md);
+		return -1;
+	}
+	r = f->ops->scan(f, &s);
+	if (r == -1)
+		fr_fail("%s: scan: %s", tc->name, fmt_error(f));
+	f->ops->close(f);
+	EVP_MD_CTX_free(c->md);
+	return r;
+}
+
+/*
+ * The mbox location of a message without a final newline ends in ":n"
+ * (mbox.c); its bytes are those of one that ends in a newline, so the
+ * scan can only give that reading, ":-": the message with a newline
+ * more (docs/decisions.md, "Rebuilding the index").
+ */
+static int
+sc_nonl_reading(const char *rowloc, const char *scanloc)
+{
+	size_t	n = strlen(rowloc);
+
+	return n > 2 && strcmp(rowloc + n - 2, ":n") == 0 &&
+	    strncmp(rowloc, scanloc, n - 1) == 0 &&
+	    strcmp(scanloc + n - 1, "-") == 0;
+}
+
+/* What the scan found is exactly what the store says is archived. */
+static int
+sc_matches(const struct fr_case *tc, struct sc *c, int skips)
+{
+	const struct fr_msg	*fm;
+	unsigned char		 sha[HASH_LEN];
+	struct fmt		*f;
+	size_t			 i, j, k;
+	int			 ok = 1, nonl;
+
+	if ((f = fr_open(tc)) == NULL)
+		return 0;
+	for (i = 0; i < fr_st->nrow; i++) {
+		const struct fr_row	*r = &fr_st->row[i];
+
+		if (r->state != R_ARCHIVED)
+			continue;
+		fm = &fr_msgs[r->msg];
+		for (j = 0; j < c->n; j++)
+			if (strcmp(c->m[j].loc, r->loc) == 0 ||
+			    sc_nonl_reading(r->loc, c->m[j].loc))
+				break;
+		if (j == c->n) {
+			ok = fr_bad("%s: scan: row %zu (%s) not found",
+			    tc->name, i, r->loc);
+			continue;
+		}
+		c->m[j].used++;
+		nonl = strcmp(c->m[j].loc, r->loc) != 0;
+		if (nonl) {
+			/* Only mbox, only a message without newline. */
+			if (strcmp(tc->ops->name, "mbox") != 0 ||
+			    fm->len == 0 || fm->p[fm->len - 1] == '\n')
+				ok = fr_bad("%s: scan: %s for %s", tc->name,
+				    c->m[j].loc, r->loc);
+			k = fm->len;
+			fm = NULL;
+			{
+				unsigned char	*b = malloc(k + 1);
+
+				memcpy(b, fr_msgs[r->msg].p, k);
+				b[k] = '\n';
+				EVP_Digest(b, k + 1, sha, NULL, EVP_sha256(),
+				    NULL);
+				free(b);
+			}
+			k++;
+		} else {
+			memcpy(sha, fm->sha, HASH_LEN);
+			k = fm->len;
+		}
+		if (memcmp(c->m[j].sha, sha, HASH_LEN) != 0 ||
+		    c->m[j].size != k || c->m[j].got != k)
+			ok = fr_bad("%s: scan: %s: other bytes (%llu, %llu, "
+			    "want %zu)", tc->name, c->m[j].loc,
+			    (unsigned long long)c->m[j].size,
+			    (unsigned long long)c->m[j].got, k);
+		if (!nonl && !fr_reads_back(tc, f, c->m[j].loc, r->msg))
+			ok = fr_bad("%s: scan: %s does not read back",
+			    tc->name, c->m[j].loc);
+	}
+	for (j = 0; j < c->n; j++)
+		if (c->m[j].used != 1)
+			ok = fr_bad("%s: scan: %s found for %d rows", tc->name,
+			    c->m[j].loc, c->m[j].used);
+	/* The volumes as synced() recorded them. */
+	for (i = 0; i < fr_st->nvol; i++) {
+		for (j = 0; j < c->nv; j++)
+			if (strcmp(c->v[j].name, fr_st->vol[i].name) == 0)
+				break;
+		if (j == c->nv)
+			ok = fr_bad("%s: scan: volume %s not found", tc->name,
+			    fr_st->vol[i].name);
+		else if (c->v[j].length != fr_st->vol[i].length ||
+		    strcmp(c->v[j].priv, fr_st->vol[i].priv) != 0)
+			ok = fr_bad("%s: scan: volume %s: %llu \"%s\", "
+			    "recorded %llu \"%s\"", tc->name, c->v[j].name,
+			    (unsigned long long)c->v[j].length, c->v[j].priv,
+			    (unsigned long long)fr_st->vol[i].length,
+			    fr_st->vol[i].priv);
+	}
+	if (c->nv != fr_st->nvol)
+		ok = fr_bad("%s: scan: %zu volumes, %zu recorded", tc->name,
+		    c->nv, fr_st->nvol);
+	if (c->skips != skips)
+		ok = fr_bad("%s: scan: %d parts skipped, want %d", tc->name,
+		    c->skips, skips);
+	f->ops->close(f);
+	return ok;
+}
+
+/* Append n bytes to the file at path. */
+static int
+sc_append(const char *path, const void *p, size_t n)
+{
+	int	fd = open(path, O_WRONLY | O_APPEND);
+	int	r;
+
+	if (fd == -1)
+		return -1;
+	r = write(fd, p, n) == (ssize_t)n ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * What a batch cut short leaves, by hand: in mbox, a message without
+ * its end (plain) or the first half of a gzip member; a .part volume in
+ * tar/; files in maildir's and testdir's tmp/. The number of parts the
+ * scan must say it skipped.
+ */
+static int
+sc_cut_batch(const struct fr_case *tc)
+{
+	static const char	 cut[] = "From MAILER-DAEMON Fri Mar  1 "
+	    "00:00:00 2024\nSubject: cut short\n\nhalf a li";
+	unsigned char		 gz[512];
+	char			 path[512];
+	z_stream		 zs;
+	size_t			 i;
+	int			 skips = 0;
+
+	for (i = 0; i < fr_st->nvol; i++) {
+		size_t	n = strlen(fr_st->vol[i].name);
+
+		if (n > 5 && strcmp(fr_st->vol[i].name + n - 5, ".mbox") == 0) {
+			snprintf(path, sizeof path, "%s/mbox/%s", tc->acct,
+			    fr_st->vol[i].name);
+			if (sc_append(path, cut, sizeof cut - 1) == -1)
+				return -1;
+			skips++;
+		} else if (n > 8 && strcmp(fr_st->vol[i].name + n - 8,
+		    ".mbox.gz") == 0) {
+			memset(&zs, 0, sizeof zs);
+			if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8,
+			    Z_DEFAULT_STRATEGY) != Z_OK)
+				return -1;
+			zs.next_in = (unsigned char *)(uintptr_t)cut;
+			zs.avail_in = sizeof cut - 1;
+			zs.next_out = gz;
+			zs.avail_out = sizeof gz;
+			deflate(&zs, Z_FINISH);
+			snprintf(path, sizeof path, "%s/mbox/%s", tc->acct,
+			    fr_st->vol[i].name);
+			/* Half of it: no end, no trailer. */
+			if (sc_append(path, gz, (sizeof gz - zs.avail_out) /
+			    2) == -1) {
+				deflateEnd(&zs);
+				return -1;
+			}
+			deflateEnd(&zs);
+			skips++;
+		}
+	}
+	snprintf(path, sizeof path, "%s/tar/20240301T000000Z-1-1-"
+	    "0123456789abcdef.tar.part", tc->acct);
+	if (strcmp(tc->ops->name, "tar") == 0 &&
+	    t_write_file(path, "not finished", 0600) == -1)
+		return -1;
+	snprintf(path, sizeof path, "%s/%s/tmp/cut", tc->acct,
+	    tc->ops->name);
+	if ((strcmp(tc->ops->name, "maildir") == 0 ||
+	    strcmp(tc->ops->name, "testdir") == 0) &&
+	    t_write_file(path, "Subject: cut\n\n", 0600) == -1)
+		return -1;
+	return skips;
+}
+
+static void
+scan_case(struct fr_case *tc)
+{
+	static const int	 b1[] = { M_PLAIN, M_EMPTY, M_NEWLINE, M_NONL,
+	    M_FROM, M_CRLF, M_BINARY, M_CLEN, M_FROM2 };
+	static const int	 b2[] = { M_TRAPA, M_TRAPB };
+	static const int	 b3[] = { M_TRAPA, M_TRAPB, M_PLAIN2 };
+	static const int	 b4[] = { M_BIG, M_PLAIN };
+	struct sc		*c = calloc(1, sizeof *c);
+	struct fmt		*f;
+	int			 skips;
+
+	if (c == NULL || fr_setup(tc) == -1) {
+		T_CHECK(0);
+		free(c);
+		return;
+	}
+	if ((f = fr_open(tc)) == NULL) {
+		T_CHECKF(0, "%s", tc->name);
+		goto out;
+	}
+	T_CHECK(fr_recover(tc, f, 0) == 0);
+	/* b2: the padding at the batch's end; b3: before the next one. */
+	T_CHECK(fr_batch(tc, f, b1, NELEM(b1), DAY1, 1) == 0);
+	T_CHECK(fr_batch(tc, f, b2, NELEM(b2), DAY1, 2) == 0);
+	T_CHECK(fr_batch(tc, f, b3, NELEM(b3), DAY1, 3) == 0);
+	T_CHECK(fr_batch(tc, f, b4, NELEM(b4), MONTH2, 4) == 0);
+	f->ops->close(f);
+	T_CHECKF(tc->ops->scan != NULL, "%s has no scan()", tc->name);
+	if (tc->ops->scan == NULL)
+		goto out;
+	T_CHECKF(sc_run(tc, c) == 0 && sc_matches(tc, c, 0), "%s",
+	    tc->name);
+	/* The tail of a batch cut short is not taken, and said. */
+	T_CHECK((skips = sc_cut_batch(tc)) >= 0);
+	T_CHECKF(sc_run(tc, c) == 0 && sc_matches(tc, c, skips), "%s cut",
+	    tc->name);
+out:
+	free(c);
+	t_rmrf(tc->tdir);
+}
+
 /* ---- every format, every compression ----------------------------------- */
 
 static void
@@ -475,6 +821,12 @@ test_round_trip(void)
 }
 
 static void
+test_scan(void)
+{
+	each_case(scan_case);
+}
+
+static void
 test_crash_same_month(void)
 {
 	each_case(crash_same_month);
@@ -501,6 +853,7 @@ main(void)
 	log_init(LOG_QUIET);	/* "removed 2 unfinished files": expected */
 	T_RUN(test_registry);
 	T_RUN(test_round_trip);
+	T_RUN(test_scan);
 	T_RUN(test_crash_same_month);
 	T_RUN(test_crash_next_month);
 	fr_fini();
