@@ -55,6 +55,7 @@ enum opt_id {
 	OPT_UNTIL,
 	OPT_MESSAGE_ID,
 	OPT_ACCOUNT,
+	OPT_ACCOUNTS,		/* export's --account: several */
 	OPT_LIMIT,
 	OPT_DELETE,
 	OPT_AGE_BY,
@@ -102,6 +103,7 @@ enum opt_id {
 #define OPT_CMD_STATUS		0x10
 #define OPT_CMD_SEARCH		0x20
 #define OPT_CMD_CAT		0x40
+#define OPT_CMD_EXPORT		0x100
 
 /* Where a value comes from: the checks differ for paths and messages. */
 enum opt_from {
@@ -182,6 +184,7 @@ struct opt_values {
 	char			*subject;
 	char			*message_id;
 	char			*account;
+	char			*accounts;	/* export: one a line */
 	int64_t			 since, until;	/* UTC midnight, seconds */
 	uint64_t		 limit;
 	int			 dry_run;	/* --dry-run, --plan */
