@@ -171,7 +171,7 @@ done
 # Python's own reading of the server files: the hashes of the messages
 # whose headers match. RULE: since:S:U (Date in [S, U) days, UTC),
 # from:TEXT (From contains TEXT, ASCII case ignored), mid:ID.
-cat >"$T/select.py" <<'EOF'
+cat >"$T/selexpect.py" <<'EOF'
 import calendar, email, email.utils, importlib.util, os, sys
 spec = importlib.util.spec_from_file_location("expect", os.environ["EXPECT"])
 expect = importlib.util.module_from_spec(spec)
@@ -210,7 +210,7 @@ for f in files:
         print(expect.sha256_file_expected(p))
 EOF
 select_expected() {	# USER RULE
-	xargs -d '\n' "$PY" "$T/select.py" "$2" <"$T/files.$1" | sort -u
+	xargs -d '\n' "$PY" "$T/selexpect.py" "$2" <"$T/files.$1" | sort -u
 }
 export EXPECT
 
@@ -263,7 +263,7 @@ d0=$(pv_sql "$V" "select min(date_epoch) from messages")
 s=$(date -u -d "@$((d0 + 86400))" +%F)
 u=$(date -u -d "@$((d0 + 3 * 86400))" +%F)
 sel_check dates "since:$s:$u" --since "$s" --until "$u"
-sel_check from "from:user1@" --from user1@
+sel_check from "from:USER2" --from USER2
 mid=$(select_expected eb firstmid: | head -n 1)
 sel_check message_id "mid:$mid" --message-id "$mid"
 
