@@ -20,4 +20,15 @@ int	mbox_read(int dirfd, const char *loc,
 /* fmt_ops.verify: one pass per file (plain) or gzip member. */
 int	mbox_verify(int dirfd, struct fmt_vitem *, size_t);
 
+/*
+ * mbox_read() that keeps the reader of a gzip member in *cache (NULL at
+ * first) between calls, so that the messages of a member read in their
+ * order cost one pass over it. mbox_rcache_free() frees it.
+ */
+struct mbox_rcache;
+int	mbox_read_cached(struct mbox_rcache **cache, int dirfd,
+	    const char *loc, int (*cb)(void *, const void *, size_t),
+	    void *arg, struct fmt *f);
+void	mbox_rcache_free(struct mbox_rcache *);
+
 #endif

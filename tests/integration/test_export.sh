@@ -22,6 +22,10 @@
 #            a count of stored rows), and one abort()ed at a crash point
 #            (POPVAULT_CRASH), then rerun: every message exactly once,
 #            verify passes;
+#   damaged  an origin file altered: the account's export stops (exit 79)
+#            without storing those bytes; a copy marked as failed
+#            verification in the origin: left out, counted ("unsound"),
+#            exit 1;
 #   refuse   exit 64 and nothing written: DEST an account exported from
 #            another vault, DEST a folder of other files, DEST the vault
 #            itself, an unknown account, a compression the format lacks.
@@ -327,6 +331,56 @@ for spec in eml:eml-first-rename:3 maildir:batch-committed:4 \
 	t_pass "crash_${pt%%:*}_$f"
 	crash_check "crash_${pt%%:*}_$f" "$f" "$D"
 done
+
+# ---- a damaged origin ----------------------------------------------------
+
+# One of ea's stored files altered (one byte, same length): that account's
+# export stops there (exit 79) and never stores the altered bytes; what it
+# stored before is sound.
+cp -a "$V" "$T/vbad"
+f=$T/vbad/accounts/$(pv_sql "$T/vbad" "select ha.dir || '/maildir/' ||
+    m.location from messages m join accounts ha on ha.id = m.account_id
+    where ha.name = '$A' order by m.id limit 1 offset 100")
+"$PY" - "$f" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x20
+open(p, "wb").write(bytes(b))
+EOF
+bad=$(sha256sum "$f" | cut -d' ' -f1)
+OUT=$("$POPVAULT" export --vault "$T/vbad" --format eml --account "$A"     "$T/exp-bad" 2>&1)
+RC=$?
+dest_hashes eml "$T/exp-bad" "$A" "$T/got.bad"
+if [ "$RC" = 79 ] && ! grep -q "$bad" "$T/got.bad" &&
+    [ -z "$(comm -23 "$T/got.bad" "$T/exp.ea")" ] &&
+    printf '%s' "$OUT" | grep -q "other bytes"; then
+	t_pass altered_origin_stops
+else
+	t_fail altered_origin_stops "exit $RC, $(wc -l <"$T/got.bad") stored, altered bytes stored: $(grep -c "$bad" "$T/got.bad"): $OUT"
+fi
+t_check altered_origin_dest_verifies "$POPVAULT" verify -q --vault "$T/exp-bad"
+
+# One of eb's own copies marked as failed verification in the origin: left
+# out, counted, exit 1; the others exported.
+cp -a "$V" "$T/vuns"
+gone=$(pv_sql "$T/vuns" "select lower(hex(m.sha256)) from messages m join
+    accounts a on a.id = m.account_id where a.name = '$B' order by m.id
+    limit 1 offset 3")
+pv_sql "$T/vuns" "update messages set note = 'verify: test' where
+    lower(hex(sha256)) = '$gone'"
+OUT=$("$POPVAULT" export --vault "$T/vuns" --format eml --account "$B"     --json "$T/exp-uns" 2>"$T/err.uns")
+RC=$?
+printf '%s\n' "$OUT" >"$T/json.uns"
+dest_hashes eml "$T/exp-uns" "$B" "$T/got.uns"
+grep -v "$gone" "$T/exp.eb" >"$T/want.uns"
+uns=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["accounts"][0]["unsound"])' "$T/json.uns" 2>&1)
+if [ "$RC" = 1 ] && [ "$uns" = 1 ] && grep -q "$gone" "$T/exp.eb" &&
+    cmp -s "$T/got.uns" "$T/want.uns"; then
+	t_pass unsound_left_out
+else
+	t_fail unsound_left_out "exit $RC, unsound $uns, $(wc -l <"$T/got.uns") exported, $(wc -l <"$T/want.uns") wanted: $(head -c 300 "$T/err.uns")"
+fi
 
 # ---- refusals ---------------------------------------------------------------
 
