@@ -275,6 +275,7 @@ sel_check message_id "mid:$mid" --message-id "$mid"
 
 crash_check() {	# NAME FORMAT DEST
 	local name=$1 f=$2 D=$3
+	# shellcheck disable=SC2046
 	export_to "$D" $(pv_fmt_args "$f") --batch 20
 	if [ "$RC" != 0 ]; then
 		t_fail "${name}_rerun" "exit $RC: $OUT"
@@ -297,7 +298,7 @@ for f in eml mbox.gz tar.gz; do
 	    --index "$D/index.sqlite" \
 	    --sql "select count(*) >= 120 from messages" >"$T/kill.$f" 2>&1 &
 	kpid=$!
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		[ -e "$T/kready" ] && break
 		sleep 0.05
 	done
@@ -321,6 +322,7 @@ for spec in eml:eml-first-rename:3 maildir:batch-committed:4 \
 	f=${spec%%:*}
 	pt=${spec#*:}
 	D=$T/hook-${pt%%:*}-$f
+	# shellcheck disable=SC2046
 	OUT=$(POPVAULT_CRASH=$pt "$POPVAULT" export --vault "$V" \
 	    $(pv_fmt_args "$f") --batch 20 "$D" 2>&1)
 	rc=$?

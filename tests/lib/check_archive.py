@@ -270,6 +270,7 @@ def check_maildir(rep):
 # ---------------------------------------------------------------- eml
 
 EML_NAME = re.compile(r"^([0-9a-f]{64})(-[0-9]+)?\.eml$")
+FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+):")
 
 
 def check_eml(rep):
@@ -309,14 +310,26 @@ def check_eml(rep):
         except Exception as ex:     # noqa: BLE001 (any parser failure)
             rep.bad("python", "email cannot parse eml/%s: %r" % (name, ex))
             continue
-        # The header names email found are those of the header section.
-        head = data.split(b"\n\n", 1)[0] if b"\n\n" in data else data
-        names = [ln.split(b":", 1)[0].strip().lower().decode("ascii",
-                 "replace") for ln in head.split(b"\n")
-                 if ln and ln[:1] not in (b" ", b"\t") and b":" in ln]
-        if data and not data.startswith(b"\n") and keys != names[:len(keys)]:
+        # The header names email found are those of the header section,
+        # read by email's rules (RFC 5322 field names, folded lines, a
+        # leading "From " line taken as the Unix From_ line), by hand.
+        names = []
+        for i, ln in enumerate(data.split(b"\n")):
+            if ln.endswith(b"\r"):
+                ln = ln[:-1]
+            if ln == b"":
+                break
+            if i == 0 and ln.startswith(b"From "):
+                continue
+            if ln[:1] in (b" ", b"\t"):
+                continue
+            fm = FIELD_NAME.match(ln)
+            if not fm:
+                break
+            names.append(fm.group(1).decode("ascii").lower())
+        if keys != names:
             rep.bad("python", "email reads headers %s from eml/%s, the "
-                    "file has %s" % (keys[:5], name, names[:5]))
+                    "file has %s" % (keys[:8], name, names[:8]))
         parsed += 1
     rep.notes.append("python email %d" % parsed)
 
