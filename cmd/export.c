@@ -162,10 +162,11 @@ export_ident(const char *origin, const char *name, char *out, size_t len)
 {
 	unsigned char	sha[HASH_LEN];
 	char		full[PATH_MAX + 1100], hex[HASH_HEXLEN + 1];
+	size_t		n;
 
 	snprintf(full, sizeof full, "%s#%s", origin, name);
-	if (strlen(full) <= EXPORT_USER_MAX && strlen(full) < len) {
-		snprintf(out, len, "%s", full);
+	if ((n = strlen(full)) <= EXPORT_USER_MAX && n < len) {
+		memcpy(out, full, n + 1);
 		return;
 	}
 	hash_sha256(full, strlen(full), sha);
