@@ -177,11 +177,12 @@ export_ident(const char *origin, const char *name, char *out, size_t len)
 /*
  * DEST must be missing, an empty folder, or a popvault vault (an earlier
  * export); never the origin. A DEST account of one of these names must
- * come from the same origin account. 0, or -1 after saying why.
+ * come from the same origin account, in the same format (what it holds
+ * would not be written again in another). 0, or -1 after saying why.
  */
 static int
-check_dest(const char *dest, const char *origin, struct names *nm,
-    char **ident)
+check_dest(const char *dest, const char *origin, const char *format,
+    struct names *nm, char **ident)
 {
 	struct idx_ident	 id;
 	struct stat		 sb;
@@ -189,9 +190,10 @@ check_dest(const char *dest, const char *origin, struct names *nm,
 	struct dirent		*de;
 	DIR			*d;
 	char			 path[4200], err[600], dir[256], real[PATH_MAX];
+	char			 fmts[8][16];
 	int64_t			 acct;
 	size_t			 k;
-	int			 r = 0, empty = 1;
+	int			 r = 0, empty = 1, nf;
 
 	if (stat(dest, &sb) == -1) {
 		if (errno == ENOENT)
@@ -246,6 +248,15 @@ check_dest(const char *dest, const char *origin, struct names *nm,
 		}
 		if (idx_identity(x, acct, &id) == -1) {
 			log_warnx("%s", idx_error(x));
+			r = -1;
+		} else if ((nf = idx_formats(x, acct, fmts, 8)) == -1) {
+			log_warnx("%s", idx_error(x));
+			r = -1;
+		} else if (nf > 0 && (nf > 1 || strcmp(fmts[0], format) != 0)) {
+			/* Known already, so not written again: refuse. */
+			log_warnx("%s: account %s was exported as %s: export as "
+			    "%s into another folder", dest, nm->v[k], fmts[0],
+			    format);
 			r = -1;
 		} else if (strcmp(id.host, EXPORT_HOST) != 0 ||
 		    strcmp(id.port, EXPORT_PORT) != 0 ||
@@ -362,7 +373,7 @@ export_main(int argc, char **argv)
 		ident[k] = xmalloc(EXPORT_USER_MAX + 1);
 		export_ident(origin, nm.v[k], ident[k], EXPORT_USER_MAX + 1);
 	}
-	if (check_dest(dest, origin, &nm, ident) == -1)
+	if (check_dest(dest, origin, o.format->name, &nm, ident) == -1)
 		goto out;
 
 	memset(&q, 0, sizeof q);

@@ -27,7 +27,7 @@
 #            verification in the origin: left out, counted ("unsound"),
 #            exit 1;
 #   refuse   exit 64 and nothing written: DEST an account exported from
-#            another vault, DEST a folder of other files, DEST the vault
+#            another vault, or in another format, DEST a folder of other files, DEST the vault
 #            itself, an unknown account, a compression the format lacks.
 #
 # Environment: EXPORT_N (300), EXPORT_FORMATS (all eight).
@@ -404,6 +404,13 @@ export_to "$T/busy" --format eml
 [ "$RC" = 64 ] && [ ! -e "$T/busy/index.sqlite" ] && [ ! -e "$T/busy/accounts" ] &&
     [ "$(cat "$T/busy/note.txt")" = keep ] && t_pass refuse_folder_of_other_files ||
     t_fail refuse_folder_of_other_files "exit $RC: $OUT"
+snapshot "$D" >"$T/snap-before"
+export_to "$D" --format tar
+snapshot "$D" >"$T/snap-after"
+[ "$RC" = 64 ] && cmp -s "$T/snap-before" "$T/snap-after" &&
+    printf '%s' "$OUT" | grep -q "was exported as eml" &&
+    t_pass refuse_other_format ||
+    t_fail refuse_other_format "exit $RC: $OUT"
 export_to "$V" --format eml
 [ "$RC" = 64 ] && t_pass refuse_origin_itself ||
     t_fail refuse_origin_itself "exit $RC: $OUT"
