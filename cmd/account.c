@@ -203,6 +203,7 @@ account_main(int argc, char **argv, enum run_mode mode)
 	code = run_account(&ao->o, &st);
 	progress_finish(0);
 	if (cli.json) {
+		memset(&row, 0, sizeof row);
 		row.name = account;
 		row.host = u.host;
 		row.user = u.user;

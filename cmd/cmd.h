@@ -22,6 +22,7 @@ extern const struct cmd cmd_search;
 extern const struct cmd cmd_probe;
 extern const struct cmd cmd_import;
 extern const struct cmd cmd_index;
+extern const struct cmd cmd_export;
 
 /* The default vault: $XDG_DATA_HOME/popvault or ~/.local/share/popvault. */
 void	cmd_default_vault(char *buf, size_t len);

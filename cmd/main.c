@@ -23,6 +23,7 @@ static const struct cmd *const cmds[] = {
 	&cmd_status,
 	&cmd_search,
 	&cmd_cat,
+	&cmd_export,
 	&cmd_probe,
 	&cmd_import,
 	&cmd_index,

@@ -228,6 +228,14 @@ void
 report_json(FILE *out, const struct report_row *r, size_t n,
     enum run_mode mode, int64_t started, int code)
 {
+	report_json_cmd(out, mode == RUN_FETCH ? "fetch" : mode == RUN_PRUNE ?
+	    "prune" : "dry-run", r, n, started, code);
+}
+
+void
+report_json_cmd(FILE *out, const char *command, const struct report_row *r,
+    size_t n, int64_t started, int code)
+{
 	struct run_stats	t;
 	struct tm		tm;
 	time_t			secs = (time_t)started;
@@ -240,8 +248,7 @@ report_json(FILE *out, const struct report_row *r, size_t n,
 	    "  \"program_version\": \"%s\",\n  \"command\": \"%s\",\n"
 	    "  \"started\": \"%04d-%02d-%02dT%02d:%02d:%02dZ\",\n"
 	    "  \"exit\": %d,\n  \"accounts\": [", POPVAULT_VERSION,
-	    mode == RUN_FETCH ? "fetch" : mode == RUN_PRUNE ? "prune" :
-	    "dry-run", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    command, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec, code);
 	for (i = 0; i < n; i++) {
 		const struct run_stats	*st = r[i].st;
@@ -258,6 +265,12 @@ report_json(FILE *out, const struct report_row *r, size_t n,
 		fputs(",\n      \"archive\": ", out);
 		report_json_str(out, st->where[0] != '\0' ? st->where : NULL);
 		fputs(",\n", out);
+		if (r[i].files != NULL) {
+			fputs("      \"files\": ", out);
+			report_json_str(out, r[i].files);
+			fprintf(out, ",\n      \"unsound\": %llu,\n",
+			    (unsigned long long)r[i].unsound);
+		}
 		json_counts(out, st, report_errors(st), "      ");
 		fputs("\n    }", out);
 		stats_add(&t, st);

@@ -32,7 +32,9 @@ enum {
 	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
 	S_ORIGIN_SET, S_FOREIGN_ADD, S_FOREIGN,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_MSG_VARIANT, S_NSTMT
+	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_MSG_VARIANT,
+	S_SELECT,
+	S_NSTMT
 };
 
 static const char *const idx_sql[S_NSTMT] = {
@@ -202,6 +204,22 @@ static const char *const idx_sql[S_NSTMT] = {
 	[S_ACCT_INFO] = "SELECT name, dir, host, port, user, last_outcome "
 	    "FROM accounts WHERE id = ?1",
 	[S_MSG_VARIANT] = "SELECT variant_of FROM messages WHERE id = ?1",
+	/*
+	 * idx_select(): the stored copies an account's sightings point at
+	 * (a damaged copy a sound one replaced: that one), filtered as
+	 * S_SEARCH; pending rows are not stored yet.
+	 */
+	[S_SELECT] = "SELECT m.id, m.sha256, m.size, m.format, m.location, "
+	    "ha.dir, coalesce(m.note NOT LIKE 'verify:%', 1) "
+	    "FROM messages m JOIN accounts ha ON ha.id = m.account_id "
+	    "WHERE m.state <> 'pending' AND m.id IN (SELECT "
+	    "coalesce(m0.replaced_by, m0.id) FROM sightings s JOIN messages "
+	    "m0 ON m0.id = s.msg WHERE s.account_id = ?1 AND "
+	    "(?2 IS NULL OR m0.from_addr LIKE ?2 ESCAPE '\\') AND "
+	    "(?3 IS NULL OR m0.subject LIKE ?3 ESCAPE '\\') AND "
+	    "(?4 IS NULL OR m0.date_epoch >= ?4) AND "
+	    "(?5 IS NULL OR m0.date_epoch < ?5) AND "
+	    "(?6 IS NULL OR m0.message_id = ?6)) ORDER BY m.id",
 };
 
 /* Schema, one entry per version: entry k migrates from k to k + 1. */
@@ -1934,4 +1952,55 @@ idx_foreign_uidls(struct idx *x, int64_t account_id,
 	if (r != SQLITE_DONE)
 		return idx_fail(x, "listing other tools' UIDLs");
 	return 0;
+}
+
+int
+idx_select(struct idx *x, int64_t account_id, const struct idx_query *q,
+    int (*cb)(void *, const struct idx_sel *), void *arg)
+{
+	struct idx_sel	 e;
+	sqlite3_stmt	*s;
+	char		*from = NULL, *subj = NULL;
+	int		 r;
+
+	if ((s = stmt(x, S_SELECT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	if (q != NULL && q->from != NULL) {
+		from = like_pattern(q->from);
+		sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
+	}
+	if (q != NULL && q->subject != NULL) {
+		subj = like_pattern(q->subject);
+		sqlite3_bind_text(s, 3, subj, -1, SQLITE_STATIC);
+	}
+	if (q != NULL && q->since != INT64_MIN)
+		sqlite3_bind_int64(s, 4, q->since);
+	if (q != NULL && q->until != INT64_MIN)
+		sqlite3_bind_int64(s, 5, q->until);
+	if (q != NULL && q->message_id != NULL)
+		sqlite3_bind_text(s, 6, q->message_id, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 1) != HASH_LEN ||
+		    sqlite3_column_text(s, 3) == NULL ||
+		    sqlite3_column_text(s, 4) == NULL ||
+		    sqlite3_column_text(s, 5) == NULL)
+			continue;
+		e.id = sqlite3_column_int64(s, 0);
+		memcpy(e.sha256, sqlite3_column_blob(s, 1), HASH_LEN);
+		e.size = (uint64_t)sqlite3_column_int64(s, 2);
+		e.format = (const char *)sqlite3_column_text(s, 3);
+		e.location = (const char *)sqlite3_column_text(s, 4);
+		e.dir = (const char *)sqlite3_column_text(s, 5);
+		e.sound = sqlite3_column_int(s, 6) == 1;
+		if (cb(arg, &e) == -1)
+			break;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	free(from);
+	free(subj);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return idx_fail(x, "selecting stored messages");
+	return r == SQLITE_ROW ? -1 : 0;
 }

@@ -375,6 +375,32 @@ struct idx_hit {
 int		 idx_search(struct idx *, const struct idx_query *,
 		    int (*cb)(void *, const struct idx_hit *), void *arg);
 
+/*
+ * One stored message of a selection (idx_select()): its row, hash and
+ * size, its format, location and the folder of the account holding it
+ * (the copy may be another account's: dedup across the vault); sound
+ * unless it failed verification and no sound copy replaced it.
+ */
+struct idx_sel {
+	int64_t		 id;
+	unsigned char	 sha256[HASH_LEN];
+	uint64_t	 size;
+	const char	*format, *location, *dir;
+	int		 sound;
+};
+
+/*
+ * The stored messages the sightings of account account_id point at, by
+ * row id, each once, pending ones left out (a damaged copy that a sound
+ * one replaced gives the sound one), filtered by q's from, subject,
+ * since, until and message_id as idx_search() does (q->account and
+ * q->limit unused; q NULL: all). Two rows may hold the same bytes
+ * (dedup = account or none). cb returning -1 stops with -1.
+ */
+int		 idx_select(struct idx *, int64_t account_id,
+		    const struct idx_query *q,
+		    int (*cb)(void *, const struct idx_sel *), void *arg);
+
 int		 idx_set_location(struct idx *, int64_t msg_id,
 		    const char *loc);
 /*

@@ -35,9 +35,11 @@
 #define ALL		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_PROBE)
 #define VAULT		(ACCT | OPT_CMD_VERIFY | OPT_CMD_STATUS | \
 			    OPT_CMD_SEARCH | OPT_CMD_CAT | OPT_CMD_IMPORT | \
-			    OPT_CMD_INDEX)
-/* What writes into an archive: fetch, and import (no server). */
-#define STORE		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_IMPORT)
+			    OPT_CMD_INDEX | OPT_CMD_EXPORT)
+/* What writes into an archive: fetch, import (no server), export. */
+#define STORE		(OPT_CMD_FETCH | OPT_CMD_PRUNE | OPT_CMD_IMPORT | \
+			    OPT_CMD_EXPORT)
+#define SELECT		(OPT_CMD_SEARCH | OPT_CMD_EXPORT)
 #define ANY		(VAULT | OPT_CMD_PROBE)
 
 static const struct opt_word tls_words[] = {
@@ -132,23 +134,27 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    "also log in (USER needed in the URL), try UIDL, LIST and "
 	    "pipelining, QUIT" },
 	[OPT_FROM] = { NULL, "from", 0, "TEXT", OPT_T_STR, F(from), NULL, 0,
-	    0, NULL, "some text", NULL, OPT_CMD_SEARCH, 0, 0,
+	    0, NULL, "some text", NULL, SELECT, 0, 0,
 	    "From contains TEXT (any case for ASCII)" },
 	[OPT_SUBJECT] = { NULL, "subject", 0, "TEXT", OPT_T_STR, F(subject),
-	    NULL, 0, 0, NULL, "some text", NULL, OPT_CMD_SEARCH, 0, 0,
+	    NULL, 0, 0, NULL, "some text", NULL, SELECT, 0, 0,
 	    "Subject contains TEXT (any case for ASCII)" },
 	[OPT_SINCE] = { NULL, "since", 0, "YYYY-MM-DD", OPT_T_DAY, F(since),
-	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, OPT_CMD_SEARCH,
+	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, SELECT,
 	    0, 0, "Date on or after that day (UTC)" },
 	[OPT_UNTIL] = { NULL, "until", 0, "YYYY-MM-DD", OPT_T_DAY, F(until),
-	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, OPT_CMD_SEARCH,
+	    NULL, 0, 0, NULL, "a day as YYYY-MM-DD", NULL, SELECT,
 	    0, 0, "Date before that day (UTC)" },
 	[OPT_MESSAGE_ID] = { NULL, "message-id", 0, "ID", OPT_T_STR,
 	    F(message_id), NULL, 0, 0, NULL, "a Message-ID", NULL,
-	    OPT_CMD_SEARCH, 0, 0, "this Message-ID" },
+	    SELECT, 0, 0, "this Message-ID" },
 	[OPT_ACCOUNT] = { NULL, "account", 0, "NAME", OPT_T_STR, F(account),
 	    NULL, 0, 0, NULL, "an account name", NULL, OPT_CMD_SEARCH, 0, 0,
 	    "seen in this account" },
+	[OPT_ACCOUNTS] = { NULL, "account", 0, "NAME", OPT_T_LIST,
+	    F(accounts), NULL, 0, 0, NULL, "an account name", NULL,
+	    OPT_CMD_EXPORT, 0, 0,
+	    "only this account (again for more; default: every one)" },
 	[OPT_LIMIT] = { NULL, "limit", 0, "N", OPT_T_UINT, F(limit), NULL, 1,
 	    INT64_MAX, NULL, "a positive number", NULL, OPT_CMD_SEARCH, 0, 0,
 	    "at most N lines" },
@@ -228,7 +234,8 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    F(timeout), NULL, 1, 86400, "seconds", NULL, "60", ALL, 0, 0,
 	    "idle timeout, base of every deadline" },
 	[OPT_JSON] = { NULL, "json", 0, NULL, OPT_T_FLAG, F(json), NULL, 0,
-	    0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
+	    0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT |
+	    OPT_CMD_EXPORT, 0, 0,
 	    "the report as one JSON document on stdout (docs/json.md)" },
 	[OPT_LOG] = { NULL, "log", 0, "FILE", OPT_T_PATH, F(log), NULL, 0,
 	    0, NULL, "a file name", NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
@@ -243,7 +250,8 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    0, 0,
 	    "show the POP3 conversation (twice: TLS)" },
 	[OPT_QUIET] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),
-	    NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT, 0, 0,
+	    NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT |
+	    OPT_CMD_EXPORT, 0, 0,
 	    "errors only, no progress, no report" },
 	[OPT_QUIET_PROBE] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),
 	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_PROBE, 0, 0,
@@ -294,6 +302,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 #undef ACCT
 #undef ALL
 #undef VAULT
+#undef SELECT
 #undef ANY
 
 /* The field of option id in v, by type. */
@@ -340,7 +349,7 @@ parse_day(const char *s, int64_t *out)
 static int
 is_string(enum opt_type t)
 {
-	return t == OPT_T_STR || t == OPT_T_PATH || t == OPT_T_NETRC ||
+	return t == OPT_T_STR || t == OPT_T_LIST || t == OPT_T_PATH || t == OPT_T_NETRC ||
 	    t == OPT_T_HOST || t == OPT_T_USER || t == OPT_T_ENV ||
 	    t == OPT_T_PIN;
 }
@@ -690,6 +699,7 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 	enum run_delete		 del;
 	int64_t			 secs;
 	uint64_t		 n;
+	size_t			 len;
 	char			*s = NULL;
 	int			 w = 0;
 
@@ -720,6 +730,20 @@ opt_set(struct opt_values *v, enum opt_id id, const char *value,
 	switch (d->type) {
 	case OPT_T_STR:
 		s = xstrdup(value);
+		break;
+	case OPT_T_LIST:
+		/* Given again: one more line. */
+		if (strchr(value, '\n') != NULL)
+			goto bad;
+		if (*FIELD(v, id, char *) == NULL)
+			s = xstrdup(value);
+		else {
+			len = strlen(*FIELD(v, id, char *));
+			s = xmalloc(len + strlen(value) + 2);
+			memcpy(s, *FIELD(v, id, char *), len);
+			s[len] = '\n';
+			memcpy(s + len + 1, value, strlen(value) + 1);
+		}
 		break;
 	case OPT_T_PATH:
 		if ((s = path_value(value, from, why, whylen)) == NULL)

@@ -57,6 +57,7 @@ enum opt_id {
 	OPT_ACCOUNT,
 	OPT_ACCOUNT_INTO,	/* import's --account: another meaning */
 	OPT_UIDLS_FROM,
+	OPT_ACCOUNTS,		/* export's --account: several */
 	OPT_LIMIT,
 	OPT_DELETE,
 	OPT_AGE_BY,
@@ -106,6 +107,7 @@ enum opt_id {
 #define OPT_CMD_CAT		0x40
 #define OPT_CMD_IMPORT		0x80
 #define OPT_CMD_INDEX		0x100
+#define OPT_CMD_EXPORT		0x200
 
 /* Where a value comes from: the checks differ for paths and messages. */
 enum opt_from {
@@ -187,6 +189,7 @@ struct opt_values {
 	char			*message_id;
 	char			*account;
 	char			*uidls_from;	/* import: TOOL:FILE */
+	char			*accounts;	/* export: one a line */
 	int64_t			 since, until;	/* UTC midnight, seconds */
 	uint64_t		 limit;
 	int			 dry_run;	/* --dry-run, --plan */

@@ -13,6 +13,8 @@
 
 enum opt_type {
 	OPT_T_STR,	/* any non-empty string: a command, a password */
+	OPT_T_LIST,	/* a string that may be given again: each one
+			 * more line (no newline in one) */
 	OPT_T_PATH,	/* a file or folder */
 	OPT_T_NETRC,	/* yes (~/.netrc) or a path */
 	OPT_T_HOST,	/* a host name or address, no brackets */

@@ -231,4 +231,25 @@ size_t			 source_import_count(const struct source *);
 /* How many items (files, members) could not be imported. */
 uint64_t		 source_import_unreadable(const struct source *);
 
+/*
+ * The stored messages of a popvault vault (source_vault.c), read only:
+ * those the sightings of the named accounts point at (accounts NULL:
+ * every account of the vault), filtered by q as idx_select() does (q
+ * NULL: all; q->account and q->limit unused), each distinct
+ * whole-message SHA-256 once, sound copies only, in the order they were
+ * stored. Unique ids "sha256-" and 56 hex digits of the hash; a partial
+ * listing; cannot delete. The strings (vault, accounts, q's) are the
+ * caller's, kept until close; q itself is copied. An account the vault
+ * does not have fails list (FAIL_ACCOUNT, FAIL_R_USAGE).
+ */
+struct idx_query;
+struct source		*source_vault_new(const char *vault,
+			    const char *const *accounts, size_t naccounts,
+			    const struct idx_query *q);
+/*
+ * After list: selected contents left out because their only copies
+ * failed verification in the vault. 0 for any other source.
+ */
+size_t			 source_vault_unsound(const struct source *);
+
 #endif

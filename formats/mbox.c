@@ -69,6 +69,7 @@ struct mbox {
 	struct fmt	 base;
 	char		 acct[4096];	/* account folder */
 	int		 dirfd;		/* ACCOUNT/mbox */
+	struct mbox_rcache *rcache;	/* read(): a gzip member's reader */
 	int		 gz;
 	/* The file written in this batch. */
 	int		 fd;
@@ -239,6 +240,10 @@ mb_recover(struct fmt *f, const struct fmt_committed *c)
 	uint64_t	 len;
 	char		 traps[512];
 	int		 fd, r = 0, known;
+
+	/* Files may be cut back: no reader of before. */
+	mbox_rcache_free(m->rcache);
+	m->rcache = NULL;
 
 	m->committed = *c;
 	if ((fd = dup(m->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
@@ -866,7 +871,7 @@ mb_read(struct fmt *f, const char *loc,
 {
 	struct mbox	*m = (struct mbox *)f;
 
-	return mbox_read(m->dirfd, loc, cb, arg, f);
+	return mbox_read_cached(&m->rcache, m->dirfd, loc, cb, arg, f);
 }
 
 static int
@@ -907,6 +912,7 @@ mb_close(struct fmt *f)
 	if (m == NULL)
 		return;
 	mb_close_file(m);
+	mbox_rcache_free(m->rcache);
 	close(m->dirfd);
 	free(m->obuf);
 	free(m->zbuf);

@@ -57,4 +57,15 @@ size_t	mbox_traps_parse(const char *s, uint64_t *traps, uint64_t *utotal);
 /* fmt_ops.scan (mbox_scan.c): every .mbox and .mbox.gz file. */
 int	mbox_scan(int dirfd, const struct fmt_scan *, struct fmt *);
 
+/*
+ * mbox_read() that keeps the reader of a gzip member in *cache (NULL at
+ * first) between calls, so that the messages of a member read in their
+ * order cost one pass over it. mbox_rcache_free() frees it.
+ */
+struct mbox_rcache;
+int	mbox_read_cached(struct mbox_rcache **cache, int dirfd,
+	    const char *loc, int (*cb)(void *, const void *, size_t),
+	    void *arg, struct fmt *f);
+void	mbox_rcache_free(struct mbox_rcache *);
+
 #endif

@@ -395,6 +395,63 @@ mbox_read(int dirfd, const char *loc,
 	return ret;
 }
 
+/*
+ * A gzip reader kept between two reads of the same member: reading the
+ * messages of a member in their order (an export) inflates it once, not
+ * once per message.
+ */
+struct mbox_rcache {
+	struct mrd	r;
+	char		name[128];
+	uint64_t	member;
+};
+
+void
+mbox_rcache_free(struct mbox_rcache *c)
+{
+	if (c == NULL)
+		return;
+	mrd_close(&c->r);
+	free(c);
+}
+
+int
+mbox_read_cached(struct mbox_rcache **cp, int dirfd, const char *loc,
+    int (*cb)(void *, const void *, size_t), void *arg, struct fmt *f)
+{
+	struct mbox_rcache	*c = *cp;
+	struct mloc		 l;
+	int			 ret;
+
+	if (parse_loc(loc, &l) == -1 || !l.gz)
+		return mbox_read(dirfd, loc, cb, arg, f);
+	if (c != NULL && (strcmp(c->name, l.name) != 0 ||
+	    c->member != l.member || c->r.upos > l.off)) {
+		mbox_rcache_free(c);
+		*cp = c = NULL;
+	}
+	if (c == NULL) {
+		c = xcalloc(1, sizeof *c);
+		if (mrd_open(&c->r, dirfd, &l) == -1) {
+			free(c);
+			return fmt_fail(f, "mbox/%s: %s", l.name,
+			    strerror(errno));
+		}
+		snprintf(c->name, sizeof c->name, "%s", l.name);
+		c->member = l.member;
+		*cp = c;
+	}
+	ret = read_one(&c->r, &l, cb, arg);
+	if (ret == -1) {
+		fmt_fail(f, "mbox/%s: %s at %s", l.name, errno == ECANCELED ?
+		    "reading stopped" : errno == EIO ?
+		    "truncated or corrupt" : strerror(errno), loc);
+		mbox_rcache_free(c);
+		*cp = NULL;
+	}
+	return ret;
+}
+
 struct vsort {
 	struct fmt_vitem	*it;
 	struct mloc		 l;

@@ -28,7 +28,8 @@
 #define FMT_REGISTRY(F)							\
 	F(maildir)							\
 	F(mbox)								\
-	F(tar)
+	F(tar)								\
+	F(eml)
 
 #define FMT_DECLARE(name)	extern const struct fmt_ops fmt_##name##_ops;
 #define FMT_ENTRY(name)		&fmt_##name##_ops,

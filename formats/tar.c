@@ -67,6 +67,14 @@ struct tarfmt {
 	struct tar_member	*cm;
 	size_t			 ncm;
 	int			 csynced;	/* cvol fsynced, and tar/ */
+	/*
+	 * read(): the reader of the last volume read, left just past the
+	 * member it gave, so that reading the members of a volume in their
+	 * order (an export) scans it once instead of once per member.
+	 */
+	struct archive		*ra;
+	int			 rfd;
+	char			 rvol[128];
 };
 
 static const char *
@@ -132,6 +140,7 @@ tar_open(const struct fmt_args *a, char *err, size_t errlen)
 	t = xcalloc(1, sizeof *t);
 	t->base.ops = &fmt_tar_ops;
 	t->fd = -1;
+	t->rfd = -1;
 	t->comp = a->compress;
 	if ((r = tar_reader(&t->base)) == NULL) {
 		snprintf(err, errlen, "%s", t->base.err);
@@ -433,59 +442,98 @@ tar_parse_loc(const char *loc, char *vol, size_t vlen, const char **member)
 	return 0;
 }
 
+/* Forget read()'s open volume. */
+static void
+tar_read_drop(struct tarfmt *t)
+{
+	if (t->ra != NULL)
+		archive_read_free(t->ra);
+	if (t->rfd != -1)
+		close(t->rfd);
+	t->ra = NULL;
+	t->rfd = -1;
+	t->rvol[0] = '\0';
+}
+
+/* Open volume vol from its start for read(). 0, or -1 with f's error. */
+static int
+tar_read_open(struct tarfmt *t, const char *vol)
+{
+	struct fmt	*f = &t->base;
+
+	tar_read_drop(t);
+	if ((t->rfd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return fmt_fail(f, "tar/%s: %s", vol, strerror(errno));
+	if ((t->ra = tar_reader(f)) == NULL) {
+		tar_read_drop(t);
+		return -1;
+	}
+	if (archive_read_open_fd(t->ra, t->rfd, 65536) != ARCHIVE_OK) {
+		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(t->ra));
+		tar_read_drop(t);
+		return -1;
+	}
+	snprintf(t->rvol, sizeof t->rvol, "%s", vol);
+	return 0;
+}
+
+/*
+ * The member is looked for from where the last read() of the same volume
+ * stopped, then, if it is not found before the end, from the start: in
+ * order, one pass over the volume for all its members.
+ */
 static int
 tar_read(struct fmt *f, const char *loc,
     int (*cb)(void *, const void *, size_t), void *arg)
 {
 	struct tarfmt		*t = (struct tarfmt *)f;
-	struct archive		*a;
 	struct archive_entry	*e;
 	const char		*member;
 	char			 vol[128], buf[65536];
 	la_ssize_t		 n;
-	int			 fd, r = -1, hr;
+	int			 fresh, hr;
 
 	if (tar_parse_loc(loc, vol, sizeof vol, &member) == -1)
 		return fmt_fail(f, "bad tar location %s", loc);
-	if ((fd = openat(t->dirfd, vol, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return fmt_fail(f, "tar/%s: %s", vol, strerror(errno));
-	if ((a = tar_reader(f)) == NULL) {
-		close(fd);
+	fresh = t->ra == NULL || strcmp(t->rvol, vol) != 0;
+	if (fresh && tar_read_open(t, vol) == -1)
 		return -1;
-	}
-	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(a));
-		goto out;
-	}
-	while ((hr = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	for (;;) {
+		hr = archive_read_next_header(t->ra, &e);
+		if (hr == ARCHIVE_EOF && !fresh) {
+			if (tar_read_open(t, vol) == -1)
+				return -1;
+			fresh = 1;
+			continue;
+		}
+		if (hr != ARCHIVE_OK)
+			break;
 		if (strcmp(archive_entry_pathname(e), member) != 0)
 			continue;
 		for (;;) {
-			n = archive_read_data(a, buf, sizeof buf);
+			n = archive_read_data(t->ra, buf, sizeof buf);
 			if (n == 0)
-				break;
+				return 0;
 			if (n < 0) {
 				fmt_fail(f, "tar/%s: %s", vol,
-				    archive_error_string(a));
-				goto out;
+				    archive_error_string(t->ra));
+				tar_read_drop(t);
+				return -1;
 			}
 			if (cb(arg, buf, (size_t)n) == -1) {
 				fmt_fail(f, "reading %s: stopped", loc);
-				goto out;
+				tar_read_drop(t);
+				return -1;
 			}
 		}
-		r = 0;
-		goto out;
 	}
 	if (hr == ARCHIVE_EOF)
 		fmt_fail(f, "tar/%s: no member %s", vol, member);
 	else
-		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(a));
-out:
-	archive_read_free(a);
-	close(fd);
-	return r;
+		fmt_fail(f, "tar/%s: %s", vol, archive_error_string(t->ra));
+	tar_read_drop(t);
+	return -1;
 }
 
 static int
@@ -823,6 +871,7 @@ tar_close(struct fmt *f)
 		return;
 	/* An unfinished volume stays .part for the next recovery. */
 	tar_drop(t);
+	tar_read_drop(t);
 	close(t->dirfd);
 	free(t->cm);
 	free(t);

@@ -9,16 +9,17 @@
 # the runs are traced with strace, and tests/lib/fstrace.py checks the
 # order of the system calls.
 #
-# Per format (maildir, mbox, tar.gz):
+# Per format (maildir, mbox, tar.gz, eml):
 #   <format>_new_vault_folders_durable
 #       a first fetch into a vault whose folder and two parents do not
 #       exist: every folder the run creates (vault and parents, accounts/,
 #       the account, the format's folders) is fsynced, and so is its
 #       parent, after the mkdir and before the next index commit.
-#   maildir_adopt_fsyncs_new, tar.gz_adopt_fsyncs_volume
+#   maildir_adopt_fsyncs_new, tar.gz_adopt_fsyncs_volume,
+#   eml_adopt_fsyncs_file
 #       a run killed by the crash hook right after it renamed a file into
-#       new/ (maildir-first-rename) or a volume from .part
-#       (tar-volume-renamed); the next run's recovery adopts it by hash:
+#       new/ (maildir-first-rename) or eml/ (eml-first-rename), or a
+#       volume from .part (tar-volume-renamed); the next run's recovery adopts it by hash:
 #       the adopted file and its folder are fsynced before the recovery's
 #       index commit, and the recovery's folders pass the mkdir check.
 #   mbox_cut_quarantine_durable
@@ -40,7 +41,7 @@ if ! command -v strace >/dev/null 2>&1 || ! strace -qq -o /dev/null true 2>/dev/
 	t_done
 fi
 
-FORMATS=${DURABLE_FORMATS:-"maildir mbox tar.gz"}
+FORMATS=${DURABLE_FORMATS:-"maildir mbox tar.gz eml"}
 FSTRACE=$T_ROOT/tests/lib/fstrace.py
 CHECK=$T_ROOT/tests/lib/check_archive.py
 T=$(t_tmpdir)
@@ -106,6 +107,7 @@ for f in $FORMATS; do
 	v=$T/rec-$f
 	case $f in
 	maildir) name=maildir_adopt_fsyncs_new; spec=maildir-first-rename:1 ;;
+	eml) name=eml_adopt_fsyncs_file; spec=eml-first-rename:1 ;;
 	tar*) name=${f}_adopt_fsyncs_volume; spec=tar-volume-renamed:1 ;;
 	mbox*) name=${f}_cut_quarantine_durable; spec=mbox-written:2 ;;
 	esac
@@ -126,6 +128,13 @@ for f in $FORMATS; do
 		    why="recovery adopted nothing: $(printf '%s' "$PV_OUT" | head -n 3)"
 		out=$(python3 "$FSTRACE" adopt "$T/trace-rec-$f" "$ad/maildir" \
 		    "$ad/maildir/new" '/maildir/(new|cur)/[^/]+$') ||
+		    why="$why; $out"
+		;;
+	eml)
+		printf '%s' "$PV_OUT" | grep -q 'recovery: [1-9][0-9]* messages\{0,1\} of an interrupted run kept' ||
+		    why="recovery adopted nothing: $(printf '%s' "$PV_OUT" | head -n 3)"
+		out=$(python3 "$FSTRACE" adopt "$T/trace-rec-$f" "$ad/eml" \
+		    "$ad/eml" '/eml/[0-9a-f]{64}(-[0-9]+)?\.eml$') ||
 		    why="$why; $out"
 		;;
 	tar*)

@@ -33,11 +33,11 @@ set -u
 . "$T_ROOT/tests/lib/pv.sh"
 
 # Formats, as check_archive.py names them.
-CRASH_FORMATS=${CRASH_FORMATS:-"mbox mbox.gz tar.gz maildir"}
+CRASH_FORMATS=${CRASH_FORMATS:-"mbox mbox.gz tar.gz maildir eml"}
 # Crash points every format passes through.
 CRASH_POINTS=${CRASH_POINTS-"retr-begin:30 retr-mid-body:2 before-intent-commit:2 intent-committed:2 archive-synced:2 verify:2 verified-committed:2 batch-committed:2 recovery"}
 # Format-specific points, as FORMAT=POINT:N (add new ones here).
-CRASH_POINTS_FORMAT=${CRASH_POINTS_FORMAT-"mbox=mbox-written:2 mbox=mbox-quarantined mbox.gz=mbox-written:2 mbox.gz=mbox-quarantined tar.gz=tar-volume-closed:1 tar.gz=tar-volume-renamed:1 maildir=maildir-files-synced:2 maildir=maildir-first-rename:2"}
+CRASH_POINTS_FORMAT=${CRASH_POINTS_FORMAT-"mbox=mbox-written:2 mbox=mbox-quarantined mbox.gz=mbox-written:2 mbox.gz=mbox-quarantined tar.gz=tar-volume-closed:1 tar.gz=tar-volume-renamed:1 maildir=maildir-files-synced:2 maildir=maildir-first-rename:2 eml=eml-files-synced:2 eml=eml-first-rename:2"}
 # Points reached only during recovery, and the crash that leaves work for
 # recovery before them.
 RECOVERY_POINTS=${RECOVERY_POINTS-"recovery mbox-quarantined"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_formats.sh -- every archive format against a private Dovecot, read
 # back by independent readers: mbox, mbox.gz, tar,
-# tar.gz, tar.zst, tar.xz and Maildir. Per format, in a fresh vault:
+# tar.gz, tar.zst, tar.xz, Maildir and eml. Per format, in a fresh vault:
 #
 #   1. FORMAT_N generated messages (genmail.py) plus the mbox traps of
 #      tests/gen/mboxtraps.py ("From " lines, a leaked separator, an empty
@@ -50,7 +50,7 @@ FORMAT_N=${FORMAT_N:-1000}
 FORMAT_ADD=${FORMAT_ADD:-30}
 FORMAT_BIG_SIZE=${FORMAT_BIG_SIZE:-52428800}
 FORMAT_BATCH=${FORMAT_BATCH:-100}
-FORMATS=${FORMATS:-"mbox mbox.gz tar tar.gz tar.zst tar.xz maildir"}
+FORMATS=${FORMATS:-"mbox mbox.gz tar tar.gz tar.zst tar.xz maildir eml"}
 FORMAT_BIG_FORMATS=${FORMAT_BIG_FORMATS:-all}
 [ "$FORMAT_BIG_FORMATS" = all ] && FORMAT_BIG_FORMATS=$FORMATS
 # popvault always pads before a separator that lands on a forged
@@ -201,7 +201,7 @@ snapshot() {
 	python3 - "$1" >"$2" <<'EOF'
 import hashlib, os, sys
 top = sys.argv[1]
-for sub in ("mbox", "tar", "maildir"):
+for sub in ("mbox", "tar", "maildir", "eml"):
     for dp, dirs, files in os.walk(os.path.join(top, sub)):
         dirs.sort()
         for f in sorted(files):
@@ -228,7 +228,7 @@ with open(snap) as fh:
         p, size, h = line.split()
         old[p] = (int(size), h)
 now = set()
-for sub in ("mbox", "tar", "maildir"):
+for sub in ("mbox", "tar", "maildir", "eml"):
     for dp, dirs, files in os.walk(os.path.join(top, sub)):
         for f in files:
             now.add(os.path.relpath(os.path.join(dp, f), top))

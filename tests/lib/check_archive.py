@@ -5,7 +5,7 @@
     check_archive.py hashes [--mutt] [--cl-padding] FORMAT ACCOUNT_DIR...
     check_archive.py gzip-members FILE...
 
-FORMAT is one of: maildir, mbox, mbox.gz, tar, tar.gz, tar.zst, tar.xz.
+FORMAT is one of: maildir, mbox, mbox.gz, tar, tar.gz, tar.zst, tar.xz, eml.
 ACCOUNT_DIR is VAULT/accounts/NAME. EXPECTED_LIST holds one entry per line,
 as for "expect.py compare": a Dovecot message file path (as printed by
 dv_server_files; files Dovecot moved from new/ to cur/ are found again) or
@@ -61,6 +61,13 @@ stored twice):
             (of the decompressed stream) into an empty folder creates
             exactly the listed names, inside it, with the same contents.
 
+  eml       ACCOUNT_DIR/eml: every entry but tmp/ is a regular file named
+            SHA256.eml or SHA256-N.eml (N a number), SHA256 the lowercase
+            hex SHA-256 of its content; tmp/ is empty; Python's email
+            package (BytesParser, policy default) parses each file, and
+            its headers read back equal the file's header section
+            (email's own as_bytes() is not compared: it refolds).
+
 "hashes" runs the same readers and checks on each ACCOUNT_DIR except the
 comparison with an expected list, and prints what they read back, one line
 per stored message, "SHA256 NAME/LOCATION" (NAME the ACCOUNT_DIR's last
@@ -96,7 +103,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import expect  # noqa: E402  (tests/lib/expect.py)
 
 FORMATS = ("maildir", "mbox", "mbox.gz", "tar", "tar.gz", "tar.zst",
-           "tar.xz")
+           "tar.xz", "eml")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX64_IN = re.compile(r"[0-9a-f]{64}")
 MBOX_NAME = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\.mbox(\.gz)?$")
@@ -258,6 +265,73 @@ def check_maildir(rep):
         rep.bad("python", "mailbox.Maildir sees %d messages, %d files "
                 "found" % (n, n_got))
     rep.notes.append("python Maildir %d" % n)
+
+
+# ---------------------------------------------------------------- eml
+
+EML_NAME = re.compile(r"^([0-9a-f]{64})(-[0-9]+)?\.eml$")
+FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+):")
+
+
+def check_eml(rep):
+    import email
+    import email.parser
+    import email.policy
+    ed = os.path.join(rep.adir, "eml")
+    if not os.path.isdir(ed):
+        rep.bad("layout", "no folder %s" % ed)
+        return
+    tmp = os.path.join(ed, "tmp")
+    if os.path.isdir(tmp) and os.listdir(tmp):
+        rep.bad("layout", "eml/tmp not empty: %s" %
+                " ".join(sorted(os.listdir(tmp))[:5]))
+    parsed = 0
+    for name in sorted(os.listdir(ed)):
+        p = os.path.join(ed, name)
+        if name == "tmp" and os.path.isdir(p):
+            continue
+        m = EML_NAME.match(name)
+        if not m:
+            rep.bad("layout", "unexpected entry eml/%s" % name)
+            continue
+        if not stat.S_ISREG(os.lstat(p).st_mode):
+            rep.bad("layout", "not a regular file: eml/%s" % name)
+            continue
+        with open(p, "rb") as fh:
+            data = fh.read()
+        h = sha(data)
+        if h != m.group(1):
+            rep.bad("name", "eml/%s holds bytes of SHA-256 %s" % (name, h))
+        rep.add(h, "eml/" + name)
+        try:
+            msg = email.parser.BytesParser(
+                policy=email.policy.default).parsebytes(data)
+            keys = [k.lower() for k in msg.keys()]
+        except Exception as ex:     # noqa: BLE001 (any parser failure)
+            rep.bad("python", "email cannot parse eml/%s: %r" % (name, ex))
+            continue
+        # The header names email found are those of the header section,
+        # read by email's rules (RFC 5322 field names, folded lines, a
+        # leading "From " line taken as the Unix From_ line), by hand.
+        names = []
+        for i, ln in enumerate(data.split(b"\n")):
+            if ln.endswith(b"\r"):
+                ln = ln[:-1]
+            if ln == b"":
+                break
+            if i == 0 and ln.startswith(b"From "):
+                continue
+            if ln[:1] in (b" ", b"\t"):
+                continue
+            fm = FIELD_NAME.match(ln)
+            if not fm:
+                break
+            names.append(fm.group(1).decode("ascii").lower())
+        if keys != names:
+            rep.bad("python", "email reads headers %s from eml/%s, the "
+                    "file has %s" % (keys[:8], name, names[:8]))
+        parsed += 1
+    rep.notes.append("python email %d" % parsed)
 
 
 # ---------------------------------------------------------------- gzip
@@ -837,6 +911,8 @@ def read_archive(fmt, adir, use_mutt, cl_padding):
         check_maildir(rep)
     elif fmt.startswith("mbox"):
         check_mbox(rep, fmt == "mbox.gz", use_mutt, cl_padding)
+    elif fmt == "eml":
+        check_eml(rep)
     else:
         check_tar(rep, fmt)
     return rep

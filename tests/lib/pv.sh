@@ -69,6 +69,7 @@ pv_fmt_args() {
 	tar.gz) echo "--format tar --compress gzip" ;;
 	tar.zst) echo "--format tar --compress zstd" ;;
 	tar.xz) echo "--format tar --compress xz" ;;
+	eml) echo "--format eml" ;;
 	*) echo "pv_fmt_args: unknown format '$1'" >&2; return 1 ;;
 	esac
 }

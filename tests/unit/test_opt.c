@@ -55,6 +55,7 @@ value_str(const struct opt_values *v, int id, char *buf, size_t len)
 		return;
 	case OPT_MESSAGE_ID: s = v->message_id; break;
 	case OPT_ACCOUNT: s = v->account; break;
+	case OPT_ACCOUNTS: s = v->accounts; break;
 	case OPT_LIMIT: n = v->limit; break;
 	case OPT_DELETE:
 		snprintf(buf, len, "%d/%lld", (int)v->del,
@@ -122,6 +123,7 @@ static const struct good {
 	{ OPT_FORMAT, BOTH, "maildir", "maildir" },
 	{ OPT_FORMAT, BOTH, "mbox", "mbox" },
 	{ OPT_FORMAT, BOTH, "tar", "tar" },
+	{ OPT_FORMAT, BOTH, "eml", "eml" },
 	{ OPT_COMPRESS, BOTH, "none", "0" },
 	{ OPT_COMPRESS, BOTH, "gzip", "1" },
 	{ OPT_COMPRESS, BOTH, "zstd", "2" },
@@ -145,6 +147,7 @@ static const struct good {
 	{ OPT_UNTIL, CL, "9999-12-31", "253402214400" },
 	{ OPT_MESSAGE_ID, CL, "<a@b>", "<a@b>" },
 	{ OPT_ACCOUNT, CL, "work", "work" },
+	{ OPT_ACCOUNTS, CL, "work", "work" },
 	{ OPT_LIMIT, CL, "1", "1" },
 	{ OPT_LIMIT, CL, "9223372036854775807", "9223372036854775807" },
 	{ OPT_QUIET_VERIFY, CL, NULL, "1" },
@@ -218,8 +221,8 @@ static const struct bad {
 	{ OPT_JOBS, BOTH, " 2", "1 to 64" },
 	{ OPT_VAULT, CF, "vault", "path starting with /" },
 	{ OPT_VAULT, BOTH, "", "empty" },
-	{ OPT_FORMAT, BOTH, "zip", "maildir, mbox or tar" },
-	{ OPT_FORMAT, BOTH, "MBOX", "maildir, mbox or tar" },
+	{ OPT_FORMAT, BOTH, "zip", "maildir, mbox, tar or eml" },
+	{ OPT_FORMAT, BOTH, "MBOX", "maildir, mbox, tar or eml" },
 	{ OPT_COMPRESS, BOTH, "bzip2", "none, gzip, zstd or xz" },
 	{ OPT_MAX_MESSAGE_SIZE, BOTH, "0", "50M" },
 	{ OPT_MAX_MESSAGE_SIZE, BOTH, "50MB", "50M" },
@@ -520,6 +523,17 @@ test_args(void)
 	T_CHECK(args(OPT_CMD_FETCH, &v, &first, err, sizeof err, "fetch",
 	    "--vault", "a", "--vault", "b", NULL) == 0);
 	T_CHECK(strcmp(v.vault, "b") == 0);
+	opt_free(&v);
+	/* ... but a list option keeps each, one a line (export). */
+	T_CHECK(args(OPT_CMD_EXPORT, &v, &first, err, sizeof err, "export",
+	    "--account", "a", "--account", "b c", "--account", "a", "d",
+	    NULL) == 0);
+	T_CHECK(v.accounts != NULL && strcmp(v.accounts, "a\nb c\na") == 0);
+	T_CHECK(first == 7 && v.account == NULL);
+	opt_free(&v);
+	T_CHECK(args(OPT_CMD_EXPORT, &v, &first, err, sizeof err, "export",
+	    "--account", "a\nb", NULL) == -1);
+	T_CHECK(strstr(err, "--account: an account name") == err);
 	opt_free(&v);
 	/* A refused value: -1 and a message naming the flag. */
 	T_CHECK(args(OPT_CMD_FETCH, &v, &first, err, sizeof err, "fetch",

@@ -15,7 +15,8 @@
  * (what was complete is kept, the rest comes on the next run); a
  * message the source refuses (the others are kept, exit 1); deletion
  * through the source; a delete policy with a source that cannot delete
- * (exit 64, nothing written).
+ * (exit 64, nothing written). And the vault itself as a source
+ * (source_vault.c): a vault's account exported into another vault.
  *
  * And "popvault index rebuild" (core/rebuild.c) of an mbox vault that
  * such a source filled with what POP3 cannot deliver: a message without
@@ -44,6 +45,7 @@
 #include <sqlite3.h>
 
 #include "format.h"
+#include "idx.h"
 #include "rebuild.h"
 #include "run.h"
 #include "source.h"
@@ -779,6 +781,157 @@ test_rebuild_mbox(void)
 	teardown();
 }
 
+/*
+ * Every file of WHERE/eml/: in found[k] how many hold exactly want[k]
+ * (the empty message too); *other counts any other file. Their number,
+ * or -1.
+ */
+static int
+scan_eml(const char *where, const char *const *want, size_t nwant,
+    unsigned *found, unsigned *other)
+{
+	char		 path[4400], buf[256 * 1024];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 k;
+	ssize_t		 r;
+	int		 fd, n = 0, hit;
+
+	memset(found, 0, nwant * sizeof found[0]);
+	*other = 0;
+	snprintf(path, sizeof path, "%s/eml", where);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "tmp") == 0)
+			continue;
+		n++;
+		snprintf(path, sizeof path, "%s/eml/%s", where, de->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1) {
+			(*other)++;
+			continue;
+		}
+		r = read(fd, buf, sizeof buf);
+		close(fd);
+		hit = 0;
+		for (k = 0; k < nwant && r >= 0; k++)
+			if ((size_t)r == strlen(want[k]) &&
+			    memcmp(buf, want[k], (size_t)r) == 0) {
+				found[k]++;
+				hit = 1;
+			}
+		if (!hit)
+			(*other)++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The mailbox archived into a vault, then another account with an empty
+ * message and two of the first account's messages (stored once, in the
+ * first account's folder); then that account exported, through
+ * source_vault and the run, into an eml vault: every content of the
+ * account once, the empty one too; a second run finds all known; a
+ * selection by Message-ID gives one; an unknown account is a usage
+ * error.
+ */
+static void
+test_source_vault(void)
+{
+	static struct mem_msg	 box[3] = {
+		{ "v1", "", 0 },
+		{ "v2", msg_c, 0 },	/* these two are in account mem too, */
+		{ "v3", msg_a, 0 },	/* stored in its folder: read there */
+	};
+	static const char *const want[] = { "", msg_c, msg_a };
+	struct mem_source	 ms;
+	struct run_opts		 o;
+	struct run_stats	 st;
+	struct idx_query	 q;
+	struct source		*src;
+	char			 dest[160];
+	const char		*names[1];
+	unsigned		 found[3], other;
+	int			 code, n;
+
+	if (setup() == -1) {
+		T_CHECK(0);
+		return;
+	}
+	opts_init(&o);
+	mem_init(&ms, &mem_ops_keep);
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK, "mem: exit %d: %s", code, st.err);
+	o.account = "other";
+	o.user = "someone";
+	mem_init(&ms, &mem_ops_keep);
+	ms.m = box;
+	ms.n = 3;
+	code = run_source(&o, &ms.src, &st);
+	T_CHECKF(code == EXIT_OK && st.archived == 1 && st.dups == 2,
+	    "other: exit %d archived %llu dups %llu: %s", code,
+	    (unsigned long long)st.archived, (unsigned long long)st.dups,
+	    st.err);
+
+	/* Account "other" out of the vault, into an eml vault. */
+	snprintf(dest, sizeof dest, "%s/dest", tdir);
+	opts_init(&o);
+	o.vault = dest;
+	o.account = "other";
+	o.format = fmt_find("eml");
+	o.pop3.host = "vault";
+	o.pop3.port = "";
+	o.user = "the origin";
+	o.dedup = RUN_DEDUP_ACCOUNT;
+	names[0] = "other";
+	src = source_vault_new(vault, names, 1, NULL);
+	code = run_source(&o, src, &st);
+	T_CHECKF(code == EXIT_OK, "export: exit %d: %s", code, st.err);
+	T_CHECK(src->partial == 1 && source_vault_unsound(src) == 0);
+	src->ops->close(src);
+	T_CHECKF(st.listed == 3 && st.archived == 3 && st.verified == 3,
+	    "listed %llu archived %llu verified %llu",
+	    (unsigned long long)st.listed, (unsigned long long)st.archived,
+	    (unsigned long long)st.verified);
+	n = scan_eml(st.where, want, 3, found, &other);
+	T_CHECKF(n == 3 && other == 0 && found[0] == 1 && found[1] == 1 &&
+	    found[2] == 1, "%d files, %u other, %u %u %u", n, other,
+	    found[0], found[1], found[2]);
+
+	/* Again: all known, nothing written. */
+	src = source_vault_new(vault, names, 1, NULL);
+	code = run_source(&o, src, &st);
+	src->ops->close(src);
+	T_CHECKF(code == EXIT_OK && st.known == 3 && st.archived == 0,
+	    "again: exit %d known %llu archived %llu", code,
+	    (unsigned long long)st.known, (unsigned long long)st.archived);
+
+	/* A selection: one Message-ID, into another account. */
+	memset(&q, 0, sizeof q);
+	q.since = q.until = INT64_MIN;
+	q.message_id = "<c@example.org>";
+	o.account = "selected";
+	src = source_vault_new(vault, names, 1, &q);
+	code = run_source(&o, src, &st);
+	src->ops->close(src);
+	T_CHECKF(code == EXIT_OK && st.listed == 1 && st.archived == 1,
+	    "selection: exit %d listed %llu archived %llu", code,
+	    (unsigned long long)st.listed, (unsigned long long)st.archived);
+	n = scan_eml(st.where, want, 3, found, &other);
+	T_CHECK(n == 1 && found[1] == 1);
+
+	/* No such account in the origin: a usage error, nothing listed. */
+	names[0] = "nobody";
+	o.account = "nobody";
+	src = source_vault_new(vault, names, 1, NULL);
+	code = run_source(&o, src, &st);
+	src->ops->close(src);
+	T_CHECKF(code == EXIT_USAGE && strstr(st.err, "no account nobody"),
+	    "unknown: exit %d: %s", code, st.err);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -790,5 +943,6 @@ main(void)
 	T_RUN(test_source_deletes);
 	T_RUN(test_source_cannot_delete);
 	T_RUN(test_rebuild_mbox);
+	T_RUN(test_source_vault);
 	return T_END();
 }
