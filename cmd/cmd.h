@@ -40,6 +40,12 @@ struct opt_values;
 int	cmd_options(int argc, char **argv, unsigned optcmd,
 	    void (*usage)(void), struct opt_values *o, int *first);
 
+/*
+ * The worse of two exit codes (util.h), for a command that runs several
+ * parts: a failure beats a partial success, which beats success.
+ */
+int	cmd_exit_worse(int a, int b);
+
 /* Open an existing vault's index (never creating one); NULL: reported. */
 struct idx	*cmd_open_index(const char *vault);
 

@@ -274,15 +274,6 @@ check_dest(const char *dest, const char *origin, const char *format,
 	return r;
 }
 
-/* The worse of two exit codes: a failure beats a partial success. */
-static int
-worse(int a, int b)
-{
-	if (a == EXIT_OK || (a == EXIT_PARTIAL && b != EXIT_OK))
-		return b;
-	return a;
-}
-
 /* The export of one account into DEST; fills *st and *unsound. */
 static int
 export_one(const struct opt_values *o, const char *origin, const char *dest,
@@ -321,7 +312,7 @@ export_one(const struct opt_values *o, const char *origin, const char *dest,
 		    "only stored copy failed verification (popvault verify "
 		    "--vault %s)", name, (unsigned long long)*unsound,
 		    *unsound == 1 ? "" : "s", origin);
-		code = worse(code, EXIT_PARTIAL);
+		code = cmd_exit_worse(code, EXIT_PARTIAL);
 	}
 	return code;
 }
@@ -398,13 +389,13 @@ export_main(int argc, char **argv)
 		if (stop_requested()) {
 			snprintf(st[k].err, sizeof st[k].err, "stopped");
 			st[k].code = EXIT_TEMPFAIL;
-			code = worse(code, EXIT_TEMPFAIL);
+			code = cmd_exit_worse(code, EXIT_TEMPFAIL);
 			continue;
 		}
 		c = export_one(&o, origin, dest, nm.v[k], ident[k], &q, &st[k],
 		    &unsound[k]);
 		st[k].code = c;
-		code = worse(code, c);
+		code = cmd_exit_worse(code, c);
 		if (st[k].where[0] != '\0') {
 			len = strlen(st[k].where) + strlen(o.format->name) + 3;
 			files[k] = xmalloc(len);

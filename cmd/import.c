@@ -26,6 +26,7 @@
 #include "report.h"
 #include "run.h"
 #include "source.h"
+#include "stop.h"
 #include "util.h"
 
 /* The identity of an import account in the index (check_identity). */
@@ -268,26 +269,47 @@ print_report(const struct run_stats *st, const struct icollect *c,
 	printf("]}\n");
 }
 
+/* Is path a popvault vault (its index and its accounts/ folder)? */
 static int
-import_paths(const struct opt_values *v, char **paths, int npaths)
+is_vault(const char *path)
 {
-	struct source_import_args	 a;
-	struct icollect			 c;
-	struct run_opts			 o;
-	struct run_stats		 st;
-	struct source			*src;
-	const char			*name;
-	size_t				 i, found;
-	int				 code;
+	struct stat	sb;
+	char		p[PATH_MAX];
 
-	memset(&c, 0, sizeof c);
-	memset(&a, 0, sizeof a);
-	a.paths = (const char *const *)paths;
-	a.npaths = (size_t)npaths;
-	a.max_msg_size = v->max_message_size;
-	a.item_error = on_item_error;
-	a.notice = on_notice;
-	a.arg = &c;
+	return xsnprintf(p, sizeof p, "%s/index.sqlite", path) != -1 &&
+	    stat(p, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    xsnprintf(p, sizeof p, "%s/accounts", path) != -1 &&
+	    stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* One run's figures added to the whole import's. */
+static void
+add_stats(struct run_stats *sum, const struct run_stats *st)
+{
+	sum->archived += st->archived;
+	sum->dups += st->dups;
+	sum->known += st->known;
+	sum->variants += st->variants;
+	sum->verified += st->verified;
+	sum->verify_failed += st->verify_failed;
+	sum->failed += st->failed;
+	sum->skipped += st->skipped;
+	sum->bytes += st->bytes;
+	if (st->where[0] != '\0')
+		memcpy(sum->where, st->where, sizeof sum->where);
+	if (st->err[0] != '\0')
+		memcpy(sum->err, st->err, sizeof sum->err);
+}
+
+/* One run of the import into the vault: the files, or one vault. */
+static int
+import_run(const struct opt_values *v, struct source *src,
+    struct run_stats *st)
+{
+	struct run_opts	 o;
+	const char	*name = v->account;
+	int		 code;
+
 	memset(&o, 0, sizeof o);
 	o.mode = RUN_FETCH;
 	o.del = DEL_NEVER;
@@ -303,10 +325,62 @@ import_paths(const struct opt_values *v, char **paths, int npaths)
 	o.dedup = RUN_DEDUP_VAULT;
 	o.identity = RUN_ID_SAME;
 	o.batch_msgs = (unsigned)v->batch;
-	if (!fmt_accepts(o.format, o.compress)) {
+	progress_watch(st, &name, 1, 1);
+	code = run_source(&o, src, st);
+	progress_finish(0);
+	return code;
+}
+
+/*
+ * Another popvault vault, read through its own index and formats (the
+ * vault source: exact bytes, each checked against the hash its index
+ * holds), every account of it into the one account.
+ */
+static int
+import_vault(const struct opt_values *v, const char *path,
+    struct icollect *c, struct run_stats *sum, size_t *found)
+{
+	struct run_stats	 st;
+	struct source		*src;
+	char			 a[PATH_MAX], b[PATH_MAX], why[200];
+	size_t			 unsound;
+	int			 code;
+
+	if (realpath(path, a) != NULL && realpath(v->vault, b) != NULL &&
+	    strcmp(a, b) == 0) {
+		on_item_error(c, path, "the vault being imported into: "
+		    "skipped");
+		return EXIT_OK;
+	}
+	src = source_vault_new(path, NULL, 0, NULL);
+	code = import_run(v, src, &st);
+	unsound = source_vault_unsound(src);
+	src->ops->close(src);
+	add_stats(sum, &st);
+	*found += st.listed;
+	if (unsound > 0) {
+		snprintf(why, sizeof why, "%zu messages left out: their only "
+		    "stored copy failed verification there", unsound);
+		on_item_error(c, path, why);
+	}
+	return code;
+}
+
+static int
+import_paths(const struct opt_values *v, char **paths, int npaths)
+{
+	struct source_import_args	 a;
+	struct icollect			 c;
+	struct run_stats		 st, sum;
+	struct source			*src;
+	char				**files;
+	size_t				 i, found = 0, nfiles = 0;
+	int				 code = EXIT_OK, ran = 0;
+
+	if (!fmt_accepts(v->format, (enum fmt_compress)v->compress)) {
 		log_warnx("--compress %s: the %s format takes %s",
-		    fmt_comp_name(o.compress), o.format->name,
-		    fmt_comp_list(o.format->comps));
+		    fmt_comp_name((enum fmt_compress)v->compress),
+		    v->format->name, fmt_comp_list(v->format->comps));
 		return EXIT_USAGE;
 	}
 	if (import_check_account(v->vault, v->account, 1) == -1)
@@ -315,21 +389,43 @@ import_paths(const struct opt_values *v, char **paths, int npaths)
 		log_warn("--log %s", v->log);
 		return EXIT_IOERR;
 	}
-	src = source_import_new(&a);
+	memset(&c, 0, sizeof c);
+	memset(&sum, 0, sizeof sum);
 	progress_init(v->quiet, v->progress);
-	name = v->account;
-	progress_watch(&st, &name, 1, 1);
-	code = run_source(&o, src, &st);
-	progress_finish(0);
-	found = source_import_count(src);
-	if (code != EXIT_USAGE && record_origins(v->vault, v->account,
-	    src) == -1 && code == EXIT_OK)
-		code = EXIT_IOERR;
-	if (c.total > 0 && code == EXIT_OK)
-		code = EXIT_PARTIAL;
-	if (!v->quiet || v->json)
-		print_report(&st, &c, v->account, found, v->json, code);
-	src->ops->close(src);
+	files = xreallocarray(NULL, (size_t)npaths, sizeof *files);
+	for (i = 0; i < (size_t)npaths; i++)
+		if (!is_vault(paths[i]))
+			files[nfiles++] = paths[i];
+	if (nfiles > 0) {
+		memset(&a, 0, sizeof a);
+		a.paths = (const char *const *)files;
+		a.npaths = nfiles;
+		a.max_msg_size = v->max_message_size;
+		a.item_error = on_item_error;
+		a.notice = on_notice;
+		a.arg = &c;
+		src = source_import_new(&a);
+		code = import_run(v, src, &st);
+		ran = 1;
+		add_stats(&sum, &st);
+		found += source_import_count(src);
+		if (code != EXIT_USAGE && record_origins(v->vault, v->account,
+		    src) == -1)
+			code = cmd_exit_worse(code, EXIT_IOERR);
+		src->ops->close(src);
+	}
+	for (i = 0; i < (size_t)npaths && code != EXIT_USAGE &&
+	    !stop_requested(); i++)
+		if (is_vault(paths[i])) {
+			code = cmd_exit_worse(code, import_vault(v, paths[i],
+			    &c, &sum, &found));
+			ran = 1;
+		}
+	free(files);
+	if (c.total > 0)
+		code = cmd_exit_worse(code, EXIT_PARTIAL);
+	if (ran && (!v->quiet || v->json))
+		print_report(&sum, &c, v->account, found, v->json, code);
 	for (i = 0; i < c.n; i++) {
 		free(c.v[i].where);
 		free(c.v[i].why);

@@ -42,6 +42,14 @@ cmd_default_vault(char *buf, size_t len)
 		    home ? home : ".");
 }
 
+int
+cmd_exit_worse(int a, int b)
+{
+	if (a == EXIT_OK || (a == EXIT_PARTIAL && b != EXIT_OK))
+		return b;
+	return a;
+}
+
 struct idx *
 cmd_open_index(const char *vault)
 {
