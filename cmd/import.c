@@ -199,6 +199,7 @@ record_origins(const char *vault, const char *name, struct source *src)
 
 	if (n == 0)
 		return 0;
+	snprintf(err, sizeof err, "vault path too long");
 	if (xsnprintf(ipath, sizeof ipath, "%s/index.sqlite", vault) == -1 ||
 	    (x = idx_open(ipath, err, sizeof err)) == NULL) {
 		log_warnx("%s", err);

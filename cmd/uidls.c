@@ -93,6 +93,7 @@ ident_from_config(const struct opt_values *v, const char *name,
 		/* Built as fetch builds it: the same identity. */
 		ao = xcalloc(1, sizeof *ao);
 		opt_defaults(&ao->v);
+		opt_merge(&ao->v, &cfg.defaults.v);
 		opt_merge(&ao->v, &ca->v);
 		if (account_build(ao, RUN_FETCH, ca->name, 1) == 0 &&
 		    ao->o.pop3.host != NULL && ao->o.user != NULL) {
@@ -245,8 +246,11 @@ import_uidls(const struct opt_values *v)
 		idx_close(x);
 		return EXIT_DATAERR;
 	}
-	if (f.n == 0 && st.npairs > 0) {
-		no_match(v->uidls_from, &id, &st);
+	if (f.n == 0) {
+		if (st.npairs > 0)
+			no_match(v->uidls_from, &id, &st);
+		else
+			log_warnx("%s holds no UIDs", v->uidls_from);
 		free(f.v);
 		idx_close(x);
 		return EXIT_DATAERR;
@@ -267,8 +271,10 @@ import_uidls(const struct opt_values *v)
 		}
 		added += (size_t)r;
 	}
-	if (idx_commit(x) == -1)
+	if (idx_commit(x) == -1) {
+		idx_rollback(x);
 		goto idxfail_f;
+	}
 	if (v->json) {
 		printf("{\"command\":\"import\",\"account\":");
 		report_json_str(stdout, v->account);

@@ -30,7 +30,7 @@ enum {
 	S_SET_VERIFIED, S_ARCHIVED_ROWS, S_ALL_ROWS, S_BAD_COUNT,
 	S_ACCOUNTS, S_FORMATS, S_STATUS, S_SEARCH, S_SET_LOC,
 	S_NEXT_LOGIN_GET, S_NEXT_LOGIN_SET, S_MSG_SOUND, S_SIGHT_HEAD, S_SET_HEAD,
-	S_ORIGIN_SET, S_FOREIGN_ADD, S_FOREIGN,
+	S_ORIGIN_SET, S_FOREIGN_ADD, S_FOREIGN, S_FOREIGN_DROP,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_ACCT_RESTORE, S_SIGHT_ANY, S_ACCT_INFO, S_MSG_VARIANT,
 	S_SELECT,
@@ -193,6 +193,8 @@ static const char *const idx_sql[S_NSTMT] = {
 	    "ON CONFLICT(account_id, uidl) DO NOTHING",
 	[S_FOREIGN] = "SELECT uidl, first_seen FROM foreign_uidls WHERE "
 	    "account_id = ?1 ORDER BY uidl",
+	[S_FOREIGN_DROP] = "DELETE FROM foreign_uidls WHERE account_id = ?1 "
+	    "AND (?2 IS NULL OR uidl = ?2)",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -2003,4 +2005,18 @@ idx_select(struct idx *x, int64_t account_id, const struct idx_query *q,
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		return idx_fail(x, "selecting stored messages");
 	return r == SQLITE_ROW ? -1 : 0;
+}
+
+int
+idx_foreign_drop(struct idx *x, int64_t account_id, const char *uidl,
+    size_t len)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt(x, S_FOREIGN_DROP)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	if (uidl != NULL)
+		sqlite3_bind_text(s, 2, uidl, (int)len, SQLITE_STATIC);
+	return step_done(x, s, "dropping other tools' UIDLs");
 }

@@ -430,6 +430,12 @@ int		 idx_set_origin(struct idx *, int64_t account_id,
 int		 idx_foreign_add(struct idx *, int64_t account_id,
 		    const char *uidl, size_t uidllen, const char *tool,
 		    const char *file, int64_t when);
+/*
+ * Forget the account's foreign UIDL uidl (the server no longer lists
+ * it), or all of them (uidl NULL: the mailbox moved). 0 or -1.
+ */
+int		 idx_foreign_drop(struct idx *, int64_t account_id,
+		    const char *uidl, size_t len);
 /* Every foreign UIDL of the account, in the order of idx_sightings(). */
 int		 idx_foreign_uidls(struct idx *, int64_t account_id,
 		    int (*cb)(void *, const char *uidl, size_t len,

@@ -44,6 +44,7 @@ imp_ar_open(int fd, int archives, char *err, size_t errlen)
 	if ((r->a = archive_read_new()) == NULL) {
 		snprintf(err, errlen, "libarchive: out of memory");
 		free(r);
+		close(fd);
 		return NULL;
 	}
 	archive_read_support_filter_all(r->a);
@@ -61,6 +62,7 @@ imp_ar_open(int fd, int archives, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", r->err);
 		archive_read_free(r->a);
 		free(r);
+		close(fd);
 		return NULL;
 	}
 	return r;

@@ -13,7 +13,8 @@
 struct imp_ar;
 
 /*
- * Read the open file fd (owned from now on, closed by imp_ar_close()):
+ * Read the open file fd (owned from now on: closed by imp_ar_close(), or
+ * here on failure):
  * with archives, as an archive if libarchive knows its format, else as
  * one stream through every decompression filter. NULL with err set.
  */

@@ -49,6 +49,8 @@ struct imsg {
 	uint64_t	 off;		/* its first byte after that line */
 	uint64_t	 len;		/* raw bytes to read */
 	unsigned char	 uid[20];	/* the unique id's digest */
+	uint8_t		 raw;		/* its Content-Length spans a "From "
+					 * line: not unquoted */
 };
 
 struct isrc {

@@ -317,8 +317,11 @@ clen_next(const struct scan *sc, size_t k, uint64_t total)
  * The scan is over: messages into the listing. A file whose first
  * message carries a Content-Length that ends it at a separator is a
  * Content-Length mbox (mboxcl2): each message with such a header ends
- * where it says (a "From " line inside is body), and nothing is
- * unquoted.
+ * where it says (a "From " line inside is body); one whose header spans
+ * such a line is not unquoted (its writer did not quote: the line would
+ * not be a separator else), the others are, as any mbox. After a read
+ * error (!open) nothing from a message whose Content-Length reaches
+ * past what was read is listed: it may be cut.
  */
 static int
 scan_finish(struct scan *sc, struct pop3_listing *l, uint64_t total,
@@ -335,14 +338,16 @@ scan_finish(struct scan *sc, struct pop3_listing *l, uint64_t total,
 		scan_close(sc, total - (s->it[sc->item].mbox ?
 		    blank_len(sc) : 0));
 	cl2 = sc->np > 0 && clen_next(sc, 0, total) > 0;
-	if (cl2)
-		s->it[sc->item].unquote = 0;
 	h = hash_new();
 	for (k = 0; k < sc->np; k = j) {
+		if (!open && sc->p[k].clen >= 0 && sc->p[k].body +
+		    (uint64_t)sc->p[k].clen > total)
+			break;
 		j = cl2 ? clen_next(sc, k, total) : 0;
 		if (j <= k)
 			j = k + 1;
 		memset(&m, 0, sizeof m);
+		m.raw = j > k + 1;
 		m.item = sc->item;
 		m.sep = sc->p[k].sep;
 		m.off = sc->p[k].off;
@@ -503,7 +508,8 @@ list_stream(struct isrc *s, struct pop3_listing *l, uint32_t cont,
 		else
 			sc_bytes(&sc, s->buf, (size_t)n);
 	}
-	if (k == MBOX_KIND_MBOX)
+	/* After an error the line held is no line: it was cut. */
+	if (k == MBOX_KIND_MBOX && !failed)
 		mboxscan_end(&ms);
 	if (failed && sc.np > 0) {
 		/*
@@ -854,14 +860,40 @@ imp_list_paths(struct isrc *s, struct pop3_listing *l)
 	char		 real[PATH_MAX];
 	int		 r = 0;
 
-	/* Absolute paths: the ids and origins do not depend on the cwd. */
+	char		**done;
+	size_t		 ndone = 0, k, n;
+
+	/*
+	 * Absolute paths: the ids and origins do not depend on the cwd. A
+	 * path given twice, or inside a folder given before, is read once
+	 * (its messages would have the same ids twice).
+	 */
+	done = xreallocarray(NULL, s->a.npaths ? s->a.npaths : 1,
+	    sizeof *done);
 	for (i = 0; r == 0 && i < s->a.npaths; i++) {
 		if (realpath(s->a.paths[i], real) == NULL) {
 			imp_item_error(s, s->a.paths[i], NULL, "%s",
 			    strerror(errno));
 			continue;
 		}
+		for (k = 0; k < ndone; k++) {
+			n = strlen(done[k]);
+			if (strncmp(real, done[k], n) == 0 && (real[n] == '\0' ||
+			    real[n] == '/' || (n == 1 && done[k][0] == '/')))
+				break;
+		}
+		if (k < ndone) {
+			if (s->a.notice != NULL)
+				s->a.notice(s->a.arg, s->a.paths[i], "read "
+				    "already (given before, or inside a folder "
+				    "given before)");
+			continue;
+		}
+		done[ndone++] = xstrdup(real);
 		r = walk(s, l, real, 0, 1);
 	}
+	for (k = 0; k < ndone; k++)
+		free(done[k]);
+	free(done);
 	return r;
 }

@@ -74,25 +74,35 @@ struct merge {
 	size_t		 ngone, capgone;
 };
 
+/* to of a struct change: a foreign UIDL no longer listed, dropped. */
+#define CH_FOREIGN_GONE	255
+
 static void
-merge_change(struct merge *m, const struct idx_sighting *g,
-    enum idx_sstate to, int unprove)
+merge_note(struct merge *m, const char *uidl, size_t len, int to,
+    int unprove)
 {
 	if (m->nch == m->capch) {
 		m->capch = m->capch ? m->capch * 2 : 64;
 		m->ch = xreallocarray(m->ch, m->capch, sizeof *m->ch);
 	}
-	while (m->alen + g->uidl_len > m->acap) {
+	while (m->alen + len > m->acap) {
 		m->acap = m->acap ? m->acap * 2 : 4096;
 		m->arena = xreallocarray(m->arena, m->acap, 1);
 	}
-	memcpy(m->arena + m->alen, g->uidl, g->uidl_len);
+	memcpy(m->arena + m->alen, uidl, len);
 	m->ch[m->nch].off = (uint32_t)m->alen;
-	m->ch[m->nch].len = (uint8_t)g->uidl_len;
+	m->ch[m->nch].len = (uint8_t)len;
 	m->ch[m->nch].to = (uint8_t)to;
 	m->ch[m->nch].unprove = (uint8_t)unprove;
 	m->nch++;
-	m->alen += g->uidl_len;
+	m->alen += len;
+}
+
+static void
+merge_change(struct merge *m, const struct idx_sighting *g,
+    enum idx_sstate to, int unprove)
+{
+	merge_note(m, g->uidl, g->uidl_len, (int)to, unprove);
 }
 
 static int
@@ -179,7 +189,10 @@ merge_cb(void *arg, const struct idx_sighting *g)
  * A UIDL another fetcher recorded (idx_foreign_uidls(), in the same
  * order): known, so not downloaded under a keep policy, but proven by
  * nothing. A sighting of popvault's own, or a UIDL reused after a
- * delete, wins: the record is of an older time.
+ * delete, wins: the record is of an older time. A mailbox that moved
+ * (all_unproven) takes nothing from the record. One the server no
+ * longer lists is dropped (reconcile): the server may reuse its UIDL
+ * for a new message, which must then be fetched.
  */
 static int
 foreign_cb(void *arg, const char *uidl, size_t len, int64_t first_seen)
@@ -189,7 +202,7 @@ foreign_cb(void *arg, const char *uidl, size_t len, int64_t first_seen)
 	const struct pop3_listing	*l = run->list.l;
 	struct lent			*e;
 	size_t				 i;
-	int				 c;
+	int				 c, listed = 0;
 
 	while (m->pos < l->n) {
 		i = m->order[m->pos];
@@ -200,8 +213,9 @@ foreign_cb(void *arg, const char *uidl, size_t len, int64_t first_seen)
 		}
 		if (c > 0)
 			break;
+		listed = 1;
 		e = &run->list.le[i];
-		if (!e->known && !e->reused) {
+		if (!e->known && !e->reused && !run->list.all_unproven) {
 			e->known = 1;
 			e->foreign = 1;
 			e->age = run->ctx.o->age_by_date || first_seen <= 0 ||
@@ -210,6 +224,8 @@ foreign_cb(void *arg, const char *uidl, size_t len, int64_t first_seen)
 		}
 		m->pos++;
 	}
+	if (!listed && !run->ctx.src->partial)
+		merge_note(m, uidl, len, CH_FOREIGN_GONE, 0);
 	return 0;
 }
 
@@ -258,6 +274,11 @@ run_merge(struct run *run, int reconcile, int facts)
 		if (idx_begin(idx) == -1)
 			r = -1;
 		for (i = 0; r == 0 && i < m.nch; i++) {
+			if (m.ch[i].to == CH_FOREIGN_GONE) {
+				r = idx_foreign_drop(idx, acct,
+				    m.arena + m.ch[i].off, m.ch[i].len);
+				continue;
+			}
 			if (m.ch[i].to == IDX_S_DELETED)
 				run->ctx.st->deleted++;
 			r = idx_set_sighting_state(idx, acct,
@@ -600,6 +621,9 @@ check_identity(const struct run_opts *o, struct run *run, int create,
 		if (idx_begin(idx) == -1)
 			return run_fail_idx(run);
 		r = idx_unprove_account(idx, run->ctx.acct);
+		/* Another tool's record of the old server says nothing. */
+		if (r == 0)
+			r = idx_foreign_drop(idx, run->ctx.acct, NULL, 0);
 		if (r == 0)
 			r = idx_set_identity(idx, run->ctx.acct, o->pop3.host,
 			    o->pop3.port, o->user);

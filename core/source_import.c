@@ -257,8 +257,8 @@ imp_retrieve(struct source *src, const struct pop3_listing *l,
 		if (sk->begin(sk->arg, which[k]) == -1)
 			return source_fail(src, FAIL_RUN, FAIL_R_IO,
 			    "message %zu: stopped", which[k]);
-		mboxunq_init(&u, s->it[m->item].unquote, s->it[m->item].crlf,
-		    to_sink, &so);
+		mboxunq_init(&u, s->it[m->item].unquote && !m->raw,
+		    s->it[m->item].crlf, to_sink, &so);
 		for (left = m->len; left > 0; left -= (uint64_t)got) {
 			want = left < IMP_BUF ? (size_t)left : IMP_BUF;
 			got = reader_read(s, s->buf, want);

@@ -134,6 +134,19 @@ else
 	t_fail import_again_nothing_new "exit $PV_RC, found/imported/known/unreadable/exit: $got; files $before -> $after"
 fi
 
+# A folder and a path inside it: read once (no id listed twice).
+PV_OUT=$("$POPVAULT" import --vault "$T/v-overlap" --account old --json \
+    "$SRC/md" "$SRC/md/new" "$SRC/md" 2>"$T/overlap.err")
+PV_RC=$?
+got=$(printf '%s' "$PV_OUT" | python3 -c 'import json,sys
+d = json.load(sys.stdin); print(d["found"], d["imported"])' 2>&1)
+if [ "$PV_RC" = 0 ] && [ "$got" = "${#FILES[@]} ${#FILES[@]}" ] &&
+    grep -q "read already" "$T/overlap.err"; then
+	t_pass import_overlapping_paths_once
+else
+	t_fail import_overlapping_paths_once "exit $PV_RC, found/imported $got: $(tail -n 2 "$T/overlap.err")"
+fi
+
 # The same mail from two containers into one vault: stored once.
 v=$T/v-mboxrd
 imp "$v" old "$SRC/md.tar.xz" "$SRC/eml"

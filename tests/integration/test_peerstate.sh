@@ -367,6 +367,17 @@ if [ "$HAVE_IMPORT" = 1 ] && dv_adduser proof "$PW" &&
 	else
 		t_fail imported_uidls_proven_then_deleted "exit $rc, RETR $got (want $((N1 + N2))), $left left, $missing server messages not in the vault, $twice stored twice: $(tail -n 3 "$T/fetch.out")"
 	fi
+	# The server no longer lists them: the record is dropped, so that a
+	# UIDL the server gives a new message later is fetched.
+	before=$(sqlite3 "$v/index.sqlite" "select count(*) from foreign_uidls")
+	POPVAULT_PASSWORD=$PW "$POPVAULT" fetch --vault "$v" \
+	    --tls-ca "$DV_CA" "$url" >"$T/fetch2.out" 2>&1
+	after=$(sqlite3 "$v/index.sqlite" "select count(*) from foreign_uidls")
+	if [ "$before" = "$N1" ] && [ "$after" = 0 ]; then
+		t_pass imported_uidls_dropped_when_unlisted
+	else
+		t_fail imported_uidls_dropped_when_unlisted "foreign UIDLs $before (want $N1) -> $after (want 0): $(tail -n 2 "$T/fetch2.out")"
+	fi
 elif [ "$HAVE_IMPORT" = 0 ]; then
 	t_skip imported_uidls_never_deleted_unproven "$NO_IMPORT"
 else

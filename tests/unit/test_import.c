@@ -507,6 +507,8 @@ test_source_cl2(void)
 	static const char	 body1[] = "line\n\nFrom x@y Mon Jan  1 10:00:00 "
 				    "2024\nnot a separator\n";
 	static const char	 body2[] = "second\n";
+	static const char	 body3q[] = ">From quoted by the writer\n",
+				 body3[] = "From quoted by the writer\n";
 	struct pop3_listing	 l;
 	struct got		 g;
 	struct errs		 e;
@@ -523,17 +525,25 @@ test_source_cl2(void)
 	    "Content-Length: %zu\n\n%s\n", strlen(body1), body1);
 	fprintf(f, "From a@b Mon Jan  1 10:00:00 2024\nSubject: b\n"
 	    "Content-Length: %zu\n\n%s\n", strlen(body2), body2);
+	/* A writer that quotes and adds Content-Length (mutt): unquoted. */
+	fprintf(f, "From a@b Mon Jan  1 10:00:00 2024\nSubject: c\n"
+	    "Content-Length: %zu\n\n%s\n", strlen(body3q), body3q);
 	fclose(f);
 	s = run_import(paths, 1, &l, &g, &e);
 	T_CHECK(s != NULL);
 	if (s != NULL) {
 		char	want[512];
 
-		T_CHECKF(l.n == 2, "%zu messages", l.n);
+		T_CHECKF(l.n == 3, "%zu messages", l.n);
 		snprintf(want, sizeof want, "Subject: a\nContent-Length: %zu"
 		    "\n\n%s", strlen(body1), body1);
 		T_CHECK(g.b[0] != NULL && g.n[0] == strlen(want) &&
 		    memcmp(g.b[0], want, g.n[0]) == 0);
+		snprintf(want, sizeof want, "Subject: c\nContent-Length: %zu"
+		    "\n\n%s", strlen(body3q), body3);
+		T_CHECKF(g.b[2] != NULL && g.n[2] == strlen(want) &&
+		    memcmp(g.b[2], want, g.n[2]) == 0, "\"%.*s\"",
+		    (int)g.n[2], g.b[2] ? g.b[2] : "");
 		s->ops->close(s);
 	}
 	pop3_listing_free(&l);
