@@ -6,8 +6,7 @@
 # bench" and, with fetchmail and procmail (its MDA), for the state
 # files and archives of other fetchers (tests/lib/peers.sh,
 # test_peerstate); bzip2 for test_import's .bz2 files; time only for
-# "make bench"; clang only for "make
-# fuzz").
+# "make bench"; clang only for "make fuzz").
 # Only missing packages are installed; nothing happens when all are present.
 PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
 libarchive-dev dovecot-core dovecot-pop3d openssl python3
