@@ -1,15 +1,20 @@
 # shellcheck shell=bash
 #
-# dovecot.sh -- start a private Dovecot POP3 server on loopback for tests.
+# dovecot.sh -- start a private Dovecot POP3 (and, on request, IMAP) server
+# on loopback for tests.
 #
 # Source this file; it sets no shell options. Every function returns
 # non-zero with a message on stderr when it fails.
 #
-#   dv_start DIR [--no-ssl] [--set KEY=VALUE]...
+#   dv_start DIR [--no-ssl] [--imap] [--set KEY=VALUE]...
 #                             start a fresh private instance under DIR;
 #                             --no-ssl: ssl = no (no STLS, no pop3s port,
-#                             plaintext login allowed); --set appends a
-#                             top-level Dovecot setting (last one wins)
+#                             plaintext login allowed); --imap (or DV_IMAP=1
+#                             in the environment): IMAP too, same users,
+#                             CA and Maildirs (INBOX is the POP3 Maildir,
+#                             other folders Maildir++ ".NAME" in it);
+#                             --set appends a top-level Dovecot setting
+#                             (last one wins)
 #   dv_adduser USER PASS      add a user (and its empty Maildir)
 #   dv_maildir USER           print the user's Maildir path
 #   dv_server_files USER      print the user's message files (new/ and cur/)
@@ -46,6 +51,10 @@
 #   DV_HOST_WRONG   127.0.0.2: served too, but NOT in the certificate, for
 #                   wrong-host tests
 #   DV_SSL          yes, or no with --no-ssl
+#   DV_IMAP         yes with --imap (or DV_IMAP=1 set before), else no
+#   DV_IMAP_PORT    plain IMAP (offers STARTTLS unless --no-ssl); empty
+#                   without --imap
+#   DV_IMAPS_PORT   implicit TLS IMAP; empty without --imap or with --no-ssl
 #   DV_MAIL_UID, DV_MAIL_GID  the uid/gid Dovecot reads and writes Maildirs
 #                   as: nobody/nogroup when run as root (Dovecot refuses uid
 #                   0 for mail), else the caller's own
@@ -177,7 +186,7 @@ state_dir = $d/state
 log_path = $d/log/dovecot.log
 info_log_path = $d/log/dovecot.log
 debug_log_path = $d/log/dovecot.log
-protocols = pop3
+protocols = pop3${_dv_imap_proto}
 listen = 127.0.0.1, 127.0.0.2, 127.0.0.3
 shutdown_clients = yes
 
@@ -215,6 +224,26 @@ EOF
 		fi
 		cat <<EOF
 }
+EOF
+		if [ "$DV_IMAP" = yes ]; then
+			cat <<EOF
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = $DV_IMAP_PORT
+  }
+EOF
+			if [ "$DV_SSL" = yes ]; then
+				cat <<EOF
+  inet_listener imaps {
+    port = $DV_IMAPS_PORT
+    ssl = yes
+  }
+EOF
+			fi
+			echo "}"
+		fi
+		cat <<EOF
 service anvil {
   chroot =
 }
@@ -249,7 +278,7 @@ EOF
 }
 
 dv_start() {
-	local dir="" ssl=yes uid pid a
+	local dir="" ssl=yes imap=no uid pid a
 	local _dv_login_user _dv_internal_user _dv_internal_group _dv_instance
 	local -a sets=()
 	while [ $# -gt 0 ]; do
@@ -257,6 +286,7 @@ dv_start() {
 		shift
 		case "$a" in
 		--no-ssl) ssl=no ;;
+		--imap) imap=yes ;;
 		--set)
 			[ $# -gt 0 ] || { _dv_err "dv_start: --set needs KEY=VALUE"; return 1; }
 			sets+=("$1"); shift ;;
@@ -267,7 +297,8 @@ dv_start() {
 			dir=$a ;;
 		esac
 	done
-	[ -n "$dir" ] || { _dv_err "usage: dv_start DIR [--no-ssl] [--set KEY=VALUE]..."; return 1; }
+	[ -n "$dir" ] || { _dv_err "usage: dv_start DIR [--no-ssl] [--imap] [--set KEY=VALUE]..."; return 1; }
+	[ "${DV_IMAP:-}" = 1 ] && imap=yes
 	for a in "${sets[@]}"; do
 		case "$a" in [a-z]*=*) ;; *)
 			_dv_err "dv_start: --set wants KEY=VALUE, got '$a'"; return 1 ;;
@@ -331,20 +362,33 @@ dv_start() {
 	DV_HOST_STRICT=127.0.0.3
 	DV_HOST_WRONG=127.0.0.2
 	DV_SSL=$ssl
+	DV_IMAP=$imap
 	DV_POP3_PORT=
 	DV_POP3S_PORT=
+	DV_IMAP_PORT=
+	DV_IMAPS_PORT=
 	export DV_DIR DV_CA DV_CA_KEY DV_HOST DV_HOST_STRICT DV_HOST_WRONG DV_SSL \
-		DV_POP3_PORT DV_POP3S_PORT
+		DV_POP3_PORT DV_POP3S_PORT DV_IMAP DV_IMAP_PORT DV_IMAPS_PORT
+	# Without --imap the configuration is exactly the POP3-only one.
+	local _dv_imap_proto=""
+	[ "$imap" = yes ] && _dv_imap_proto=" imap"
 	mkdir -p "$dir/passwd.d" && chmod 0755 "$dir/passwd.d" || return 1
 	_dv_certs "$dir" || return 1
 
 	# A port picked here can be taken by someone else before Dovecot
 	# binds it: retry with new ports a few times.
-	local try ports rc
+	local try ports rc n=2
+	[ "$imap" = yes ] && n=4
 	for try in 1 2 3; do
-		ports=$(_dv_free_ports 2) || { _dv_err "no free ports"; return 1; }
-		DV_POP3_PORT=${ports% *}
-		if [ "$ssl" = yes ]; then DV_POP3S_PORT=${ports#* }; else DV_POP3S_PORT=; fi
+		ports=$(_dv_free_ports "$n") || { _dv_err "no free ports"; return 1; }
+		# shellcheck disable=SC2086  # split the numbers
+		set -- $ports
+		DV_POP3_PORT=$1
+		if [ "$ssl" = yes ]; then DV_POP3S_PORT=$2; else DV_POP3S_PORT=; fi
+		if [ "$imap" = yes ]; then
+			DV_IMAP_PORT=$3
+			if [ "$ssl" = yes ]; then DV_IMAPS_PORT=$4; else DV_IMAPS_PORT=; fi
+		fi
 		_dv_write_conf || return 1
 		for a in "${sets[@]}"; do
 			printf '%s = %s\n' "${a%%=*}" "${a#*=}" >> "$dir/dovecot.conf" || return 1
@@ -387,7 +431,9 @@ _dv_launch() {
 	if [ -z "$pid" ]; then
 		_dv_err "dovecot wrote no pid file"
 	elif _dv_wait_port "$DV_POP3_PORT" 10 &&
-		{ [ -z "$DV_POP3S_PORT" ] || _dv_wait_port "$DV_POP3S_PORT" 10; }; then
+		{ [ -z "$DV_POP3S_PORT" ] || _dv_wait_port "$DV_POP3S_PORT" 10; } &&
+		{ [ -z "${DV_IMAP_PORT:-}" ] || _dv_wait_port "$DV_IMAP_PORT" 10; } &&
+		{ [ -z "${DV_IMAPS_PORT:-}" ] || _dv_wait_port "$DV_IMAPS_PORT" 10; }; then
 		return 0
 	else
 		_dv_err "dovecot ports not accepting connections:"
