@@ -139,10 +139,10 @@ fi
 # files become on disk.
 : > "$T/server"
 : > "$T/diskwant"
-for f in $(find "$(dv_maildir alice)/.Archive/new" \
-    "$(dv_maildir alice)/.Archive/cur" -type f); do
+while IFS= read -r f; do
 	dvhash plain "$f" >> "$T/server"
-done
+done < <(find "$(dv_maildir alice)/.Archive/new" \
+    "$(dv_maildir alice)/.Archive/cur" -type f)
 for f in "${FILES[@]}"; do dvhash disk "$f" >> "$T/diskwant"; done
 if [ "$(wc -l < "$T/server")" = 40 ] &&
     [ "$(LC_ALL=C sort "$T/server")" = "$(LC_ALL=C sort "$T/diskwant")" ]; then
