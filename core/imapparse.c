@@ -1052,6 +1052,7 @@ imap_quote(const char *s, size_t n, char *out, size_t outsize,
 {
 	enum imap_astr	k;
 	size_t		i, o = 0;
+	int		esc;
 
 	k = imap_astring_kind(s, n);
 	if (k == IMAP_AS_LITERAL)
@@ -1068,9 +1069,10 @@ imap_quote(const char *s, size_t n, char *out, size_t outsize,
 		return -1;
 	out[o++] = '"';
 	for (i = 0; i < n; i++) {
-		if (o + 4 > outsize)
+		esc = s[i] == '"' || s[i] == '\\';
+		if (o + (size_t)esc + 3 > outsize)
 			return -1;
-		if (s[i] == '"' || s[i] == '\\')
+		if (esc)
 			out[o++] = '\\';
 		out[o++] = s[i];
 	}
