@@ -8,7 +8,7 @@
  * in one call per response and in the fuzzer's chunks; both readings
  * give the same transcript (responses, streamed literal bytes) and end
  * the same way. Each response is then parsed: it fits the buffer; what the parsers point at lies inside
- * it (no NUL outside literals); numbers that must be nz are; a FETCH body is whole; a date read
+ * it; numbers that must be nz are; a FETCH body is whole; a date read
  * formats back to a date that parses to the same instant; a rest that
  * quotes unquotes to itself.
  */
