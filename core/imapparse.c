@@ -923,7 +923,9 @@ imap_format_datetime(time_t t, int zone, char *out)
 	int64_t	 s, d, y, rem;
 	int	 m, az;
 
-	if (zone < -1439 || zone > 1439)
+	/* Outside years 1..9999 whatever the zone; no overflow below. */
+	if (zone < -1439 || zone > 1439 || (int64_t)t < -62135683200 ||
+	    (int64_t)t > 253402387200)
 		return -1;
 	s = (int64_t)t + (int64_t)zone * 60;
 	d = s / 86400;

@@ -255,7 +255,8 @@ int	imap_parse_fetch(const char *p, size_t n, unsigned nstreamed,
 /*
  * Write t as seen in zone (minutes east of UTC, -1439..1439) into out
  * (IMAP_DATETIME_LEN + 1 bytes, NUL-terminated), quotes included, the
- * day as two digits. -1 if the local year is outside 1..9999.
+ * day as two digits. -1 if the local year is outside 1..9999 or the
+ * zone out of range.
  */
 int	imap_format_datetime(time_t t, int zone, char *out);
 

@@ -387,6 +387,14 @@ test_datetime(void)
 	    strcmp(b, "\"31-Dec-1969 23:59:59 +0000\"") == 0);
 	T_CHECK(imap_format_datetime(253402300800, 0, b) == -1);
 	T_CHECK(imap_format_datetime(0, 1440, b) == -1);
+	T_CHECK(imap_format_datetime((time_t)INT64_MAX, 0, b) == -1);
+	T_CHECK(imap_format_datetime((time_t)INT64_MIN, 0, b) == -1);
+	/* 0001-01-01 00:00:00 UTC is -62135596800. */
+	T_CHECK(imap_format_datetime(-62135596800, 0, b) == 0 &&
+	    strcmp(b, "\"01-Jan-0001 00:00:00 +0000\"") == 0);
+	T_CHECK(imap_format_datetime(-62135596801, 0, b) == -1);
+	T_CHECK(imap_format_datetime(253402300799, 0, b) == 0 &&
+	    strcmp(b, "\"31-Dec-9999 23:59:59 +0000\"") == 0);
 	T_CHECK(imap_parse_datetime(B("\" 1-Jan-1970 00:00:00 +0100\""), &t,
 	    &z) == 0 && t == -3600 && z == 60);
 	T_CHECK(imap_parse_datetime(B("\"29-feb-2000 05:30:00 +0530\""), &t,
