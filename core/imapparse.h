@@ -152,8 +152,8 @@ struct imap_resp {
  * Read the shape of one response (as imap_reader_feed() gives it: no
  * final CRLF). Tags are 1*<ASTRING-CHAR except "+">; keywords are
  * atoms, compared case-insensitively; status words set status.
- * "* n KEYWORD" takes n as nz-number ("0" is allowed for nothing: RFC
- * 9051 "* 0 EXISTS"), in uint32. A bracketed code right after a status
+ * "* n KEYWORD" takes n as a number in uint32 without leading zeros
+ * ("0" is allowed: an empty mailbox is "* 0 EXISTS"). A bracketed code right after a status
  * word is parsed: a known code with malformed arguments makes the whole
  * response -1 (an APPENDUID we cannot read must not be guessed). Returns
  * 0 or -1 (*r then undefined).
