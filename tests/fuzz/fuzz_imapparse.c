@@ -153,13 +153,13 @@ readall(const char *in, size_t len, struct fuzz_chunks *c, int flags,
     struct tr *t, int check)
 {
 	static const size_t	 litmaxes[8] = { 0, 1, 8, 64, 1024, 65536,
-				    100000, 3 };
+				    60000, 3 };
 	struct imap_reader	 r;
 	char			*buf;
 	size_t			 bufsize, off = 0, k, used;
 	int			 x = 0;
 
-	bufsize = flags & 16 ? 64 : 200000;
+	bufsize = flags & 16 ? 64 : 70000;
 	buf = malloc(bufsize);
 	FUZZ_CHECK(buf != NULL);
 	t->inlit = 0;
