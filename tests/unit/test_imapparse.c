@@ -244,6 +244,14 @@ test_resp(void)
 	T_CHECK(imap_parse_resp(B("+"), &r) == 0 && r.kind == IMAP_K_CONT);
 	T_CHECK(imap_parse_resp(B("+ YGgGCSqG"), &r) == 0 && r.restlen == 8);
 	T_CHECK(imap_parse_resp(B("A1 OK"), &r) == 0);
+	T_CHECK(imap_parse_resp(B("A1 OK [APPENDUID 5 4294967295]"), &r) ==
+	    0 && r.n1 == 5 && r.n2 == UINT32_MAX && r.restlen == 0);
+	T_CHECK(imap_parse_resp(B("* OK [PERMANENTFLAGS (\\Deleted \\*)] "
+	    "x"), &r) == 0 && r.code == IMAP_C_OTHER && r.restlen == 1);
+	T_CHECK(imap_parse_resp(B("* OK [unterminated text"), &r) == 0 &&
+	    r.code == IMAP_C_NONE && r.restlen == 18);
+	T_CHECK(imap_parse_resp(B("* OK [ALERT]x"), &r) == -1);
+	T_CHECK(imap_parse_resp(B("* OK []"), &r) == -1);
 	/* Bad ones. */
 	T_CHECK(imap_parse_resp(B("* 4294967296 EXISTS"), &r) == -1);
 	T_CHECK(imap_parse_resp(B("* 99999999999999999999999 EXISTS"), &r) ==
