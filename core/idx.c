@@ -826,23 +826,36 @@ idx_account_done(struct idx *x, int64_t id, const char *outcome,
 	return step_done(x, s, "recording run");
 }
 
-int
-idx_next_login(struct idx *x, int64_t id, int64_t *when)
+/*
+ * The one integer statement which yields for key (its ?1): *out, or 0
+ * when there is no row or the value is NULL. 0, or -1 (what: the
+ * error's words).
+ */
+static int
+get_i64(struct idx *x, int which, int64_t key, int64_t *out,
+    const char *what)
 {
 	sqlite3_stmt	*s;
 	int		 r;
 
-	*when = 0;
-	if ((s = stmt(x, S_NEXT_LOGIN_GET)) == NULL)
+	*out = 0;
+	if ((s = stmt(x, which)) == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 1, key);
 	if ((r = sqlite3_step(s)) == SQLITE_ROW &&
 	    sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*when = sqlite3_column_int64(s, 0);
+		*out = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		return idx_fail(x, "reading the next login time");
+		return idx_fail(x, what);
 	return 0;
+}
+
+int
+idx_next_login(struct idx *x, int64_t id, int64_t *when)
+{
+	return get_i64(x, S_NEXT_LOGIN_GET, id, when,
+	    "reading the next login time");
 }
 
 int
@@ -1878,20 +1891,7 @@ idx_account_info(struct idx *x, int64_t acct, struct idx_acctinfo *a)
 int
 idx_variant_of(struct idx *x, int64_t msg, int64_t *of)
 {
-	sqlite3_stmt	*s;
-	int		 r;
-
-	*of = 0;
-	if ((s = stmt(x, S_MSG_VARIANT)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, msg);
-	if ((r = sqlite3_step(s)) == SQLITE_ROW &&
-	    sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*of = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		return idx_fail(x, "reading a variant link");
-	return 0;
+	return get_i64(x, S_MSG_VARIANT, msg, of, "reading a variant link");
 }
 
 int
