@@ -152,14 +152,9 @@ import_check_account(const char *vault, const char *name, int want_import)
 	return 0;
 }
 
-/*
- * Without --vault, the vault of the config file's [defaults], as fetch
- * uses it, if there is a config file. 0, or -1 after saying why.
- */
-static int
-config_vault(struct opt_values *v)
+int
+import_config(const struct opt_values *v, struct config *cfg)
 {
-	struct config		cfg;
 	struct config_errors	errs;
 	char			path[4096];
 	const char		*file = v->config;
@@ -171,13 +166,28 @@ config_vault(struct opt_values *v)
 			return 0;
 		file = path;
 	}
-	if (config_load(file, &cfg, &errs) == -1) {
+	if (config_load(file, cfg, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.v[i].msg);
 		config_errors_free(&errs);
 		return -1;
 	}
 	config_errors_free(&errs);
+	return 1;
+}
+
+/*
+ * Without --vault, the vault of the config file's [defaults], as fetch
+ * uses it, if there is a config file. 0, or -1 after saying why.
+ */
+static int
+config_vault(struct opt_values *v)
+{
+	struct config	cfg;
+	int		r;
+
+	if ((r = import_config(v, &cfg)) <= 0)
+		return r;
 	if (OPT_ISSET(&cfg.defaults.v, OPT_VAULT)) {
 		free(v->vault);
 		v->vault = xstrdup(cfg.defaults.v.vault);

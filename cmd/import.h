@@ -5,7 +5,15 @@
 #ifndef IMPORT_H
 #define IMPORT_H
 
+struct config;
 struct opt_values;
+
+/*
+ * The config file (--config, else the default one if it exists) into
+ * *cfg (config_free() it): 1; 0 when there is none; -1 after printing
+ * its mistakes.
+ */
+int	import_config(const struct opt_values *, struct config *cfg);
 
 /*
  * May the vault's account name be written by this kind of import? An

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "account.h"
 #include "config.h"
@@ -69,26 +68,11 @@ ident_from_config(const struct opt_values *v, const char *name,
 	const struct config_account	*ca;
 	struct account_opts		*ao;
 	struct config			 cfg;
-	struct config_errors		 errs;
-	char				 path[4096];
-	const char			*file = v->config;
-	size_t				 i;
-	int				 r = 0;
+	int				 r;
 
-	if (file == NULL) {
-		if (config_default_path(path, sizeof path) == -1)
-			return 0;
-		file = path;
-		if (access(file, F_OK) == -1)
-			return 0;
-	}
-	if (config_load(file, &cfg, &errs) == -1) {
-		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.v[i].msg);
-		config_errors_free(&errs);
-		return -1;
-	}
-	config_errors_free(&errs);
+	if ((r = import_config(v, &cfg)) <= 0)
+		return r;
+	r = 0;
 	if ((ca = config_find(&cfg, name)) != NULL) {
 		/* Built as fetch builds it: the same identity. */
 		ao = xcalloc(1, sizeof *ao);
@@ -108,7 +92,7 @@ ident_from_config(const struct opt_values *v, const char *name,
 			r = 1;
 		} else {
 			log_warnx("account %s of %s: no host or user", name,
-			    file);
+			    cfg.path);
 			r = -1;
 		}
 		opt_free(&ao->v);
