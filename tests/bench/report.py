@@ -3,8 +3,8 @@
 
     report.py RUNS.tsv N=BYTES...
 
-RUNS.tsv has one line per run: n, phase (keep, nothing, delete, prepare),
-client, rep, wall (s), user (s), sys (s), rss_kb, rc ("0", a non-zero
+RUNS.tsv has one line per run: n, phase (keep, nothing, delete, prepare,
+upload), client, rep, wall (s), user (s), sys (s), rss_kb, rc ("0", a non-zero
 exit status, or "bad": the run exited 0 but did not do the job; a "bad"
 line follows the run's own line), load1 (the 1-minute load average just
 before the run). N=BYTES gives the corpus size
@@ -90,11 +90,12 @@ def load_line(ok, n, phase):
         print()
 
 
-def throughput_table(title, order, st, limit, nbytes, tries):
+def throughput_table(title, order, st, limit, nbytes, tries,
+                     share="share of limit"):
     print("### " + title)
     print()
-    print("| client | wall min / median / max (s) | MB/s | share of limit "
-          "| CPU user+sys, mean (s) | peak RSS (MiB) | runs ok |")
+    print("| client | wall min / median / max (s) | MB/s | %s "
+          "| CPU user+sys, mean (s) | peak RSS (MiB) | runs ok |" % share)
     print("|---|---|---:|---:|---:|---:|---:|")
     lim = st.get(limit)
     for c in order:
@@ -191,6 +192,22 @@ def main():
                     targets.append((n, "%s --delete=verified peak RSS" % c,
                                     "< 16 MiB", "%.1f MiB" % st[c]["rss"],
                                     st[c]["rss"] < 16))
+        order, st = group(ok, n, "upload")
+        if order:
+            throughput_table(
+                "Upload to an empty IMAP folder (popvault export --to, "
+                "which proves every message by reading it back; mbsync "
+                "pushing from a Maildir; a new folder each run)", order, st,
+                "mbsync-push", nbytes, tries_of(allrows, n, "upload"),
+                share="mbsync wall / this wall")
+            load_line(ok, n, "upload")
+            pv, mb = st.get("popvault-upload"), st.get("mbsync-push")
+            if pv and mb:
+                print("popvault / mbsync, medians: wall %.2f, CPU %.2f, "
+                      "peak RSS %.2f." % (pv["med"] / mb["med"],
+                                          pv["cpu"] / mb["cpu"],
+                                          pv["rss"] / mb["rss"]))
+                print()
     if targets:
         print("## Targets (issue 7)")
         print()
