@@ -32,7 +32,9 @@ popvault code. The folder's contents come from imapcheck.py "list" output
         folder's (UIDLIST: Dovecot's dovecot-uidlist file of the folder,
         its first line "V<uidvalidity>"); no other rows for that
         destination. FOUND: a file of "UID" lines: those rows must say
-        how = 'found', the others 'appended'. Exit 1 with the problems.
+        how = 'found', the others 'appended' (without FOUND "how" is not
+        checked: after a kill, a message appended but not recorded is
+        found by the rerun). Exit 1 with the problems.
     uploadcheck.py truthful VAULT FOLDER LIST
         after a run that was killed or cut: no row of the index claims a
         message proven that the folder does not hold under that UID with
@@ -242,7 +244,7 @@ def cmd_proof(vault, folder, listf, wantf, uidlist, foundf=None):
             probs.append("%s: index says uid %s, the folder holds it as %s"
                          % (h[:12], uid, listed.get(h)))
         wanthow = "found" if uid in found else "appended"
-        if how != wanthow:
+        if foundf and how != wanthow:
             probs.append("%s: how %s, want %s" % (h[:12], how, wanthow))
     nodel = [h for h in want if h not in seen]
     if nodel:
