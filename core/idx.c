@@ -338,7 +338,8 @@ static const char *const idx_migrations[] = {
 	 * core/upload.c). destinations: one mailbox (the URL names user,
 	 * server and folder) and the UIDVALIDITY it had at the last run.
 	 * deliveries: each stored message (by whole-message SHA-256) proven
-	 * there, or found there with other bytes, at which UID.
+	 * there (inexact: as far as IMAP's CRLF lines can carry it), or
+	 * found there with other bytes, at which UID.
 	 */
 	"CREATE TABLE destinations ("
 	"  id INTEGER PRIMARY KEY,"
@@ -350,7 +351,8 @@ static const char *const idx_migrations[] = {
 	"  sha256 BLOB NOT NULL,"
 	"  uidvalidity INTEGER NOT NULL,"
 	"  uid INTEGER NOT NULL,"
-	"  state TEXT NOT NULL CHECK (state IN ('proven', 'mismatch')),"
+	"  state TEXT NOT NULL CHECK (state IN ('proven', 'inexact', "
+	"    'mismatch')),"
 	"  how TEXT NOT NULL CHECK (how IN ('appended', 'found')),"
 	"  size INTEGER NOT NULL,"
 	"  delivered_at INTEGER NOT NULL,"

@@ -448,13 +448,18 @@ int		 idx_foreign_uidls(struct idx *, int64_t account_id,
  * ("imaps://user@host:port/folder", as upload_canon_url() writes it),
  * with the UIDVALIDITY it had at the last run (0: never selected). A
  * delivery is one stored message (by whole-message SHA-256) at one
- * UID of it: proven (read back, equal after the CRLF conversion), or
- * mismatch (the server holds other bytes: never sent again, reported).
+ * UID of it: proven (read back, and with CRLF turned into LF equal to
+ * the stored bytes: their hash is the index's), inexact (equal to the
+ * stored bytes with their own CRLFs turned into LF too: a message stored
+ * with CR LF inside, which IMAP's CRLF lines cannot carry apart from
+ * its LF line ends), or mismatch (the server holds other bytes: never
+ * sent again, reported).
  * how: appended by popvault, or found there (sent by an earlier run
  * that did not record it, or by another tool).
  */
 #define IDX_DLV_PROVEN		0
 #define IDX_DLV_MISMATCH	1
+#define IDX_DLV_INEXACT		2
 
 struct idx_delivery {
 	unsigned char	sha256[HASH_LEN];

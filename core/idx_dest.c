@@ -20,7 +20,8 @@ static const char *const dst_sql[D_N] = {
 	    "WHERE url = ?1",
 	[D_ADD] = "INSERT INTO destinations(url, created_at) VALUES (?1, ?2)",
 	[D_SET_UV] = "UPDATE destinations SET uidvalidity = ?2 WHERE id = ?1",
-	[D_LIST] = "SELECT sha256, uidvalidity, uid, state = 'mismatch', "
+	[D_LIST] = "SELECT sha256, uidvalidity, uid, (state = 'mismatch') + "
+	    "2 * (state = 'inexact'), "
 	    "how = 'found', size, delivered_at FROM deliveries WHERE "
 	    "dest_id = ?1",
 	[D_PUT] = "INSERT OR REPLACE INTO deliveries(dest_id, sha256, "
@@ -122,8 +123,7 @@ idx_deliveries(struct idx *x, int64_t dest,
 		memcpy(d.sha256, sqlite3_column_blob(s, 0), HASH_LEN);
 		d.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
 		d.uid = (uint32_t)sqlite3_column_int64(s, 2);
-		d.state = sqlite3_column_int(s, 3) ? IDX_DLV_MISMATCH :
-		    IDX_DLV_PROVEN;
+		d.state = sqlite3_column_int(s, 3);
 		d.found = sqlite3_column_int(s, 4);
 		d.size = (uint64_t)sqlite3_column_int64(s, 5);
 		d.when = sqlite3_column_int64(s, 6);
@@ -148,7 +148,8 @@ idx_delivery_put(struct idx *x, int64_t dest, const struct idx_delivery *d)
 	sqlite3_bind_int64(s, 3, d->uidvalidity);
 	sqlite3_bind_int64(s, 4, d->uid);
 	sqlite3_bind_text(s, 5, d->state == IDX_DLV_MISMATCH ? "mismatch" :
-	    "proven", -1, SQLITE_STATIC);
+	    d->state == IDX_DLV_INEXACT ? "inexact" : "proven", -1,
+	    SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, d->found ? "found" : "appended", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, (int64_t)d->size);
