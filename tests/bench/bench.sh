@@ -29,9 +29,11 @@
 # from the corpus (hard links) before every run, warmed with an untimed
 # listing; timed: limitpop -d (RETR all, DELE all), mpop with "keep off",
 # popvault --delete=verified for maildir and mbox.
-# Then the upload runs (issue 17): the same N messages into an empty IMAP
-# folder of another Dovecot user (a new folder each run, over imaps with
-# the test CA; removed, untimed, after the run):
+# Then the upload runs (issue 17): N realistic messages that IMAP can carry
+# (the first N of a larger corpus without NUL or bare CR: imapsafe below)
+# into an empty IMAP folder of another Dovecot user (a new folder each
+# run, over imaps with the test CA; removed, untimed, after the run),
+# after one untimed warm-up run of each client:
 #
 #   popvault-upload  popvault export --to imaps://... from a Maildir vault
 #                    holding the N messages (fetched once, untimed); it
@@ -404,22 +406,57 @@ EOF
 	CMD=(mbsync -c "$d/mbsyncrc" -q push)
 }
 
-# run_upload N CLIENT REP USER CORPUS DIR: one timed upload of the N
-# messages into a new folder of USER; checks that the folder holds N
+# imapsafe N: print the folder (cached) of N realistic messages that IMAP
+# carries unchanged: the first N of a larger realistic corpus without NUL
+# or bare CR (IMAP forbids NUL in a message, and a bare CR is no line end
+# it allows: popvault refuses to send such a message, Dovecot's APPEND
+# would turn them into 0x80 and LF; docs/dovecot-notes.md), hard links.
+imapsafe() {
+	local n=$1 d=$CACHE/imapsafe-$SEED-$1 big
+	if [ ! -f "$d/.bytes" ]; then
+		big=$(corpus realistic $((n + n / 10 + 20))) || return 1
+		say "selecting $n IMAP-safe messages of $big into $d"
+		rm -rf -- "$d" "$d.tmp"
+		mkdir -p "$d.tmp/new" "$d.tmp/cur" "$d.tmp/tmp" || return 1
+		python3 - "$big/new" "$d.tmp/new" "$n" >"$d.tmp/.bytes" <<'PYEOF' || return 1
+import os, re, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+total = k = 0
+for f in sorted(os.listdir(src)):
+    if k == n:
+        break
+    with open(os.path.join(src, f), "rb") as fh:
+        b = fh.read()
+    if b"\0" in b or re.search(rb"\r(?!\n)", b):
+        continue
+    os.link(os.path.join(src, f), os.path.join(dst, f))
+    total += len(b)
+    k += 1
+if k < n:
+    sys.exit("only %d IMAP-safe messages" % k)
+print(total)
+PYEOF
+		mv -- "$d.tmp" "$d" || return 1
+	fi
+	printf '%s\n' "$d"
+}
+
+# run_upload N PHASE CLIENT REP USER CORPUS DIR: one timed upload of the
+# N messages into a new folder of USER; checks that the folder holds N
 # messages (and, for popvault, that its report says all N proven), then
 # deletes the folder (untimed).
 run_upload() {
-	local n=$1 client=$2 rep=$3 u=$4 src=$5 d=$6 folder got rc=0
-	folder="Up$n-$client-$rep"
+	local n=$1 phase=$2 client=$3 rep=$4 u=$5 src=$6 d=$7 folder got rc=0
+	folder="Up$n-$phase-$client-$rep"
 	rm -rf -- "$d" && mkdir -p "$d" || return 1
 	case "$client" in
 	popvault-upload)
 		CMD=("$POPVAULT" export --vault "$W/upv-$n/vault" --tls-ca \
 		    "$DV_CA" --json \
 		    --to "imaps://$u@$HOSTNAME_TLS:$DV_IMAPS_PORT/$folder")
-		timed "$n" upload "$client" "$rep" "${CMD[@]}" || rc=1
+		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || rc=1
 		if [ "$rc" = 0 ] && ! grep -Eq "\"proven\": *${n}[,} ]" "$W/out"; then
-			note_bad "$n" upload "$client" "$rep" \
+			note_bad "$n" "$phase" "$client" "$rep" \
 			    "not all proven: $(head -c 300 "$W/out")"
 		fi ;;
 	mbsync-push)
@@ -427,14 +464,14 @@ run_upload() {
 		    { cp -al -- "$src/new" "$d/md/new" 2>/dev/null ||
 		    cp -a -- "$src/new" "$d/md/new"; } || return 1
 		mbsync_cmd "$d" "$u" "$folder" "$d/md"
-		timed "$n" upload "$client" "$rep" "${CMD[@]}" || rc=1 ;;
+		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || rc=1 ;;
 	*) echo "bench: unknown client $client" >&2; return 1 ;;
 	esac
 	got=$(imap_folder count "$u" "$folder" 2>/dev/null)
 	imap_folder delete "$u" "$folder" >/dev/null 2>&1
 	[ "$rc" = 0 ] || return 1
 	if [ "$got" != "$n" ]; then
-		note_bad "$n" upload "$client" "$rep" \
+		note_bad "$n" "$phase" "$client" "$rep" \
 		    "the folder holds $got of $n messages"
 		return 1
 	fi
@@ -566,7 +603,8 @@ else
 fi
 for n in $NS $BIGN; do
 	dv_adduser "k$n" "$PW" && dv_adduser "d$n" "$PW" || exit 1
-	[ -z "$DV_OPTS" ] || dv_adduser "up$n" "$PW" || exit 1
+	[ -z "$DV_OPTS" ] || { dv_adduser "up$n" "$PW" && dv_adduser "us$n" "$PW"; } ||
+	    exit 1
 done
 sleep 1.1	# Dovecot re-reads its passwd file at most once a second
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -581,6 +619,7 @@ for f in $IMPORT_FORMATS; do
 done
 CLIENTS=${BENCH_CLIENTS:-$ALL_CLIENTS}
 BYTES_OF=
+UPBYTES_OF=
 
 for n in $NS; do
 	src=$(corpus realistic "$n") || exit 1
@@ -636,18 +675,27 @@ for n in $NS; do
 	rm -rf -- "$(dv_maildir "d$n")"
 	reps=$(reps_for "$UP_REPS" "$n")
 	if [ "$reps" -gt 0 ]; then
-		say "N=$n: the vault for the upload runs (popvault fetch, untimed)"
-		pv_cmd "$W/upv-$n" "k$n" maildir
+		usrc=$(imapsafe "$n") || exit 1
+		UPBYTES_OF="$UPBYTES_OF upload:$n=$(cat "$usrc/.bytes")"
+		say "N=$n: the vault for the upload runs (popvault fetch of user us$n, untimed)"
+		fill "us$n" "$usrc" || exit 1
+		pv_cmd "$W/upv-$n" "us$n" maildir
 		"${CMD[@]}" >"$W/out" 2>&1 && [ "$(pv_field verified)" = "$n" ] ||
 		    { say "the upload vault's fetch failed:"; tail -n 5 "$W/out" >&2; exit 1; }
-		# The page cache holds both sources, as for the fetch runs.
-		find "$src/new" "$W/upv-$n/vault/accounts" -type f -print0 |
-		    xargs -0 cat >/dev/null
+		rm -rf -- "$(dv_maildir "us$n")"
+		# One untimed run of each (phase "warmup", not in the tables):
+		# the page cache holds both sources, Dovecot has the user's
+		# indexes.
+		for c in popvault-upload mbsync-push; do
+			say "N=$n upload warm-up: $c"
+			run_upload "$n" warmup "$c" 0 "up$n" "$usrc" "$DEST/dest" || true
+			rm -rf -- "$DEST/dest"
+		done
 	fi
 	for ((rep = 1; rep <= reps; rep++)); do
 		for c in $(rotate "$((rep - 1))" popvault-upload mbsync-push); do
 			say "N=$n upload $rep/$reps: $c"
-			run_upload "$n" "$c" "$rep" "up$n" "$src" "$DEST/dest" || true
+			run_upload "$n" upload "$c" "$rep" "up$n" "$usrc" "$DEST/dest" || true
 			rm -rf -- "$DEST/dest"
 		done
 	done
@@ -686,7 +734,7 @@ cp -- "$RUNS" "${OUT%.md}.tsv"
 	echo "- Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END"
 	echo
 	# shellcheck disable=SC2086  # one argument per size
-	python3 "$ROOT/tests/bench/report.py" "$RUNS" $BYTES_OF
+	python3 "$ROOT/tests/bench/report.py" "$RUNS" $BYTES_OF $UPBYTES_OF
 } > "$OUT.tmp" && mv -- "$OUT.tmp" "$OUT" || exit 1
 cat "$OUT"
 say "results written to $OUT (raw: ${OUT%.md}.tsv); $ELAPSED s"

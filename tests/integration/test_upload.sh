@@ -14,9 +14,13 @@
 #           Date, within the fetch's window (first seen), flags \Seen;
 #           every message proven in the index under the UID and
 #           UIDVALIDITY the folder has; a rerun sends nothing, changes
-#           nothing and exits 0; --imap-flags (two, "none"); imap:// with STARTTLS (to
-#           127.0.0.3, where Dovecot refuses a login in clear text); a
-#           wrong password exits 77, an unknown CA 78, nothing created;
+#           nothing and exits 0; --imap-flags (two, and "none"); imap://
+#           with STARTTLS (to 127.0.0.3, where Dovecot refuses a login
+#           in clear text); a wrong password exits 77, an unknown CA 78,
+#           nothing created;
+#           a [destination NAME] of the config file; a folder name
+#           outside ASCII (%-encoded in the URL) is modified UTF-7 on
+#           the server;
 #   found   messages another tool appended first (same bytes) are not sent
 #           again and are recorded as found; a different message of the
 #           same size is still sent;
@@ -200,7 +204,8 @@ ic_list() {
 folder_dir() { printf '%s/.%s\n' "$(dv_maildir "${2:-ub}")" "$1"; }
 
 # judge NAME FOLDER WANT META T0 T1 FLAGS VAULT [FOUND]: the folder holds
-# exactly WANT, dates and flags right, and the index proves each one.
+# exactly WANT, dates and flags right, and the index proves each one (the
+# destination whose URL ends in /FOLDER, or in /$URLTAIL when set).
 # Prints PASS/FAIL lines (so that it works in background cases).
 judge() {
 	local name=$1 f=$2 want=$3 meta=$4 t0=$5 t1=$6 fl=$7 v=$8 found=${9:-} w
@@ -215,7 +220,7 @@ judge() {
 	else
 		echo "FAIL ${name}_each_once: ${p//$'\n'/; }"
 	fi
-	if p=$(python3 "$UC" proof "$v" "$f" "$w/list" "$want" \
+	if p=$(python3 "$UC" proof "$v" "${URLTAIL:-$f}" "$w/list" "$want" \
 	    "$(folder_dir "$f")/dovecot-uidlist" $found 2>&1); then
 		echo "PASS ${name}_proven"
 	else
@@ -356,6 +361,27 @@ if want basic; then
 	else
 		t_fail starttls_login_over_tls "no TLS login of ub on $DV_HOST_STRICT in Dovecot's log"
 	fi
+
+	# A [destination NAME] of the config file: URL, CA, password source
+	# and flags from there.
+	printf '[destination arch]\nto = imaps://ub@%s/Named\ntls_ca = %s\npassword_env = UP_TEST_PW\nimap_flags = \\Flagged\n' \
+	    "$IMAPS" "$DV_CA" >"$T/conf"
+	chmod 600 "$T/conf"
+	env -u POPVAULT_PASSWORD UP_TEST_PW=$PW "$POPVAULT" export --config "$T/conf" \
+	    --vault "$V" --json --account "$ACCT_A2" --to arch >"$T/named" 2>"$T/named.err" </dev/null
+	UP_RC=$?
+	[ "$UP_RC" = 0 ] && t_pass config_destination_run ||
+	    t_fail config_destination_run "$(why_of "$T/named")"
+	emit < <(judge config_destination Named "$T/want.pa2" "$T/meta.pa2" "$F0" "$F1" \
+	    '\Flagged' "$V")
+
+	# A folder name outside ASCII, %-encoded in the URL: IMAP names it in
+	# modified UTF-7 (RFC 3501 section 5.1.3), "Ablage ü" is "Ablage &APw-".
+	up "$T/utf7" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+	    --to "imaps://ub@$IMAPS/Ablage%20%C3%BC"
+	[ "$UP_RC" = 0 ] && t_pass folder_utf8_run || t_fail folder_utf8_run "$(why_of "$T/utf7")"
+	emit < <(URLTAIL="Ablage%20%C3%BC" judge folder_mutf7 "Ablage &APw-" "$T/want.pa2" "$T/meta.pa2" "$F0" "$F1" \
+	    '\Seen' "$V")
 
 	# Refusals: nothing created.
 	POPVAULT_PASSWORD="not-$PW" "$POPVAULT" export --vault "$V" --json \
