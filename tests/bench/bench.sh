@@ -62,6 +62,9 @@
 #                  syntax as BENCH_REPS)
 #   BENCH_UPLOAD_REPS  upload runs per client (default 2; same syntax as
 #                  BENCH_REPS; 0: no upload runs, and Dovecot without IMAP)
+#   BENCH_UPLOAD_CLIENTS  the upload clients (default "popvault-upload
+#                  mbsync-push"; also popvault-upload-batch1: --batch 1,
+#                  one APPEND per transaction)
 #   BENCH_FORMATS  popvault formats (default "maildir mbox mbox.gz tar.zst
 #                  tar.gz")
 #   BENCH_IMPORT_FORMATS  formats of the import runs (default "maildir
@@ -94,6 +97,7 @@ REPS=${BENCH_REPS:-3}
 NN_REPS=${BENCH_NN_REPS:-10}
 DEL_REPS=${BENCH_DEL_REPS:-2}
 UP_REPS=${BENCH_UPLOAD_REPS:-2}
+UP_CLIENTS=${BENCH_UPLOAD_CLIENTS:-"popvault-upload mbsync-push"}
 FORMATS=${BENCH_FORMATS:-"maildir mbox mbox.gz tar.zst tar.gz"}
 IMPORT_FORMATS=${BENCH_IMPORT_FORMATS-"maildir mbox"}
 GETMAIL_MAX=${BENCH_GETMAIL_MAX:-2000}
@@ -450,10 +454,11 @@ run_upload() {
 	folder="Up$n-$phase-$client-$rep"
 	rm -rf -- "$d" && mkdir -p "$d" || return 1
 	case "$client" in
-	popvault-upload)
+	popvault-upload|popvault-upload-batch1)
 		CMD=("$POPVAULT" export --vault "$W/upv-$n/vault" --tls-ca \
 		    "$DV_CA" --json \
 		    --to "imaps://$u@$HOSTNAME_TLS:$DV_IMAPS_PORT/$folder")
+		[ "$client" = popvault-upload ] || CMD+=(--batch 1)
 		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || rc=1
 		if [ "$rc" = 0 ] && ! grep -Eq "\"proven\": *${n}[,} ]" "$W/out"; then
 			note_bad "$n" "$phase" "$client" "$rep" \
@@ -686,14 +691,15 @@ for n in $NS; do
 		# One untimed run of each (phase "warmup", not in the tables):
 		# the page cache holds both sources, Dovecot has the user's
 		# indexes.
-		for c in popvault-upload mbsync-push; do
+		for c in $UP_CLIENTS; do
 			say "N=$n upload warm-up: $c"
 			run_upload "$n" warmup "$c" 0 "up$n" "$usrc" "$DEST/dest" || true
 			rm -rf -- "$DEST/dest"
 		done
 	fi
 	for ((rep = 1; rep <= reps; rep++)); do
-		for c in $(rotate "$((rep - 1))" popvault-upload mbsync-push); do
+		# shellcheck disable=SC2086  # client names are words
+		for c in $(rotate "$((rep - 1))" $UP_CLIENTS); do
 			say "N=$n upload $rep/$reps: $c"
 			run_upload "$n" upload "$c" "$rep" "up$n" "$usrc" "$DEST/dest" || true
 			rm -rf -- "$DEST/dest"
