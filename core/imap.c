@@ -1273,11 +1273,21 @@ struct sizes_ctx {
 	void	 *arg;
 };
 
+/* s->resp as a FETCH response: 1 with *f, 0 if it is none, or -1. */
 static int
-is_fetch(const struct imap_resp *r)
+get_fetch(struct imap *s, struct imap_fetch *f)
 {
-	return r->has_num && r->keywordlen == 5 &&
-	    strncasecmp(r->keyword, "FETCH", 5) == 0;
+	const struct imap_resp	*r = &s->resp;
+	char			 esc[IMAP_TEXT_MAX];
+
+	if (!r->has_num || r->keywordlen != 5 ||
+	    strncasecmp(r->keyword, "FETCH", 5) != 0)
+		return 0;
+	if (imap_parse_fetch(r->rest, r->restlen, s->rd.nstreamed, f) == -1)
+		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
+		    "response: %s", log_escape(r->rest, r->restlen, esc,
+		    sizeof esc));
+	return 1;
 }
 
 static int
@@ -1285,15 +1295,10 @@ sizes_resp(struct imap *s, void *arg)
 {
 	struct sizes_ctx	*sc = arg;
 	struct imap_fetch	 f;
-	char			 esc[IMAP_TEXT_MAX];
+	int			 x;
 
-	if (!is_fetch(&s->resp))
-		return 0;
-	if (imap_parse_fetch(s->resp.rest, s->resp.restlen,
-	    s->rd.nstreamed, &f) == -1)
-		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
-		    "response: %s", log_escape(s->resp.rest,
-		    s->resp.restlen, esc, sizeof esc));
+	if ((x = get_fetch(s, &f)) != 1)
+		return x;
 	if (!f.has_size)
 		return 1;		/* a flag update */
 	if (!f.has_uid)
@@ -1340,15 +1345,10 @@ fetch_resp(struct imap *s, void *arg)
 	struct fetch_ctx	*fc = arg;
 	struct imap_fetch	 f;
 	size_t			 lo, hi, mid;
-	char			 esc[IMAP_TEXT_MAX];
+	int			 x;
 
-	if (!is_fetch(&s->resp))
-		return 0;
-	if (imap_parse_fetch(s->resp.rest, s->resp.restlen,
-	    s->rd.nstreamed, &f) == -1)
-		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
-		    "response: %s", log_escape(s->resp.rest,
-		    s->resp.restlen, esc, sizeof esc));
+	if ((x = get_fetch(s, &f)) != 1)
+		return x;
 	if (!f.has_body || (f.body == NULL && !f.body_streamed))
 		return 1;		/* a flag update, or NIL */
 	if (!f.has_uid)
