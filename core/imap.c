@@ -65,6 +65,7 @@ struct imap {
 	int			 lit_sink;	/* this literal goes to sink */
 	int			 resp_body;	/* a body streamed in resp */
 	int			 cbfail;	/* a literal callback failed */
+	int			 dead;		/* a step lost the session */
 	int64_t			 deadline;
 	char			 greeting[IMAP_TEXT_MAX];
 	enum imap_errclass	 eclass;
@@ -643,8 +644,8 @@ imap_start(struct imap *s)
 	return 0;
 }
 
-int
-imap_connect(struct imap *s)
+static int
+connect_do(struct imap *s)
 {
 	char	err[512];
 
@@ -655,8 +656,8 @@ imap_connect(struct imap *s)
 	return imap_start(s);
 }
 
-int
-imap_connect_conn(struct imap *s, struct conn *c)
+static int
+connect_conn_do(struct imap *s, struct conn *c)
 {
 	s->c = c;
 	return imap_start(s);
@@ -1018,8 +1019,8 @@ out:
 	return r;
 }
 
-int
-imap_auth(struct imap *s, const char *mechname, const char *user,
+static int
+auth_do(struct imap *s, const char *mechname, const char *user,
     const char *secret)
 {
 	struct sasl	*sa;
@@ -1208,8 +1209,8 @@ select_once(struct imap *s, int read_only, struct imap_mailbox *mb)
 	return 0;
 }
 
-int
-imap_select(struct imap *s, const char *folder, int create, int read_only,
+static int
+select_do(struct imap *s, const char *folder, int create, int read_only,
     struct imap_mailbox *mb)
 {
 	char		 utf7[sizeof s->mbox], cmd[sizeof s->mbox + 16];
@@ -1257,6 +1258,9 @@ imap_select(struct imap *s, const char *folder, int create, int read_only,
 	if ((x = select_once(s, 0, mb)) != 0)
 		return x == 1 ? imap_refused(s, what, IMAP_E_REFUSED) : -1;
 	mb->created = 1;
+	s->eclass = IMAP_E_NONE;
+	s->code = IMAP_C_NONE;
+	s->err[0] = '\0';
 selected:
 	if (mb->uidvalidity == 0) {
 		s->selected = 0;
@@ -1273,11 +1277,21 @@ struct sizes_ctx {
 	void	 *arg;
 };
 
+/* s->resp as a FETCH response: 1 with *f, 0 if it is none, or -1. */
 static int
-is_fetch(const struct imap_resp *r)
+get_fetch(struct imap *s, struct imap_fetch *f)
 {
-	return r->has_num && r->keywordlen == 5 &&
-	    strncasecmp(r->keyword, "FETCH", 5) == 0;
+	const struct imap_resp	*r = &s->resp;
+	char			 esc[IMAP_TEXT_MAX];
+
+	if (!r->has_num || r->keywordlen != 5 ||
+	    strncasecmp(r->keyword, "FETCH", 5) != 0)
+		return 0;
+	if (imap_parse_fetch(r->rest, r->restlen, s->rd.nstreamed, f) == -1)
+		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
+		    "response: %s", log_escape(r->rest, r->restlen, esc,
+		    sizeof esc));
+	return 1;
 }
 
 static int
@@ -1285,15 +1299,10 @@ sizes_resp(struct imap *s, void *arg)
 {
 	struct sizes_ctx	*sc = arg;
 	struct imap_fetch	 f;
-	char			 esc[IMAP_TEXT_MAX];
+	int			 x;
 
-	if (!is_fetch(&s->resp))
-		return 0;
-	if (imap_parse_fetch(s->resp.rest, s->resp.restlen,
-	    s->rd.nstreamed, &f) == -1)
-		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
-		    "response: %s", log_escape(s->resp.rest,
-		    s->resp.restlen, esc, sizeof esc));
+	if ((x = get_fetch(s, &f)) != 1)
+		return x;
 	if (!f.has_size)
 		return 1;		/* a flag update */
 	if (!f.has_uid)
@@ -1305,8 +1314,8 @@ sizes_resp(struct imap *s, void *arg)
 	return 1;
 }
 
-int
-imap_sizes(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
+static int
+sizes_do(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
     void *arg)
 {
 	struct sizes_ctx	sc;
@@ -1340,15 +1349,10 @@ fetch_resp(struct imap *s, void *arg)
 	struct fetch_ctx	*fc = arg;
 	struct imap_fetch	 f;
 	size_t			 lo, hi, mid;
-	char			 esc[IMAP_TEXT_MAX];
+	int			 x;
 
-	if (!is_fetch(&s->resp))
-		return 0;
-	if (imap_parse_fetch(s->resp.rest, s->resp.restlen,
-	    s->rd.nstreamed, &f) == -1)
-		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
-		    "response: %s", log_escape(s->resp.rest,
-		    s->resp.restlen, esc, sizeof esc));
+	if ((x = get_fetch(s, &f)) != 1)
+		return x;
 	if (!f.has_body || (f.body == NULL && !f.body_streamed))
 		return 1;		/* a flag update, or NIL */
 	if (!f.has_uid)
@@ -1396,8 +1400,8 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int
-imap_fetch(struct imap *s, const uint32_t *uids, size_t n,
+static int
+fetch_do(struct imap *s, const uint32_t *uids, size_t n,
     const struct imap_sink *k)
 {
 	struct fetch_ctx	 fc;
@@ -1514,8 +1518,8 @@ search_resp(struct imap *s, void *arg)
 	    "ESEARCH set") : 1;
 }
 
-int
-imap_search(struct imap *s, const char *criteria, uint32_t *out,
+static int
+search_do(struct imap *s, const char *criteria, uint32_t *out,
     size_t max, size_t *count)
 {
 	struct search_ctx	 sc;
@@ -1869,8 +1873,8 @@ answered:
 	return 0;
 }
 
-int
-imap_append(struct imap *s, const struct imap_msg *m, size_t n,
+static int
+append_do(struct imap *s, const struct imap_msg *m, size_t n,
     struct imap_appended *r)
 {
 	struct batch	b;
@@ -1912,8 +1916,8 @@ imap_append(struct imap *s, const struct imap_msg *m, size_t n,
 
 /* ---- the end -------------------------------------------------------- */
 
-int
-imap_logout(struct imap *s)
+static int
+logout_do(struct imap *s)
 {
 	s->logout = 1;
 	deadline_start(s, 0);
@@ -1928,6 +1932,121 @@ imap_logout(struct imap *s)
 	if (s->resp.status != IMAP_S_OK)
 		return imap_refused(s, "LOGOUT", IMAP_E_PROTO);
 	return 0;
+}
+
+/* ---- the public steps ----------------------------------------------- */
+
+/*
+ * Every public step starts here: nothing after a failure that lost the
+ * session (imap.h); else the last error is forgotten.
+ */
+static int
+api_begin(struct imap *s, int need_conn)
+{
+	if (s->dead)
+		return -1;
+	if (need_conn && s->c == NULL)
+		return imap_fail(s, IMAP_E_USAGE, "not connected");
+	s->eclass = IMAP_E_NONE;
+	s->code = IMAP_C_NONE;
+	s->err[0] = '\0';
+	return 0;
+}
+
+/* A refusal, or a request nothing was sent for, leaves it usable. */
+static int
+api_end(struct imap *s, int r)
+{
+	if (r == -1 && s->eclass != IMAP_E_REFUSED &&
+	    s->eclass != IMAP_E_USAGE)
+		s->dead = 1;
+	return r;
+}
+
+int
+imap_connect(struct imap *s)
+{
+	if (api_begin(s, 0) == -1)
+		return -1;
+	if (connect_do(s) == -1) {
+		s->dead = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+imap_connect_conn(struct imap *s, struct conn *c)
+{
+	if (api_begin(s, 0) == -1)
+		return -1;
+	if (connect_conn_do(s, c) == -1) {
+		s->dead = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+imap_auth(struct imap *s, const char *mechname, const char *user,
+    const char *secret)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, auth_do(s, mechname, user, secret));
+}
+
+int
+imap_select(struct imap *s, const char *folder, int create, int read_only,
+    struct imap_mailbox *mb)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, select_do(s, folder, create, read_only, mb));
+}
+
+int
+imap_sizes(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
+    void *arg)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, sizes_do(s, cb, arg));
+}
+
+int
+imap_fetch(struct imap *s, const uint32_t *uids, size_t n,
+    const struct imap_sink *k)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, fetch_do(s, uids, n, k));
+}
+
+int
+imap_search(struct imap *s, const char *criteria, uint32_t *out,
+    size_t max, size_t *count)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, search_do(s, criteria, out, max, count));
+}
+
+int
+imap_append(struct imap *s, const struct imap_msg *m, size_t n,
+    struct imap_appended *r)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, append_do(s, m, n, r));
+}
+
+int
+imap_logout(struct imap *s)
+{
+	if (api_begin(s, 1) == -1)
+		return -1;
+	return api_end(s, logout_do(s));
 }
 
 void

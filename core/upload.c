@@ -16,12 +16,17 @@
  * APPEND and the record leaves a message that the next run finds this
  * way (and records as found), instead of sending it again.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fail.h"
 #include "hash.h"
@@ -125,6 +130,7 @@ struct up {
 	uint64_t		 rate_n, rate_b;	/* sent since t0 */
 	uint64_t		 day_used;
 	int			 stop;		/* 1: end after this batch */
+	int			 lockfd;
 };
 
 static int
@@ -1093,6 +1099,43 @@ up_free(struct up *u)
 	free(u->got);
 	hash_free(u->zv.h);
 	hash_free(u->zf.h);
+	if (u->lockfd != -1)
+		close(u->lockfd);
+}
+
+/*
+ * One upload at a time to a mailbox: two would each find the other's
+ * unrecorded messages missing and send them again. The lock is a file
+ * of VAULT/destinations/, named by the hash of the mailbox's URL; a dry
+ * run takes none (it sends nothing).
+ */
+static int
+lock_dest(struct up *u)
+{
+	unsigned char	sha[HASH_LEN];
+	char		dir[4200], path[4300], hex[HASH_HEXLEN + 1];
+
+	if (u->o->dry_run)
+		return 0;
+	hash_sha256(u->o->url, strlen(u->o->url), sha);
+	hex_encode(sha, HASH_LEN, hex);
+	if (xsnprintf(dir, sizeof dir, "%s/destinations", u->o->vault) == -1 ||
+	    xsnprintf(path, sizeof path, "%s/%.16s.lock", dir, hex) == -1)
+		return up_fail(u, FAIL_RUN, FAIL_R_USAGE, "vault path too "
+		    "long");
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return up_fail(u, FAIL_RUN, FAIL_R_IO, "%s: %s", dir,
+		    strerror(errno));
+	if ((u->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return up_fail(u, FAIL_RUN, FAIL_R_IO, "%s: %s", path,
+		    strerror(errno));
+	if (flock(u->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return up_fail(u, FAIL_ACCOUNT, errno == EWOULDBLOCK ?
+		    FAIL_R_TEMP : FAIL_R_IO, "%s: %s", u->o->url,
+		    errno == EWOULDBLOCK ? "another popvault is uploading "
+		    "to this mailbox" : strerror(errno));
+	return 0;
 }
 
 static int
@@ -1140,7 +1183,8 @@ upload_run(const struct upload_opts *o, struct upload_stats *st)
 	u.st = st;
 	u.zv.h = hash_new();
 	u.zf.h = hash_new();
-	if (open_index(&u) == -1)
+	u.lockfd = -1;
+	if (lock_dest(&u) == -1 || open_index(&u) == -1)
 		goto out;
 	if (o->daily_bytes > 0 && u.day_used >= o->daily_bytes) {
 		up_fail(&u, FAIL_ACCOUNT, FAIL_R_TEMP, "%s: the daily limit "
