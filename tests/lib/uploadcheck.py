@@ -10,8 +10,10 @@ popvault code. The folder's contents come from imapcheck.py "list" output
         one line per message file of the POP3 server: "SHA256 DATE
         SUBJECT-HEX", SHA256 of the bytes popvault must have archived
         (expect.py), DATE the epoch seconds of its Date header as Python's
-        email.utils reads it, or "-" when there is none or it does not
-        parse; SUBJECT-HEX the raw Subject value (folding kept) in hex
+        email.utils reads it, or "-" when there is none, it does not
+        parse, or it lies outside the range docs/decisions.md
+        ("INTERNALDATE") calls sane, 1970-01-02 to a day past now;
+        SUBJECT-HEX the raw Subject value (folding kept) in hex
     uploadcheck.py select RULE META...
         the hashes (sorted, distinct) of the lines of the META files that
         RULE picks: "subject:TEXT" (the Subject holds TEXT, ASCII case
@@ -51,6 +53,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location(
@@ -90,6 +93,8 @@ def cmd_meta(files):
             data = fh.read()
         arch = expect.expected_archive_bytes(data)
         d = header_date(arch)
+        if d is not None and not 86400 <= d <= time.time() + 86400:
+            d = None
         print(hashlib.sha256(arch).hexdigest(),
               "-" if d is None else d,
               raw_subject(arch).encode("utf-8", "surrogateescape").hex()
