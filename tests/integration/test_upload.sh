@@ -27,6 +27,10 @@
 #           same size is still sent;
 #   dryrun  --dry-run creates no folder, appends nothing, and leaves the
 #           index (sqlite3 .dump) and the vault's files as they were;
+#   uidvalidity  the folder given a new UIDVALIDITY by Dovecot (its
+#           dovecot-uidlist and indexes removed): the rerun sends nothing,
+#           says uidvalidity_changed, and proves every message again
+#           under its new UID and UIDVALIDITY;
 #   select  --account, --subject, --since/--until: exactly the messages
 #           Python picks by the same rule from the server files;
 #   kill    kill -9 at UP_KILLS instants spread over a measured upload
@@ -51,7 +55,8 @@
 #
 # Environment: UP_N (messages of pa, default 120), UP_BIG_N (2000),
 # UP_KILLS (16: at least UP_KILLS - 1 must hit a running upload), UP_CUTS (30), UP_JOBS (parallel cases, 2),
-# UP_SECTIONS (default "basic found dryrun select kill cut big plain").
+# UP_SECTIONS (default "basic found dryrun uidvalidity select kill cut big
+# plain").
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_ROOT/tests/lib/dovecot.sh"
@@ -62,7 +67,7 @@ BIG_N=${UP_BIG_N:-2000}
 KILLS=${UP_KILLS:-16}
 CUTS=${UP_CUTS:-30}
 JOBS=${UP_JOBS:-2}
-SECTIONS=${UP_SECTIONS:-"basic found dryrun select kill cut big plain"}
+SECTIONS=${UP_SECTIONS:-"basic found dryrun uidvalidity select kill cut big plain"}
 IC=$T_ROOT/tests/lib/imapcheck.py
 UC=$T_ROOT/tests/lib/uploadcheck.py
 KILLWHEN=$T_ROOT/tests/lib/killwhen.py
@@ -503,6 +508,35 @@ if want dryrun; then
 		t_pass dry_run_existing_folder_unchanged
 	else
 		t_fail dry_run_existing_folder_unchanged "$(why_of "$T/dry2"); $(wc -l <"$T/dry2.before") -> $(wc -l <"$T/dry2.after") messages"
+	fi
+fi
+
+# --- UIDVALIDITY change ------------------------------------------------------------
+
+if want uidvalidity; then
+	# Dovecot gives a folder a new UIDVALIDITY (and new UIDs) when its
+	# dovecot-uidlist and indexes are gone: as after a server's rebuild.
+	up "$T/uv1" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" --to "imaps://ub@$IMAPS/Uv"
+	[ "$UP_RC" = 0 ] || t_fail uidvalidity_first_run "$(why_of "$T/uv1")"
+	uvdir=$(folder_dir Uv)
+	v1=$(sed -n '1s/.* V\([0-9]*\) .*/\1/p' "$uvdir/dovecot-uidlist")
+	sleep 1.1	# UIDVALIDITY is a time in seconds
+	rm -f "$uvdir/dovecot-uidlist" "$uvdir"/dovecot.index*
+	ic_list Uv "$T/uv.list"
+	v2=$(sed -n '1s/.* V\([0-9]*\) .*/\1/p' "$uvdir/dovecot-uidlist")
+	if [ -n "$v1" ] && [ -n "$v2" ] && [ "$v1" != "$v2" ] &&
+	    [ "$(wc -l <"$T/uv.list")" = "$NA2" ]; then
+		up "$T/uv2" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" --to "imaps://ub@$IMAPS/Uv"
+		if [ "$UP_RC" = 0 ] && [ "$(jf "$T/uv2" sent)" = 0 ] &&
+		    [ "$(jf "$T/uv2" uidvalidity_changed)" = True ]; then
+			t_pass uidvalidity_change_nothing_sent
+		else
+			t_fail uidvalidity_change_nothing_sent "$(why_of "$T/uv2")"
+		fi
+		emit < <(judge uidvalidity_reproved Uv "$T/want.pa2" "$T/meta.pa2" \
+		    "$F0" "$F1" '\Seen' "$V")
+	else
+		t_fail uidvalidity_setup "UIDVALIDITY $v1 -> $v2, $(wc -l <"$T/uv.list") messages listed"
 	fi
 fi
 
