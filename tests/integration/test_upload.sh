@@ -25,6 +25,9 @@
 #   found   messages another tool appended first (same bytes) are not sent
 #           again and are recorded as found; a different message of the
 #           same size is still sent;
+#   lock    a second upload to the mailbox while the first holds its lock
+#           (VAULT/destinations/*.lock, held with flock(1)): exit 75,
+#           nothing sent; released, the same run goes through;
 #   dryrun  --dry-run creates no folder, appends nothing, and leaves the
 #           index (sqlite3 .dump) and the vault's files as they were;
 #   uidvalidity  the folder given a new UIDVALIDITY by Dovecot (its
@@ -55,7 +58,7 @@
 #
 # Environment: UP_N (messages of pa, default 120), UP_BIG_N (2000),
 # UP_KILLS (16: at least UP_KILLS - 1 must hit a running upload), UP_CUTS (30), UP_JOBS (parallel cases, 2),
-# UP_SECTIONS (default "basic found dryrun uidvalidity select kill cut big
+# UP_SECTIONS (default "basic found lock dryrun uidvalidity select kill cut big
 # plain").
 set -u
 . "$(dirname "$0")/../lib/common.sh"
@@ -67,7 +70,7 @@ BIG_N=${UP_BIG_N:-2000}
 KILLS=${UP_KILLS:-16}
 CUTS=${UP_CUTS:-30}
 JOBS=${UP_JOBS:-2}
-SECTIONS=${UP_SECTIONS:-"basic found dryrun uidvalidity select kill cut big plain"}
+SECTIONS=${UP_SECTIONS:-"basic found lock dryrun uidvalidity select kill cut big plain"}
 IC=$T_ROOT/tests/lib/imapcheck.py
 UC=$T_ROOT/tests/lib/uploadcheck.py
 KILLWHEN=$T_ROOT/tests/lib/killwhen.py
@@ -478,6 +481,51 @@ EOF
 fi
 
 # --- dry run ------------------------------------------------------------------
+
+if want lock; then
+	# A second upload to the same mailbox while one runs: refused (exit
+	# 75), nothing sent; the lock file is the one a first run made, held
+	# here with flock(1) as a running popvault holds it.
+	up "$T/lk0" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+	    --to "imaps://ub@$IMAPS/Locked" --dry-run
+	up "$T/lk1" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+	    --to "imaps://ub@$IMAPS/Locked" --subject "no such subject at all"
+	lf=$(ls "$V"/destinations/*.lock 2>/dev/null | while read -r f; do
+		flock -n "$f" true && echo "$f"; done)
+	n_before=$(ls "$V"/destinations/ | wc -l)
+	if [ "$UP_RC" != 0 ] || [ -z "$lf" ]; then
+		t_fail lock_setup "$(why_of "$T/lk1")"
+	else
+		# Hold every lock file of the vault, as a running upload does.
+		holders=""
+		for f in "$V"/destinations/*.lock; do
+			flock -n "$f" sleep 60 &
+			holders="$holders $!"
+		done
+		sleep 0.5
+		up "$T/lk2" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+		    --to "imaps://ub@$IMAPS/Locked"
+		for h in $holders; do
+			pkill -P "$h" sleep 2>/dev/null
+			wait "$h" 2>/dev/null
+		done
+		ic_list Locked "$T/lk2.list"
+		if [ "$UP_RC" = 75 ] && [ ! -s "$T/lk2.list" ] &&
+		    grep -q "another popvault" "$T/lk2.err"; then
+			t_pass lock_second_upload_refused
+		else
+			t_fail lock_second_upload_refused "$(why_of "$T/lk2"), \
+$(wc -l <"$T/lk2.list") messages in the folder"
+		fi
+		# Released: the same run goes through.
+		up "$T/lk3" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+		    --to "imaps://ub@$IMAPS/Locked"
+		[ "$UP_RC" = 0 ] && [ "$(jf "$T/lk3" proven)" = "$NA2" ] &&
+		    t_pass lock_released ||
+		    t_fail lock_released "$(why_of "$T/lk3")"
+	fi
+	[ "$n_before" -ge 1 ] || t_fail lock_file "no lock file in $V/destinations"
+fi
 
 if want dryrun; then
 	snap() {	# VAULT: the index's content and the vault's files
