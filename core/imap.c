@@ -741,7 +741,7 @@ static int
 auth_exchange(struct imap *s, struct sasl *sa, const char *mech)
 {
 	const struct imap_resp	*r = &s->resp;
-	char			 what[64], cmd[64], esc[IMAP_TEXT_MAX];
+	char			 what[64], cmd[72], esc[IMAP_TEXT_MAX];
 	char			*ir = NULL, *resp, *line;
 	size_t			 n, ml;
 	int			 rc = SASL_CONTINUE, ret = -1, pending, w;
