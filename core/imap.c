@@ -1353,6 +1353,10 @@ fetch_resp(struct imap *s, void *arg)
 
 	if ((x = get_fetch(s, &f)) != 1)
 		return x;
+	/* The literal streamed must be this BODY[], and only it. */
+	if (s->resp_body != (f.has_body && f.body_streamed))
+		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: a literal "
+		    "streamed that is not the body");
 	if (!f.has_body || (f.body == NULL && !f.body_streamed))
 		return 1;		/* a flag update, or NIL */
 	if (!f.has_uid)
