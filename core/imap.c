@@ -1806,12 +1806,14 @@ static void
 multi_uids(struct imap *s, struct batch *b)
 {
 	const struct imap_resp	*a = &s->resp;
-	const char		*p = a->set, *end = a->set + a->setlen;
+	const char		*p, *end;
 	uint32_t		 lo, hi, v;
 	size_t			 k = 0;
 
 	if (a->code != IMAP_C_APPENDUID || a->set == NULL)
 		return;
+	p = a->set;
+	end = a->set + a->setlen;
 	/* Count first: a set that does not name n UIDs is not used. */
 	while (imap_seqset_next(&p, end, &lo, &hi) == 1) {
 		if ((uint64_t)hi - lo + 1 > b->n - k)
