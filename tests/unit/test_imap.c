@@ -586,6 +586,9 @@ test_starttls(void)
 	/* STARTTLS is used when offered, even with insecure_plaintext. */
 	run_start(&R, s1, &o);
 	FAILS(&R, run_connect(&R), IMAP_E_TLS);
+	/* The session is lost: no login in clear after it, nothing sent. */
+	FAILS(&R, imap_auth(R.s, "login", "alice", "pw"), IMAP_E_TLS);
+	T_CHECK(strstr(imap_error(R.s), "not now") != NULL);
 	run_end(&R);
 
 	o.insecure_plaintext = 0;
