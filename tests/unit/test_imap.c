@@ -61,6 +61,11 @@ struct srv {
 	size_t		 inlen;
 };
 
+static void	srv_note(struct srv *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static char	*xfmt(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
 static void
 srv_note(struct srv *sv, const char *fmt, ...)
 {
