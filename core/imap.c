@@ -878,32 +878,6 @@ out:
 }
 
 /*
- * An astring for LOGIN into out (at most outsize): as an atom, quoted,
- * or, for 8-bit text, a literal "{N+}" / "{N}" header with *lit set
- * and the octets left for the caller. -1 for CR, LF or NUL.
- */
-static int
-login_arg(struct imap *s, const char *v, char *out, size_t outsize,
-    size_t *outlen, int *lit)
-{
-	size_t	n = strlen(v);
-	int	plus;
-
-	*lit = 0;
-	if (strpbrk(v, "\r\n") != NULL)
-		return -1;
-	if (imap_astring_kind(v, n) != IMAP_AS_LITERAL)
-		return imap_quote(v, n, out, outsize, outlen);
-	plus = (s->caps.flags & IMAP_CAP_LITERALPLUS) ||
-	    ((s->caps.flags & IMAP_CAP_LITERALMINUS) &&
-	    n <= IMAP_LITMINUS_MAX);
-	*lit = plus ? 2 : 1;
-	*outlen = (size_t)snprintf(out, outsize, "{%zu%s}", n,
-	    plus ? "+" : "");
-	return *outlen < outsize ? 0 : -1;
-}
-
-/*
  * Wait for the "+" of a synchronizing literal of the command in flight.
  * 1 when it came, 0 when the command was answered instead (s->resp is
  * the tagged answer), -1 on failure.
@@ -931,78 +905,79 @@ wait_cont(struct imap *s, const char *what)
 	}
 }
 
-/* The LOGIN command (RFC 9051 section 6.2.3), never in clear text. */
+/*
+ * The LOGIN command (RFC 9051 section 6.2.3), never in clear text. Each
+ * argument goes as an atom or a quoted string, or, with 8-bit bytes,
+ * as a literal: "{N+}" under LITERAL+ (or LITERAL- up to 4096 octets),
+ * else "{N}" and the "+" awaited before its octets. Every buffer that
+ * held the password is wiped; -v shows "****" for it.
+ */
 static int
 imap_login(struct imap *s, const char *user, const char *pass)
 {
-	char	 ua[2100], pa[2100], logl[2200], *line = NULL;
-	size_t	 ul, pl, n, cap;
-	int	 ulit, plit, r = -1, c;
+	const char	*arg[2] = { user, pass };
+	char		 logl[1100], *line;
+	size_t		 n = 0, len[2], cap, q;
+	int		 k, plus, r = -1, sent = 0, c;
 
 	if (s->caps.flags & IMAP_CAP_LOGINDISABLED)
 		return imap_fail(s, IMAP_E_USAGE, "LOGIN: the server does "
 		    "not allow LOGIN (LOGINDISABLED)");
-	if (strlen(user) > 1000 || strlen(pass) > 1000)
-		return imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or "
-		    "password too long");
-	if (login_arg(s, user, ua, sizeof ua, &ul, &ulit) == -1 ||
-	    login_arg(s, pass, pa, sizeof pa, &pl, &plit) == -1) {
-		r = imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or password "
-		    "contains a line break");
-		goto out;
+	for (k = 0; k < 2; k++) {
+		len[k] = strlen(arg[k]);
+		if (len[k] > 1000 || strpbrk(arg[k], "\r\n") != NULL)
+			return imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or "
+			    "password too long or with a line break");
 	}
-	snprintf(logl, sizeof logl, "LOGIN %s ****", ulit ? "{...}" : ua);
-	cap = 6 + ul + 1 + strlen(user) + 2 + pl + strlen(pass) + 3;
+	snprintf(logl, sizeof logl, "LOGIN %s ****",
+	    imap_astring_kind(user, len[0]) == IMAP_AS_ATOM ? user : "...");
+	/* "LOGIN", then per argument " " and at most 2n+2 or n+24. */
+	cap = 6 + 2 * (1 + 2 * 1000 + 26);
 	line = xmalloc(cap);
-	/* "LOGIN user", up to the first synchronizing literal. */
-	n = (size_t)snprintf(line, cap, "LOGIN %s", ua);
-	if (ulit == 2) {
-		memcpy(line + n, "\r\n", 2);
-		memcpy(line + n + 2, user, strlen(user));
-		n += 2 + strlen(user);
-	}
+	memcpy(line, "LOGIN", 5);
+	n = 5;
 	deadline_start(s, 0);
 	s->got_caps = 0;
-	if (ulit == 1) {
-		line[n] = '\0';
-		if (imap_send(s, line, logl) == -1)
-			goto out;
-		if ((c = wait_cont(s, "LOGIN")) != 1) {
-			if (c == 0)
-				imap_refused(s, "LOGIN", IMAP_E_AUTH);
-			goto out;
-		}
-		n = (size_t)snprintf(line, cap, "%s", user);
-	}
-	/* Then " pass" (maybe a literal header) and its octets. */
-	line[n++] = ' ';
-	memcpy(line + n, pa, pl);
-	n += pl;
-	if (plit == 1) {
-		line[n] = '\0';
-		if (ulit == 1) {
-			if (send_secret_line(s, line, n) == -1)
+	for (k = 0; k < 2; k++) {
+		line[n++] = ' ';
+		if (imap_astring_kind(arg[k], len[k]) != IMAP_AS_LITERAL) {
+			if (imap_quote(arg[k], len[k], line + n, cap - n,
+			    &q) == -1) {
+				imap_fail(s, IMAP_E_USAGE, "LOGIN: cannot "
+				    "quote the arguments");
 				goto out;
-		} else if (imap_send(s, line, logl) == -1)
-			goto out;
-		if ((c = wait_cont(s, "LOGIN")) != 1) {
-			if (c == 0)
-				imap_refused(s, "LOGIN", IMAP_E_AUTH);
-			goto out;
+			}
+			n += q;
+			continue;
 		}
-		n = (size_t)snprintf(line, cap, "%s", pass);
-	} else if (plit == 2) {
-		memcpy(line + n, "\r\n", 2);
-		memcpy(line + n + 2, pass, strlen(pass));
-		n += 2 + strlen(pass);
+		plus = (s->caps.flags & IMAP_CAP_LITERALPLUS) ||
+		    ((s->caps.flags & IMAP_CAP_LITERALMINUS) &&
+		    len[k] <= IMAP_LITMINUS_MAX);
+		n += (size_t)snprintf(line + n, cap - n, "{%zu%s}", len[k],
+		    plus ? "+" : "");
+		if (!plus) {
+			/* Up to here now; the octets after the "+". */
+			line[n] = '\0';
+			if ((sent ? send_secret_line(s, line, n) :
+			    imap_send(s, line, logl)) == -1)
+				goto out;
+			sent = 1;
+			if ((c = wait_cont(s, "LOGIN")) != 1) {
+				if (c == 0)
+					imap_refused(s, "LOGIN", IMAP_E_AUTH);
+				goto out;
+			}
+			n = 0;
+		} else {
+			memcpy(line + n, "\r\n", 2);
+			n += 2;
+		}
+		memcpy(line + n, arg[k], len[k]);
+		n += len[k];
 	}
 	line[n] = '\0';
-	if (ulit == 1 || plit == 1) {
-		if (send_secret_line(s, line, n) == -1)
-			goto out;
-	} else if (imap_send(s, line, logl) == -1)
-		goto out;
-	if (imap_wait(s, "LOGIN", NULL, NULL) == -1)
+	if ((sent ? send_secret_line(s, line, n) : imap_send(s, line,
+	    logl)) == -1 || imap_wait(s, "LOGIN", NULL, NULL) == -1)
 		goto out;
 	if (s->resp.status != IMAP_S_OK) {
 		imap_refused(s, "LOGIN", IMAP_E_AUTH);
@@ -1011,11 +986,8 @@ imap_login(struct imap *s, const char *user, const char *pass)
 	r = after_login(s);
 	wipe_reader(s);
 out:
-	explicit_bzero(pa, sizeof pa);
-	if (line != NULL) {
-		explicit_bzero(line, cap);
-		free(line);
-	}
+	explicit_bzero(line, cap);
+	free(line);
 	return r;
 }
 

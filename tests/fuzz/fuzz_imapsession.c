@@ -99,30 +99,13 @@ answer_len(struct server *s, int one)
 	return off - s->off;
 }
 
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Send the next answer; -1 when the input is used up or the peer gone. */
 static int
 answer(struct server *s, int one)
 {
 	size_t	n = answer_len(s, one);
 
-	if (send_all(s->fd, s->in + s->off, n) == -1)
+	if (fuzz_send_all(s->fd, s->in + s->off, n) == -1)
 		return -1;
 	s->off += n;
 	return s->off < s->len ? 0 : -1;

@@ -668,6 +668,9 @@ test_login(void)
 	    "S:P2 OK", NULL };
 	char			*s6[] = { "S:* OK [CAPABILITY IMAP4rev1] hi",
 	    "C:P1 LOGIN alice pw", "S:P1 NO [UNAVAILABLE] later", NULL };
+	char			*s7[] = { "S:* OK [CAPABILITY IMAP4rev1] hi",
+	    "C:P1 LOGIN {5}", "S:+ ok", "C:j\xc3\xb6rg {7}", "S:+ ok",
+	    "C:p\xc3\xa4sswd", "S:P1 NO [AUTHENTICATIONFAILED] no", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -714,6 +717,14 @@ test_login(void)
 	FAILS(&R, imap_auth(R.s, "login", "alice", "pw"), IMAP_E_TEMP);
 	T_CHECK(imap_code(R.s) == IMAP_C_UNAVAILABLE);
 	run_end(&R);
+
+	/* Two synchronizing literals: the second after the first "+". */
+	run_start(&R, s7, &o);
+	OK(&R, run_connect(&R));
+	FAILS(&R, imap_auth(R.s, "login", "j\xc3\xb6rg", "p\xc3\xa4sswd"),
+	    IMAP_E_AUTH);
+	run_end(&R);
+	check_log_clean(&R, "p\xc3\xa4sswd");
 }
 
 static void
