@@ -1728,6 +1728,14 @@ batch_read(struct imap *s, struct batch *b, int *idx)
 	return 1;
 }
 
+/* Is m larger than the server says it takes (APPENDLIMIT, RFC 7889)? */
+static int
+over_limit(const struct imap *s, const struct imap_msg *m)
+{
+	return (s->caps.flags & IMAP_CAP_APPENDLIMIT) &&
+	    m->size > s->caps.appendlimit;
+}
+
 /* One APPEND command per message, pipelined where literals allow. */
 static int
 append_each(struct imap *s, struct batch *b)
@@ -1741,6 +1749,16 @@ append_each(struct imap *s, struct batch *b)
 		if (b->temp)
 			break;		/* come back later: send no more */
 		next_tag(s);
+		if (over_limit(s, &b->m[k])) {
+			/* RFC 7889: not sent; its tag number goes unused. */
+			b->answered[k] = 1;
+			b->nanswered++;
+			snprintf(b->r[k].text, sizeof b->r[k].text, "larger "
+			    "than the server's APPENDLIMIT (%u octets); not "
+			    "sent", s->caps.appendlimit);
+			log_verbose("message %zu: %s", k, b->r[k].text);
+			continue;
+		}
 		snprintf(pre, sizeof pre, "%s APPEND %s", s->tag, s->mbox);
 		if (msg_head(s, pre, &b->m[k], k, &sync) == -1)
 			return -1;
@@ -1880,6 +1898,9 @@ append_do(struct imap *s, const struct imap_msg *m, size_t n,
 	b.n = n;
 	b.r = r;
 	multi = n > 1 && (s->caps.flags & IMAP_CAP_MULTIAPPEND);
+	for (k = 0; k < n && multi; k++)
+		if (over_limit(s, &m[k]))
+			multi = 0;	/* the others go one by one */
 	s->wlen = 0;
 	deadline_start(s, total);
 	ret = multi ? append_multi(s, &b) : append_each(s, &b);

@@ -266,7 +266,9 @@ int			 imap_sizes(struct imap *,
  * MULTIAPPEND the batch is one command, all stored or none: a NO
  * refuses each message with the same text, and APPENDUID's uid-set is
  * given to the messages in order (a set of another size gives none a
- * UID). A date outside years 1..9999 is left out. The caller must not
+ * UID). A message larger than the server's APPENDLIMIT (RFC 7889) is
+ * not sent: r[k].ok 0 with a text that says so (and then no
+ * MULTIAPPEND). A date outside years 1..9999 is left out. The caller must not
  * take OK without a UID as proof: it reads the message back
  * (imap_fetch()).
  */

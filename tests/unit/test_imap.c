@@ -1070,6 +1070,11 @@ test_multiappend(void)
 	    "C:P2 APPEND INBOX {1}", "S:+ go", "B:a", "C: {1}",
 	    "S:+ go", "B:b", "C:", "S:P2 OK [APPENDUID 7 5:7] wrong count",
 	    "C:P3 APPEND INBOX {1}", "S:P3 NO [TRYCREATE] gone", NULL };
+	char			*s3[] = { SELECTED_PLUS(
+	    "MULTIAPPEND LITERAL+ UIDPLUS APPENDLIMIT=4"),
+	    "C:P2 APPEND INBOX {1+}", "B:a", "C:",
+	    "C:P4 APPEND INBOX {1+}", "B:c", "C:",
+	    "S:P2 OK [APPENDUID 7 1] a", "S:P4 OK [APPENDUID 7 2] c", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -1096,6 +1101,17 @@ test_multiappend(void)
 	OK(&R, imap_append(R.s, m, 2, r));
 	T_CHECK(!r[0].ok && !r[1].ok && r[1].code == IMAP_C_TRYCREATE &&
 	    strcmp(r[0].text, "gone") == 0 && strcmp(r[1].text, "gone") == 0);
+	run_end(&R);
+
+	/* Over APPENDLIMIT: not sent, and no MULTIAPPEND for the rest. */
+	run_start(&R, s3, &o);
+	select_inbox(&R);
+	msg_set(&m[0], "a", NULL, 0);
+	msg_set(&m[1], "bbbbb", NULL, 0);
+	msg_set(&m[2], "c", NULL, 0);
+	OK(&R, imap_append(R.s, m, 3, r));
+	T_CHECK(r[0].ok && r[0].uid == 1 && r[2].ok && r[2].uid == 2);
+	T_CHECK(!r[1].ok && strstr(r[1].text, "APPENDLIMIT") != NULL);
 	run_end(&R);
 }
 
