@@ -386,20 +386,27 @@ set_caps(struct imap *s, const char *p, size_t n)
 
 /*
  * The untagged responses any command may meet: BYE (the session ends:
- * IMAP_E_TEMP, unless LOGOUT was sent), CAPABILITY, EXISTS, and the
- * UIDVALIDITY, UIDNEXT and CAPABILITY codes of an untagged OK. The
- * rest (FLAGS, RECENT, EXPUNGE, FETCH updates, ...) is ignored.
+ * IMAP_E_TEMP, unless LOGOUT was sent), CAPABILITY, EXISTS, the
+ * UIDVALIDITY, UIDNEXT and CAPABILITY codes of an untagged OK, and
+ * [ALERT] (a warning). The rest (FLAGS, RECENT, EXPUNGE, FETCH
+ * updates, ...) is ignored.
  */
 static int
 imap_untagged(struct imap *s, const char *what)
 {
 	const struct imap_resp	*r = &s->resp;
+	char			 esc[IMAP_TEXT_MAX];
 
 	if (r->status == IMAP_S_BYE) {
 		s->bye = 1;
 		if (s->logout)
 			return 0;
 		return imap_refused(s, what, IMAP_E_TEMP);
+	}
+	if (r->code == IMAP_C_ALERT) {
+		/* RFC 9051 section 7.1: shown to the user. */
+		log_warnx("the IMAP server says: %s", resp_text(r, esc));
+		return 0;
 	}
 	if (r->status == IMAP_S_OK) {
 		if (r->code == IMAP_C_UIDVALIDITY)

@@ -848,6 +848,7 @@ test_select(void)
 	    "S:P1 NO no such thing", "C:P2 LIST \"\" Archive",
 	    "S:P2 OK listed", "C:P3 CREATE Archive", "S:P3 OK",
 	    "C:P4 SELECT Archive", "S:* 7 EXISTS",
+	    "S:* OK [ALERT] maintenance at noon\x01",
 	    "S:* OK [UIDVALIDITY 99] x", "S:P4 OK done", NULL };
 	char			*s3[] = { LOGGED, "C:P1 SELECT Archive",
 	    "S:P1 NO permission denied", "C:P2 LIST \"\" Archive",
@@ -878,6 +879,8 @@ test_select(void)
 	OK(&R, imap_select(R.s, "Archive", 1, 0, &mb));
 	T_CHECK(mb.created == 1 && mb.uidvalidity == 99 && mb.exists == 7);
 	run_end(&R);
+	/* An alert is shown, escaped. */
+	T_CHECK(strstr(R.log, "says: maintenance at noon\\x01") != NULL);
 
 	run_start(&R, s3, &o);
 	OK(&R, run_connect(&R));
@@ -1328,6 +1331,52 @@ test_fetch_bad(void)
 	free(g.p);
 }
 
+/*
+ * A response past IMAP_RESP_MAX (kept literals of 4000 octets); a
+ * literal that is not a body and longer than that.
+ */
+static void
+test_fetch_limits(void)
+{
+	struct imap_opts	 o;
+	struct imap_sink	 k;
+	struct got		 g;
+	struct run		 R;
+	uint32_t		 uid = 3;
+	char			*lit4k = big_body(4000), *resp, *p;
+	size_t			 i, n = IMAP_RESP_MAX / 4000 + 2;
+	char			*s1[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])", NULL, NULL };
+	char			*s2[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
+	    "R:* 1 FETCH (UID 3 X-NOTE {300000}\r\n", NULL };
+
+	opts_default(&o);
+	resp = t_malloc(n * 4020 + 64);
+	p = resp + sprintf(resp, "R:* 1 FETCH (UID 3");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, " X-%zu {4000}\r\n%s", i, lit4k);
+	sprintf(p, ")\r\n");
+	s1[5] = resp;
+	run_start(&R, s1, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_PROTO);
+	T_CHECK(strstr(imap_error(R.s), "too long") != NULL);
+	run_end(&R);
+	free(g.p);
+
+	run_start(&R, s2, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_PROTO);
+	T_CHECK(now_ms() - R.t0 < 1500);
+	run_end(&R);
+	free(g.p);
+	free(resp);
+	free(lit4k);
+}
+
 static void
 test_endless(void)
 {
@@ -1602,6 +1651,7 @@ main(void)
 	T_RUN(test_append_usage);
 	T_RUN(test_fetch);
 	T_RUN(test_fetch_bad);
+	T_RUN(test_fetch_limits);
 	T_RUN(test_endless);
 	T_RUN(test_sizes_search);
 	T_RUN(test_logout);
