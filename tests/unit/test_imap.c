@@ -302,6 +302,9 @@ struct run {
 	int		 checks;	/* failed checks at the start */
 };
 
+/* A run started and not ended: its stderr still goes to the log. */
+static int	run_active;
+
 static void
 opts_default(struct imap_opts *o)
 {
@@ -322,6 +325,11 @@ run_start_x(struct run *R, char *const *script, const struct imap_opts *o,
 	char	err[256], path[] = "/tmp/pvimaplogXXXXXX";
 	int	sp[2];
 
+	if (run_active) {
+		fprintf(stderr, "test_imap: a run was not ended\n");
+		abort();
+	}
+	run_active = 1;
 	memset(R, 0, sizeof *R);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
 		perror("socketpair");
@@ -370,6 +378,7 @@ run_end(struct run *R)
 
 	imap_free(R->s);
 	R->s = NULL;
+	run_active = 0;
 	fflush(stderr);
 	log_init(LOG_NORMAL);
 	dup2(R->saved, 2);
@@ -974,6 +983,13 @@ test_append_literalplus(void)
 	    "S:* 1 EXISTS", "S:P2 OK [APPENDUID 7 10] done",
 	    "S:* 2 EXISTS", "S:* 1 RECENT", "S:P3 OK [APPENDUID 7 11] done",
 	    "S:P4 OK [APPENDUID 7 12] done", NULL };
+	/* One refused in the middle of the batch: the others go on. */
+	char			*s2[] = { SELECTED_PLUS("LITERAL+ UIDPLUS"),
+	    "C:P2 APPEND INBOX {1+}", "B:a", "C:",
+	    "C:P3 APPEND INBOX {1+}", "B:b", "C:",
+	    "C:P4 APPEND INBOX {1+}", "B:c", "C:",
+	    "S:P2 OK [APPENDUID 7 1] a", "S:P3 NO [CANNOT] no, \"b\"",
+	    "S:P4 OK [APPENDUID 7 2] c", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -987,6 +1003,17 @@ test_append_literalplus(void)
 	T_CHECK(r[1].ok && r[1].has_uid && r[1].uid == 11);
 	T_CHECK(r[2].ok && r[2].has_uid && r[2].uid == 12);
 	T_CHECK(strcmp(r[2].text, "done") == 0);
+	run_end(&R);
+
+	run_start(&R, s2, &o);
+	select_inbox(&R);
+	msg_set(&m[0], "a", NULL, 0);
+	msg_set(&m[1], "b", NULL, 0);
+	msg_set(&m[2], "c", NULL, 0);
+	OK(&R, imap_append(R.s, m, 3, r));
+	T_CHECK(r[0].ok && r[0].uid == 1 && r[2].ok && r[2].uid == 2);
+	T_CHECK(!r[1].ok && !r[1].has_uid && r[1].code == IMAP_C_OTHER &&
+	    strcmp(r[1].text, "no, \"b\"") == 0);
 	run_end(&R);
 }
 
@@ -1656,5 +1683,7 @@ main(void)
 	T_RUN(test_sizes_search);
 	T_RUN(test_logout);
 	T_RUN(test_split);
+	if (run_active)
+		abort();
 	return T_END();
 }
