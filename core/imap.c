@@ -267,7 +267,7 @@ log_resp(struct imap *s)
 	const char	*p = s->rd.buf;
 	size_t		 n = s->rd.len;
 	const char	*cr;
-	char		 esc[256];
+	char		 esc[256], *eq;
 
 	if (log_level() < LOG_VERBOSE)
 		return;
@@ -277,8 +277,12 @@ log_resp(struct imap *s)
 	}
 	if ((cr = memchr(p, '\r', n)) != NULL)
 		n = (size_t)(cr - p);
-	log_verbose("< %s%s", log_escape(p, n, esc, sizeof esc),
-	    cr != NULL ? " ..." : "");
+	log_escape(p, n, esc, sizeof esc);
+	/* A streamed literal stands as "{=N}" (imapparse.h): show "{N}". */
+	if (cr != NULL && s->rd.nstreamed > 0 &&
+	    (eq = strrchr(esc, '{')) != NULL && eq[1] == '=')
+		memmove(eq + 1, eq + 2, strlen(eq + 2) + 1);
+	log_verbose("< %s%s", esc, cr != NULL ? " ..." : "");
 }
 
 /* Read the next response into s->resp. */
