@@ -54,6 +54,7 @@ struct imap {
 	int			 selected;
 	/* From the untagged responses of the selected mailbox. */
 	uint32_t		 exists, uidvalidity, uidnext;
+	int			 have_exists;
 	struct imap_reader	 rd;
 	char			*rbuf;
 	struct imap_resp	 resp;		/* the last response read */
@@ -424,9 +425,10 @@ imap_untagged(struct imap *s, const char *what)
 	if (r->status != IMAP_S_NONE)
 		return 0;		/* NO, BAD: warnings */
 	if (r->has_num && r->keywordlen == 6 &&
-	    strncasecmp(r->keyword, "EXISTS", 6) == 0)
+	    strncasecmp(r->keyword, "EXISTS", 6) == 0) {
 		s->exists = r->num;
-	else if (!r->has_num && r->keywordlen == 10 &&
+		s->have_exists = 1;
+	} else if (!r->has_num && r->keywordlen == 10 &&
 	    strncasecmp(r->keyword, "CAPABILITY", 10) == 0)
 		return set_caps(s, r->rest, r->restlen);
 	return 0;
@@ -1175,6 +1177,7 @@ select_once(struct imap *s, int read_only, struct imap_mailbox *mb)
 	char	cmd[sizeof s->mbox + 16];
 
 	s->exists = s->uidvalidity = s->uidnext = 0;
+	s->have_exists = 0;
 	s->selected = 0;
 	snprintf(cmd, sizeof cmd, "%s %s", read_only ? "EXAMINE" : "SELECT",
 	    s->mbox);
@@ -1306,7 +1309,11 @@ sizes_do(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
 	if (!s->selected)
 		return imap_fail(s, IMAP_E_USAGE, "UID FETCH: no mailbox "
 		    "selected");
-	if (s->exists == 0)
+	/*
+	 * Empty: nothing to ask (some servers answer "1:*" there with
+	 * BAD). EXISTS is required in SELECT's answer; without it, ask.
+	 */
+	if (s->exists == 0 && s->have_exists)
 		return 0;
 	sc.cb = cb;
 	sc.arg = arg;

@@ -245,7 +245,7 @@ int			 imap_select(struct imap *, const char *folder,
 /*
  * Every message of the selected mailbox: cb(arg, uid, size) once each
  * (RFC822.SIZE: its size with CRLF line ends), in the server's order.
- * Nothing is sent for an empty mailbox. cb returning -1 stops it
+ * Nothing is sent for a mailbox whose last EXISTS said 0. cb returning -1 stops it
  * (IMAP_E_LOCAL).
  */
 int			 imap_sizes(struct imap *,
