@@ -799,6 +799,39 @@ test_auth_plain(void)
 	run_end(&R);
 }
 
+/* XOAUTH2 (Google's form): a refusal comes as a JSON challenge. */
+static void
+test_auth_xoauth2(void)
+{
+	struct imap_opts	 o;
+	struct run		 R;
+	char			*s1[] = { "S:* OK [CAPABILITY IMAP4rev1 "
+	    "SASL-IR AUTH=XOAUTH2] hi", "C:P1 AUTHENTICATE XOAUTH2 "
+	    "dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+	    "S:+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJo"
+	    "dHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==", "C:",
+	    "S:P1 NO [AUTHENTICATIONFAILED] Invalid credentials", NULL };
+	char			*s2[] = { "S:* OK [CAPABILITY IMAP4rev1 "
+	    "AUTH=XOAUTH2] hi", "C:P1 AUTHENTICATE XOAUTH2", "S:+",
+	    "C:dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+	    "S:P1 OK [CAPABILITY IMAP4rev1] in", NULL };
+
+	opts_default(&o);
+	run_start(&R, s1, &o);
+	OK(&R, run_connect(&R));
+	FAILS(&R, imap_auth(R.s, "xoauth2", "alice", "tok"), IMAP_E_AUTH);
+	T_CHECK(strstr(imap_error(R.s), "Invalid credentials") != NULL &&
+	    strstr(imap_error(R.s), "401") != NULL);
+	run_end(&R);
+	T_CHECK(strstr(R.log, "Bearer") == NULL);
+
+	/* Without SASL-IR: the token answers the empty "+". */
+	run_start(&R, s2, &o);
+	OK(&R, run_connect(&R));
+	OK(&R, imap_auth(R.s, "XOAUTH2", "alice", "tok"));
+	run_end(&R);
+}
+
 static void
 test_auth_scram(void)
 {
@@ -1668,6 +1701,7 @@ main(void)
 	T_RUN(test_preauth);
 	T_RUN(test_login);
 	T_RUN(test_auth_plain);
+	T_RUN(test_auth_xoauth2);
 	T_RUN(test_auth_scram);
 	T_RUN(test_select);
 	T_RUN(test_utf7);
