@@ -1132,7 +1132,9 @@ test_multiappend(void)
 	char			*s2[] = { SELECTED_PLUS("MULTIAPPEND UIDPLUS"),
 	    "C:P2 APPEND INBOX {1}", "S:+ go", "B:a", "C: {1}",
 	    "S:+ go", "B:b", "C:", "S:P2 OK [APPENDUID 7 5:7] wrong count",
-	    "C:P3 APPEND INBOX {1}", "S:P3 NO [TRYCREATE] gone", NULL };
+	    "C:P3 APPEND INBOX {1}", "S:+ go", "B:a", "C: {1}",
+	    "S:+ go", "B:b", "C:", "S:P3 OK [APPENDUID 7 5:5] too few",
+	    "C:P4 APPEND INBOX {1}", "S:P4 NO [TRYCREATE] gone", NULL };
 	char			*s3[] = { SELECTED_PLUS(
 	    "MULTIAPPEND LITERAL+ UIDPLUS APPENDLIMIT=4"),
 	    "C:P2 APPEND INBOX {1+}", "B:a", "C:",
@@ -1158,6 +1160,8 @@ test_multiappend(void)
 	select_inbox(&R);
 	msg_set(&m[0], "a", NULL, 0);
 	msg_set(&m[1], "b", NULL, 0);
+	OK(&R, imap_append(R.s, m, 2, r));
+	T_CHECK(r[0].ok && !r[0].has_uid && r[1].ok && !r[1].has_uid);
 	OK(&R, imap_append(R.s, m, 2, r));
 	T_CHECK(r[0].ok && !r[0].has_uid && r[1].ok && !r[1].has_uid);
 	/* Refused before the first literal: all refused alike. */
@@ -1311,7 +1315,7 @@ test_fetch_bad(void)
 	struct imap_sink	 k;
 	struct got		 g;
 	struct run		 R;
-	uint32_t		 uid = 3;
+	uint32_t		 uid = 3, two[] = { 5, 3 };
 	char			*s1[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
 	    "R:* 1 FETCH (UID 3 BODY[] {9000}\r\n", NULL };
@@ -1322,6 +1326,9 @@ test_fetch_bad(void)
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])", r2, NULL };
 	char			*s3[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
+	    "S:* 1 FETCH (UID 4 BODY[] \"x\")", NULL };
+	char			*s3b[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3,5 (UID BODY.PEEK[])",
 	    "S:* 1 FETCH (UID 4 BODY[] \"x\")", NULL };
 	char			*s4[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
@@ -1364,6 +1371,13 @@ test_fetch_bad(void)
 	select_inbox(&R);
 	sink_set(&k, &g);
 	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_PROTO);
+	T_CHECK(g.len == 0);
+	run_end(&R);
+	free(g.p);
+	run_start(&R, s3b, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, two, 2, &k), IMAP_E_PROTO);
 	T_CHECK(g.len == 0);
 	run_end(&R);
 	free(g.p);
