@@ -54,6 +54,7 @@ struct imap {
 	int			 selected;
 	/* From the untagged responses of the selected mailbox. */
 	uint32_t		 exists, uidvalidity, uidnext;
+	int			 have_exists;
 	struct imap_reader	 rd;
 	char			*rbuf;
 	struct imap_resp	 resp;		/* the last response read */
@@ -267,7 +268,7 @@ log_resp(struct imap *s)
 	const char	*p = s->rd.buf;
 	size_t		 n = s->rd.len;
 	const char	*cr;
-	char		 esc[256];
+	char		 esc[256], *eq;
 
 	if (log_level() < LOG_VERBOSE)
 		return;
@@ -277,8 +278,12 @@ log_resp(struct imap *s)
 	}
 	if ((cr = memchr(p, '\r', n)) != NULL)
 		n = (size_t)(cr - p);
-	log_verbose("< %s%s", log_escape(p, n, esc, sizeof esc),
-	    cr != NULL ? " ..." : "");
+	log_escape(p, n, esc, sizeof esc);
+	/* A streamed literal stands as "{=N}" (imapparse.h): show "{N}". */
+	if (cr != NULL && s->rd.nstreamed > 0 &&
+	    (eq = strrchr(esc, '{')) != NULL && eq[1] == '=')
+		memmove(eq + 1, eq + 2, strlen(eq + 2) + 1);
+	log_verbose("< %s%s", esc, cr != NULL ? " ..." : "");
 }
 
 /* Read the next response into s->resp. */
@@ -386,20 +391,27 @@ set_caps(struct imap *s, const char *p, size_t n)
 
 /*
  * The untagged responses any command may meet: BYE (the session ends:
- * IMAP_E_TEMP, unless LOGOUT was sent), CAPABILITY, EXISTS, and the
- * UIDVALIDITY, UIDNEXT and CAPABILITY codes of an untagged OK. The
- * rest (FLAGS, RECENT, EXPUNGE, FETCH updates, ...) is ignored.
+ * IMAP_E_TEMP, unless LOGOUT was sent), CAPABILITY, EXISTS, the
+ * UIDVALIDITY, UIDNEXT and CAPABILITY codes of an untagged OK, and
+ * [ALERT] (a warning). The rest (FLAGS, RECENT, EXPUNGE, FETCH
+ * updates, ...) is ignored.
  */
 static int
 imap_untagged(struct imap *s, const char *what)
 {
 	const struct imap_resp	*r = &s->resp;
+	char			 esc[IMAP_TEXT_MAX];
 
 	if (r->status == IMAP_S_BYE) {
 		s->bye = 1;
 		if (s->logout)
 			return 0;
 		return imap_refused(s, what, IMAP_E_TEMP);
+	}
+	if (r->code == IMAP_C_ALERT) {
+		/* RFC 9051 section 7.1: shown to the user. */
+		log_warnx("the IMAP server says: %s", resp_text(r, esc));
+		return 0;
 	}
 	if (r->status == IMAP_S_OK) {
 		if (r->code == IMAP_C_UIDVALIDITY)
@@ -413,9 +425,10 @@ imap_untagged(struct imap *s, const char *what)
 	if (r->status != IMAP_S_NONE)
 		return 0;		/* NO, BAD: warnings */
 	if (r->has_num && r->keywordlen == 6 &&
-	    strncasecmp(r->keyword, "EXISTS", 6) == 0)
+	    strncasecmp(r->keyword, "EXISTS", 6) == 0) {
 		s->exists = r->num;
-	else if (!r->has_num && r->keywordlen == 10 &&
+		s->have_exists = 1;
+	} else if (!r->has_num && r->keywordlen == 10 &&
 	    strncasecmp(r->keyword, "CAPABILITY", 10) == 0)
 		return set_caps(s, r->rest, r->restlen);
 	return 0;
@@ -741,7 +754,7 @@ static int
 auth_exchange(struct imap *s, struct sasl *sa, const char *mech)
 {
 	const struct imap_resp	*r = &s->resp;
-	char			 what[64], cmd[64], esc[IMAP_TEXT_MAX];
+	char			 what[64], cmd[72], esc[IMAP_TEXT_MAX];
 	char			*ir = NULL, *resp, *line;
 	size_t			 n, ml;
 	int			 rc = SASL_CONTINUE, ret = -1, pending, w;
@@ -878,32 +891,6 @@ out:
 }
 
 /*
- * An astring for LOGIN into out (at most outsize): as an atom, quoted,
- * or, for 8-bit text, a literal "{N+}" / "{N}" header with *lit set
- * and the octets left for the caller. -1 for CR, LF or NUL.
- */
-static int
-login_arg(struct imap *s, const char *v, char *out, size_t outsize,
-    size_t *outlen, int *lit)
-{
-	size_t	n = strlen(v);
-	int	plus;
-
-	*lit = 0;
-	if (strpbrk(v, "\r\n") != NULL)
-		return -1;
-	if (imap_astring_kind(v, n) != IMAP_AS_LITERAL)
-		return imap_quote(v, n, out, outsize, outlen);
-	plus = (s->caps.flags & IMAP_CAP_LITERALPLUS) ||
-	    ((s->caps.flags & IMAP_CAP_LITERALMINUS) &&
-	    n <= IMAP_LITMINUS_MAX);
-	*lit = plus ? 2 : 1;
-	*outlen = (size_t)snprintf(out, outsize, "{%zu%s}", n,
-	    plus ? "+" : "");
-	return *outlen < outsize ? 0 : -1;
-}
-
-/*
  * Wait for the "+" of a synchronizing literal of the command in flight.
  * 1 when it came, 0 when the command was answered instead (s->resp is
  * the tagged answer), -1 on failure.
@@ -931,78 +918,79 @@ wait_cont(struct imap *s, const char *what)
 	}
 }
 
-/* The LOGIN command (RFC 9051 section 6.2.3), never in clear text. */
+/*
+ * The LOGIN command (RFC 9051 section 6.2.3), never in clear text. Each
+ * argument goes as an atom or a quoted string, or, with 8-bit bytes,
+ * as a literal: "{N+}" under LITERAL+ (or LITERAL- up to 4096 octets),
+ * else "{N}" and the "+" awaited before its octets. Every buffer that
+ * held the password is wiped; -v shows "****" for it.
+ */
 static int
 imap_login(struct imap *s, const char *user, const char *pass)
 {
-	char	 ua[2100], pa[2100], logl[2200], *line = NULL;
-	size_t	 ul, pl, n, cap;
-	int	 ulit, plit, r = -1, c;
+	const char	*arg[2] = { user, pass };
+	char		 logl[1100], *line;
+	size_t		 n = 0, len[2], cap, q;
+	int		 k, plus, r = -1, sent = 0, c;
 
 	if (s->caps.flags & IMAP_CAP_LOGINDISABLED)
 		return imap_fail(s, IMAP_E_USAGE, "LOGIN: the server does "
 		    "not allow LOGIN (LOGINDISABLED)");
-	if (strlen(user) > 1000 || strlen(pass) > 1000)
-		return imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or "
-		    "password too long");
-	if (login_arg(s, user, ua, sizeof ua, &ul, &ulit) == -1 ||
-	    login_arg(s, pass, pa, sizeof pa, &pl, &plit) == -1) {
-		r = imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or password "
-		    "contains a line break");
-		goto out;
+	for (k = 0; k < 2; k++) {
+		len[k] = strlen(arg[k]);
+		if (len[k] > 1000 || strpbrk(arg[k], "\r\n") != NULL)
+			return imap_fail(s, IMAP_E_USAGE, "LOGIN: user name or "
+			    "password too long or with a line break");
 	}
-	snprintf(logl, sizeof logl, "LOGIN %s ****", ulit ? "{...}" : ua);
-	cap = 6 + ul + 1 + strlen(user) + 2 + pl + strlen(pass) + 3;
+	snprintf(logl, sizeof logl, "LOGIN %s ****",
+	    imap_astring_kind(user, len[0]) == IMAP_AS_ATOM ? user : "...");
+	/* "LOGIN", then per argument " " and at most 2n+2 or n+24. */
+	cap = 6 + 2 * (1 + 2 * 1000 + 26);
 	line = xmalloc(cap);
-	/* "LOGIN user", up to the first synchronizing literal. */
-	n = (size_t)snprintf(line, cap, "LOGIN %s", ua);
-	if (ulit == 2) {
-		memcpy(line + n, "\r\n", 2);
-		memcpy(line + n + 2, user, strlen(user));
-		n += 2 + strlen(user);
-	}
+	memcpy(line, "LOGIN", 5);
+	n = 5;
 	deadline_start(s, 0);
 	s->got_caps = 0;
-	if (ulit == 1) {
-		line[n] = '\0';
-		if (imap_send(s, line, logl) == -1)
-			goto out;
-		if ((c = wait_cont(s, "LOGIN")) != 1) {
-			if (c == 0)
-				imap_refused(s, "LOGIN", IMAP_E_AUTH);
-			goto out;
-		}
-		n = (size_t)snprintf(line, cap, "%s", user);
-	}
-	/* Then " pass" (maybe a literal header) and its octets. */
-	line[n++] = ' ';
-	memcpy(line + n, pa, pl);
-	n += pl;
-	if (plit == 1) {
-		line[n] = '\0';
-		if (ulit == 1) {
-			if (send_secret_line(s, line, n) == -1)
+	for (k = 0; k < 2; k++) {
+		line[n++] = ' ';
+		if (imap_astring_kind(arg[k], len[k]) != IMAP_AS_LITERAL) {
+			if (imap_quote(arg[k], len[k], line + n, cap - n,
+			    &q) == -1) {
+				imap_fail(s, IMAP_E_USAGE, "LOGIN: cannot "
+				    "quote the arguments");
 				goto out;
-		} else if (imap_send(s, line, logl) == -1)
-			goto out;
-		if ((c = wait_cont(s, "LOGIN")) != 1) {
-			if (c == 0)
-				imap_refused(s, "LOGIN", IMAP_E_AUTH);
-			goto out;
+			}
+			n += q;
+			continue;
 		}
-		n = (size_t)snprintf(line, cap, "%s", pass);
-	} else if (plit == 2) {
-		memcpy(line + n, "\r\n", 2);
-		memcpy(line + n + 2, pass, strlen(pass));
-		n += 2 + strlen(pass);
+		plus = (s->caps.flags & IMAP_CAP_LITERALPLUS) ||
+		    ((s->caps.flags & IMAP_CAP_LITERALMINUS) &&
+		    len[k] <= IMAP_LITMINUS_MAX);
+		n += (size_t)snprintf(line + n, cap - n, "{%zu%s}", len[k],
+		    plus ? "+" : "");
+		if (!plus) {
+			/* Up to here now; the octets after the "+". */
+			line[n] = '\0';
+			if ((sent ? send_secret_line(s, line, n) :
+			    imap_send(s, line, logl)) == -1)
+				goto out;
+			sent = 1;
+			if ((c = wait_cont(s, "LOGIN")) != 1) {
+				if (c == 0)
+					imap_refused(s, "LOGIN", IMAP_E_AUTH);
+				goto out;
+			}
+			n = 0;
+		} else {
+			memcpy(line + n, "\r\n", 2);
+			n += 2;
+		}
+		memcpy(line + n, arg[k], len[k]);
+		n += len[k];
 	}
 	line[n] = '\0';
-	if (ulit == 1 || plit == 1) {
-		if (send_secret_line(s, line, n) == -1)
-			goto out;
-	} else if (imap_send(s, line, logl) == -1)
-		goto out;
-	if (imap_wait(s, "LOGIN", NULL, NULL) == -1)
+	if ((sent ? send_secret_line(s, line, n) : imap_send(s, line,
+	    logl)) == -1 || imap_wait(s, "LOGIN", NULL, NULL) == -1)
 		goto out;
 	if (s->resp.status != IMAP_S_OK) {
 		imap_refused(s, "LOGIN", IMAP_E_AUTH);
@@ -1011,11 +999,8 @@ imap_login(struct imap *s, const char *user, const char *pass)
 	r = after_login(s);
 	wipe_reader(s);
 out:
-	explicit_bzero(pa, sizeof pa);
-	if (line != NULL) {
-		explicit_bzero(line, cap);
-		free(line);
-	}
+	explicit_bzero(line, cap);
+	free(line);
 	return r;
 }
 
@@ -1192,6 +1177,7 @@ select_once(struct imap *s, int read_only, struct imap_mailbox *mb)
 	char	cmd[sizeof s->mbox + 16];
 
 	s->exists = s->uidvalidity = s->uidnext = 0;
+	s->have_exists = 0;
 	s->selected = 0;
 	snprintf(cmd, sizeof cmd, "%s %s", read_only ? "EXAMINE" : "SELECT",
 	    s->mbox);
@@ -1323,7 +1309,11 @@ sizes_do(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
 	if (!s->selected)
 		return imap_fail(s, IMAP_E_USAGE, "UID FETCH: no mailbox "
 		    "selected");
-	if (s->exists == 0)
+	/*
+	 * Empty: nothing to ask (some servers answer "1:*" there with
+	 * BAD). EXISTS is required in SELECT's answer; without it, ask.
+	 */
+	if (s->exists == 0 && s->have_exists)
 		return 0;
 	sc.cb = cb;
 	sc.arg = arg;
@@ -1353,6 +1343,10 @@ fetch_resp(struct imap *s, void *arg)
 
 	if ((x = get_fetch(s, &f)) != 1)
 		return x;
+	/* The literal streamed must be this BODY[], and only it. */
+	if (s->resp_body != (f.has_body && f.body_streamed))
+		return imap_fail(s, IMAP_E_PROTO, "UID FETCH: a literal "
+		    "streamed that is not the body");
 	if (!f.has_body || (f.body == NULL && !f.body_streamed))
 		return 1;		/* a flag update, or NIL */
 	if (!f.has_uid)
@@ -1752,6 +1746,14 @@ batch_read(struct imap *s, struct batch *b, int *idx)
 	return 1;
 }
 
+/* Is m larger than the server says it takes (APPENDLIMIT, RFC 7889)? */
+static int
+over_limit(const struct imap *s, const struct imap_msg *m)
+{
+	return (s->caps.flags & IMAP_CAP_APPENDLIMIT) &&
+	    m->size > s->caps.appendlimit;
+}
+
 /* One APPEND command per message, pipelined where literals allow. */
 static int
 append_each(struct imap *s, struct batch *b)
@@ -1765,6 +1767,16 @@ append_each(struct imap *s, struct batch *b)
 		if (b->temp)
 			break;		/* come back later: send no more */
 		next_tag(s);
+		if (over_limit(s, &b->m[k])) {
+			/* RFC 7889: not sent; its tag number goes unused. */
+			b->answered[k] = 1;
+			b->nanswered++;
+			snprintf(b->r[k].text, sizeof b->r[k].text, "larger "
+			    "than the server's APPENDLIMIT (%u octets); not "
+			    "sent", s->caps.appendlimit);
+			log_verbose("message %zu: %s", k, b->r[k].text);
+			continue;
+		}
 		snprintf(pre, sizeof pre, "%s APPEND %s", s->tag, s->mbox);
 		if (msg_head(s, pre, &b->m[k], k, &sync) == -1)
 			return -1;
@@ -1802,12 +1814,14 @@ static void
 multi_uids(struct imap *s, struct batch *b)
 {
 	const struct imap_resp	*a = &s->resp;
-	const char		*p = a->set, *end = a->set + a->setlen;
+	const char		*p, *end;
 	uint32_t		 lo, hi, v;
 	size_t			 k = 0;
 
 	if (a->code != IMAP_C_APPENDUID || a->set == NULL)
 		return;
+	p = a->set;
+	end = a->set + a->setlen;
 	/* Count first: a set that does not name n UIDs is not used. */
 	while (imap_seqset_next(&p, end, &lo, &hi) == 1) {
 		if ((uint64_t)hi - lo + 1 > b->n - k)
@@ -1902,6 +1916,9 @@ append_do(struct imap *s, const struct imap_msg *m, size_t n,
 	b.n = n;
 	b.r = r;
 	multi = n > 1 && (s->caps.flags & IMAP_CAP_MULTIAPPEND);
+	for (k = 0; k < n && multi; k++)
+		if (over_limit(s, &m[k]))
+			multi = 0;	/* the others go one by one */
 	s->wlen = 0;
 	deadline_start(s, total);
 	ret = multi ? append_multi(s, &b) : append_each(s, &b);
