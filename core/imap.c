@@ -630,7 +630,7 @@ imap_start(struct imap *s)
 		 * downgrade a man in the middle would make.
 		 */
 		if (!conn_is_tls(s->c) && !s->o.insecure_plaintext)
-			return imap_fail(s, IMAP_E_USAGE, "greeting: PREAUTH "
+			return imap_fail(s, IMAP_E_TLS, "greeting: PREAUTH "
 			    "in clear text makes STARTTLS impossible; "
 			    "refusing to continue without TLS");
 		s->preauth = 1;
@@ -642,7 +642,7 @@ imap_start(struct imap *s)
 			if (imap_starttls(s) == -1)
 				return -1;
 		} else if (!s->o.insecure_plaintext)
-			return imap_fail(s, IMAP_E_USAGE, "server does not "
+			return imap_fail(s, IMAP_E_TLS, "server does not "
 			    "offer STARTTLS; refusing to continue without "
 			    "TLS (use imaps:// or --insecure-plaintext)");
 		else

@@ -97,8 +97,8 @@ enum imap_errclass {
 				 * a message body gave another size than it
 				 * announced */
 	IMAP_E_INTR,		/* interrupted by a signal */
-	IMAP_E_USAGE,		/* what policy forbids (LOGIN in clear, no
-				 * STARTTLS on imap://), a mechanism the
+	IMAP_E_USAGE,		/* what policy forbids (LOGIN in clear), a
+				 * mechanism the
 				 * server does not offer; nothing was sent */
 	IMAP_E_REFUSED		/* a tagged NO to SELECT, CREATE, SEARCH,
 				 * FETCH or one APPEND, without one of the
@@ -191,13 +191,14 @@ struct imap		*imap_new(const struct imap_opts *);
 /*
  * Connect, TLS, greeting and CAPABILITY. A PREAUTH greeting is accepted
  * only over TLS (it skips imap_auth(): imap_auth() then returns 0), and
- * is IMAP_E_USAGE in clear text: the STARTTLS it makes impossible is
+ * is IMAP_E_TLS in clear text: the STARTTLS it makes impossible is
  * required (with opts.insecure_plaintext it is accepted in clear too).
  * STARTTLS is used whenever offered on imap://, insecure_plaintext or
  * not; a NO to it, or bytes after its OK (injection), is IMAP_E_TLS. A
  * BYE greeting is IMAP_E_TEMP. -1 with the connection classes,
- * IMAP_E_TLS, IMAP_E_USAGE (imap:// and no STARTTLS offered without
- * insecure_plaintext), IMAP_E_PROTO. Any failure loses the session.
+ * IMAP_E_TLS (also: imap:// and no STARTTLS offered, or a PREAUTH
+ * greeting in clear text, without insecure_plaintext: as POP3's missing
+ * STLS), IMAP_E_PROTO. Any failure loses the session.
  */
 int			 imap_connect(struct imap *);
 /*

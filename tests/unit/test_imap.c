@@ -565,7 +565,7 @@ test_greeting(void)
 	/* imap:// without STARTTLS and without insecure_plaintext. */
 	o.insecure_plaintext = 0;
 	run_start(&R, s3, &o);
-	FAILS(&R, run_connect(&R), IMAP_E_USAGE);
+	FAILS(&R, run_connect(&R), IMAP_E_TLS);
 	run_end(&R);
 	o.insecure_plaintext = 1;
 
@@ -625,7 +625,7 @@ test_preauth(void)
 	opts_default(&o);
 	o.insecure_plaintext = 0;
 	run_start(&R, s1, &o);
-	FAILS(&R, run_connect(&R), IMAP_E_USAGE);
+	FAILS(&R, run_connect(&R), IMAP_E_TLS);
 	T_CHECK(strstr(imap_error(R.s), "PREAUTH") != NULL);
 	run_end(&R);
 
