@@ -77,8 +77,10 @@ UNIT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Beside each unit test: t.c, the helpers of t.h (every test); beside
 # test_formats only: fmtrun.c (it replaces C library functions) and
-# fmt_testdir.c, a format of the test tree.
-UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmtrun.c tests/unit/fmt_testdir.c
+# fmt_testdir.c, a format of the test tree; beside test_pop3auth and
+# test_imap: scramsrv.c, the server side of SCRAM-SHA-256.
+UNIT_HELP_SRC = tests/unit/t.c tests/unit/fmtrun.c tests/unit/fmt_testdir.c \
+	  tests/unit/scramsrv.c
 UNIT_HELP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_HELP_SRC))
 
 # Fuzz harnesses (tests/fuzz/, docs/fuzzing.md). Linked with replay.c
@@ -162,6 +164,8 @@ $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o \
 
 $(BUILD)/tests/test_formats: $(BUILD)/tests/unit/fmtrun.o \
     $(BUILD)/tests/unit/fmt_testdir.o
+$(BUILD)/tests/test_pop3auth $(BUILD)/tests/test_imap: \
+    $(BUILD)/tests/unit/scramsrv.o
 
 unit: $(UNIT_BIN)
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "export_to.h"
 #include "format.h"
 #include "hash.h"
 #include "idx.h"
@@ -341,6 +342,19 @@ export_main(int argc, char **argv)
 	}
 	log_init(o.quiet ? LOG_QUIET : LOG_NORMAL);
 	code = EXIT_USAGE;
+	if (OPT_ISSET(&o, OPT_TO)) {
+		if (argc - first != 0) {
+			log_warnx("export --to takes no DEST folder");
+			goto out;
+		}
+		if (realpath(o.vault, origin) == NULL) {
+			log_warnx("no vault at %s", o.vault);
+			goto out;
+		}
+		log_init(o.quiet ? LOG_QUIET : LOG_NORMAL + o.verbose);
+		code = export_to(&o, origin);
+		goto out;
+	}
 	if (argc - first != 1) {
 		log_warnx("export needs one DEST folder; see popvault export "
 		    "--help");

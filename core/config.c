@@ -36,6 +36,7 @@
 #include "config.h"
 #include "log.h"
 #include "secret.h"
+#include "url.h"
 #include "util.h"
 
 #define WS	" \t"
@@ -53,9 +54,10 @@ struct parser {
 	enum state		 state;
 	struct config_account	*cur;
 	int			 in_defaults;	/* cur is [defaults] */
+	int			 in_dest;	/* cur is a [destination] */
 	unsigned		 defaults_line;	/* first [defaults] */
 	struct config_account	 scratch;	/* a refused section */
-	size_t			 acap;
+	size_t			 acap, dcap;
 	int			 full;		/* too many errors */
 };
 
@@ -151,47 +153,55 @@ use_scratch(struct parser *p, int defaults)
 	account_clear(&p->scratch);
 	p->cur = &p->scratch;
 	p->in_defaults = defaults;
+	p->in_dest = 0;
 	p->state = S_SECTION;
 }
 
+/* An [account NAME] (dest 0) or a [destination NAME] (dest 1). */
 static void
-new_account(struct parser *p, const char *name, size_t len, unsigned line)
+new_section(struct parser *p, const char *name, size_t len, unsigned line,
+    int dest)
 {
 	struct config		*cfg = p->cfg;
-	struct config_account	*a;
+	struct config_account	*a, **v = dest ? &cfg->dest : &cfg->acct;
+	size_t			*n = dest ? &cfg->ndest : &cfg->nacct;
+	size_t			*cap = dest ? &p->dcap : &p->acap;
+	const char		*what = dest ? "destination" : "account";
 	char			 e[80];
 	size_t			 i;
 
 	if (!valid_name(name, len)) {
-		err_add(p, line, "bad account name \"%s\": use 1 to %d of "
-		    "A-Z a-z 0-9 . _ @ + -", esc(name, len, e, sizeof e),
+		err_add(p, line, "bad %s name \"%s\": use 1 to %d of "
+		    "A-Z a-z 0-9 . _ @ + -", what, esc(name, len, e, sizeof e),
 		    CONFIG_NAME_MAX);
 		use_scratch(p, 0);
 		return;
 	}
-	for (i = 0; i < cfg->nacct; i++)
-		if (strlen(cfg->acct[i].name) == len &&
-		    memcmp(cfg->acct[i].name, name, len) == 0) {
-			err_add(p, line, "duplicate account \"%.*s\" (first "
-			    "at line %u)", (int)len, name, cfg->acct[i].line);
+	for (i = 0; i < *n; i++)
+		if (strlen((*v)[i].name) == len &&
+		    memcmp((*v)[i].name, name, len) == 0) {
+			err_add(p, line, "duplicate %s \"%.*s\" (first "
+			    "at line %u)", what, (int)len, name, (*v)[i].line);
 			use_scratch(p, 0);
 			return;
 		}
-	if (cfg->nacct == CONFIG_ACCOUNTS_MAX) {
-		err_add(p, line, "more than %d accounts", CONFIG_ACCOUNTS_MAX);
+	if (*n == CONFIG_ACCOUNTS_MAX) {
+		err_add(p, line, "more than %d %ss", CONFIG_ACCOUNTS_MAX,
+		    what);
 		use_scratch(p, 0);
 		return;
 	}
-	if (cfg->nacct == p->acap) {
-		p->acap = p->acap ? p->acap * 2 : 8;
-		cfg->acct = xreallocarray(cfg->acct, p->acap, sizeof *a);
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = xreallocarray(*v, *cap, sizeof *a);
 	}
-	a = &cfg->acct[cfg->nacct++];
+	a = &(*v)[(*n)++];
 	memset(a, 0, sizeof *a);
 	memcpy(a->name, name, len);
 	a->line = line;
 	p->cur = a;
 	p->in_defaults = 0;
+	p->in_dest = dest;
 	p->state = S_SECTION;
 }
 
@@ -199,9 +209,10 @@ new_account(struct parser *p, const char *name, size_t len, unsigned line)
 static void
 parse_section(struct parser *p, const char *s, unsigned line)
 {
-	const char	*close, *in, *name;
-	size_t		 len, nlen;
+	const char	*close, *in, *name, *word;
+	size_t		 len, nlen, wlen;
 	char		 e[80];
+	int		 dest;
 
 	p->state = S_SKIP;
 	if ((close = strchr(s, ']')) == NULL) {
@@ -231,24 +242,29 @@ parse_section(struct parser *p, const char *s, unsigned line)
 		p->state = S_SECTION;
 		return;
 	}
-	if (len >= 7 && memcmp(in, "account", 7) == 0 &&
-	    (len == 7 || in[7] == ' ' || in[7] == '\t')) {
+	for (dest = 0; dest < 2; dest++) {
+		word = dest ? "destination" : "account";
+		wlen = strlen(word);
+		if (len < wlen || memcmp(in, word, wlen) != 0 ||
+		    (len > wlen && in[wlen] != ' ' && in[wlen] != '\t'))
+			continue;
 		/* Within the trimmed len only: "[account ]" has no name. */
-		for (name = in + 7; name < in + len &&
+		for (name = in + wlen; name < in + len &&
 		    (*name == ' ' || *name == '\t'); name++)
 			;
 		nlen = len - (size_t)(name - in);
 		if (nlen == 0) {
-			err_add(p, line, "[account] needs a name: "
-			    "[account NAME]");
+			err_add(p, line, "[%s] needs a name: [%s NAME]", word,
+			    word);
 			use_scratch(p, 0);
 			return;
 		}
-		new_account(p, name, nlen, line);
+		new_section(p, name, nlen, line, dest);
 		return;
 	}
-	err_add(p, line, "unknown section [%s] (expected [defaults] or "
-	    "[account NAME])", esc(in, len, e, sizeof e));
+	err_add(p, line, "unknown section [%s] (expected [defaults], "
+	    "[account NAME] or [destination NAME])",
+	    esc(in, len, e, sizeof e));
 }
 
 /*
@@ -293,6 +309,28 @@ parse_value(const char *s, char *out, size_t outsz)
 		if (((unsigned char)*t < ' ' && *t != '\t') || *t == 0x7f)
 			return "control character in value";
 	return NULL;
+}
+
+/* The keys a [destination NAME] takes besides its own (OPT_F_DEST). */
+static int
+dest_key(int k)
+{
+	switch (k) {
+	case OPT_PASSWORD_COMMAND:
+	case OPT_PASSWORD_COMMAND_TIMEOUT:
+	case OPT_NETRC:
+	case OPT_PASSWORD:
+	case OPT_PASSWORD_ENV:
+	case OPT_OAUTH_COMMAND:
+	case OPT_AUTH:
+	case OPT_TLS_CA:
+	case OPT_TLS_FINGERPRINT:
+	case OPT_INSECURE_PLAINTEXT:
+	case OPT_TIMEOUT:
+		return 1;
+	default:
+		return (opt_flags(k) & OPT_F_DEST) != 0;
+	}
 }
 
 static void
@@ -354,6 +392,17 @@ parse_setting(struct parser *p, const char *s, unsigned line)
 	a = p->cur;
 	if ((opt_flags(k) & OPT_F_DEFAULTS_ONLY) && !p->in_defaults) {
 		err_add(p, line, "%s is only valid in [defaults]", opt_key(k));
+		return;
+	}
+	if ((opt_flags(k) & OPT_F_DEST) && !p->in_dest) {
+		err_add(p, line, "%s is only valid in [destination NAME]",
+		    opt_key(k));
+		return;
+	}
+	if (p->in_dest && !dest_key(k)) {
+		err_add(p, line, "%s is not valid in [destination NAME] (the "
+		    "server, user and folder go in to = imaps://USER@HOST/"
+		    "FOLDER)", opt_key(k));
 		return;
 	}
 	if (a->keyline[k] != 0) {
@@ -502,6 +551,27 @@ finish_account(struct parser *p, struct config_account *a)
 	}
 }
 
+/*
+ * A destination stands alone: nothing of [defaults] (those are the POP3
+ * accounts' server and password). It needs its URL.
+ */
+static void
+finish_dest(struct parser *p, struct config_account *a)
+{
+	struct url	u;
+	char		what[CONFIG_NAME_MAX + 24], folder[1024], err[200];
+
+	snprintf(what, sizeof what, "destination \"%s\"", a->name);
+	if (!OPT_ISSET(&a->v, OPT_TO)) {
+		if (a->keyline[OPT_TO] == 0)
+			err_add(p, a->line, "%s has no to = imaps://USER@HOST/"
+			    "FOLDER", what);
+	} else if (url_parse_imap(a->v.to, &u, folder, sizeof folder, err,
+	    sizeof err) == -1)
+		err_add(p, a->keyline[OPT_TO], "to: %s", err);
+	check_sources(p, a, what);
+}
+
 /* Stable, by line: the order the user reads the file in. */
 static void
 sort_errors(struct config_errors *e)
@@ -574,6 +644,8 @@ parse(const char *name, const char *buf, size_t len, struct config *cfg,
 		check_sources(&p, &cfg->defaults, "[defaults]");
 		for (i = 0; i < cfg->nacct; i++)
 			finish_account(&p, &cfg->acct[i]);
+		for (i = 0; i < cfg->ndest; i++)
+			finish_dest(&p, &cfg->dest[i]);
 	}
 	if (errs->n == 0)
 		return 0;
@@ -657,6 +729,9 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nacct; i++)
 		account_clear(&cfg->acct[i]);
 	free(cfg->acct);
+	for (i = 0; i < cfg->ndest; i++)
+		account_clear(&cfg->dest[i]);
+	free(cfg->dest);
 	account_clear(&cfg->defaults);
 	free(cfg->path);
 	memset(cfg, 0, sizeof *cfg);
@@ -681,6 +756,17 @@ config_find(const struct config *cfg, const char *name)
 	for (i = 0; i < cfg->nacct; i++)
 		if (strcmp(cfg->acct[i].name, name) == 0)
 			return &cfg->acct[i];
+	return NULL;
+}
+
+const struct config_account *
+config_find_dest(const struct config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->ndest; i++)
+		if (strcmp(cfg->dest[i].name, name) == 0)
+			return &cfg->dest[i];
 	return NULL;
 }
 

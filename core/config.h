@@ -61,6 +61,12 @@ struct config {
 	struct config_account	 defaults;	/* as written */
 	struct config_account	*acct;	/* in file order */
 	size_t			 nacct;
+	/*
+	 * [destination NAME] sections (export --to NAME): their own keys
+	 * only, nothing merged from [defaults]; to is a valid IMAP URL.
+	 */
+	struct config_account	*dest;
+	size_t			 ndest;
 	int			 has_password;	/* a password = line */
 	int			 has_command;	/* a command line, and */
 	enum opt_id		 command_key;	/* the first one's key */
@@ -107,6 +113,10 @@ void	config_errors_free(struct config_errors *errs);
 /* The account called name, or NULL. */
 const struct config_account *
 	config_find(const struct config *cfg, const char *name);
+
+/* The destination called name, or NULL. */
+const struct config_account *
+	config_find_dest(const struct config *cfg, const char *name);
 
 /*
  * The default config file: $XDG_CONFIG_HOME/popvault/config when that

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "idx.h"
+#include "idx_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -332,17 +333,55 @@ static const char *const idx_migrations[] = {
 	"  file TEXT NOT NULL,"
 	"  first_seen INTEGER NOT NULL,"
 	"  PRIMARY KEY (account_id, uidl)) WITHOUT ROWID;",
+	/*
+	 * 6 -> 7 (issue 17): uploads to IMAP mailboxes (export --to,
+	 * core/upload.c). destinations: one mailbox (the URL names user,
+	 * server and folder) and the UIDVALIDITY it had at the last run.
+	 * deliveries: each stored message (by whole-message SHA-256) proven
+	 * there (inexact: as far as IMAP's CRLF lines can carry it), or
+	 * found there with other bytes, at which UID.
+	 */
+	"CREATE TABLE destinations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  url TEXT NOT NULL UNIQUE,"
+	"  uidvalidity INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE deliveries ("
+	"  dest_id INTEGER NOT NULL REFERENCES destinations(id),"
+	"  sha256 BLOB NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('proven', 'inexact', "
+	"    'mismatch')),"
+	"  how TEXT NOT NULL CHECK (how IN ('appended', 'found')),"
+	"  size INTEGER NOT NULL,"
+	"  delivered_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (dest_id, sha256)) WITHOUT ROWID;"
+	"CREATE INDEX deliveries_time ON deliveries(dest_id, delivered_at);",
 };
 
 struct idx {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_NSTMT];
+	sqlite3_stmt	*dst[IDX_DST_NSTMT];	/* idx_dest.c's */
 	char		 err[512];
 };
 
 static int	 damaged_code(int);
 
-static int
+sqlite3 *
+idx_db(struct idx *x)
+{
+	return x->db;
+}
+
+sqlite3_stmt **
+idx_dst_stmts(struct idx *x)
+{
+	return x->dst;
+}
+
+int
 idx_fail(struct idx *x, const char *what)
 {
 	snprintf(x->err, sizeof x->err, "index: %s: %s%s", what,
@@ -686,6 +725,8 @@ idx_close(struct idx *x)
 		return;
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(x->st[i]);
+	for (i = 0; i < IDX_DST_NSTMT; i++)
+		sqlite3_finalize(x->dst[i]);
 	sqlite3_close(x->db);
 	free(x);
 }

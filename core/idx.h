@@ -38,7 +38,7 @@
 
 #include "hash.h"
 
-#define IDX_SCHEMA_VERSION	6
+#define IDX_SCHEMA_VERSION	7
 
 struct idx;
 
@@ -440,6 +440,64 @@ int		 idx_foreign_drop(struct idx *, int64_t account_id,
 int		 idx_foreign_uidls(struct idx *, int64_t account_id,
 		    int (*cb)(void *, const char *uidl, size_t len,
 		    int64_t first_seen), void *arg);
+
+/*
+ * Uploads to IMAP mailboxes (export --to, core/upload.c): schema 7.
+ *
+ * A destination is one mailbox, named by its URL
+ * ("imaps://user@host:port/folder", as upload_canon_url() writes it),
+ * with the UIDVALIDITY it had at the last run (0: never selected). A
+ * delivery is one stored message (by whole-message SHA-256) at one
+ * UID of it: proven (read back, and with CRLF turned into LF equal to
+ * the stored bytes: their hash is the index's), inexact (equal to the
+ * stored bytes with their own CRLFs turned into LF too: a message stored
+ * with CR LF inside, which IMAP's CRLF lines cannot carry apart from
+ * its LF line ends), or mismatch (the server holds other bytes: never
+ * sent again, reported).
+ * how: appended by popvault, or found there (sent by an earlier run
+ * that did not record it, or by another tool).
+ */
+#define IDX_DLV_PROVEN		0
+#define IDX_DLV_MISMATCH	1
+#define IDX_DLV_INEXACT		2
+
+struct idx_delivery {
+	unsigned char	sha256[HASH_LEN];
+	uint32_t	uidvalidity;
+	uint32_t	uid;		/* 0: not known (no UIDPLUS, and not
+					 * found by search) */
+	int		state;		/* IDX_DLV_* */
+	int		found;		/* 0 appended, 1 found */
+	uint64_t	size;		/* octets on the wire */
+	int64_t		when;
+};
+
+/*
+ * The destination named url: 0 with *id and *uidvalidity (0 if never
+ * selected); 1 when there is none and create is 0; created otherwise.
+ */
+int		 idx_dest(struct idx *, const char *url, int create,
+		    int64_t *id, uint32_t *uidvalidity);
+int		 idx_dest_set_uidvalidity(struct idx *, int64_t dest,
+		    uint32_t uidvalidity);
+/* Every delivery to dest, in no order; cb returning -1 stops with -1. */
+int		 idx_deliveries(struct idx *, int64_t dest,
+		    int (*cb)(void *, const struct idx_delivery *),
+		    void *arg);
+/* Record d (replacing the message's earlier delivery to dest). */
+int		 idx_delivery_put(struct idx *, int64_t dest,
+		    const struct idx_delivery *d);
+/* Octets popvault appended to dest since the time since. */
+int		 idx_dest_appended(struct idx *, int64_t dest, int64_t since,
+		    uint64_t *bytes);
+/*
+ * What an upload needs of stored message msg: the Date header as
+ * seconds (*date INT64_MIN when it did not parse), when popvault first
+ * saw it, its Message-ID (mid, NUL-terminated, "" if none or longer
+ * than midlen - 1). 0, 1 if there is no such row, -1.
+ */
+int		 idx_msg_meta(struct idx *, int64_t msg, int64_t *date,
+		    int64_t *first_seen, char *mid, size_t midlen);
 
 /* Counts for reports and tests. */
 int64_t		 idx_count_messages(struct idx *, int64_t account_id);

@@ -105,7 +105,7 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 	int		 lit;
 
 	*consumed = 0;
-	if (r->err != IMAP_E_NONE)
+	if (r->err != IMAP_RD_NONE)
 		return -1;
 	if (r->done) {
 		r->done = 0;
@@ -123,28 +123,28 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 				break;
 			}
 			if (c == '\n')
-				return rd_fail(r, IMAP_E_PROTO,
+				return rd_fail(r, IMAP_RD_PROTO,
 				    "bare LF in a response line", i, consumed);
 			if (c == '\0')
-				return rd_fail(r, IMAP_E_PROTO,
+				return rd_fail(r, IMAP_RD_PROTO,
 				    "NUL in a response line", i, consumed);
 			if (r->len - r->linestart + 3 > IMAP_LINE_MAX)
-				return rd_fail(r, IMAP_E_PROTO,
+				return rd_fail(r, IMAP_RD_PROTO,
 				    "response line too long", i, consumed);
 			/* Room for this byte, a "=" and a CRLF. */
 			if (r->len + 4 > r->bufsize)
-				return rd_fail(r, IMAP_E_LIMIT,
+				return rd_fail(r, IMAP_RD_LIMIT,
 				    "response too long", i, consumed);
 			r->buf[r->len++] = (char)c;
 			i++;
 			break;
 		case ST_CR:
 			if (in[i] != '\n')
-				return rd_fail(r, IMAP_E_PROTO,
+				return rd_fail(r, IMAP_RD_PROTO,
 				    "bare CR in a response line", i, consumed);
 			i++;
 			if ((lit = line_literal(r, &n)) == -1)
-				return rd_fail(r, IMAP_E_PROTO,
+				return rd_fail(r, IMAP_RD_PROTO,
 				    "literal length out of range", i,
 				    consumed);
 			if (lit == 0) {
@@ -155,7 +155,7 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 			}
 			if (n <= r->litmax) {
 				if (n > r->bufsize - r->len - 2)
-					return rd_fail(r, IMAP_E_LIMIT,
+					return rd_fail(r, IMAP_RD_LIMIT,
 					    "response too long", i, consumed);
 				r->buf[r->len++] = '\r';
 				r->buf[r->len++] = '\n';
@@ -163,11 +163,11 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 				r->st = ST_LIT;
 			} else {
 				if (r->cb == NULL)
-					return rd_fail(r, IMAP_E_LIMIT,
+					return rd_fail(r, IMAP_RD_LIMIT,
 					    "literal too long", i, consumed);
 				if (r->cb(r->cbarg, IMAP_LIT_BEGIN, r->buf,
 				    r->len, n) == -1)
-					return rd_fail(r, IMAP_E_CALLBACK,
+					return rd_fail(r, IMAP_RD_CALLBACK,
 					    "literal refused", i, consumed);
 				/* "{N}" becomes "{=N}". */
 				j = r->len - 1;
@@ -202,7 +202,7 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 			if (k > r->litleft)
 				k = (size_t)r->litleft;
 			if (r->cb(r->cbarg, IMAP_LIT_DATA, in + i, k, 0) == -1)
-				return rd_fail(r, IMAP_E_CALLBACK,
+				return rd_fail(r, IMAP_RD_CALLBACK,
 				    "literal refused", i, consumed);
 			i += k;
 			r->litleft -= k;
@@ -214,7 +214,7 @@ imap_reader_feed(struct imap_reader *r, const char *in, size_t len,
 litdone:
 		if (r->st == ST_STREAM && r->cb(r->cbarg, IMAP_LIT_END, NULL,
 		    0, 0) == -1)
-			return rd_fail(r, IMAP_E_CALLBACK, "literal refused",
+			return rd_fail(r, IMAP_RD_CALLBACK, "literal refused",
 			    i, consumed);
 		r->st = ST_LINE;
 		r->linestart = r->len;
@@ -665,6 +665,8 @@ imap_parse_caps(const char *p, size_t n, struct imap_caps *caps)
 			caps->flags |= IMAP_CAP_ESEARCH;
 		else if (ci_eq(s, l, "UTF8=ACCEPT"))
 			caps->flags |= IMAP_CAP_UTF8_ACCEPT;
+		else if (ci_eq(s, l, "SASL-IR"))
+			caps->flags |= IMAP_CAP_SASL_IR;
 		else if (l > 12 && ci_eq(s, 12, "APPENDLIMIT=")) {
 			a.p = s + 12;
 			a.e = s + l;

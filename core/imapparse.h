@@ -25,11 +25,11 @@
 
 /* Error classes of the reader (struct imap_reader err). */
 enum imap_err {
-	IMAP_E_NONE = 0,
-	IMAP_E_PROTO,		/* the server broke the protocol: bare CR or
+	IMAP_RD_NONE = 0,
+	IMAP_RD_PROTO,		/* the server broke the protocol: bare CR or
 				 * LF, NUL in a line, a bad literal length */
-	IMAP_E_LIMIT,		/* a cap: line, literal, response buffer */
-	IMAP_E_CALLBACK		/* the literal callback returned -1 */
+	IMAP_RD_LIMIT,		/* a cap: line, literal, response buffer */
+	IMAP_RD_CALLBACK	/* the literal callback returned -1 */
 };
 
 /* Events of the literal callback. */
@@ -50,15 +50,15 @@ typedef int (*imap_lit_fn)(void *arg, enum imap_lit_ev ev, const char *p,
  * followed by N octets (RFC 9051 section 4.3). The reader collects it in
  * buf: the bytes as sent, the final CRLF left out. A literal of at most
  * litmax octets is kept there. A longer one goes to the callback (if
- * there is one; otherwise it is an IMAP_E_LIMIT error) and stands in buf
+ * there is one; otherwise it is an IMAP_RD_LIMIT error) and stands in buf
  * as "{=N}" CRLF with no octets after it: a form no server can send, as
  * the parsers below know (a server's "{=N}" at the end of a line is not
  * a literal, and nstreamed counts the real ones).
  *
  * Lines end only in CRLF: a bare CR or LF, or NUL, in a line is
- * IMAP_E_PROTO; a line longer than IMAP_LINE_MAX (CRLF counted) is
- * IMAP_E_PROTO too (the server broke the protocol's line discipline);
- * a response that does not fit buf is IMAP_E_LIMIT. Literal octets may
+ * IMAP_RD_PROTO; a line longer than IMAP_LINE_MAX (CRLF counted) is
+ * IMAP_RD_PROTO too (the server broke the protocol's line discipline);
+ * a response that does not fit buf is IMAP_RD_LIMIT. Literal octets may
  * be anything, NUL included. Errors are sticky.
  */
 struct imap_reader {
@@ -172,6 +172,7 @@ int	imap_parse_resp(const char *p, size_t n, struct imap_resp *r);
 #define IMAP_CAP_ESEARCH	0x0100
 #define IMAP_CAP_UTF8_ACCEPT	0x0200
 #define IMAP_CAP_APPENDLIMIT	0x0400
+#define IMAP_CAP_SASL_IR		0x0800	/* RFC 4959 (part of IMAP4rev2) */
 
 #define IMAP_AUTH_PLAIN		0x0001
 #define IMAP_AUTH_LOGIN		0x0002

@@ -86,6 +86,13 @@ static const struct opt_word dedup_words[] = {
 	{ NULL, 0 }
 };
 
+static const struct opt_word provider_words[] = {
+	{ "none", 0 },
+	{ "gmail", 1 },
+	{ "m365", 2 },
+	{ NULL, 0 }
+};
+
 /* The words of auth before the SASL mechanisms (sasl.c names those). */
 static const struct opt_word auth_words[] = {
 	{ "auto", OPT_AUTH_AUTO },
@@ -96,7 +103,7 @@ static const struct opt_word auth_words[] = {
 
 const struct opt_def opt_defs[OPT_COUNT] = {
 	[OPT_CONFIG] = { NULL, "config", 0, "FILE", OPT_T_PATH, F(config),
-	    NULL, 0, 0, NULL, "a file name", NULL, ACCT | OPT_CMD_IMPORT, 0,
+	    NULL, 0, 0, NULL, "a file name", NULL, ACCT | OPT_CMD_IMPORT | OPT_CMD_EXPORT, 0,
 	    0, "accounts (default: $XDG_CONFIG_HOME/popvault/config)" },
 	[OPT_JOBS] = { "jobs", "jobs", 'j', "N", OPT_T_UINT, F(jobs),
 	    NULL, 1, 64, NULL, NULL, "1", ACCT, 0, OPT_F_DEFAULTS_ONLY,
@@ -122,7 +129,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    "messages per commit (default 200; tar: 10000, one volume per "
 	    "commit)" },
 	[OPT_DRY_RUN] = { NULL, "dry-run", 0, NULL, OPT_T_FLAG, F(dry_run),
-	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_FETCH, 0, 0,
+	    NULL, 0, 0, NULL, NULL, NULL, OPT_CMD_FETCH | OPT_CMD_EXPORT, 0, 0,
 	    "connect and list; say what would be archived and deleted; "
 	    "change nothing" },
 	[OPT_PLAN] = { NULL, "plan", 0, NULL, OPT_T_FLAG, F(dry_run),
@@ -155,6 +162,38 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    F(accounts), NULL, 0, 0, NULL, "an account name", NULL,
 	    OPT_CMD_EXPORT, 0, 0,
 	    "only this account (again for more; default: every one)" },
+	[OPT_TO] = { "to", "to", 0, "URL|NAME", OPT_T_STR, F(to), NULL, 0, 0,
+	    NULL, "imaps://USER@HOST[:PORT]/FOLDER, imap://..., or the name "
+	    "of a [destination] section", NULL, OPT_CMD_EXPORT, 0,
+	    OPT_F_DEST, "upload into this IMAP mailbox instead of a folder "
+	    "(imaps://USER@HOST[:PORT]/FOLDER, or a [destination NAME] of the "
+	    "config file)" },
+	[OPT_IMAP_FLAGS] = { "imap_flags", "imap-flags", 0, "FLAGS",
+	    OPT_T_STR, F(imap_flags), NULL, 0, 0, NULL, "IMAP flags such "
+	    "as \\Seen \\Flagged, or none", "\\Seen", OPT_CMD_EXPORT, 0,
+	    OPT_F_DEST, "--to: the flags of each uploaded message (default "
+	    "\\Seen; none for none)" },
+	[OPT_RATE_MESSAGES] = { "rate_messages", "rate-messages", 0, "N",
+	    OPT_T_STR, F(rate_messages), NULL, 0, 0, NULL, "messages per "
+	    "second (a positive number such as 2 or 0.5)", NULL,
+	    OPT_CMD_EXPORT, 0, OPT_F_DEST,
+	    "--to: upload at most N messages a second" },
+	[OPT_RATE_BYTES] = { "rate_bytes", "rate-bytes", 0, "SIZE",
+	    OPT_T_SIZE, F(rate_bytes), NULL, 0, 0, NULL,
+	    "a size such as 1M (a number and k, M or G)", NULL,
+	    OPT_CMD_EXPORT, 0, OPT_F_DEST,
+	    "--to: upload at most SIZE bytes a second" },
+	[OPT_DAILY_BYTES] = { "daily_bytes", "daily-bytes", 0, "SIZE",
+	    OPT_T_SIZE, F(daily_bytes), NULL, 0, 0, NULL,
+	    "a size such as 500M (a number and k, M or G)", NULL,
+	    OPT_CMD_EXPORT, 0, OPT_F_DEST,
+	    "--to: upload at most SIZE bytes in 24 hours; then the run ends "
+	    "(exit 75) and the next one goes on" },
+	[OPT_PROVIDER] = { "provider", "provider", 0, NULL, OPT_T_WORD,
+	    F(provider), provider_words, 0, 0, NULL, NULL, "none",
+	    OPT_CMD_EXPORT, 0, OPT_F_DEST,
+	    "--to: the limits of a provider: gmail (500M a day), m365 (2 "
+	    "messages a second); the rate options override them" },
 	[OPT_LIMIT] = { NULL, "limit", 0, "N", OPT_T_UINT, F(limit), NULL, 1,
 	    INT64_MAX, NULL, "a positive number", NULL, OPT_CMD_SEARCH, 0, 0,
 	    "at most N lines" },
@@ -203,35 +242,35 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    "another name" },
 	[OPT_PASSWORD_COMMAND] = { "password_command", "password-command", 0,
 	    "CMD", OPT_T_STR, F(password_command), NULL, 0, 0, NULL,
-	    "a command", NULL, ALL, 0, OPT_F_SOURCE | OPT_F_COMMAND,
+	    "a command", NULL, ALL | OPT_CMD_EXPORT, 0, OPT_F_SOURCE | OPT_F_COMMAND,
 	    "run CMD, use the first line it prints (else $POPVAULT_PASSWORD, "
 	    "else a prompt)" },
 	[OPT_PASSWORD_COMMAND_TIMEOUT] = { "password_command_timeout",
 	    "password-command-timeout", 0, "SECONDS", OPT_T_UINT,
 	    F(password_command_timeout), NULL, 1, 86400, "seconds", NULL,
-	    "60", ALL, 0, 0,
+	    "60", ALL | OPT_CMD_EXPORT, 0, 0,
 	    "kill the command if it has not finished by then" },
 	[OPT_AUTH] = { "auth", "auth", 0, "METHOD", OPT_T_AUTH, F(auth),
-	    auth_words, 0, 0, NULL, NULL, "auto", ALL, 0, 0,
+	    auth_words, 0, 0, NULL, NULL, "auto", ALL | OPT_CMD_EXPORT, 0, 0,
 	    "auto (the default: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, "
 	    "the first offered after TLS, else USER/PASS), user (USER/PASS), "
 	    "apop, plain, login, cram-md5, scram-sha-1, scram-sha-256, "
 	    "xoauth2, oauthbearer (token from the password source)" },
 	[OPT_TLS_CA] = { "tls_ca", "tls-ca", 0, "FILE", OPT_T_PATH,
-	    F(tls_ca), NULL, 0, 0, NULL, NULL, NULL, ALL, 0, 0,
+	    F(tls_ca), NULL, 0, 0, NULL, NULL, NULL, ALL | OPT_CMD_EXPORT, 0, 0,
 	    "trust the CA certificates in FILE instead of the system's" },
 	[OPT_TLS_FINGERPRINT] = { "tls_fingerprint", "tls-fingerprint", 0,
 	    "sha256:HEX", OPT_T_PIN, F(tls_fingerprint), NULL, 0, 0, NULL,
-	    "sha256: and 64 hex digits (colons allowed)", NULL, ALL, 0, 0,
+	    "sha256: and 64 hex digits (colons allowed)", NULL, ALL | OPT_CMD_EXPORT, 0, 0,
 	    "accept only this certificate or key" },
 	[OPT_INSECURE_PLAINTEXT] = { "insecure_plaintext",
 	    "insecure-plaintext", 0, NULL, OPT_T_FLAG,
-	    F(insecure_plaintext), yesno_words, 0, 0, NULL, NULL, "no", ALL,
+	    F(insecure_plaintext), yesno_words, 0, 0, NULL, NULL, "no", ALL | OPT_CMD_EXPORT,
 	    0, 0,
 	    "pop3:// goes on in clear text, the password too, when the "
 	    "server offers no STLS (STLS is used whenever offered)" },
 	[OPT_TIMEOUT] = { "timeout", "timeout", 0, "SECONDS", OPT_T_UINT,
-	    F(timeout), NULL, 1, 86400, "seconds", NULL, "60", ALL, 0, 0,
+	    F(timeout), NULL, 1, 86400, "seconds", NULL, "60", ALL | OPT_CMD_EXPORT, 0, 0,
 	    "idle timeout, base of every deadline" },
 	[OPT_JSON] = { NULL, "json", 0, NULL, OPT_T_FLAG, F(json), NULL, 0,
 	    0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT |
@@ -242,11 +281,11 @@ const struct opt_def opt_defs[OPT_COUNT] = {
 	    "append one line per event (connect, login, batch, verify, "
 	    "delete, warning)" },
 	[OPT_PROGRESS] = { NULL, "progress", 0, NULL, OPT_T_FLAG,
-	    F(progress), NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT,
+	    F(progress), NULL, 0, 0, NULL, NULL, NULL, ACCT | OPT_CMD_IMPORT | OPT_CMD_EXPORT,
 	    0, 0,
 	    "show progress even when stderr is not a terminal" },
 	[OPT_VERBOSE] = { NULL, "verbose", 'v', NULL, OPT_T_COUNT,
-	    F(verbose), NULL, 0, 0, NULL, NULL, NULL, ALL | OPT_CMD_IMPORT,
+	    F(verbose), NULL, 0, 0, NULL, NULL, NULL, ALL | OPT_CMD_IMPORT | OPT_CMD_EXPORT,
 	    0, 0,
 	    "show the POP3 conversation (twice: TLS)" },
 	[OPT_QUIET] = { NULL, "quiet", 'q', NULL, OPT_T_FLAG, F(quiet),

@@ -58,6 +58,12 @@ enum opt_id {
 	OPT_ACCOUNT_INTO,	/* import's --account: another meaning */
 	OPT_UIDLS_FROM,
 	OPT_ACCOUNTS,		/* export's --account: several */
+	OPT_TO,			/* export --to: an IMAP mailbox */
+	OPT_IMAP_FLAGS,
+	OPT_RATE_MESSAGES,
+	OPT_RATE_BYTES,
+	OPT_DAILY_BYTES,
+	OPT_PROVIDER,
 	OPT_LIMIT,
 	OPT_DELETE,
 	OPT_AGE_BY,
@@ -158,6 +164,9 @@ struct opt_values {
 	char			*netrc;
 	char			*password;
 	char			*password_env;
+	char			*to;		/* export --to, destination */
+	char			*imap_flags;
+	char			*rate_messages;	/* per second, decimal */
 
 	uint64_t		 jobs;
 	uint64_t		 max_message_size;	/* bytes */
@@ -167,6 +176,9 @@ struct opt_values {
 	uint64_t		 timeout;		/* seconds */
 	uint64_t		 port;			/* 0: by tls */
 	uint64_t		 max_sessions;
+	uint64_t		 rate_bytes;		/* per second */
+	uint64_t		 daily_bytes;
+	int			 provider;	/* enum upload_provider */
 
 	const struct fmt_ops	*format;
 	int			 compress;	/* enum fmt_compress */
@@ -206,6 +218,7 @@ struct opt_values {
 #define OPT_F_DEFAULTS_ONLY	0x02	/* config: only in [defaults] */
 #define OPT_F_SECRET		0x04	/* never echoed in a message */
 #define OPT_F_COMMAND		0x08	/* names a command to run */
+#define OPT_F_DEST		0x10	/* config: in [destination] only */
 
 /* The option's config key ("max_deletes"), or NULL for flags only. */
 const char	*opt_key(enum opt_id);

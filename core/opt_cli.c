@@ -180,7 +180,8 @@ opt_keys(FILE *fp)
 		if (d->key == NULL)
 			continue;
 		fprintf(fp, "%s\t%s\t", d->key, (d->flags &
-		    OPT_F_DEFAULTS_ONLY) ? "defaults" : "account");
+		    OPT_F_DEFAULTS_ONLY) ? "defaults" : (d->flags &
+		    OPT_F_DEST) ? "destination" : "account");
 		n = d->type == OPT_T_WORD || d->type == OPT_T_FLAG ||
 		    d->type == OPT_T_FORMAT || d->type == OPT_T_COMPRESS ||
 		    d->type == OPT_T_AUTH ?

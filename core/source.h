@@ -251,5 +251,12 @@ struct source		*source_vault_new(const char *vault,
  * failed verification in the vault. 0 for any other source.
  */
 size_t			 source_vault_unsound(const struct source *);
+/*
+ * After list: the whole SHA-256 of the listing's message i (its unique
+ * id holds only 56 hex digits of it) and the index row of the copy that
+ * retrieve reads. 0, or -1 for an i past the listing or another source.
+ */
+int			 source_vault_entry(const struct source *, size_t i,
+			    unsigned char sha[32], int64_t *msg);
 
 #endif

@@ -472,3 +472,16 @@ source_vault_unsound(const struct source *s)
 	return s->ops == &sv_ops ?
 	    ((const struct source_vault *)s)->unsound : 0;
 }
+
+int
+source_vault_entry(const struct source *s, size_t i,
+    unsigned char sha[HASH_LEN], int64_t *msg)
+{
+	const struct source_vault	*sv = (const struct source_vault *)s;
+
+	if (s->ops != &sv_ops || i >= sv->nent)
+		return -1;
+	memcpy(sha, sv->ent[i].sha, HASH_LEN);
+	*msg = sv->ent[i].id;
+	return 0;
+}

@@ -19,40 +19,26 @@ hexval(char c)
 	return -1;
 }
 
-int
-url_parse(const char *s, struct url *u, char *err, size_t errlen)
+/*
+ * USER@HOST[:PORT], the len bytes at rest, into u; scheme ("pop3s") for
+ * messages, defport when no port is given.
+ */
+static int
+authority(const char *rest, size_t len, const char *scheme,
+    const char *defport, struct url *u, char *err, size_t errlen)
 {
-	const char	*rest, *at, *p, *hend, *port = NULL;
-	size_t		 i, o, len;
+	const char	*at, *p, *hend, *port = NULL;
+	size_t		 i, o;
 	long		 pn;
 	char		*end;
 
-	memset(u, 0, sizeof *u);
-	if (strncmp(s, "pop3s://", 8) == 0) {
-		u->implicit_tls = 1;
-		rest = s + 8;
-	} else if (strncmp(s, "pop3://", 7) == 0) {
-		rest = s + 7;
-	} else {
-		snprintf(err, errlen, "URL must start with pop3s:// or "
-		    "pop3://");
-		return -1;
-	}
-	len = strcspn(rest, "/?#");
-	if (rest[len] == '/' && rest[len + 1] != '\0') {
-		snprintf(err, errlen, "URL must not have a path");
-		return -1;
-	}
-	if (rest[len] == '?' || rest[len] == '#') {
-		snprintf(err, errlen, "URL must not have a query");
-		return -1;
-	}
 	at = NULL;
 	for (p = rest; p < rest + len; p++)
 		if (*p == '@')
 			at = p;
 	if (at == NULL || at == rest) {
-		snprintf(err, errlen, "URL needs a user: pop3s://USER@HOST");
+		snprintf(err, errlen, "URL needs a user: %s://USER@HOST",
+		    scheme);
 		return -1;
 	}
 	for (i = 0, o = 0; rest + i < at; i++) {
@@ -156,7 +142,93 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 		}
 		snprintf(u->port, sizeof u->port, "%ld", pn);
 	} else
-		snprintf(u->port, sizeof u->port, "%s",
-		    u->implicit_tls ? "995" : "110");
+		snprintf(u->port, sizeof u->port, "%s", defport);
+	return 0;
+}
+
+int
+url_parse(const char *s, struct url *u, char *err, size_t errlen)
+{
+	const char	*rest;
+	size_t		 len;
+
+	memset(u, 0, sizeof *u);
+	if (strncmp(s, "pop3s://", 8) == 0) {
+		u->implicit_tls = 1;
+		rest = s + 8;
+	} else if (strncmp(s, "pop3://", 7) == 0) {
+		rest = s + 7;
+	} else {
+		snprintf(err, errlen, "URL must start with pop3s:// or "
+		    "pop3://");
+		return -1;
+	}
+	len = strcspn(rest, "/?#");
+	if (rest[len] == '/' && rest[len + 1] != '\0') {
+		snprintf(err, errlen, "URL must not have a path");
+		return -1;
+	}
+	if (rest[len] == '?' || rest[len] == '#') {
+		snprintf(err, errlen, "URL must not have a query");
+		return -1;
+	}
+	return authority(rest, len, u->implicit_tls ? "pop3s" : "pop3",
+	    u->implicit_tls ? "995" : "110", u, err, errlen);
+}
+
+int
+url_parse_imap(const char *s, struct url *u, char *folder, size_t folderlen,
+    char *err, size_t errlen)
+{
+	const char	*rest, *p;
+	size_t		 len, o;
+	int		 hi, lo;
+	char		 c;
+
+	memset(u, 0, sizeof *u);
+	if (strncmp(s, "imaps://", 8) == 0) {
+		u->implicit_tls = 1;
+		rest = s + 8;
+	} else if (strncmp(s, "imap://", 7) == 0) {
+		rest = s + 7;
+	} else {
+		snprintf(err, errlen, "URL must start with imaps:// or "
+		    "imap://");
+		return -1;
+	}
+	len = strcspn(rest, "/?#");
+	if (strpbrk(rest, "?#") != NULL) {
+		snprintf(err, errlen, "URL must not have a query");
+		return -1;
+	}
+	if (authority(rest, len, u->implicit_tls ? "imaps" : "imap",
+	    u->implicit_tls ? "993" : "143", u, err, errlen) == -1)
+		return -1;
+	/* The folder: the path, %-decoded; none is INBOX (RFC 5092). */
+	p = rest[len] == '/' ? rest + len + 1 : rest + len;
+	if (*p == '\0')
+		p = "INBOX";
+	for (o = 0; *p != '\0'; p++) {
+		c = *p;
+		if (c == '%') {
+			if ((hi = hexval(p[1])) == -1 || (lo = hexval(p[2])) ==
+			    -1) {
+				snprintf(err, errlen, "bad %%-escape in folder");
+				return -1;
+			}
+			c = (char)(hi << 4 | lo);
+			p += 2;
+		}
+		if ((unsigned char)c < 0x20 || c == 0x7f) {
+			snprintf(err, errlen, "bad character in folder");
+			return -1;
+		}
+		if (o + 1 >= folderlen) {
+			snprintf(err, errlen, "folder name too long");
+			return -1;
+		}
+		folder[o++] = c;
+	}
+	folder[o] = '\0';
 	return 0;
 }

@@ -21,4 +21,15 @@ struct url {
 /* Returns 0, or -1 with a message in err. */
 int	url_parse(const char *s, struct url *u, char *err, size_t errlen);
 
+/*
+ * An IMAP mailbox URL (export --to): imaps://user@host[:port][/FOLDER]
+ * (implicit TLS, port 993) or imap://... (STARTTLS, port 143), the
+ * user and host as above. FOLDER is %-decoded into folder (UTF-8, no
+ * control characters; "/" in it is the server's hierarchy separator
+ * as Dovecot and most servers use it); none is INBOX. 0, or -1 with a
+ * message in err.
+ */
+int	url_parse_imap(const char *s, struct url *u, char *folder,
+	    size_t folderlen, char *err, size_t errlen);
+
 #endif

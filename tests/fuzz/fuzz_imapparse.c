@@ -184,7 +184,7 @@ readall(const char *in, size_t len, struct fuzz_chunks *c, int flags,
 		}
 	}
 	if (x == -1) {
-		FUZZ_CHECK(r.err != IMAP_E_NONE && r.errmsg != NULL);
+		FUZZ_CHECK(r.err != IMAP_RD_NONE && r.errmsg != NULL);
 		x = -1 - (int)r.err;
 		tr_add(t, "<X>", 3);
 	} else

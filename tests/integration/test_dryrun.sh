@@ -167,6 +167,7 @@ sqlite3 "$V4/index.sqlite" "ALTER TABLE messages DROP COLUMN date_epoch;
     ALTER TABLE sightings DROP COLUMN odd_size;
     ALTER TABLE messages DROP COLUMN head_sha256;
     DROP TABLE origins; DROP TABLE foreign_uidls;
+    DROP TABLE deliveries; DROP TABLE destinations;
     ALTER TABLE accounts DROP COLUMN next_login_at;
     PRAGMA user_version = 2;" || t_fail schema_v2 "sqlite3 failed"
 before=$(snap "$V4")

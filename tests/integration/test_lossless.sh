@@ -225,6 +225,7 @@ pv_sql "$V" "update sightings set msg = (select variant_of from messages
     alter table sightings drop column odd_size;
     alter table messages drop column head_sha256;
     drop table origins; drop table foreign_uidls;
+    drop table deliveries; drop table destinations;
     alter table accounts drop column next_login_at;
     pragma user_version = 3;"
 # A delete without a download (prune) may not touch an unproven UIDL:

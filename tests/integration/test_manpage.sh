@@ -183,6 +183,8 @@ else
 				scope = "account"
 			if (sec ~ /defaults section only/)
 				scope = "defaults"
+			if (sec ~ /Destination keys/)
+				scope = "destination"
 			print $3, scope
 		}' "$CONF")
 	missing="" wrong="" unknown="" badwords=""

@@ -642,6 +642,78 @@ test_whole(void)
 	}
 }
 
+/* [destination NAME]: its own keys only, nothing from [defaults]. */
+static void
+test_destinations(void)
+{
+	static const struct {
+		const char	*text;
+		unsigned	 line;	/* of the first error; 0: none */
+		const char	*word;
+	} t[] = {
+		{ "[defaults]\npassword_command = pop-pw\nrate_bytes = 1M\n", 3,
+		  "only valid in [destination" },
+		{ "[destination d]\nto = imaps://me@h/A\nhost = h\n", 3,
+		  "not valid in [destination" },
+		{ "[destination d]\nto = imaps://me@h/A\ndelete = verified\n",
+		  3, "not valid in [destination" },
+		{ "[destination d]\nprovider = gmail\n", 1, "has no to" },
+		{ "[destination d]\nto = pop3s://me@h\n", 2, "imaps://" },
+		{ "[destination d]\nto = imaps://me@h/A\n[destination d]\n"
+		  "to = imaps://me@h/B\n", 3, "duplicate destination" },
+		{ "[destination]\n", 1, "needs a name" },
+		{ "[destination d]\nto = imaps://me@h/A\nprovider = yahoo\n",
+		  3, "provider" },
+		{ "[destination d]\nto = imaps://me@h/A\npassword = x\n"
+		  "password_command = y\n", 4, "more than one password" },
+	};
+	static const char good[] =
+	    "[defaults]\npassword_command = pop-pw\ntls_ca = /etc/pop-ca\n"
+	    "[account a]\nhost = pop.example\nuser = u\n"
+	    "[destination new]\nto = imaps://me@imap.example/Archive\n"
+	    "password_command = imap-pw\nprovider = gmail\n"
+	    "rate_messages = 0.5\nimap_flags = \\Seen \\Flagged\n"
+	    "daily_bytes = 100M\n";
+	struct config			 cfg;
+	struct config_errors		 errs;
+	const struct config_account	*d;
+	char				 pre[32];
+	size_t				 i;
+
+	for (i = 0; i < NELEM(t); i++) {
+		T_CHECK(parse(t[i].text, &cfg, &errs) == -1);
+		T_CHECKF(errs.n > 0, "%zu: no error", i);
+		snprintf(pre, sizeof pre, "t.conf:%u: ", t[i].line);
+		if (errs.n > 0)
+			T_CHECKF(strncmp(errs.v[0].msg, pre, strlen(pre)) == 0
+			    && strstr(errs.v[0].msg, t[i].word) != NULL,
+			    "%zu: \"%s\": want %s... %s", i, errs.v[0].msg, pre,
+			    t[i].word);
+		config_free(&cfg);
+		config_errors_free(&errs);
+	}
+	T_CHECK(parse(good, &cfg, &errs) == 0);
+	dump_errors(&errs);
+	T_CHECK(cfg.nacct == 1 && cfg.ndest == 1);
+	T_CHECK(config_find_dest(&cfg, "a") == NULL);
+	T_CHECK(config_find(&cfg, "new") == NULL);
+	if ((d = config_find_dest(&cfg, "new")) != NULL) {
+		T_CHECK(strcmp(d->v.to, "imaps://me@imap.example/Archive") == 0);
+		T_CHECK(strcmp(d->v.password_command, "imap-pw") == 0);
+		T_CHECK(strcmp(d->v.rate_messages, "0.5") == 0);
+		T_CHECK(strcmp(d->v.imap_flags, "\\Seen \\Flagged") == 0);
+		T_CHECK(d->v.daily_bytes == 100ull * 1024 * 1024);
+		T_CHECK(OPT_ISSET(&d->v, OPT_PROVIDER) && d->v.provider == 1);
+		/* Nothing of [defaults]: its tls_ca is the POP3 side's. */
+		T_CHECK(!OPT_ISSET(&d->v, OPT_TLS_CA));
+	} else
+		T_CHECK(d != NULL);
+	/* The account still takes [defaults]. */
+	T_CHECK(OPT_ISSET(&cfg.acct[0].v, OPT_TLS_CA));
+	config_free(&cfg);
+	config_errors_free(&errs);
+}
+
 /* A NUL byte inside a line (the table's strings cannot hold one). */
 static void
 test_nul(void)
@@ -1227,6 +1299,7 @@ main(void)
 	T_RUN(test_password_not_echoed);
 	T_RUN(test_defaults_merge);
 	T_RUN(test_whole);
+	T_RUN(test_destinations);
 	T_RUN(test_nul);
 	T_RUN(test_many_mistakes);
 	T_RUN(test_quotes);

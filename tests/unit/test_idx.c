@@ -792,6 +792,7 @@ test_idx_migrate_unproven(void)
 		    "ALTER TABLE sightings DROP COLUMN odd_size; "
 		    "ALTER TABLE messages DROP COLUMN head_sha256; "
 		    "DROP TABLE origins; DROP TABLE foreign_uidls; "
+		    "DROP TABLE deliveries; DROP TABLE destinations; "
 		    "ALTER TABLE accounts DROP COLUMN next_login_at; "
 		    "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
 		sqlite3_close(db);

@@ -123,13 +123,13 @@ static const struct rcase rcases[] = {
 	{ B("* OK {=3}\r\n"), 0, 1, 0, B("[* OK {=3}]") },
 	{ B("* OK {3x}\r\n* OK\r\n"), 0, 1, 0, B("[* OK {3x}][* OK]") },
 	/* Errors. */
-	{ B("* OK a\nb\r\n"), 100, 0, IMAP_E_PROTO, B("") },
-	{ B("* OK a\rb\r\n"), 100, 0, IMAP_E_PROTO, B("") },
-	{ B("* OK a\0b\r\n"), 100, 0, IMAP_E_PROTO, B("") },
-	{ B("* OK\r\n* NO \0\r\n"), 100, 0, IMAP_E_PROTO, B("[* OK]") },
-	{ B("* 1 FETCH (BODY[] {101}\r\n"), 100, 0, IMAP_E_LIMIT, B("") },
+	{ B("* OK a\nb\r\n"), 100, 0, IMAP_RD_PROTO, B("") },
+	{ B("* OK a\rb\r\n"), 100, 0, IMAP_RD_PROTO, B("") },
+	{ B("* OK a\0b\r\n"), 100, 0, IMAP_RD_PROTO, B("") },
+	{ B("* OK\r\n* NO \0\r\n"), 100, 0, IMAP_RD_PROTO, B("[* OK]") },
+	{ B("* 1 FETCH (BODY[] {101}\r\n"), 100, 0, IMAP_RD_LIMIT, B("") },
 	{ B("* 1 FETCH (BODY[] {12345678901234567890}\r\nx"), 100, 1,
-	  IMAP_E_PROTO, B("") },
+	  IMAP_RD_PROTO, B("") },
 	/* A literal that never ends, and a line that never ends. */
 	{ B("* 1 FETCH (BODY[] {50}\r\nabc"), 100, 0, -2, B("") },
 	{ B("* 1 FETCH (BODY[] {50}\r\nabc"), 1, 1, -2, B("<B50>abc") },
@@ -179,9 +179,9 @@ test_reader_caps(void)
 	T_CHECK(t.n == n + 2);
 	n++;
 	memcpy(in + n, "\r\n", 2);
-	T_CHECK(run(in, n + 2, n + 2, 0, 0, 0, &t) == IMAP_E_PROTO);
+	T_CHECK(run(in, n + 2, n + 2, 0, 0, 0, &t) == IMAP_RD_PROTO);
 	free(in);
-	/* A small buffer is IMAP_E_LIMIT. */
+	/* A small buffer is IMAP_RD_LIMIT. */
 	{
 		char			buf[16];
 		struct imap_reader	r;
@@ -189,11 +189,11 @@ test_reader_caps(void)
 
 		imap_reader_init(&r, buf, sizeof(buf), 100, NULL, NULL);
 		T_CHECK(imap_reader_feed(&r, B("* OK 0123456789012\r\n"),
-		    &used) == -1 && r.err == IMAP_E_LIMIT);
+		    &used) == -1 && r.err == IMAP_RD_LIMIT);
 		T_CHECK(imap_reader_feed(&r, B("* OK\r\n"), &used) == -1);
 		imap_reader_init(&r, buf, sizeof(buf), 100, NULL, NULL);
 		T_CHECK(imap_reader_feed(&r, B("* OK {20}\r\n"), &used) ==
-		    -1 && r.err == IMAP_E_LIMIT);
+		    -1 && r.err == IMAP_RD_LIMIT);
 	}
 	free(t.s);
 }
@@ -295,6 +295,8 @@ test_caps(void)
 	T_CHECK(imap_parse_caps(B("(IMAP4rev2)"), &c) == -1);
 	T_CHECK(imap_parse_caps(B("APPENDLIMIT=99999999999"), &c) == 0 &&
 	    c.flags == 0);
+	T_CHECK(imap_parse_caps(B("sasl-ir SASL-IRX"), &c) == 0 &&
+	    c.flags == IMAP_CAP_SASL_IR);
 }
 
 static void

@@ -29,10 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hash.h"
 #include "log.h"
 #include "pop3.h"
 #include "sasl.h"
+#include "scramsrv.h"
 #include "t.h"
 
 #define LINE_MAX_T	(64 * 1024)
@@ -61,86 +61,36 @@ srv_send(FILE *out, const char *s)
 	fflush(out);
 }
 
-static void
-srv_send_b64(FILE *out, const char *raw)
-{
-	char	*b = malloc(sasl_b64_enclen(strlen(raw)));
-
-	sasl_b64_encode(raw, strlen(raw), b);
-	fprintf(out, "+ %s\r\n", b);
-	fflush(out);
-	free(b);
-}
-
-/* Decode the base64 at b into out (NUL-terminated); -1 if not base64. */
-static int
-srv_dec(const char *b, char *out, size_t cap)
-{
-	size_t	n;
-
-	if (sasl_b64_decode(b, strlen(b), out, cap - 1, &n) == -1)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
-
 /*
- * The server side of SCRAM-SHA-256 for user "user", password "pencil".
- * mode "ok": verify the proof, send v=, expect the empty answer, +OK.
- * "early": +OK right after the client's proof. "badv": a wrong v=,
- * expect "*", then -ERR.
+ * The server side of SCRAM-SHA-256 (scramsrv.h) for user "user",
+ * password "pencil". mode "ok": verify the proof, send v=, expect the
+ * empty answer, +OK. "early": +OK right after the client's proof.
+ * "badv": a wrong v=, expect "*", then -ERR.
  */
 static int
 srv_scram(FILE *in, FILE *out, const char *mode)
 {
 	static const char	 pre[] = "AUTH SCRAM-SHA-256 ";
-	char			 line[4096], cf[1024], sf[1400], fin[1024];
-	char			 am[4096], b64[64], *p;
-	unsigned char		 salted[32], ck[32], sk[32], cs[32], pr[32];
-	unsigned char		 svk[32], ss[32], salt[] = "NaCl-salt";
-	size_t			 i;
+	struct scram_srv	 ss;
+	char			 line[4096], b64[2048];
 
 	if (srv_line(in, line, sizeof line) == -1 ||
 	    strncmp(line, pre, sizeof pre - 1) != 0 ||
-	    srv_dec(line + sizeof pre - 1, cf, sizeof cf) == -1 ||
-	    strncmp(cf, "n,,n=user,r=", 12) != 0) {
-		fprintf(stderr, "scram: bad client-first: %s\n", line);
+	    scram_srv_first(&ss, line + sizeof pre - 1, b64,
+	    sizeof b64) == -1)
 		return 1;
-	}
-	sasl_b64_encode(salt, sizeof salt - 1, b64);
-	snprintf(sf, sizeof sf, "r=%sSRVNONCE,s=%s,i=4096", cf + 12, b64);
-	srv_send_b64(out, sf);
+	fprintf(out, "+ %s\r\n", b64);
+	fflush(out);
 	if (srv_line(in, line, sizeof line) == -1 ||
-	    srv_dec(line, fin, sizeof fin) == -1 ||
-	    (p = strstr(fin, ",p=")) == NULL) {
-		fprintf(stderr, "scram: bad client-final: %s\n", line);
+	    scram_srv_final(&ss, line, strcmp(mode, "badv") == 0, b64,
+	    sizeof b64) == -1)
 		return 1;
-	}
-	*p = '\0';
-	snprintf(am, sizeof am, "%s,%s,%s", cf + 3, sf, fin);
-	hash_pbkdf2(HASH_SHA256, "pencil", 6, salt, sizeof salt - 1, 4096,
-	    salted, 32);
-	hash_hmac(HASH_SHA256, salted, 32, "Client Key", 10, ck);
-	hash_digest(HASH_SHA256, ck, 32, sk);
-	hash_hmac(HASH_SHA256, sk, 32, am, strlen(am), cs);
-	for (i = 0; i < 32; i++)
-		pr[i] = ck[i] ^ cs[i];
-	sasl_b64_encode(pr, 32, b64);
-	if (strcmp(p + 3, b64) != 0) {
-		fprintf(stderr, "scram: wrong proof\n");
-		return 1;
-	}
 	if (strcmp(mode, "early") == 0) {
 		srv_send(out, "+OK");
 		return 0;
 	}
-	hash_hmac(HASH_SHA256, salted, 32, "Server Key", 10, svk);
-	hash_hmac(HASH_SHA256, svk, 32, am, strlen(am), ss);
-	if (strcmp(mode, "badv") == 0)
-		ss[0] ^= 1;
-	memcpy(fin, "v=", 2);
-	sasl_b64_encode(ss, 32, fin + 2);
-	srv_send_b64(out, fin);
+	fprintf(out, "+ %s\r\n", b64);
+	fflush(out);
 	if (srv_line(in, line, sizeof line) == -1 ||
 	    strcmp(line, strcmp(mode, "badv") == 0 ? "*" : "") != 0) {
 		fprintf(stderr, "scram: bad answer to v=: %s\n", line);

@@ -321,6 +321,61 @@ test_url_reuse(void)
 	T_CHECK(url_parse("pop3s://a@b:x", &u, err, sizeof err) == -1);
 }
 
+/* IMAP mailbox URLs (export --to): the folder, and its defaults. */
+static void
+test_url_imap(void)
+{
+	static const struct {
+		const char	*in;
+		int		 ok, tls;
+		const char	*user, *host, *port, *folder;
+	} t[] = {
+		{ "imaps://me@imap.example/Archive", 1, 1, "me",
+		  "imap.example", "993", "Archive" },
+		{ "imaps://me@imap.example", 1, 1, "me", "imap.example", "993",
+		  "INBOX" },
+		{ "imaps://me@imap.example/", 1, 1, "me", "imap.example",
+		  "993", "INBOX" },
+		{ "imap://me@h:1143/A/B", 1, 0, "me", "h", "1143", "A/B" },
+		{ "imaps://a%40b.example@[::1]:9993/Old%20Mail", 1, 1,
+		  "a@b.example", "::1", "9993", "Old Mail" },
+		{ "imaps://me@h/%C3%A9t%C3%A9", 1, 1, "me", "h", "993",
+		  "\xc3\xa9t\xc3\xa9" },
+		{ "pop3s://me@h/x", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://h/x", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://me:pw@h/x", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://me@h/x?y", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://me@h/a%0Db", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://me@h/a%2", 0, 0, NULL, NULL, NULL, NULL },
+		{ "imaps://me@h:0/x", 0, 0, NULL, NULL, NULL, NULL },
+	};
+	struct url	u;
+	char		err[256], folder[64], small[4];
+	size_t		i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		err[0] = '\0';
+		if (!t[i].ok) {
+			T_CHECK(url_parse_imap(t[i].in, &u, folder,
+			    sizeof folder, err, sizeof err) == -1);
+			T_CHECK(err[0] != '\0');
+			continue;
+		}
+		T_CHECK(url_parse_imap(t[i].in, &u, folder, sizeof folder, err,
+		    sizeof err) == 0);
+		T_CHECK(u.implicit_tls == t[i].tls);
+		T_CHECK(strcmp(u.user, t[i].user) == 0);
+		T_CHECK(strcmp(u.host, t[i].host) == 0);
+		T_CHECK(strcmp(u.port, t[i].port) == 0);
+		T_CHECK(strcmp(folder, t[i].folder) == 0);
+	}
+	/* A folder name longer than the buffer is refused, not cut. */
+	T_CHECK(url_parse_imap("imaps://me@h/Archive", &u, small,
+	    sizeof small, err, sizeof err) == -1);
+	/* And the POP3 parser still refuses a path. */
+	T_CHECK(url_parse("pop3s://me@h/x", &u, err, sizeof err) == -1);
+}
+
 int
 main(void)
 {
@@ -330,5 +385,6 @@ main(void)
 	T_RUN(test_url_small_err);
 	T_RUN(test_url_lengths);
 	T_RUN(test_url_reuse);
+	T_RUN(test_url_imap);
 	return T_END();
 }
