@@ -280,10 +280,9 @@ W() { WHY="$WHY${WHY:+; }$*"; }
 rc_is() { [ "$PV_RC" = "$1" ] || W "exit $PV_RC, want $1 ($(head -c 300 "$T/$PV_NAME.err" | tr '\n' ' '))"; }
 eq() { [ "$2" = "$3" ] || W "$1 is $2, want $3"; }
 
-# newcase NAME: a fresh copy of the vault, a state file and a port.
+# newcase NAME: a fresh copy of the vault (V), a state file (ST) and a
+# port (PORT).
 newcase() {
-	# shellcheck disable=SC2034  # kept for KEEP=1 debugging
-	CASE=$1
 	V=$T/$1.vault
 	ST=$T/$1.state.json
 	PORT=$(free_port)
@@ -373,7 +372,8 @@ EOF
 	[ -z "$bad" ] || W "$bad"
 }
 
-# throttle NAME FAKEOPTS...: a run cut by the fault, then a rerun without.
+# throttle NAME FAKEOPTS... [-- POPVAULTOPTS...]: a run cut by the fault,
+# then a rerun without.
 throttle() {
 	local name=$1
 	shift
@@ -407,6 +407,50 @@ case_bye_stored() {
 	WHY=
 	[ "$(jf found)" -ge 1 ] 2>/dev/null || W "found $(jf found) in the rerun, want at least 1 (the APPEND the BYE answered)"
 	verdict byestored_rerun_finds_unanswered_append
+}
+
+# With MULTIAPPEND a batch is one command: refused whole, or stored
+# whole and then cut by the BYE.
+case_limit_multi() {
+	throttle limitmulti --multiappend --limit-after 5 -- --batch 4
+}
+case_bye_stored_multi() {
+	throttle byestoredmulti --multiappend --bye-after 1 --bye-stored -- \
+	    --batch 4
+	WHY=
+	[ "$(jf found)" -ge 4 ] 2>/dev/null || W "found $(jf found) in the rerun, want the whole first batch (4)"
+	verdict byestoredmulti_rerun_finds_the_batch
+}
+
+# --dry-run writes nothing anywhere: no CREATE, SELECT or APPEND at the
+# fake (EXAMINE only), nothing in the index; after a cut run it counts
+# what is there and what would be sent.
+case_dry_run() {
+	newcase dry
+	local before after
+	before=$(sqlite3 "$V/index.sqlite" .dump | sha256sum)
+	run dry.1 -- --dry-run
+	after=$(sqlite3 "$V/index.sqlite" .dump | sha256sum)
+	WHY=
+	rc_is 0
+	grep -q 'C tls [^ ]* \(CREATE\|SELECT\|APPEND\|STORE\)' "$T/dry.1.filog" &&
+		W "$(grep -m1 'C tls [^ ]* \(CREATE\|SELECT\|APPEND\)' "$T/dry.1.filog")"
+	[ "$before" = "$after" ] || W "the index changed"
+	eq "would send" "$(jf sent)" 23
+	verdict dry_run_writes_nothing
+	run dry.2 --bye-after 6 --bye-stored
+	before=$(sqlite3 "$V/index.sqlite" .dump | sha256sum)
+	run dry.3 -- --dry-run
+	after=$(sqlite3 "$V/index.sqlite" .dump | sha256sum)
+	WHY=
+	rc_is 0
+	grep -q 'C tls [^ ]* \(CREATE\|SELECT\|APPEND\|STORE\)' "$T/dry.3.filog" &&
+		W "$(grep -m1 'C tls [^ ]* \(CREATE\|SELECT\|APPEND\)' "$T/dry.3.filog")"
+	[ "$before" = "$after" ] || W "the index changed"
+	eq "found + delivered" "$(( $(jf found) + $(jf delivered) ))" 6
+	eq "would send" "$(jf sent)" 17
+	judge dry.3 "$ST" "$PORT" subset
+	verdict dry_run_after_cut_run_counts
 }
 
 case_uidvalidity() {
@@ -598,8 +642,9 @@ case_multiappend() {
 	verdict multiappend
 }
 
-CASES="plain no_uidplus limit unavailable bye bye_stored uidvalidity endless
-split mangle drop no_size sync_literals literal_minus multiappend"
+CASES="plain no_uidplus limit unavailable bye bye_stored limit_multi
+bye_stored_multi dry_run uidvalidity endless split mangle drop no_size
+sync_literals literal_minus multiappend"
 for c in ${UF_ONLY:-$CASES}; do
 	"case_$c"
 done
