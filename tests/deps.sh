@@ -7,13 +7,14 @@
 # files and archives of other fetchers (tests/lib/peers.sh,
 # test_peerstate); bzip2 for test_import's .bz2 files; dovecot-imapd
 # for the IMAP destination of export (tests/lib/dovecot.sh --imap); time
-# only for "make bench"; clang only for "make fuzz").
+# and isync (mbsync, the peer of the upload runs) only for "make bench";
+# clang only for "make fuzz").
 # Only missing packages are installed; nothing happens when all are present.
 PKGS="build-essential pkg-config libssl-dev libsqlite3-dev zlib1g-dev
 libarchive-dev dovecot-core dovecot-pop3d dovecot-imapd openssl python3
 libarchive-tools sqlite3 procps mandoc mutt zstd xz-utils gzip bzip2
 util-linux coreutils cppcheck tmux strace mpop getmail6 fetchmail
-procmail time clang stunnel4"
+procmail time clang stunnel4 isync"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |

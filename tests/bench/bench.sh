@@ -29,6 +29,19 @@
 # from the corpus (hard links) before every run, warmed with an untimed
 # listing; timed: limitpop -d (RETR all, DELE all), mpop with "keep off",
 # popvault --delete=verified for maildir and mbox.
+# Then the upload runs (issue 17): N realistic messages that IMAP can carry
+# (the first N of a larger corpus without NUL or bare CR: imapsafe below)
+# into an empty IMAP folder of another Dovecot user (a new folder each
+# run, over imaps with the test CA; removed, untimed, after the run),
+# after one untimed warm-up run of each client:
+#
+#   popvault-upload  popvault export --to imaps://... from a Maildir vault
+#                    holding the N messages (fetched once, untimed); it
+#                    reads every message back and proves it (SHA-256)
+#   mbsync-push      mbsync (isync) pushing them from a Maildir (hard
+#                    links to the corpus, fresh each run) with Sync Push,
+#                    Create Far, CopyArrivalDate yes; no read-back
+#
 # With BENCH_BIG=1, also 100,000 small messages: one full popvault and
 # mpop run (not in the tables), then their nothing-new runs.
 #
@@ -47,6 +60,11 @@
 #   BENCH_NN_REPS  nothing-new runs per client (default 10)
 #   BENCH_DEL_REPS --delete=verified runs per client (default 2; same
 #                  syntax as BENCH_REPS)
+#   BENCH_UPLOAD_REPS  upload runs per client (default 2; same syntax as
+#                  BENCH_REPS; 0: no upload runs, and Dovecot without IMAP)
+#   BENCH_UPLOAD_CLIENTS  the upload clients (default "popvault-upload
+#                  mbsync-push"; also popvault-upload-batch1: --batch 1,
+#                  one APPEND per transaction)
 #   BENCH_FORMATS  popvault formats (default "maildir mbox mbox.gz tar.zst
 #                  tar.gz")
 #   BENCH_IMPORT_FORMATS  formats of the import runs (default "maildir
@@ -78,6 +96,8 @@ NS=${BENCH_N-"2000 10000"}
 REPS=${BENCH_REPS:-3}
 NN_REPS=${BENCH_NN_REPS:-10}
 DEL_REPS=${BENCH_DEL_REPS:-2}
+UP_REPS=${BENCH_UPLOAD_REPS:-2}
+UP_CLIENTS=${BENCH_UPLOAD_CLIENTS:-"popvault-upload mbsync-push"}
 FORMATS=${BENCH_FORMATS:-"maildir mbox mbox.gz tar.zst tar.gz"}
 IMPORT_FORMATS=${BENCH_IMPORT_FORMATS-"maildir mbox"}
 GETMAIL_MAX=${BENCH_GETMAIL_MAX:-2000}
@@ -331,6 +351,138 @@ run_client() {
 	return 0
 }
 
+# --- upload -----------------------------------------------------------------
+
+# imap_folder count|delete USER FOLDER: the number of messages in FOLDER
+# (imaplib, imaps, the test CA), or delete FOLDER. Untimed.
+imap_folder() {
+	python3 - "$1" "$HOSTNAME_TLS" "$DV_IMAPS_PORT" "$DV_CA" "$2" "$PW" \
+	    "$3" <<'PYEOF'
+import imaplib, ssl, sys
+what, host, port, ca, user, pw, folder = sys.argv[1:]
+m = imaplib.IMAP4_SSL(host, int(port),
+                      ssl_context=ssl.create_default_context(cafile=ca))
+m.login(user, pw)
+if what == "count":
+    typ, data = m.select('"%s"' % folder, readonly=True)
+    print(int(data[0]) if typ == "OK" else -1)
+else:
+    m.delete('"%s"' % folder)
+m.logout()
+PYEOF
+}
+
+# mbsync_cmd DIR USER FOLDER MAILDIR: write DIR/mbsyncrc: the Maildir
+# MAILDIR (as the INBOX of a Maildir store) pushed to FOLDER of USER,
+# created there.
+mbsync_cmd() {
+	local d=$1
+	(
+		umask 077
+		mkdir -p "$d/state" "$d/unused"
+		cat > "$d/mbsyncrc" <<EOF
+IMAPAccount bench
+Host $HOSTNAME_TLS
+Port $DV_IMAPS_PORT
+User $2
+Pass $PW
+SSLType IMAPS
+SystemCertificates no
+CertificateFile $DV_CA
+
+IMAPStore far
+Account bench
+
+MaildirStore near
+Path $d/unused/
+Inbox $4
+
+Channel push
+Far :far:$3
+Near :near:INBOX
+Create Far
+Sync Push
+Expunge None
+CopyArrivalDate yes
+SyncState $d/state/
+EOF
+	)
+	CMD=(mbsync -c "$d/mbsyncrc" -q push)
+}
+
+# imapsafe N: print the folder (cached) of N realistic messages that IMAP
+# carries unchanged: the first N of a larger realistic corpus without NUL
+# or bare CR (IMAP forbids NUL in a message, and a bare CR is no line end
+# it allows: popvault refuses to send such a message, Dovecot's APPEND
+# would turn them into 0x80 and LF; docs/dovecot-notes.md), hard links.
+imapsafe() {
+	local n=$1 d=$CACHE/imapsafe-$SEED-$1 big
+	if [ ! -f "$d/.bytes" ]; then
+		big=$(corpus realistic $((n + n / 10 + 20))) || return 1
+		say "selecting $n IMAP-safe messages of $big into $d"
+		rm -rf -- "$d" "$d.tmp"
+		mkdir -p "$d.tmp/new" "$d.tmp/cur" "$d.tmp/tmp" || return 1
+		python3 - "$big/new" "$d.tmp/new" "$n" >"$d.tmp/.bytes" <<'PYEOF' || return 1
+import os, re, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+total = k = 0
+for f in sorted(os.listdir(src)):
+    if k == n:
+        break
+    with open(os.path.join(src, f), "rb") as fh:
+        b = fh.read()
+    if b"\0" in b or re.search(rb"\r(?!\n)", b):
+        continue
+    os.link(os.path.join(src, f), os.path.join(dst, f))
+    total += len(b)
+    k += 1
+if k < n:
+    sys.exit("only %d IMAP-safe messages" % k)
+print(total)
+PYEOF
+		mv -- "$d.tmp" "$d" || return 1
+	fi
+	printf '%s\n' "$d"
+}
+
+# run_upload N PHASE CLIENT REP USER CORPUS DIR: one timed upload of the
+# N messages into a new folder of USER; checks that the folder holds N
+# messages (and, for popvault, that its report says all N proven), then
+# deletes the folder (untimed).
+run_upload() {
+	local n=$1 phase=$2 client=$3 rep=$4 u=$5 src=$6 d=$7 folder got rc=0
+	folder="Up$n-$phase-$client-$rep"
+	rm -rf -- "$d" && mkdir -p "$d" || return 1
+	case "$client" in
+	popvault-upload|popvault-upload-batch1)
+		CMD=("$POPVAULT" export --vault "$W/upv-$n/vault" --tls-ca \
+		    "$DV_CA" --json \
+		    --to "imaps://$u@$HOSTNAME_TLS:$DV_IMAPS_PORT/$folder")
+		[ "$client" = popvault-upload ] || CMD+=(--batch 1)
+		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || rc=1
+		if [ "$rc" = 0 ] && ! grep -Eq "\"proven\": *${n}[,} ]" "$W/out"; then
+			note_bad "$n" "$phase" "$client" "$rep" \
+			    "not all proven: $(head -c 300 "$W/out")"
+		fi ;;
+	mbsync-push)
+		mkdir -p "$d/md/cur" "$d/md/tmp" &&
+		    { cp -al -- "$src/new" "$d/md/new" 2>/dev/null ||
+		    cp -a -- "$src/new" "$d/md/new"; } || return 1
+		mbsync_cmd "$d" "$u" "$folder" "$d/md"
+		timed "$n" "$phase" "$client" "$rep" "${CMD[@]}" || rc=1 ;;
+	*) echo "bench: unknown client $client" >&2; return 1 ;;
+	esac
+	got=$(imap_folder count "$u" "$folder" 2>/dev/null)
+	imap_folder delete "$u" "$folder" >/dev/null 2>&1
+	[ "$rc" = 0 ] || return 1
+	if [ "$got" != "$n" ]; then
+		note_bad "$n" "$phase" "$client" "$rep" \
+		    "the folder holds $got of $n messages"
+		return 1
+	fi
+	return 0
+}
+
 # reps_for SPEC N: the repetitions for size N from "R" or "N:R ..." pairs.
 reps_for() {
 	local w r=1
@@ -426,14 +578,29 @@ machine_info() {
 		fi ;;
 	esac
 	echo "- popvault: $("$POPVAULT" --version 2>&1 | head -n 1), binary sha256 $(sha256sum < "$POPVAULT" | cut -c1-16)"
-	for p in dovecot-core mpop getmail6 openssl libssl3 python3 zstd; do
+	for p in dovecot-core dovecot-imapd mpop getmail6 isync openssl libssl3 python3 zstd; do
 		v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || continue
 		printf -- '- %s %s\n' "$p" "$v"
 	done
 }
 
-say "starting a private Dovecot (pop3s, test CA) under $W"
-dv_start "$W/dv" || exit 1
+# upload_wanted: some size has upload runs.
+upload_wanted() {
+	local n
+	for n in $NS; do
+		[ "$(reps_for "$UP_REPS" "$n")" -gt 0 ] && return 0
+	done
+	return 1
+}
+DV_OPTS=
+if upload_wanted; then
+	command -v mbsync >/dev/null ||
+	    { echo "bench: mbsync not installed (make deps: isync)" >&2; exit 1; }
+	DV_OPTS=--imap
+fi
+say "starting a private Dovecot (pop3s${DV_OPTS:+, imaps}, test CA) under $W"
+# shellcheck disable=SC2086  # empty or one word
+dv_start "$W/dv" $DV_OPTS || exit 1
 if [ "${BENCH_BIG:-0}" = 1 ]; then
 	BIGN=100000
 else
@@ -441,6 +608,8 @@ else
 fi
 for n in $NS $BIGN; do
 	dv_adduser "k$n" "$PW" && dv_adduser "d$n" "$PW" || exit 1
+	[ -z "$DV_OPTS" ] || { dv_adduser "up$n" "$PW" && dv_adduser "us$n" "$PW"; } ||
+	    exit 1
 done
 sleep 1.1	# Dovecot re-reads its passwd file at most once a second
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -455,6 +624,7 @@ for f in $IMPORT_FORMATS; do
 done
 CLIENTS=${BENCH_CLIENTS:-$ALL_CLIENTS}
 BYTES_OF=
+UPBYTES_OF=
 
 for n in $NS; do
 	src=$(corpus realistic "$n") || exit 1
@@ -508,6 +678,34 @@ for n in $NS; do
 		done
 	done
 	rm -rf -- "$(dv_maildir "d$n")"
+	reps=$(reps_for "$UP_REPS" "$n")
+	if [ "$reps" -gt 0 ]; then
+		usrc=$(imapsafe "$n") || exit 1
+		UPBYTES_OF="$UPBYTES_OF upload:$n=$(cat "$usrc/.bytes")"
+		say "N=$n: the vault for the upload runs (popvault fetch of user us$n, untimed)"
+		fill "us$n" "$usrc" || exit 1
+		pv_cmd "$W/upv-$n" "us$n" maildir
+		"${CMD[@]}" >"$W/out" 2>&1 && [ "$(pv_field verified)" = "$n" ] ||
+		    { say "the upload vault's fetch failed:"; tail -n 5 "$W/out" >&2; exit 1; }
+		rm -rf -- "$(dv_maildir "us$n")"
+		# One untimed run of each (phase "warmup", not in the tables):
+		# the page cache holds both sources, Dovecot has the user's
+		# indexes.
+		for c in $UP_CLIENTS; do
+			say "N=$n upload warm-up: $c"
+			run_upload "$n" warmup "$c" 0 "up$n" "$usrc" "$DEST/dest" || true
+			rm -rf -- "$DEST/dest"
+		done
+	fi
+	for ((rep = 1; rep <= reps; rep++)); do
+		# shellcheck disable=SC2086  # client names are words
+		for c in $(rotate "$((rep - 1))" $UP_CLIENTS); do
+			say "N=$n upload $rep/$reps: $c"
+			run_upload "$n" upload "$c" "$rep" "up$n" "$usrc" "$DEST/dest" || true
+			rm -rf -- "$DEST/dest"
+		done
+	done
+	rm -rf -- "$W/upv-$n"
 done
 
 if [ -n "$BIGN" ]; then
@@ -531,7 +729,8 @@ cp -- "$RUNS" "${OUT%.md}.tsv"
 	echo
 	echo "Produced by \`make bench\` (tests/bench/bench.sh): BENCH_N=\"$NS\"" \
 	    "BENCH_REPS=\"$REPS\" BENCH_NN_REPS=$NN_REPS" \
-	    "BENCH_DEL_REPS=\"$DEL_REPS\"${BIGN:+ BENCH_BIG=1};" \
+	    "BENCH_DEL_REPS=\"$DEL_REPS\"" \
+	    "BENCH_UPLOAD_REPS=\"$UP_REPS\"${BIGN:+ BENCH_BIG=1};" \
 	    "took $((ELAPSED / 60)) min $((ELAPSED % 60)) s." \
 	    "Raw measurements: $(basename "${OUT%.md}.tsv")."
 	echo
@@ -541,7 +740,7 @@ cp -- "$RUNS" "${OUT%.md}.tsv"
 	echo "- Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END"
 	echo
 	# shellcheck disable=SC2086  # one argument per size
-	python3 "$ROOT/tests/bench/report.py" "$RUNS" $BYTES_OF
+	python3 "$ROOT/tests/bench/report.py" "$RUNS" $BYTES_OF $UPBYTES_OF
 } > "$OUT.tmp" && mv -- "$OUT.tmp" "$OUT" || exit 1
 cat "$OUT"
 say "results written to $OUT (raw: ${OUT%.md}.tsv); $ELAPSED s"

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """report.py -- Markdown tables from the measurements of bench.sh.
 
-    report.py RUNS.tsv N=BYTES...
+    report.py RUNS.tsv N=BYTES... [upload:N=BYTES]...
 
-RUNS.tsv has one line per run: n, phase (keep, nothing, delete, prepare),
-client, rep, wall (s), user (s), sys (s), rss_kb, rc ("0", a non-zero
+RUNS.tsv has one line per run: n, phase (keep, nothing, delete, prepare,
+upload), client, rep, wall (s), user (s), sys (s), rss_kb, rc ("0", a non-zero
 exit status, or "bad": the run exited 0 but did not do the job; a "bad"
 line follows the run's own line), load1 (the 1-minute load average just
 before the run). N=BYTES gives the corpus size
-of each mailbox size N. Failed and bad runs are left out of the numbers
+of each mailbox size N; upload:N=BYTES the size of the N messages of the
+upload runs (another corpus: without NUL and bare CR). Failed and bad runs are left out of the numbers
 and listed at the end. Prints Markdown on stdout.
 
 Throughput is corpus bytes (the message files as the server stores them,
@@ -90,11 +91,12 @@ def load_line(ok, n, phase):
         print()
 
 
-def throughput_table(title, order, st, limit, nbytes, tries):
+def throughput_table(title, order, st, limit, nbytes, tries,
+                     share="share of limit"):
     print("### " + title)
     print()
-    print("| client | wall min / median / max (s) | MB/s | share of limit "
-          "| CPU user+sys, mean (s) | peak RSS (MiB) | runs ok |")
+    print("| client | wall min / median / max (s) | MB/s | %s "
+          "| CPU user+sys, mean (s) | peak RSS (MiB) | runs ok |" % share)
     print("|---|---|---:|---:|---:|---:|---:|")
     lim = st.get(limit)
     for c in order:
@@ -117,10 +119,13 @@ def tries_of(rows, n, phase):
 
 def main():
     ok, failed, bad = load(sys.argv[1])
-    sizes = {}
+    sizes, upsizes = {}, {}
     for a in sys.argv[2:]:
         n, b = a.split("=")
-        sizes[int(n)] = int(b)
+        if n.startswith("upload:"):
+            upsizes[int(n[7:])] = int(b)
+        else:
+            sizes[int(n)] = int(b)
     allrows = ok + failed
     targets = []
     for n in sorted(sizes):
@@ -191,6 +196,24 @@ def main():
                     targets.append((n, "%s --delete=verified peak RSS" % c,
                                     "< 16 MiB", "%.1f MiB" % st[c]["rss"],
                                     st[c]["rss"] < 16))
+        order, st = group(ok, n, "upload")
+        if order:
+            ub = upsizes.get(n, nbytes)
+            throughput_table(
+                "Upload of %d IMAP-safe messages (%.1f MB) to an empty IMAP "
+                "folder (popvault export --to, which proves every message "
+                "by reading it back; mbsync pushing from a Maildir; a new "
+                "folder each run)" % (n, ub / 1e6), order, st,
+                "mbsync-push", ub, tries_of(allrows, n, "upload"),
+                share="mbsync wall / this wall")
+            load_line(ok, n, "upload")
+            pv, mb = st.get("popvault-upload"), st.get("mbsync-push")
+            if pv and mb:
+                print("popvault / mbsync: wall (medians) %.2f, CPU (means) %.2f, "
+                      "peak RSS %.2f." % (pv["med"] / mb["med"],
+                                          pv["cpu"] / mb["cpu"],
+                                          pv["rss"] / mb["rss"]))
+                print()
     if targets:
         print("## Targets (issue 7)")
         print()
