@@ -561,6 +561,15 @@ case_mangle() {
 	eq sent "$(jf sent)" 0
 	judge mangle.2 "$ST" "$PORT" mangled "$bcr"
 	verdict mangle_cr_not_sent_again
+	# Issue 17: "A mismatch is reported and counted, never hidden." The
+	# rerun must not report the mismatched message as delivered with
+	# outcome ok and exit 0.
+	WHY=
+	if [ "$PV_RC" = 0 ] && [ "$(jf mismatch)" = 0 ] &&
+	    [ "$(jf delivered)" = 23 ]; then
+		W "the rerun says delivered 23, mismatch 0, exit 0: the recorded mismatch is hidden"
+	fi
+	verdict mangle_cr_rerun_does_not_hide_mismatch
 }
 
 case_drop() {
