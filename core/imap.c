@@ -1304,6 +1304,12 @@ imap_code(const struct imap *s)
 	return s->code;
 }
 
+void
+imap_set_max_msg_size(struct imap *s, uint64_t n)
+{
+	s->o.max_msg_size = n;
+}
+
 struct conn *
 imap_conn(struct imap *s)
 {

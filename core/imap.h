@@ -312,6 +312,13 @@ enum imap_errclass	 imap_errclass(const struct imap *);
 enum imap_code		 imap_code(const struct imap *);
 struct conn		*imap_conn(struct imap *);
 /*
+ * The longest body imap_fetch() accepts from now on (opts.max_msg_size
+ * at first). A caller that knows what it expects to read back sets it
+ * to that: a longer literal is IMAP_E_PROTO at once, before its octets,
+ * and the deadline a body stretches is bounded by it.
+ */
+void			 imap_set_max_msg_size(struct imap *, uint64_t);
+/*
  * Encode folder (UTF-8) as modified UTF-7 into out/outsize, NUL
  * terminated; -1 if folder is not valid UTF-8 or out is too small.
  */

@@ -46,6 +46,8 @@
 #define UP_MID_MAX		998		/* RFC 5322 line length */
 #define UP_CAND_MAX		512		/* destination UIDs per lookup */
 #define UP_SEARCH_MAX		64
+#define UP_RECENT_MAX		128	/* newest unrecorded UIDs read */
+#define UP_FETCH_SLACK		(1024 * 1024)	/* over the size expected */
 #define UP_DAY			86400
 /* A Date header is sane from 1970-01-02 to a day past the clock. */
 #define UP_DATE_MIN		86400
@@ -100,6 +102,12 @@ struct up_got {
 	unsigned char	norm[HASH_LEN];
 };
 
+/* One of the newest unrecorded messages of the folder, read once. */
+struct up_recent {
+	size_t		have;		/* its entry in have */
+	unsigned char	norm[HASH_LEN];
+};
+
 struct up {
 	const struct upload_opts *o;
 	struct upload_stats	*st;
@@ -123,6 +131,8 @@ struct up {
 	struct up_norm		 zf;		/* fetched stream */
 	struct up_got		*got;
 	size_t			 ngot, capgot;
+	struct up_recent	*recent;
+	size_t			 nrecent;
 	struct imap		*s;
 	struct imap_mailbox	 mb;
 	uint32_t		 uid_floor;	/* no UID below is new */
@@ -583,14 +593,21 @@ fb_end(void *arg, uint32_t uid)
 	return 0;
 }
 
+/*
+ * Read back uids[0..n-1], the largest expected to be of expect octets:
+ * a body the server announces as much larger is refused before it is
+ * read (imap_set_max_msg_size()), so a server cannot hold the run with
+ * a literal that never ends on the size it announces.
+ */
 static int
-fetch_back(struct up *u, uint32_t *uids, size_t n)
+fetch_back(struct up *u, uint32_t *uids, size_t n, uint64_t expect)
 {
 	struct imap_sink	k = { fb_begin, fb_data, fb_end, u };
 
 	u->ngot = 0;
 	if (n == 0)
 		return 0;
+	imap_set_max_msg_size(u->s, expect * 2 + UP_FETCH_SLACK);
 	if (imap_fetch(u->s, uids, n, &k) == -1)
 		return imap_fail(u, "reading messages back");
 	return 0;
@@ -607,9 +624,100 @@ got_find(const struct up *u, uint32_t uid)
 	return NULL;
 }
 
+/* The largest wire size of the batch's messages. */
+static uint64_t
+batch_wire_max(const struct up *u)
+{
+	uint64_t	max = 0;
+	size_t		k;
+
+	for (k = 0; k < u->nb; k++)
+		if (u->b[k].wire > max)
+			max = u->b[k].wire;
+	return max;
+}
+
+static void
+found_at(struct up *u, struct up_msg *m, struct up_have *h)
+{
+	h->claimed = 1;
+	m->state = UM_FOUND;
+	m->uid = h->uid;
+	m->has_uid = 1;
+	u->st->found++;
+	if (!m->exact)
+		u->st->inexact++;
+	log_verbose("%s: already there as UID %u", u->o->url, h->uid);
+}
+
+/*
+ * Step 3, the newest messages of the folder that no delivery names (at
+ * most UP_RECENT_MAX, above the highest UID recorded), read once: where
+ * a run killed after its APPEND left its messages. They are compared
+ * with every message to send whatever size the server says they have,
+ * for a server whose RFC822.SIZE is not the exact size of its
+ * BODY[] (Exchange Online's is an estimate).
+ */
+struct up_pick {
+	uint32_t	uid;
+	size_t		idx;
+};
+
+static int
+pick_desc(const void *a, const void *b)
+{
+	uint32_t	x = ((const struct up_pick *)a)->uid;
+	uint32_t	y = ((const struct up_pick *)b)->uid;
+
+	return x > y ? -1 : x < y;
+}
+
+static int
+read_recent(struct up *u)
+{
+	struct up_pick	*p;
+	uint32_t	 uids[UP_RECENT_MAX], maxuid = 0;
+	size_t		 i, j, n = 0;
+	uint64_t	 big = 0;
+	int		 r = 0;
+
+	for (i = 0; i < u->nduid; i++)
+		if (u->duid[i] > maxuid)
+			maxuid = u->duid[i];
+	p = xcalloc(u->nhave + 1, sizeof *p);
+	for (i = 0; i < u->nhave; i++)
+		if (u->have[i].uid > maxuid) {
+			p[n].uid = u->have[i].uid;
+			p[n++].idx = i;
+		}
+	qsort(p, n, sizeof *p, pick_desc);
+	if (n > UP_RECENT_MAX)
+		n = UP_RECENT_MAX;
+	for (i = 0; i < n; i++) {
+		uids[i] = p[i].uid;
+		if (u->have[p[i].idx].size > big)
+			big = u->have[p[i].idx].size;
+	}
+	if (n > 0 && (r = fetch_back(u, uids, n, big)) == 0) {
+		u->recent = xcalloc(u->ngot + 1, sizeof *u->recent);
+		for (i = 0; i < u->ngot; i++)
+			for (j = 0; j < n; j++)
+				if (uids[j] == u->got[i].uid) {
+					u->recent[u->nrecent].have = p[j].idx;
+					memcpy(u->recent[u->nrecent].norm,
+					    u->got[i].norm, HASH_LEN);
+					u->nrecent++;
+					break;
+				}
+	}
+	free(p);
+	return r;
+}
+
 /*
  * Step 4, lookup: each message read whose wire size an unclaimed
- * destination message has is compared with those by content.
+ * destination message has is compared with those by content; and with
+ * the newest ones read by read_recent().
  */
 static int
 look_up(struct up *u)
@@ -619,6 +727,13 @@ look_up(struct up *u)
 	uint32_t		 cand[UP_CAND_MAX];
 	size_t			 k, n = 0, j;
 
+	for (k = 0; k < u->nb; k++)
+		for (j = 0; j < u->nrecent && u->b[k].state == UM_READ; j++) {
+			h = &u->have[u->recent[j].have];
+			if (!h->claimed && memcmp(u->recent[j].norm,
+			    u->b[k].norm, HASH_LEN) == 0)
+				found_at(u, &u->b[k], h);
+		}
 	for (k = 0; k < u->nb; k++) {
 		if (u->b[k].state != UM_READ ||
 		    (h = have_first(u, u->b[k].wire)) == NULL)
@@ -635,7 +750,7 @@ look_up(struct up *u)
 	}
 	if (n == 0)
 		return 0;
-	if (fetch_back(u, cand, n) == -1)
+	if (fetch_back(u, cand, n, batch_wire_max(u)) == -1)
 		return -1;
 	for (k = 0; k < u->nb; k++) {
 		if (u->b[k].state != UM_READ ||
@@ -646,15 +761,7 @@ look_up(struct up *u)
 			if (h->claimed || (g = got_find(u, h->uid)) == NULL ||
 			    memcmp(g->norm, u->b[k].norm, HASH_LEN) != 0)
 				continue;
-			h->claimed = 1;
-			u->b[k].state = UM_FOUND;
-			if (!u->b[k].exact)
-				u->st->inexact++;
-			u->b[k].uid = h->uid;
-			u->b[k].has_uid = 1;
-			u->st->found++;
-			log_verbose("%s: already there as UID %u", u->o->url,
-			    h->uid);
+			found_at(u, &u->b[k], h);
 			break;
 		}
 	}
@@ -898,7 +1005,7 @@ prove(struct up *u)
 	}
 	if (search && search_sent(u, cand, &n, UP_CAND_MAX) == -1)
 		return -1;
-	if (fetch_back(u, cand, n) == -1)
+	if (fetch_back(u, cand, n, batch_wire_max(u)) == -1)
 		return -1;
 	for (k = 0; k < u->nb; k++) {
 		struct up_msg	*m = &u->b[k];
@@ -1113,6 +1220,7 @@ up_free(struct up *u)
 	free(u->have);
 	free(u->todo);
 	free(u->got);
+	free(u->recent);
 	hash_free(u->zv.h);
 	hash_free(u->zf.h);
 	if (u->lockfd != -1)
@@ -1214,7 +1322,7 @@ upload_run(const struct upload_opts *o, struct upload_stats *st)
 	st->live.todo = u.ntodo;
 	for (k = 0; k < u.ntodo; k++)
 		st->live.todo_bytes += u.l.e[u.todo[k]].size;
-	if (u.ntodo > 0 && list_mailbox(&u) == -1)
+	if (u.ntodo > 0 && (list_mailbox(&u) == -1 || read_recent(&u) == -1))
 		goto out;
 	u.capb = o->batch > 0 && o->batch < IMAP_APPEND_MAX ? o->batch :
 	    IMAP_APPEND_MAX;
