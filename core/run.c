@@ -377,11 +377,11 @@ remap_check(struct run *run)
 }
 
 int
-run_fail(struct run *run, enum fail_grade g, enum fail_reason why,
-    const char *what, const char *text)
+run_fail(struct run *run, enum fail_grade g, enum fail_reason r,
+    const char *what, const char *why)
 {
-	log_warnx("%s: %s", what, text);
-	return fail_note(&run->fail, g, why);
+	log_warnx("%s: %s", what, why);
+	return fail_note(&run->fail, g, r);
 }
 
 int

@@ -316,6 +316,7 @@ dl_find(const struct up *u, const unsigned char sha[HASH_LEN])
 {
 	struct idx_delivery	key;
 
+	memset(&key, 0, sizeof key);
 	memcpy(key.sha256, sha, HASH_LEN);
 	return u->ndl == 0 ? NULL : bsearch(&key, u->dl, u->ndl,
 	    sizeof *u->dl, dl_cmp);
