@@ -39,8 +39,10 @@
  * Every step returns 0 or -1. On -1, imap_error() has a one-line message
  * (server text escaped and truncated) and imap_errclass() says what kind
  * of failure it was. After -1 the session is unusable except for
- * imap_free(), unless the class is IMAP_E_REFUSED (a tagged NO for a
- * command that changes nothing else: the session goes on).
+ * imap_free() (every later step fails at once, with the same error),
+ * unless the class is IMAP_E_REFUSED (a tagged NO for a command that
+ * changes nothing else: the session goes on) or IMAP_E_USAGE (nothing
+ * was sent). A step that succeeds clears the error.
  *
  * Every response goes through imap_reader_feed() (imapparse.h) with the
  * line cap IMAP_LINE_MAX and a response buffer of IMAP_RESP_MAX; literals
@@ -95,8 +97,8 @@ enum imap_errclass {
 				 * a message body gave another size than it
 				 * announced */
 	IMAP_E_INTR,		/* interrupted by a signal */
-	IMAP_E_USAGE,		/* what policy forbids (LOGIN in clear, no
-				 * STARTTLS on imap://), a mechanism the
+	IMAP_E_USAGE,		/* what policy forbids (LOGIN in clear), a
+				 * mechanism the
 				 * server does not offer; nothing was sent */
 	IMAP_E_REFUSED		/* a tagged NO to SELECT, CREATE, SEARCH,
 				 * FETCH or one APPEND, without one of the
@@ -167,9 +169,12 @@ struct imap_appended {
  * (size its octets), data() with its octets in any split, end() once the
  * whole FETCH response has been read, with the UID it named (so a
  * server that sends UID after BODY[] is read right). A response with a
- * UID but no body, or a body of NIL, gives nothing; a FETCH response
- * without a UID is IMAP_E_PROTO. A callback returning -1 stops the
- * fetch (IMAP_E_LOCAL; the session is lost).
+ * UID but no body, or a body of NIL, gives nothing; so does one with
+ * neither (a flag update); a body without a UID, for a UID not asked
+ * for, or for one already given, is IMAP_E_PROTO. A callback returning
+ * -1 stops the fetch (IMAP_E_LOCAL; the session is lost). When
+ * imap_fetch() fails, a body begun may never be ended: the sink drops
+ * what it holds of it.
  */
 struct imap_sink {
 	int	(*begin)(void *arg, uint64_t size);
@@ -186,10 +191,14 @@ struct imap		*imap_new(const struct imap_opts *);
 /*
  * Connect, TLS, greeting and CAPABILITY. A PREAUTH greeting is accepted
  * only over TLS (it skips imap_auth(): imap_auth() then returns 0), and
- * is IMAP_E_USAGE in clear text: the STARTTLS it makes impossible is
- * required. A BYE greeting is IMAP_E_TEMP. -1 with the connection
- * classes, IMAP_E_TLS, IMAP_E_USAGE (imap:// and no STARTTLS offered
- * without insecure_plaintext), IMAP_E_PROTO.
+ * is IMAP_E_TLS in clear text: the STARTTLS it makes impossible is
+ * required (with opts.insecure_plaintext it is accepted in clear too).
+ * STARTTLS is used whenever offered on imap://, insecure_plaintext or
+ * not; a NO to it, or bytes after its OK (injection), is IMAP_E_TLS. A
+ * BYE greeting is IMAP_E_TEMP. -1 with the connection classes,
+ * IMAP_E_TLS (also: imap:// and no STARTTLS offered, or a PREAUTH
+ * greeting in clear text, without insecure_plaintext: as POP3's missing
+ * STLS), IMAP_E_PROTO. Any failure loses the session.
  */
 int			 imap_connect(struct imap *);
 /*
@@ -205,23 +214,30 @@ int			 imap_connect_conn(struct imap *, struct conn *);
  * of SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN that the capabilities offer
  * (AUTH=), else LOGIN unless LOGINDISABLED. secret is the password, or
  * the OAuth access token for XOAUTH2 and OAUTHBEARER. Nothing is sent
- * in clear text without opts.insecure_plaintext (IMAP_E_USAGE). A
+ * in clear text without opts.insecure_plaintext (IMAP_E_USAGE); a SASL
+ * mechanism named but not in the server's AUTH= list, or LOGIN under
+ * LOGINDISABLED, is IMAP_E_USAGE too (nothing sent). LOGIN sends a
+ * user name or password with 8-bit bytes as a literal; CR or LF in
+ * either is IMAP_E_USAGE. A
  * mechanism that must be complete before OK is checked as pop3_auth()
  * checks it. -1 with IMAP_E_AUTH (NO), IMAP_E_TEMP ([UNAVAILABLE],
- * BYE), IMAP_E_USAGE, IMAP_E_PROTO, connection classes. Secrets are
+ * BYE), IMAP_E_USAGE, IMAP_E_PROTO (also BAD, a challenge that is not
+ * base64: cancelled with "*"), connection classes. Secrets are
  * wiped from every buffer that held them; -v logs "****" for them.
  */
 int			 imap_auth(struct imap *, const char *mech,
 			    const char *user, const char *secret);
 
 /*
- * Select folder (a mailbox name in UTF-8; sent as a quoted string, in
- * modified UTF-7 (RFC 3501 section 5.1.3) when it is not ASCII and the
- * server did not enable UTF8=ACCEPT). With create, a mailbox the server
- * says is missing is created and selected (mb->created). read_only:
- * EXAMINE, and create is ignored. -1 with IMAP_E_REFUSED (NO: no such
- * mailbox, and create not asked or CREATE refused), IMAP_E_PROTO (no
- * UIDVALIDITY), the other classes.
+ * Select folder (a mailbox name in UTF-8; always sent in modified
+ * UTF-7 (RFC 3501 section 5.1.3: "&" becomes "&-", non-ASCII and
+ * control characters base64; UTF8=ACCEPT is never enabled), as an atom
+ * or a quoted string; not valid UTF-8: IMAP_E_USAGE). With create, a
+ * mailbox the server says is missing ([TRYCREATE], [NONEXISTENT], or a
+ * NO and LIST does not list it) is created and selected
+ * (mb->created). read_only: EXAMINE, and create is ignored. -1 with
+ * IMAP_E_REFUSED (NO: no such mailbox, and create not asked or CREATE
+ * refused), IMAP_E_PROTO (no UIDVALIDITY), the other classes.
  */
 int			 imap_select(struct imap *, const char *folder,
 			    int create, int read_only,
@@ -230,7 +246,7 @@ int			 imap_select(struct imap *, const char *folder,
 /*
  * Every message of the selected mailbox: cb(arg, uid, size) once each
  * (RFC822.SIZE: its size with CRLF line ends), in the server's order.
- * Nothing is sent for an empty mailbox. cb returning -1 stops it
+ * Nothing is sent for a mailbox whose last EXISTS said 0. cb returning -1 stops it
  * (IMAP_E_LOCAL).
  */
 int			 imap_sizes(struct imap *,
@@ -241,13 +257,21 @@ int			 imap_sizes(struct imap *,
  * APPEND m[0..n-1] (n <= IMAP_APPEND_MAX) to the selected mailbox,
  * whose name imap_select() gave, in one batch, and fill r[0..n-1].
  * Returns 0 once every message has its answer (some may be refused:
- * r[k].ok 0); -1 when the batch could not finish: IMAP_E_TEMP (NO or
- * BAD with [LIMIT], [UNAVAILABLE]; BYE: r says which messages were
- * answered before, the others may or may not have been stored),
- * IMAP_E_LOCAL, IMAP_E_USAGE, connection classes. With MULTIAPPEND the
- * batch is one command, all stored or none: a NO refuses each message
- * with the same text. The caller must not take OK without a UID as
- * proof: it reads the message back (imap_fetch()).
+ * r[k].ok 0, also a NO that comes instead of the "+" of a
+ * synchronizing literal: its octets are not sent); -1 when the batch
+ * could not finish: IMAP_E_TEMP (a NO with [LIMIT], [UNAVAILABLE],
+ * [INUSE] or [OVERQUOTA]: no more messages are sent, the answers of
+ * those sent are read into r; BYE: r says which messages were answered
+ * before, the others may or may not have been stored), IMAP_E_PROTO (a
+ * BAD), IMAP_E_LOCAL, IMAP_E_USAGE, connection classes. With
+ * MULTIAPPEND the batch is one command, all stored or none: a NO
+ * refuses each message with the same text, and APPENDUID's uid-set is
+ * given to the messages in order (a set of another size gives none a
+ * UID). A message larger than the server's APPENDLIMIT (RFC 7889) is
+ * not sent: r[k].ok 0 with a text that says so (and then no
+ * MULTIAPPEND). A date outside years 1..9999 is left out. The caller must not
+ * take OK without a UID as proof: it reads the message back
+ * (imap_fetch()).
  */
 int			 imap_append(struct imap *, const struct imap_msg *m,
 			    size_t n, struct imap_appended *r);
@@ -263,14 +287,19 @@ int			 imap_fetch(struct imap *, const uint32_t *uids,
 
 /*
  * UID SEARCH criteria (the caller quotes its strings with imap_quote();
- * a criteria string with CR, LF or NUL is IMAP_E_USAGE); the UIDs found
+ * a criteria string with CR or LF is IMAP_E_USAGE); the UIDs found
  * go to out[0..max-1], *count says how many there were (more than max:
- * the rest are left out). ESEARCH answers are read too.
+ * the rest are left out). With ESEARCH offered the command asks
+ * RETURN (ALL), so that many UIDs come as ranges (a plain SEARCH
+ * answer longer than IMAP_LINE_MAX is IMAP_E_PROTO).
  */
 int			 imap_search(struct imap *, const char *criteria,
 			    uint32_t *out, size_t max, size_t *count);
 
-/* LOGOUT; 0 after the tagged OK (the BYE before it is expected). */
+/*
+ * LOGOUT; 0 after the tagged OK (the BYE before it is expected), or
+ * when the server hangs up after its BYE.
+ */
 int			 imap_logout(struct imap *);
 void			 imap_free(struct imap *);
 

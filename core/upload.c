@@ -367,7 +367,7 @@ select_todo(struct up *u)
 	const struct idx_delivery	*d;
 	unsigned char			 sha[HASH_LEN];
 	int64_t				 row;
-	size_t				 i;
+	size_t				 i, earlier = 0;
 
 	if (u->src->ops->connect(u->src) == -1 ||
 	    u->src->ops->list(u->src, &u->l) == -1)
@@ -381,10 +381,26 @@ select_todo(struct up *u)
 			return up_fail(u, FAIL_RUN, FAIL_R_SOFTWARE,
 			    "listing entry %zu", i);
 		d = dl_find(u, sha);
-		if (d != NULL && d->uidvalidity == u->mb.uidvalidity)
-			u->st->delivered++;
-		else
+		if (d == NULL || d->uidvalidity != u->mb.uidvalidity)
 			u->todo[u->ntodo++] = i;
+		else if (d->state == IDX_DLV_PROVEN)
+			u->st->delivered++;
+		else {
+			/* Never hidden: counted again by every run. */
+			if (d->state == IDX_DLV_MISMATCH)
+				u->st->mismatch++;
+			else
+				u->st->inexact++;
+			fail_note(&u->f, FAIL_MESSAGE, FAIL_R_VERIFY);
+			earlier++;
+		}
+	}
+	if (earlier > 0) {
+		snprintf(u->st->err, sizeof u->st->err, "%zu message%s "
+		    "recorded by an earlier run as held with other bytes at "
+		    "the destination (not sent again)", earlier,
+		    earlier == 1 ? " is" : "s are");
+		log_warnx("%s: %s", u->o->url, u->st->err);
 	}
 	return 0;
 }

@@ -15,6 +15,9 @@
 #ifndef FUZZ_H
 #define FUZZ_H
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +150,27 @@ fuzz_dotref(const unsigned char *in, size_t len, struct fuzz_dotref *r)
 		r->olen += n - start;
 	}
 	free(line);
+}
+
+/*
+ * For the session harnesses' server threads: send all of p/n on the
+ * socket fd (no SIGPIPE); 0, or -1 when the peer has gone.
+ */
+static inline int
+fuzz_send_all(int fd, const char *p, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 #endif

@@ -110,23 +110,6 @@ reply_len(const char *p, size_t n, enum reply kind, size_t *body)
 	return done ? s + used : n;
 }
 
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Send the next reply; -1 when the input is used up or the peer gone. */
 static int
 reply(struct server *s, enum reply kind)
@@ -134,7 +117,7 @@ reply(struct server *s, enum reply kind)
 	size_t	n, body;
 
 	n = reply_len(s->in + s->off, s->len - s->off, kind, &body);
-	if (send_all(s->fd, s->in + s->off, n) == -1)
+	if (fuzz_send_all(s->fd, s->in + s->off, n) == -1)
 		return -1;
 	if (kind == R_BODY && body != 0 && s->nbody < MAX_RETR) {
 		s->body_off[s->nbody] = s->off + body;

@@ -61,6 +61,11 @@ struct srv {
 	size_t		 inlen;
 };
 
+static void	srv_note(struct srv *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static char	*xfmt(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
 static void
 srv_note(struct srv *sv, const char *fmt, ...)
 {
@@ -297,6 +302,9 @@ struct run {
 	int		 checks;	/* failed checks at the start */
 };
 
+/* A run started and not ended: its stderr still goes to the log. */
+static int	run_active;
+
 static void
 opts_default(struct imap_opts *o)
 {
@@ -317,6 +325,11 @@ run_start_x(struct run *R, char *const *script, const struct imap_opts *o,
 	char	err[256], path[] = "/tmp/pvimaplogXXXXXX";
 	int	sp[2];
 
+	if (run_active) {
+		fprintf(stderr, "test_imap: a run was not ended\n");
+		abort();
+	}
+	run_active = 1;
 	memset(R, 0, sizeof *R);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
 		perror("socketpair");
@@ -365,6 +378,7 @@ run_end(struct run *R)
 
 	imap_free(R->s);
 	R->s = NULL;
+	run_active = 0;
 	fflush(stderr);
 	log_init(LOG_NORMAL);
 	dup2(R->saved, 2);
@@ -551,7 +565,7 @@ test_greeting(void)
 	/* imap:// without STARTTLS and without insecure_plaintext. */
 	o.insecure_plaintext = 0;
 	run_start(&R, s3, &o);
-	FAILS(&R, run_connect(&R), IMAP_E_USAGE);
+	FAILS(&R, run_connect(&R), IMAP_E_TLS);
 	run_end(&R);
 	o.insecure_plaintext = 1;
 
@@ -586,6 +600,9 @@ test_starttls(void)
 	/* STARTTLS is used when offered, even with insecure_plaintext. */
 	run_start(&R, s1, &o);
 	FAILS(&R, run_connect(&R), IMAP_E_TLS);
+	/* The session is lost: no login in clear after it, nothing sent. */
+	FAILS(&R, imap_auth(R.s, "login", "alice", "pw"), IMAP_E_TLS);
+	T_CHECK(strstr(imap_error(R.s), "not now") != NULL);
 	run_end(&R);
 
 	o.insecure_plaintext = 0;
@@ -608,7 +625,7 @@ test_preauth(void)
 	opts_default(&o);
 	o.insecure_plaintext = 0;
 	run_start(&R, s1, &o);
-	FAILS(&R, run_connect(&R), IMAP_E_USAGE);
+	FAILS(&R, run_connect(&R), IMAP_E_TLS);
 	T_CHECK(strstr(imap_error(R.s), "PREAUTH") != NULL);
 	run_end(&R);
 
@@ -660,6 +677,9 @@ test_login(void)
 	    "S:P2 OK", NULL };
 	char			*s6[] = { "S:* OK [CAPABILITY IMAP4rev1] hi",
 	    "C:P1 LOGIN alice pw", "S:P1 NO [UNAVAILABLE] later", NULL };
+	char			*s7[] = { "S:* OK [CAPABILITY IMAP4rev1] hi",
+	    "C:P1 LOGIN {5}", "S:+ ok", "C:j\xc3\xb6rg {7}", "S:+ ok",
+	    "C:p\xc3\xa4sswd", "S:P1 NO [AUTHENTICATIONFAILED] no", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -706,6 +726,14 @@ test_login(void)
 	FAILS(&R, imap_auth(R.s, "login", "alice", "pw"), IMAP_E_TEMP);
 	T_CHECK(imap_code(R.s) == IMAP_C_UNAVAILABLE);
 	run_end(&R);
+
+	/* Two synchronizing literals: the second after the first "+". */
+	run_start(&R, s7, &o);
+	OK(&R, run_connect(&R));
+	FAILS(&R, imap_auth(R.s, "login", "j\xc3\xb6rg", "p\xc3\xa4sswd"),
+	    IMAP_E_AUTH);
+	run_end(&R);
+	check_log_clean(&R, "p\xc3\xa4sswd");
 }
 
 static void
@@ -771,6 +799,39 @@ test_auth_plain(void)
 	run_end(&R);
 }
 
+/* XOAUTH2 (Google's form): a refusal comes as a JSON challenge. */
+static void
+test_auth_xoauth2(void)
+{
+	struct imap_opts	 o;
+	struct run		 R;
+	char			*s1[] = { "S:* OK [CAPABILITY IMAP4rev1 "
+	    "SASL-IR AUTH=XOAUTH2] hi", "C:P1 AUTHENTICATE XOAUTH2 "
+	    "dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+	    "S:+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJo"
+	    "dHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==", "C:",
+	    "S:P1 NO [AUTHENTICATIONFAILED] Invalid credentials", NULL };
+	char			*s2[] = { "S:* OK [CAPABILITY IMAP4rev1 "
+	    "AUTH=XOAUTH2] hi", "C:P1 AUTHENTICATE XOAUTH2", "S:+",
+	    "C:dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+	    "S:P1 OK [CAPABILITY IMAP4rev1] in", NULL };
+
+	opts_default(&o);
+	run_start(&R, s1, &o);
+	OK(&R, run_connect(&R));
+	FAILS(&R, imap_auth(R.s, "xoauth2", "alice", "tok"), IMAP_E_AUTH);
+	T_CHECK(strstr(imap_error(R.s), "Invalid credentials") != NULL &&
+	    strstr(imap_error(R.s), "401") != NULL);
+	run_end(&R);
+	T_CHECK(strstr(R.log, "Bearer") == NULL);
+
+	/* Without SASL-IR: the token answers the empty "+". */
+	run_start(&R, s2, &o);
+	OK(&R, run_connect(&R));
+	OK(&R, imap_auth(R.s, "XOAUTH2", "alice", "tok"));
+	run_end(&R);
+}
+
 static void
 test_auth_scram(void)
 {
@@ -829,6 +890,7 @@ test_select(void)
 	    "S:P1 NO no such thing", "C:P2 LIST \"\" Archive",
 	    "S:P2 OK listed", "C:P3 CREATE Archive", "S:P3 OK",
 	    "C:P4 SELECT Archive", "S:* 7 EXISTS",
+	    "S:* OK [ALERT] maintenance at noon\x01",
 	    "S:* OK [UIDVALIDITY 99] x", "S:P4 OK done", NULL };
 	char			*s3[] = { LOGGED, "C:P1 SELECT Archive",
 	    "S:P1 NO permission denied", "C:P2 LIST \"\" Archive",
@@ -859,6 +921,8 @@ test_select(void)
 	OK(&R, imap_select(R.s, "Archive", 1, 0, &mb));
 	T_CHECK(mb.created == 1 && mb.uidvalidity == 99 && mb.exists == 7);
 	run_end(&R);
+	/* An alert is shown, escaped. */
+	T_CHECK(strstr(R.log, "says: maintenance at noon\\x01") != NULL);
 
 	run_start(&R, s3, &o);
 	OK(&R, run_connect(&R));
@@ -952,6 +1016,13 @@ test_append_literalplus(void)
 	    "S:* 1 EXISTS", "S:P2 OK [APPENDUID 7 10] done",
 	    "S:* 2 EXISTS", "S:* 1 RECENT", "S:P3 OK [APPENDUID 7 11] done",
 	    "S:P4 OK [APPENDUID 7 12] done", NULL };
+	/* One refused in the middle of the batch: the others go on. */
+	char			*s2[] = { SELECTED_PLUS("LITERAL+ UIDPLUS"),
+	    "C:P2 APPEND INBOX {1+}", "B:a", "C:",
+	    "C:P3 APPEND INBOX {1+}", "B:b", "C:",
+	    "C:P4 APPEND INBOX {1+}", "B:c", "C:",
+	    "S:P2 OK [APPENDUID 7 1] a", "S:P3 NO [CANNOT] no, \"b\"",
+	    "S:P4 OK [APPENDUID 7 2] c", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -965,6 +1036,17 @@ test_append_literalplus(void)
 	T_CHECK(r[1].ok && r[1].has_uid && r[1].uid == 11);
 	T_CHECK(r[2].ok && r[2].has_uid && r[2].uid == 12);
 	T_CHECK(strcmp(r[2].text, "done") == 0);
+	run_end(&R);
+
+	run_start(&R, s2, &o);
+	select_inbox(&R);
+	msg_set(&m[0], "a", NULL, 0);
+	msg_set(&m[1], "b", NULL, 0);
+	msg_set(&m[2], "c", NULL, 0);
+	OK(&R, imap_append(R.s, m, 3, r));
+	T_CHECK(r[0].ok && r[0].uid == 1 && r[2].ok && r[2].uid == 2);
+	T_CHECK(!r[1].ok && !r[1].has_uid && r[1].code == IMAP_C_OTHER &&
+	    strcmp(r[1].text, "no, \"b\"") == 0);
 	run_end(&R);
 }
 
@@ -1050,7 +1132,14 @@ test_multiappend(void)
 	char			*s2[] = { SELECTED_PLUS("MULTIAPPEND UIDPLUS"),
 	    "C:P2 APPEND INBOX {1}", "S:+ go", "B:a", "C: {1}",
 	    "S:+ go", "B:b", "C:", "S:P2 OK [APPENDUID 7 5:7] wrong count",
-	    "C:P3 APPEND INBOX {1}", "S:P3 NO [TRYCREATE] gone", NULL };
+	    "C:P3 APPEND INBOX {1}", "S:+ go", "B:a", "C: {1}",
+	    "S:+ go", "B:b", "C:", "S:P3 OK [APPENDUID 7 5:5] too few",
+	    "C:P4 APPEND INBOX {1}", "S:P4 NO [TRYCREATE] gone", NULL };
+	char			*s3[] = { SELECTED_PLUS(
+	    "MULTIAPPEND LITERAL+ UIDPLUS APPENDLIMIT=4"),
+	    "C:P2 APPEND INBOX {1+}", "B:a", "C:",
+	    "C:P4 APPEND INBOX {1+}", "B:c", "C:",
+	    "S:P2 OK [APPENDUID 7 1] a", "S:P4 OK [APPENDUID 7 2] c", NULL };
 
 	opts_default(&o);
 	run_start(&R, s1, &o);
@@ -1073,10 +1162,23 @@ test_multiappend(void)
 	msg_set(&m[1], "b", NULL, 0);
 	OK(&R, imap_append(R.s, m, 2, r));
 	T_CHECK(r[0].ok && !r[0].has_uid && r[1].ok && !r[1].has_uid);
+	OK(&R, imap_append(R.s, m, 2, r));
+	T_CHECK(r[0].ok && !r[0].has_uid && r[1].ok && !r[1].has_uid);
 	/* Refused before the first literal: all refused alike. */
 	OK(&R, imap_append(R.s, m, 2, r));
 	T_CHECK(!r[0].ok && !r[1].ok && r[1].code == IMAP_C_TRYCREATE &&
 	    strcmp(r[0].text, "gone") == 0 && strcmp(r[1].text, "gone") == 0);
+	run_end(&R);
+
+	/* Over APPENDLIMIT: not sent, and no MULTIAPPEND for the rest. */
+	run_start(&R, s3, &o);
+	select_inbox(&R);
+	msg_set(&m[0], "a", NULL, 0);
+	msg_set(&m[1], "bbbbb", NULL, 0);
+	msg_set(&m[2], "c", NULL, 0);
+	OK(&R, imap_append(R.s, m, 3, r));
+	T_CHECK(r[0].ok && r[0].uid == 1 && r[2].ok && r[2].uid == 2);
+	T_CHECK(!r[1].ok && strstr(r[1].text, "APPENDLIMIT") != NULL);
 	run_end(&R);
 }
 
@@ -1213,7 +1315,7 @@ test_fetch_bad(void)
 	struct imap_sink	 k;
 	struct got		 g;
 	struct run		 R;
-	uint32_t		 uid = 3;
+	uint32_t		 uid = 3, two[] = { 5, 3 };
 	char			*s1[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
 	    "R:* 1 FETCH (UID 3 BODY[] {9000}\r\n", NULL };
@@ -1224,6 +1326,9 @@ test_fetch_bad(void)
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])", r2, NULL };
 	char			*s3[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
+	    "S:* 1 FETCH (UID 4 BODY[] \"x\")", NULL };
+	char			*s3b[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3,5 (UID BODY.PEEK[])",
 	    "S:* 1 FETCH (UID 4 BODY[] \"x\")", NULL };
 	char			*s4[] = { SELECTED_PLUS("IMAP4rev1"),
 	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
@@ -1269,6 +1374,13 @@ test_fetch_bad(void)
 	T_CHECK(g.len == 0);
 	run_end(&R);
 	free(g.p);
+	run_start(&R, s3b, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, two, 2, &k), IMAP_E_PROTO);
+	T_CHECK(g.len == 0);
+	run_end(&R);
+	free(g.p);
 	run_start(&R, s4, &o);
 	select_inbox(&R);
 	sink_set(&k, &g);
@@ -1291,6 +1403,52 @@ test_fetch_bad(void)
 	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_LOCAL);
 	run_end(&R);
 	free(g.p);
+}
+
+/*
+ * A response past IMAP_RESP_MAX (kept literals of 4000 octets); a
+ * literal that is not a body and longer than that.
+ */
+static void
+test_fetch_limits(void)
+{
+	struct imap_opts	 o;
+	struct imap_sink	 k;
+	struct got		 g;
+	struct run		 R;
+	uint32_t		 uid = 3;
+	char			*lit4k = big_body(4000), *resp, *p;
+	size_t			 i, n = IMAP_RESP_MAX / 4000 + 2;
+	char			*s1[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])", NULL, NULL };
+	char			*s2[] = { SELECTED_PLUS("IMAP4rev1"),
+	    "C:P2 UID FETCH 3 (UID BODY.PEEK[])",
+	    "R:* 1 FETCH (UID 3 X-NOTE {300000}\r\n", NULL };
+
+	opts_default(&o);
+	resp = t_malloc(n * 4020 + 64);
+	p = resp + sprintf(resp, "R:* 1 FETCH (UID 3");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, " X-%zu {4000}\r\n%s", i, lit4k);
+	sprintf(p, ")\r\n");
+	s1[5] = resp;
+	run_start(&R, s1, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_PROTO);
+	T_CHECK(strstr(imap_error(R.s), "too long") != NULL);
+	run_end(&R);
+	free(g.p);
+
+	run_start(&R, s2, &o);
+	select_inbox(&R);
+	sink_set(&k, &g);
+	FAILS(&R, imap_fetch(R.s, &uid, 1, &k), IMAP_E_PROTO);
+	T_CHECK(now_ms() - R.t0 < 1500);
+	run_end(&R);
+	free(g.p);
+	free(resp);
+	free(lit4k);
 }
 
 static void
@@ -1382,9 +1540,10 @@ test_sizes_search(void)
 	    "S:* ESEARCH (TAG \"P4\") UID", "S:P4 OK",
 	    "C:P5 UID FETCH 1:* (UID RFC822.SIZE)",
 	    "S:* 1 FETCH (UID 4 RFC822.SIZE 100)", NULL };
+	/* No EXISTS at all: asked anyway; a size without its UID. */
 	char			*s3[] = {
 	    "S:* PREAUTH [CAPABILITY IMAP4rev1] in",
-	    "C:P1 SELECT INBOX", "S:* OK [UIDVALIDITY 7] x", "S:* 1 EXISTS",
+	    "C:P1 SELECT INBOX", "S:* OK [UIDVALIDITY 7] x",
 	    "S:P1 OK done", "C:P2 UID FETCH 1:* (UID RFC822.SIZE)",
 	    "S:* 1 FETCH (RFC822.SIZE 10)", NULL };
 
@@ -1556,6 +1715,7 @@ main(void)
 	T_RUN(test_preauth);
 	T_RUN(test_login);
 	T_RUN(test_auth_plain);
+	T_RUN(test_auth_xoauth2);
 	T_RUN(test_auth_scram);
 	T_RUN(test_select);
 	T_RUN(test_utf7);
@@ -1567,9 +1727,12 @@ main(void)
 	T_RUN(test_append_usage);
 	T_RUN(test_fetch);
 	T_RUN(test_fetch_bad);
+	T_RUN(test_fetch_limits);
 	T_RUN(test_endless);
 	T_RUN(test_sizes_search);
 	T_RUN(test_logout);
 	T_RUN(test_split);
+	if (run_active)
+		abort();
 	return T_END();
 }
