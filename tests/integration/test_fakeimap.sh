@@ -43,13 +43,13 @@ fis() {
 	shift 2
 	fi_start "$name" --mode "$mode" --cert "$C/valid.crt" \
 	    --key "$C/valid.key" --user alice --password fi-Pw-7 \
-	    --max-conns 100 --timeout 120 "$@"
+	    --max-conns 100 --timeout 300 "$@"
 }
 
 ic() {	# ic CMD [--starttls] ARGS...: imapcheck.py against the last fakeimap
 	local cmd=$1
 	shift
-	timeout -k 5 60 python3 "$IC" "$cmd" --host 127.0.0.1 --port "$FI_PORT" \
+	timeout -k 5 180 python3 "$IC" "$cmd" --host 127.0.0.1 --port "$FI_PORT" \
 	    --ca "$C/ca.crt" --user alice --password-file "$T/pw" "$@"
 }
 
