@@ -4,13 +4,14 @@
  * Parsing lives in imapparse.c: every byte the server sends goes through
  * its response reader, every response through imap_parse_resp() and the
  * parsers of its data. This file is the session itself: it reads
- * responses and sends tagged commands (also for the other two files of
- * the session, through imap_int.h), connects (TLS, greeting, CAPABILITY,
+ * responses and sends tagged commands (also for the other files of the
+ * session, through imap_int.h), connects (TLS, greeting, CAPABILITY,
  * STARTTLS required on imap://, capabilities re-learnt after TLS),
- * selects or creates the mailbox, fetches sizes, and bodies streamed to
- * the caller's sink, searches, logs out, and holds the public steps of
- * imap.h. The login (LOGIN, AUTHENTICATE) is imap_auth.c's; APPEND is
- * imap_append.c's.
+ * selects or creates the mailbox (its name put in modified UTF-7 by
+ * imapenc.c), logs out, and holds the public steps of imap.h. The
+ * login (LOGIN, AUTHENTICATE) is imap_auth.c's; APPEND is
+ * imap_append.c's; the sizes, the bodies streamed to the caller's sink,
+ * and SEARCH are imap_fetch.c's.
  *
  * Deadlines: every command gets opts.timeout_ms from the moment it is
  * sent, stretched by the octets it carries (APPEND) or announces (a
@@ -30,15 +31,6 @@
 
 /* Slowest average rate a command may have before its deadline passes. */
 #define IMAP_MIN_RATE	(16 * 1024)
-/* The longest command line built here (FETCH's uid-set is cut to it). */
-#define IMAP_CMD_MAX	8192
-/* A literal that is not a fetched body is refused past this. */
-#define IMAP_OTHER_LIT_MAX	IMAP_RESP_MAX
-/* Octets of a SIZES answer per message, for its deadline. */
-#define IMAP_SIZE_LINE	64
-
-static int	lit_cb(void *, enum imap_lit_ev, const char *, size_t,
-		    uint64_t);
 
 /* The session's error: its class, no code, the message; returns -1. */
 int
@@ -96,7 +88,7 @@ imap_new(const struct imap_opts *o)
 	s->rbuf = xmalloc(IMAP_RESP_MAX);
 	s->wbuf = xmalloc(IMAP_WBUF);
 	imap_reader_init(&s->rd, s->rbuf, IMAP_RESP_MAX, IMAP_LIT_KEEP,
-	    lit_cb, s);
+	    ims_lit_cb, s);
 	return s;
 }
 
@@ -119,8 +111,8 @@ ims_deadline_start(struct imap *s, uint64_t octets)
  * timeout_ms away, and octets more are allowed for. The caller bounds
  * how often this may happen.
  */
-static void
-deadline_more(struct imap *s, uint64_t octets)
+void
+ims_deadline_more(struct imap *s, uint64_t octets)
 {
 	int64_t		floor = now_ms() + s->o.timeout_ms;
 	uint64_t	extra = octets / IMAP_MIN_RATE * 1000;
@@ -134,94 +126,6 @@ deadline_more(struct imap *s, uint64_t octets)
 }
 
 /* ---- reading -------------------------------------------------------- */
-
-/* Does the response so far (p/n, ending in "{N}") announce BODY[]? */
-static int
-is_body_literal(const char *p, size_t n)
-{
-	static const char	body[] = "BODY[] ";
-	size_t			i = n, k;
-
-	/* "* " nz-number " FETCH (" ... "BODY[] {N}" */
-	if (n < 2 || p[0] != '*' || p[1] != ' ')
-		return 0;
-	for (k = 2; k < n && p[k] >= '0' && p[k] <= '9'; k++)
-		;
-	if (k == 2 || n - k < 8 || strncasecmp(p + k, " FETCH (", 8) != 0)
-		return 0;
-	while (i > 0 && p[i - 1] != '{')
-		i--;
-	if (i == 0)
-		return 0;
-	i--;
-	if (i < k + 8 + sizeof body - 1)
-		return 0;
-	if (strncasecmp(p + i - (sizeof body - 1), body, sizeof body - 1))
-		return 0;
-	/* Preceded by "(" or " ": the name is a whole item. */
-	return p[i - sizeof body] == '(' || p[i - sizeof body] == ' ';
-}
-
-/*
- * The reader's callback for literals longer than IMAP_LIT_KEEP: during
- * imap_fetch() the body of a FETCH response goes to the sink; any
- * other literal is read and dropped, up to IMAP_OTHER_LIT_MAX.
- */
-static int
-lit_cb(void *arg, enum imap_lit_ev ev, const char *p, size_t n,
-    uint64_t size)
-{
-	struct imap	*s = arg;
-
-	switch (ev) {
-	case IMAP_LIT_BEGIN:
-		s->lit_sink = 0;
-		if (s->sink != NULL && is_body_literal(p, n)) {
-			if (s->resp_body) {
-				ims_fail(s, IMAP_E_PROTO, "FETCH: two bodies "
-				    "in one response");
-				goto fail;
-			}
-			if (size > s->o.max_msg_size) {
-				ims_fail(s, IMAP_E_PROTO, "FETCH: a body of "
-				    "%llu octets, larger than the maximum "
-				    "size (%llu)", (unsigned long long)size,
-				    (unsigned long long)s->o.max_msg_size);
-				goto fail;
-			}
-			deadline_more(s, size);
-			s->resp_body = 1;
-			s->lit_sink = 1;
-			if (s->sink->begin(s->sink->arg, size) == -1) {
-				ims_fail(s, IMAP_E_LOCAL, "FETCH: storing "
-				    "a body failed");
-				goto fail;
-			}
-			return 0;
-		}
-		if (size > IMAP_OTHER_LIT_MAX) {
-			ims_fail(s, IMAP_E_PROTO, "a literal of %llu octets "
-			    "where none so long was expected",
-			    (unsigned long long)size);
-			goto fail;
-		}
-		return 0;
-	case IMAP_LIT_DATA:
-		if (s->lit_sink && s->sink->data(s->sink->arg, p, n) == -1) {
-			ims_fail(s, IMAP_E_LOCAL, "FETCH: storing a body "
-			    "failed");
-			goto fail;
-		}
-		return 0;
-	case IMAP_LIT_END:
-		s->lit_sink = 0;
-		return 0;
-	}
-	return 0;
-fail:
-	s->cbfail = 1;
-	return -1;
-}
 
 /* Log a response read: its first line, escaped; "+" masked in AUTH. */
 static void
@@ -506,8 +410,8 @@ ims_send(struct imap *s, const char *cmd, const char *logcmd)
 }
 
 /* A simple command: sent, its responses read; 0 on OK. */
-static int
-imap_simple(struct imap *s, const char *cmd, const char *what,
+int
+ims_simple(struct imap *s, const char *cmd, const char *what,
     enum imap_errclass dflt, int (*fn)(struct imap *, void *), void *arg)
 {
 	ims_deadline_start(s, 0);
@@ -525,7 +429,7 @@ ims_capability(struct imap *s)
 {
 	memset(&s->caps, 0, sizeof s->caps);
 	s->got_caps = 0;
-	if (imap_simple(s, "CAPABILITY", "CAPABILITY", IMAP_E_PROTO, NULL,
+	if (ims_simple(s, "CAPABILITY", "CAPABILITY", IMAP_E_PROTO, NULL,
 	    NULL) == -1)
 		return -1;
 	if (!s->got_caps)
@@ -537,7 +441,7 @@ ims_capability(struct imap *s)
 static int
 imap_starttls(struct imap *s)
 {
-	if (imap_simple(s, "STARTTLS", "STARTTLS", IMAP_E_TLS, NULL,
+	if (ims_simple(s, "STARTTLS", "STARTTLS", IMAP_E_TLS, NULL,
 	    NULL) == -1) {
 		if (s->eclass == IMAP_E_PROTO)
 			s->eclass = IMAP_E_TLS;
@@ -631,109 +535,6 @@ connect_conn_do(struct imap *s, struct conn *c)
 
 /* ---- mailboxes ------------------------------------------------------ */
 
-/* One code point from UTF-8 at *p (advanced); -1 if not valid. */
-static int32_t
-utf8_next(const unsigned char **p)
-{
-	const unsigned char	*s = *p;
-	int32_t			 cp;
-	int			 n, i;
-
-	if (s[0] < 0x80) {
-		*p = s + 1;
-		return s[0];
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		cp = s[0] & 0x1f;
-		n = 1;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		cp = s[0] & 0x0f;
-		n = 2;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		cp = s[0] & 0x07;
-		n = 3;
-	} else
-		return -1;
-	for (i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*p = s + n + 1;
-	return cp;
-}
-
-int
-imap_utf7_encode(const char *folder, char *out, size_t outsize)
-{
-	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+,";
-	const unsigned char	*p = (const unsigned char *)folder;
-	size_t			 o = 0;
-	uint32_t		 bits = 0;
-	int			 nbits = 0, in64 = 0, k, nu;
-	int32_t			 cp;
-	uint16_t		 u[2];
-
-#define PUT(ch) do {							\
-	if (o + 1 >= outsize)						\
-		return -1;						\
-	out[o++] = (ch);						\
-} while (0)
-	if (outsize == 0)
-		return -1;
-	while (*p != '\0') {
-		if ((cp = utf8_next(&p)) == -1)
-			return -1;
-		if (cp >= 0x20 && cp <= 0x7e) {
-			if (in64) {
-				if (nbits > 0)
-					PUT(b64[(bits << (6 - nbits)) & 0x3f]);
-				PUT('-');
-				in64 = 0;
-				bits = 0;
-				nbits = 0;
-			}
-			PUT((char)cp);
-			if (cp == '&')
-				PUT('-');
-			continue;
-		}
-		if (!in64) {
-			PUT('&');
-			in64 = 1;
-		}
-		if (cp >= 0x10000) {
-			u[0] = (uint16_t)(0xd800 + ((cp - 0x10000) >> 10));
-			u[1] = (uint16_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
-			nu = 2;
-		} else {
-			u[0] = (uint16_t)cp;
-			nu = 1;
-		}
-		for (k = 0; k < nu; k++) {
-			bits = (bits << 16) | u[k];
-			nbits += 16;
-			while (nbits >= 6) {
-				nbits -= 6;
-				PUT(b64[(bits >> nbits) & 0x3f]);
-			}
-			bits &= (1u << nbits) - 1;
-		}
-	}
-	if (in64) {
-		if (nbits > 0)
-			PUT(b64[(bits << (6 - nbits)) & 0x3f]);
-		PUT('-');
-	}
-#undef PUT
-	out[o] = '\0';
-	return 0;
-}
-
 /* Any untagged LIST response (the mailbox asked for exists). */
 static int
 list_resp(struct imap *s, void *arg)
@@ -810,7 +611,7 @@ select_do(struct imap *s, const char *folder, int create, int read_only,
 	    !code_is(&s->resp, "NONEXISTENT")) {
 		/* No word that it is missing: LIST says whether it is. */
 		snprintf(cmd, sizeof cmd, "LIST \"\" %s", s->mbox);
-		if (imap_simple(s, cmd, "LIST", IMAP_E_REFUSED, list_resp,
+		if (ims_simple(s, cmd, "LIST", IMAP_E_REFUSED, list_resp,
 		    &found) == -1)
 			return -1;
 		if (found) {
@@ -821,7 +622,7 @@ select_do(struct imap *s, const char *folder, int create, int read_only,
 	}
 	log_verbose("creating the mailbox");
 	snprintf(cmd, sizeof cmd, "CREATE %s", s->mbox);
-	if (imap_simple(s, cmd, "CREATE", IMAP_E_REFUSED, NULL, NULL) == -1)
+	if (ims_simple(s, cmd, "CREATE", IMAP_E_REFUSED, NULL, NULL) == -1)
 		return -1;
 	if ((x = select_once(s, 0, mb)) != 0)
 		return x == 1 ? ims_refused(s, what, IMAP_E_REFUSED) : -1;
@@ -835,295 +636,6 @@ selected:
 		return ims_fail(s, IMAP_E_PROTO, "%s: the server sent no "
 		    "UIDVALIDITY", what);
 	}
-	return 0;
-}
-
-/* ---- UID FETCH, sizes ----------------------------------------------- */
-
-struct sizes_ctx {
-	int	(*cb)(void *, uint32_t, uint64_t);
-	void	 *arg;
-};
-
-/* s->resp as a FETCH response: 1 with *f, 0 if it is none, or -1. */
-static int
-get_fetch(struct imap *s, struct imap_fetch *f)
-{
-	const struct imap_resp	*r = &s->resp;
-	char			 esc[IMAP_TEXT_MAX];
-
-	if (!r->has_num || r->keywordlen != 5 ||
-	    strncasecmp(r->keyword, "FETCH", 5) != 0)
-		return 0;
-	if (imap_parse_fetch(r->rest, r->restlen, s->rd.nstreamed, f) == -1)
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: bad FETCH "
-		    "response: %s", log_escape(r->rest, r->restlen, esc,
-		    sizeof esc));
-	return 1;
-}
-
-static int
-sizes_resp(struct imap *s, void *arg)
-{
-	struct sizes_ctx	*sc = arg;
-	struct imap_fetch	 f;
-	int			 x;
-
-	if ((x = get_fetch(s, &f)) != 1)
-		return x;
-	if (!f.has_size)
-		return 1;		/* a flag update */
-	if (!f.has_uid)
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: a size without "
-		    "a UID");
-	if (sc->cb(sc->arg, f.uid, f.size) == -1)
-		return ims_fail(s, IMAP_E_LOCAL, "UID FETCH: message %u",
-		    f.uid);
-	return 1;
-}
-
-static int
-sizes_do(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
-    void *arg)
-{
-	struct sizes_ctx	sc;
-
-	if (!s->selected)
-		return ims_fail(s, IMAP_E_USAGE, "UID FETCH: no mailbox "
-		    "selected");
-	/*
-	 * Empty: nothing to ask (some servers answer "1:*" there with
-	 * BAD). EXISTS is required in SELECT's answer; without it, ask.
-	 */
-	if (s->exists == 0 && s->have_exists)
-		return 0;
-	sc.cb = cb;
-	sc.arg = arg;
-	ims_deadline_start(s, (uint64_t)s->exists * IMAP_SIZE_LINE);
-	if (ims_send(s, "UID FETCH 1:* (UID RFC822.SIZE)", NULL) == -1 ||
-	    ims_wait(s, "UID FETCH", sizes_resp, &sc) == -1)
-		return -1;
-	if (s->resp.status != IMAP_S_OK)
-		return ims_refused(s, "UID FETCH", IMAP_E_REFUSED);
-	return 0;
-}
-
-struct fetch_ctx {
-	const struct imap_sink	*k;
-	const uint32_t		*uids;		/* sorted, unique */
-	unsigned char		*seen;
-	size_t			 n;
-};
-
-static int
-fetch_resp(struct imap *s, void *arg)
-{
-	struct fetch_ctx	*fc = arg;
-	struct imap_fetch	 f;
-	size_t			 lo, hi, mid;
-	int			 x;
-
-	if ((x = get_fetch(s, &f)) != 1)
-		return x;
-	/* The literal streamed must be this BODY[], and only it. */
-	if (s->resp_body != (f.has_body && f.body_streamed))
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: a literal "
-		    "streamed that is not the body");
-	if (!f.has_body || (f.body == NULL && !f.body_streamed))
-		return 1;		/* a flag update, or NIL */
-	if (!f.has_uid)
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: a body without "
-		    "a UID");
-	lo = 0;
-	hi = fc->n;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (fc->uids[mid] < f.uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == fc->n || fc->uids[lo] != f.uid)
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: a body for UID "
-		    "%u, which was not asked for", f.uid);
-	if (fc->seen[lo])
-		return ims_fail(s, IMAP_E_PROTO, "UID FETCH: UID %u sent "
-		    "twice", f.uid);
-	fc->seen[lo] = 1;
-	if (!f.body_streamed) {
-		if (f.bodylen > s->o.max_msg_size)
-			return ims_fail(s, IMAP_E_PROTO, "UID FETCH: UID %u "
-			    "is larger than the maximum size (%llu)", f.uid,
-			    (unsigned long long)s->o.max_msg_size);
-		if (fc->k->begin(fc->k->arg, f.bodylen) == -1 ||
-		    (f.bodylen > 0 && fc->k->data(fc->k->arg, f.body,
-		    f.bodylen) == -1))
-			return ims_fail(s, IMAP_E_LOCAL, "UID FETCH: storing "
-			    "UID %u", f.uid);
-	}
-	if (fc->k->end(fc->k->arg, f.uid) == -1)
-		return ims_fail(s, IMAP_E_LOCAL, "UID FETCH: storing UID %u",
-		    f.uid);
-	deadline_more(s, 0);
-	return 1;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-fetch_do(struct imap *s, const uint32_t *uids, size_t n,
-    const struct imap_sink *k)
-{
-	struct fetch_ctx	 fc;
-	uint32_t		*u;
-	char			*cmd;
-	size_t			 i, j, m, from, len;
-	int			 r = -1;
-
-	if (!s->selected)
-		return ims_fail(s, IMAP_E_USAGE, "UID FETCH: no mailbox "
-		    "selected");
-	if (n == 0)
-		return 0;
-	u = xreallocarray(NULL, n, sizeof *u);
-	memcpy(u, uids, n * sizeof *u);
-	qsort(u, n, sizeof *u, cmp_u32);
-	for (i = m = 0; i < n; i++) {
-		if (u[i] == 0) {
-			free(u);
-			return ims_fail(s, IMAP_E_USAGE, "UID FETCH: UID 0");
-		}
-		if (m == 0 || u[m - 1] != u[i])
-			u[m++] = u[i];
-	}
-	memset(&fc, 0, sizeof fc);
-	fc.k = k;
-	fc.uids = u;
-	fc.n = m;
-	fc.seen = xcalloc(m, 1);
-	cmd = xmalloc(IMAP_CMD_MAX + 64);
-	s->sink = k;
-	/* The uid-set in ranges, cut into commands of IMAP_CMD_MAX. */
-	for (from = 0; from < m; ) {
-		len = (size_t)snprintf(cmd, IMAP_CMD_MAX, "UID FETCH ");
-		for (i = from; i < m && len < IMAP_CMD_MAX - 64; i = j) {
-			for (j = i + 1; j < m && u[j] == u[j - 1] + 1; j++)
-				;
-			len += (size_t)snprintf(cmd + len, IMAP_CMD_MAX - len,
-			    j - i > 1 ? "%s%u:%u" : "%s%u",
-			    i > from ? "," : "", u[i], u[j - 1]);
-		}
-		snprintf(cmd + len, IMAP_CMD_MAX + 64 - len,
-		    " (UID BODY.PEEK[])");
-		from = i;
-		ims_deadline_start(s, 0);
-		if (ims_send(s, cmd, NULL) == -1 ||
-		    ims_wait(s, "UID FETCH", fetch_resp, &fc) == -1)
-			goto out;
-		if (s->resp.status != IMAP_S_OK) {
-			ims_refused(s, "UID FETCH", IMAP_E_REFUSED);
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	s->sink = NULL;
-	free(cmd);
-	free(fc.seen);
-	free(u);
-	return r;
-}
-
-/* ---- SEARCH --------------------------------------------------------- */
-
-struct search_ctx {
-	uint32_t	*out;
-	size_t		 max;
-	size_t		 stored;	/* min(count, max) */
-	uint64_t	 count;
-};
-
-static int
-search_resp(struct imap *s, void *arg)
-{
-	struct search_ctx	*sc = arg;
-	const struct imap_resp	*r = &s->resp;
-	struct imap_esearch	 e;
-	const char		*p, *end;
-	uint32_t		 lo, hi;
-	uint64_t		 v;
-	size_t			 got;
-	int			 x;
-
-	if (r->status != IMAP_S_NONE || r->has_num)
-		return 0;
-	if (r->keywordlen == 6 && strncasecmp(r->keyword, "SEARCH", 6) == 0) {
-		if (imap_parse_search(r->rest, r->restlen,
-		    sc->out + sc->stored, sc->max - sc->stored, &got) == -1)
-			return ims_fail(s, IMAP_E_PROTO, "UID SEARCH: bad "
-			    "SEARCH response");
-		sc->count += got;
-		sc->stored += got < sc->max - sc->stored ? got :
-		    sc->max - sc->stored;
-		return 1;
-	}
-	if (r->keywordlen != 7 || strncasecmp(r->keyword, "ESEARCH", 7) != 0)
-		return 0;
-	if (imap_parse_esearch(r->rest, r->restlen, &e) == -1)
-		return ims_fail(s, IMAP_E_PROTO, "UID SEARCH: bad ESEARCH "
-		    "response");
-	if (e.tag != NULL && (e.taglen != strlen(s->tag) ||
-	    memcmp(e.tag, s->tag, e.taglen) != 0))
-		return 1;		/* another command's */
-	if (e.all == NULL)
-		return 1;
-	p = e.all;
-	end = e.all + e.alllen;
-	while ((x = imap_seqset_next(&p, end, &lo, &hi)) == 1) {
-		for (v = lo; v <= hi && sc->stored < sc->max; v++)
-			sc->out[sc->stored++] = (uint32_t)v;
-		sc->count += (uint64_t)hi - lo + 1;
-	}
-	return x == -1 ? ims_fail(s, IMAP_E_PROTO, "UID SEARCH: bad "
-	    "ESEARCH set") : 1;
-}
-
-static int
-search_do(struct imap *s, const char *criteria, uint32_t *out,
-    size_t max, size_t *count)
-{
-	struct search_ctx	 sc;
-	char			*cmd;
-	size_t			 n = strlen(criteria);
-	int			 r;
-
-	*count = 0;
-	if (!s->selected)
-		return ims_fail(s, IMAP_E_USAGE, "UID SEARCH: no mailbox "
-		    "selected");
-	if (strpbrk(criteria, "\r\n") != NULL || n == 0 ||
-	    n > IMAP_CMD_MAX)
-		return ims_fail(s, IMAP_E_USAGE, "UID SEARCH: bad criteria");
-	memset(&sc, 0, sizeof sc);
-	sc.out = out;
-	sc.max = max;
-	cmd = xmalloc(n + 32);
-	/* ESEARCH: the answer is a compact set however many match. */
-	snprintf(cmd, n + 32, "UID SEARCH %s%s",
-	    (s->caps.flags & IMAP_CAP_ESEARCH) ? "RETURN (ALL) " : "",
-	    criteria);
-	r = imap_simple(s, cmd, "UID SEARCH", IMAP_E_REFUSED, search_resp,
-	    &sc);
-	free(cmd);
-	if (r == -1)
-		return -1;
-	*count = sc.count > SIZE_MAX ? SIZE_MAX : (size_t)sc.count;
 	return 0;
 }
 
@@ -1224,7 +736,7 @@ imap_sizes(struct imap *s, int (*cb)(void *, uint32_t, uint64_t),
 {
 	if (api_begin(s, 1) == -1)
 		return -1;
-	return api_end(s, sizes_do(s, cb, arg));
+	return api_end(s, ims_sizes(s, cb, arg));
 }
 
 int
@@ -1233,7 +745,7 @@ imap_fetch(struct imap *s, const uint32_t *uids, size_t n,
 {
 	if (api_begin(s, 1) == -1)
 		return -1;
-	return api_end(s, fetch_do(s, uids, n, k));
+	return api_end(s, ims_fetch(s, uids, n, k));
 }
 
 int
@@ -1242,7 +754,7 @@ imap_search(struct imap *s, const char *criteria, uint32_t *out,
 {
 	if (api_begin(s, 1) == -1)
 		return -1;
-	return api_end(s, search_do(s, criteria, out, max, count));
+	return api_end(s, ims_search(s, criteria, out, max, count));
 }
 
 int

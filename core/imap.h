@@ -318,11 +318,6 @@ struct conn		*imap_conn(struct imap *);
  * and the deadline a body stretches is bounded by it.
  */
 void			 imap_set_max_msg_size(struct imap *, uint64_t);
-/*
- * Encode folder (UTF-8) as modified UTF-7 into out/outsize, NUL
- * terminated; -1 if folder is not valid UTF-8 or out is too small.
- */
-int			 imap_utf7_encode(const char *folder, char *out,
-			    size_t outsize);
+/* imap_utf7_encode(), a mailbox name in modified UTF-7: imapparse.h. */
 
 #endif

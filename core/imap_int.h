@@ -1,11 +1,11 @@
 /*
  * imap_int.h -- what the files of the IMAP session share and nothing
  * else sees: imap.c (the session: reading, sending, waiting, deadlines,
- * connection, mailboxes, FETCH, SEARCH, LOGOUT, the public steps),
- * imap_auth.c (LOGIN, AUTHENTICATE) and imap_append.c (APPEND). The
- * session's struct, and the helpers of imap.c the other two use, named
- * ims_ so that they are not taken for the API of imap.h. Internal to
- * core/: callers use imap.h.
+ * connection, mailboxes, LOGOUT, the public steps), imap_auth.c (LOGIN,
+ * AUTHENTICATE), imap_append.c (APPEND) and imap_fetch.c (sizes, bodies
+ * streamed to a sink, SEARCH). The session's struct, and the helpers of
+ * imap.c the others use, named ims_ so that they are not taken for the
+ * API of imap.h. Internal to core/: callers use imap.h.
  */
 #ifndef IMAP_INT_H
 #define IMAP_INT_H
@@ -71,6 +71,8 @@ const char *ims_resp_text(const struct imap_resp *, char *buf);
 
 /* imap.c: the command's deadline, timeout_ms and octets from now */
 void	ims_deadline_start(struct imap *, uint64_t octets);
+/* imap.c: progress; at least timeout_ms away, and octets more allowed */
+void	ims_deadline_more(struct imap *, uint64_t octets);
 
 /* imap.c: reading */
 /* The next response into s->resp. */
@@ -94,6 +96,10 @@ void	ims_next_tag(struct imap *);
 int	ims_send(struct imap *, const char *cmd, const char *logcmd);
 /* CAPABILITY asked again, what was known forgotten. */
 int	ims_capability(struct imap *);
+/* A simple command: sent, its responses read; 0 on OK, else refused. */
+int	ims_simple(struct imap *, const char *cmd, const char *what,
+	    enum imap_errclass dflt, int (*fn)(struct imap *, void *),
+	    void *arg);
 
 /* imap_auth.c: the step of imap_auth() (imap.h). */
 int	ims_auth(struct imap *, const char *mechname, const char *user,
@@ -102,5 +108,16 @@ int	ims_auth(struct imap *, const char *mechname, const char *user,
 /* imap_append.c: the step of imap_append() (imap.h). */
 int	ims_append(struct imap *, const struct imap_msg *, size_t n,
 	    struct imap_appended *);
+
+/* imap_fetch.c: the reader's callback for literals over IMAP_LIT_KEEP. */
+int	ims_lit_cb(void *, enum imap_lit_ev, const char *, size_t,
+	    uint64_t);
+/* imap_fetch.c: the steps of imap_sizes(), imap_fetch(), imap_search(). */
+int	ims_sizes(struct imap *, int (*cb)(void *, uint32_t, uint64_t),
+	    void *arg);
+int	ims_fetch(struct imap *, const uint32_t *uids, size_t n,
+	    const struct imap_sink *);
+int	ims_search(struct imap *, const char *criteria, uint32_t *out,
+	    size_t max, size_t *count);
 
 #endif

@@ -2,8 +2,8 @@
  * imapparse.c -- pure parsers for IMAP server responses (RFC 9051,
  * RFC 3501): the streaming response reader with its literals, the shape
  * of a response and its response code, capabilities, SEARCH, ESEARCH,
- * FETCH, date-time both ways, and astring quoting. No I/O, no
- * allocation; see imapparse.h for each contract.
+ * FETCH, and astring quoting. No I/O, no allocation; see imapparse.h
+ * for each contract. Date-time and modified UTF-7 are imapenc.c's.
  */
 #include <stdint.h>
 #include <string.h>
@@ -31,13 +31,6 @@ static int	get_literal(struct cur *, unsigned *, const char **,
 static int	skip_value(struct cur *, int, unsigned *);
 static int	check_set(const char *, size_t);
 static int	parse_code(const char *, size_t, struct imap_resp *);
-static int64_t	days_before_year(int64_t);
-static int	days_in_month(int64_t, int);
-
-static const char *const months[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
 
 /* ---- the reader ----------------------------------------------------- */
 
@@ -890,145 +883,6 @@ imap_parse_fetch(const char *p, size_t n, unsigned nstreamed,
 			return -1;
 	}
 	return c.p == c.e ? 0 : -1;
-}
-
-/* ---- date-time ------------------------------------------------------ */
-
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int64_t y, int m)
-{
-	static const int dm[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	return dm[m] + (m == 1 && is_leap(y));
-}
-
-/* Days from 1970-01-01 to 1 January of y (y >= 1). */
-static int64_t
-days_before_year(int64_t y)
-{
-	int64_t	p = y - 1;
-
-	return 365 * p + p / 4 - p / 100 + p / 400 - 719162;
-}
-
-int
-imap_format_datetime(time_t t, int zone, char *out)
-{
-	int64_t	 s, d, y, rem;
-	int	 m, az;
-
-	/* Outside years 1..9999 whatever the zone; no overflow below. */
-	if (zone < -1439 || zone > 1439 || (int64_t)t < -62135683200 ||
-	    (int64_t)t > 253402387200)
-		return -1;
-	s = (int64_t)t + (int64_t)zone * 60;
-	d = s / 86400;
-	rem = s % 86400;
-	if (rem < 0) {
-		rem += 86400;
-		d--;
-	}
-	y = 1970 + d / 366;
-	if (y < 1)
-		y = 1;
-	while (y > 1 && days_before_year(y) > d)
-		y--;
-	while (days_before_year(y + 1) <= d)
-		y++;
-	if (days_before_year(y) > d || y > 9999)
-		return -1;
-	d -= days_before_year(y);
-	for (m = 0; d >= days_in_month(y, m); m++)
-		d -= days_in_month(y, m);
-	az = zone < 0 ? -zone : zone;
-	out[0] = '"';
-	out[1] = (char)('0' + (d + 1) / 10);
-	out[2] = (char)('0' + (d + 1) % 10);
-	out[3] = '-';
-	memcpy(out + 4, months[m], 3);
-	out[7] = '-';
-	out[8] = (char)('0' + y / 1000);
-	out[9] = (char)('0' + y / 100 % 10);
-	out[10] = (char)('0' + y / 10 % 10);
-	out[11] = (char)('0' + y % 10);
-	out[12] = ' ';
-	out[13] = (char)('0' + rem / 36000);
-	out[14] = (char)('0' + rem / 3600 % 10);
-	out[15] = ':';
-	out[16] = (char)('0' + rem % 3600 / 600);
-	out[17] = (char)('0' + rem % 3600 / 60 % 10);
-	out[18] = ':';
-	out[19] = (char)('0' + rem % 60 / 10);
-	out[20] = (char)('0' + rem % 10);
-	out[21] = ' ';
-	out[22] = zone < 0 ? '-' : '+';
-	out[23] = (char)('0' + az / 600);
-	out[24] = (char)('0' + az / 60 % 10);
-	out[25] = (char)('0' + az % 60 / 10);
-	out[26] = (char)('0' + az % 10);
-	out[27] = '"';
-	out[28] = '\0';
-	return 0;
-}
-
-/* n digits at p as a number, or -1. */
-static int
-digits(const char *p, int n)
-{
-	int	v = 0;
-
-	while (n-- > 0) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p++ - '0');
-	}
-	return v;
-}
-
-int
-imap_parse_datetime(const char *p, size_t n, time_t *t, int *zone)
-{
-	int	day, m, y, hh, mm, ss, zh, zm, z;
-	int64_t	v;
-
-	if (n != IMAP_DATETIME_LEN || p[0] != '"' || p[27] != '"' ||
-	    p[3] != '-' || p[7] != '-' || p[12] != ' ' || p[15] != ':' ||
-	    p[18] != ':' || p[21] != ' ' || (p[22] != '+' && p[22] != '-'))
-		return -1;
-	day = p[1] == ' ' ? digits(p + 2, 1) : digits(p + 1, 2);
-	for (m = 0; m < 12; m++)
-		if (ci_eq(p + 4, 3, months[m]))
-			break;
-	y = digits(p + 8, 4);
-	hh = digits(p + 13, 2);
-	mm = digits(p + 16, 2);
-	ss = digits(p + 19, 2);
-	zh = digits(p + 23, 2);
-	zm = digits(p + 25, 2);
-	if (m == 12 || y < 1 || day < 1 || day > days_in_month(y, m) ||
-	    hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
-	    zh < 0 || zh > 23 || zm < 0 || zm > 59)
-		return -1;
-	z = zh * 60 + zm;
-	if (p[22] == '-')
-		z = -z;
-	v = days_before_year(y);
-	while (m-- > 0)
-		v += days_in_month(y, m);
-	v = (v + day - 1) * 86400 + hh * 3600 + mm * 60 + ss - (int64_t)z * 60;
-	if ((int64_t)(time_t)v != v)
-		return -1;
-	*t = (time_t)v;
-	*zone = z;
-	return 0;
 }
 
 /* ---- astrings ------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /*
  * imapparse.h -- pure parsers for IMAP server responses (RFC 9051
  * IMAP4rev2, RFC 3501 IMAP4rev1), the foundation of the IMAP upload
- * (issue 17). Not wired into anything yet.
+ * (issue 17), and the pure encoders of what the client sends (date-time,
+ * astrings, modified UTF-7 mailbox names). Defined in imapparse.c; the
+ * date-time and modified UTF-7 in imapenc.c.
  *
  * As in pop3parse.h, nothing here does I/O or allocates: the response
  * reader works in a buffer the caller gives, and every parser takes
@@ -280,5 +282,11 @@ enum imap_astr imap_astring_kind(const char *s, size_t n);
  */
 int	imap_quote(const char *s, size_t n, char *out, size_t outsize,
 	    size_t *outlen);
+
+/*
+ * Encode folder (UTF-8) as modified UTF-7 into out/outsize, NUL
+ * terminated; -1 if folder is not valid UTF-8 or out is too small.
+ */
+int	imap_utf7_encode(const char *folder, char *out, size_t outsize);
 
 #endif

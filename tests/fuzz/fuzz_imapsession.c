@@ -1,5 +1,5 @@
 /*
- * fuzz_imapsession.c -- a whole IMAP session (core/imap.c over
+ * fuzz_imapsession.c -- a whole IMAP session (core/imap*.c over
  * core/conn.c) against a server whose every byte is the fuzz input.
  *
  * The input is what the server says, as a transcript (see

@@ -957,31 +957,6 @@ test_select(void)
 	run_end(&R);
 }
 
-static void
-test_utf7(void)
-{
-	char	out[64];
-
-	T_CHECK(imap_utf7_encode("INBOX", out, sizeof out) == 0 &&
-	    strcmp(out, "INBOX") == 0);
-	T_CHECK(imap_utf7_encode("A&B", out, sizeof out) == 0 &&
-	    strcmp(out, "A&-B") == 0);
-	/* RFC 3501 section 5.1.3's example. */
-	T_CHECK(imap_utf7_encode("~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
-	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", out, sizeof out) == 0 &&
-	    strcmp(out, "~peter/mail/&U,BTFw-/&ZeVnLIqe-") == 0);
-	/* U+1F600 as a surrogate pair; a control character. */
-	T_CHECK(imap_utf7_encode("\xf0\x9f\x98\x80", out, sizeof out) == 0 &&
-	    strcmp(out, "&2D3eAA-") == 0);
-	T_CHECK(imap_utf7_encode("a\tb", out, sizeof out) == 0 &&
-	    strcmp(out, "a&AAk-b") == 0);
-	T_CHECK(imap_utf7_encode("\xc3", out, sizeof out) == -1);
-	T_CHECK(imap_utf7_encode("\xc0\xaf", out, sizeof out) == -1);
-	T_CHECK(imap_utf7_encode("\xed\xa0\x80", out, sizeof out) == -1);
-	T_CHECK(imap_utf7_encode("abcdef", out, 6) == -1);
-	T_CHECK(imap_utf7_encode("abcde", out, 6) == 0);
-}
-
 /* ---- APPEND --------------------------------------------------------- */
 
 #define SELECTED_PLUS(caps) "S:* PREAUTH [CAPABILITY IMAP4rev1 " caps "] in", \
@@ -1718,7 +1693,6 @@ main(void)
 	T_RUN(test_auth_xoauth2);
 	T_RUN(test_auth_scram);
 	T_RUN(test_select);
-	T_RUN(test_utf7);
 	T_RUN(test_append_literalplus);
 	T_RUN(test_append_literalminus);
 	T_RUN(test_append_sync);

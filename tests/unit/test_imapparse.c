@@ -447,6 +447,54 @@ test_quote(void)
 	T_CHECK(imap_quote(B("abcde"), o, 5, &n) == -1);
 }
 
+/*
+ * Modified UTF-7 (RFC 3501 section 5.1.3): the RFC's own examples, a
+ * code point past U+FFFF as its UTF-16 surrogate pair and a control
+ * character (base64 of their UTF-16BE octets, "/" written ","), and
+ * UTF-8 that is not valid refused: cut short, overlong, a surrogate.
+ */
+static const struct u7case {
+	const char	*in;
+	const char	*out;		/* NULL: refused */
+} u7cases[] = {
+	{ "INBOX", "INBOX" },
+	{ "&", "&-" },
+	{ "A&B", "A&-B" },
+	{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
+	  "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+	  "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
+	{ "\xf0\x9f\x98\x80", "&2D3eAA-" },
+	{ "a\tb", "a&AAk-b" },
+	{ "\xc3", NULL },
+	{ "\xc0\xaf", NULL },
+	{ "\xed\xa0\x80", NULL },
+	{ "\xf4\x90\x80\x80", NULL },
+	{ "\x80", NULL },
+};
+
+static void
+test_utf7(void)
+{
+	char	out[64];
+	size_t	i;
+	int	r;
+
+	for (i = 0; i < sizeof u7cases / sizeof u7cases[0]; i++) {
+		r = imap_utf7_encode(u7cases[i].in, out, sizeof out);
+		if (u7cases[i].out == NULL)
+			T_CHECKF(r == -1, "case %zu accepted", i);
+		else
+			T_CHECKF(r == 0 && strcmp(out, u7cases[i].out) == 0,
+			    "case %zu: %s", i, r == 0 ? out : "refused");
+	}
+	/* out holds the result and its NUL, or it is refused. */
+	T_CHECK(imap_utf7_encode("abcdef", out, 6) == -1);
+	T_CHECK(imap_utf7_encode("abcde", out, 6) == 0);
+	T_CHECK(imap_utf7_encode("\xc3\xa9", out, 5) == -1);
+	T_CHECK(imap_utf7_encode("\xc3\xa9", out, 6) == 0 &&
+	    strcmp(out, "&AOk-") == 0);
+}
+
 int
 main(void)
 {
@@ -458,5 +506,6 @@ main(void)
 	T_RUN(test_fetch);
 	T_RUN(test_datetime);
 	T_RUN(test_quote);
+	T_RUN(test_utf7);
 	return T_END();
 }
