@@ -219,10 +219,10 @@ export_to(const struct opt_values *cli, const char *vault)
 	struct upload_stats	 st;
 	struct idx_query	 q;
 	struct url		 u;
-	const char		**accts = NULL, *p, *nl;
+	const char		**accts = NULL;
 	const char		*nm[1] = { "upload" };
 	char			 folder[1024], err[300], url[2400];
-	char			*secret = NULL, *list = NULL;
+	char			*secret = NULL, *list = NULL, *p, *nl;
 	size_t			 nacct = 0;
 	int			 code = EXIT_USAGE;
 
@@ -250,13 +250,11 @@ export_to(const struct opt_values *cli, const char *vault)
 	if (cli->accounts != NULL) {
 		list = xstrdup(cli->accounts);
 		accts = xcalloc(strlen(list) + 2, sizeof *accts);
-		for (p = list; *p != '\0'; p = *nl ? nl + 1 : nl) {
-			nl = p + strcspn(p, "\n");
+		/* One name a line (OPT_T_LIST). */
+		for (p = list; p != NULL && *p != '\0'; p = nl) {
+			if ((nl = strchr(p, '\n')) != NULL)
+				*nl++ = '\0';
 			accts[nacct++] = p;
-			if (*nl != '\0')
-				*(char *)(uintptr_t)nl = '\0';
-			else
-				break;
 		}
 	}
 	memset(&q, 0, sizeof q);

@@ -34,7 +34,7 @@
 #           dovecot-uidlist and indexes removed): the rerun sends nothing,
 #           says uidvalidity_changed, and proves every message again
 #           under its new UID and UIDVALIDITY;
-#   select  --account, --subject, --since/--until: exactly the messages
+#   select  --account (once, and twice), --subject, --since/--until: exactly the messages
 #           Python picks by the same rule from the server files;
 #   kill    kill -9 at UP_KILLS instants spread over a measured upload
 #           (tests/lib/killwhen.py --delay-ms), each into its own folder:
@@ -609,6 +609,11 @@ if want select; then
 	    --to "imaps://ub@$IMAPS/SelAcct"
 	[ "$UP_RC" = 0 ] || t_fail select_account_run "$(why_of "$T/sel.acct")"
 	emit < <(judge select_account SelAcct "$T/want.pa2" "$T/meta.pa2" "$F0" "$F1" '\Seen' "$V")
+	# --account twice: both accounts' messages, each once.
+	up "$T/sel.both" "$V" --tls-ca "$DV_CA" --account "$ACCT_A2" \
+	    --account "$ACCT_A" --to "imaps://ub@$IMAPS/SelBoth"
+	[ "$UP_RC" = 0 ] || t_fail select_two_accounts_run "$(why_of "$T/sel.both")"
+	emit < <(judge select_two_accounts SelBoth "$T/want.all" "$T/meta.all" "$F0" "$F1" '\Seen' "$V")
 	sel subject subject:report --subject Report
 	# Two days of genmail's dates (1700000000 + n * 97 s).
 	s=$(( (1700000000 / 86400 + 1) * 86400 ))
