@@ -35,7 +35,6 @@
 #include "progress.h"
 #include "opt.h"
 #include "report.h"
-#include "sasl.h"
 #include "secret.h"
 #include "util.h"
 
@@ -64,20 +63,8 @@ get_password(struct job *j, const struct opt_values *cli, int pass)
 	src.timeout = (unsigned)v->password_command_timeout;
 	if (OPT_ISSET(cli, OPT_PASSWORD_COMMAND))
 		src.command = v->password_command;
-	else if (OPT_ISSET(v, OPT_OAUTH_COMMAND) &&
-	    v->auth == OPT_AUTH_SASL && sasl_mech_is_oauth(v->sasl_mech))
-		/* An OAuth 2.0 token instead of a password. */
-		src.command = v->oauth_command;
-	else {
-		src.command = v->password_command;
-		src.literal = v->password;
-		src.env = v->password_env;
-		if (v->netrc != NULL) {
-			src.netrc = v->netrc;
-			src.host = v->host;
-			src.login = v->user;
-		}
-	}
+	else
+		opt_secret_src(v, v->host, v->user, &src);
 	if ((pass == 0) != (src.command == NULL && (src.env != NULL ||
 	    src.literal != NULL || src.netrc != NULL)))
 		return 0;

@@ -87,19 +87,7 @@ get_secret(const struct opt_values *v, const struct url *u)
 	memset(&src, 0, sizeof src);
 	src.timeout = OPT_ISSET(v, OPT_PASSWORD_COMMAND_TIMEOUT) ?
 	    (unsigned)v->password_command_timeout : 0;
-	if (OPT_ISSET(v, OPT_OAUTH_COMMAND) && v->auth == OPT_AUTH_SASL &&
-	    sasl_mech_is_oauth(v->sasl_mech))
-		src.command = v->oauth_command;
-	else {
-		src.command = v->password_command;
-		src.literal = v->password;
-		src.env = v->password_env;
-		if (v->netrc != NULL) {
-			src.netrc = v->netrc;
-			src.host = u->host;
-			src.login = u->user;
-		}
-	}
+	opt_secret_src(v, u->host, u->user, &src);
 	snprintf(what, sizeof what, "%s@%s (IMAP)", u->user, u->host);
 	if ((pw = secret_resolve(&src, what, err, sizeof err)) == NULL)
 		log_warnx("%s", err);

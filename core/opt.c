@@ -25,6 +25,7 @@
 #include "opt.h"
 #include "opt_int.h"
 #include "sasl.h"
+#include "secret.h"
 #include "util.h"
 
 #define PATH_MAX_LEN	4096
@@ -1009,5 +1010,25 @@ opt_login(const struct opt_values *v, enum pop3_auth *auth,
 		break;
 	default:
 		break;
+	}
+}
+
+void
+opt_secret_src(const struct opt_values *v, const char *host,
+    const char *login, struct secret_src *src)
+{
+	if (OPT_ISSET(v, OPT_OAUTH_COMMAND) && v->auth == OPT_AUTH_SASL &&
+	    sasl_mech_is_oauth(v->sasl_mech)) {
+		/* An OAuth 2.0 token instead of a password. */
+		src->command = v->oauth_command;
+		return;
+	}
+	src->command = v->password_command;
+	src->literal = v->password;
+	src->env = v->password_env;
+	if (v->netrc != NULL) {
+		src->netrc = v->netrc;
+		src->host = host;
+		src->login = login;
 	}
 }

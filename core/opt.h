@@ -260,6 +260,16 @@ void	opt_merge(struct opt_values *dst, const struct opt_values *src);
 /* Drop option id's value from v (its bit cleared, a string freed). */
 void	opt_clear(struct opt_values *v, enum opt_id id);
 
+/*
+ * Where the password of v's server comes from (secret.h): the OAuth
+ * command when v asks for an OAuth mechanism and gives one, else v's
+ * password sources, netrc looked up by host and login. Fills only those
+ * fields of *src; the caller zeroes it and sets the timeout.
+ */
+struct secret_src;
+void	opt_secret_src(const struct opt_values *v, const char *host,
+	    const char *login, struct secret_src *src);
+
 /* Free v's strings (the password wiped) and zero it. */
 void	opt_free(struct opt_values *v);
 
