@@ -803,14 +803,17 @@ pace(struct up *u)
 	return nap((int64_t)(need * 1000) - (now_ms() - u->t0));
 }
 
+/* A message's wire form on its way to imap_append()'s put(). */
+struct up_emit {
+	int	(*put)(void *, const char *, size_t);
+	void	 *pa;
+	char	  prev;		/* the last octet given */
+};
+
 static int
 body_put(void *arg, const void *p, size_t n)
 {
-	struct {
-		int	(*put)(void *, const char *, size_t);
-		void	 *pa;
-		char	  prev;
-	}		*em = arg;
+	struct up_emit	*em = arg;
 	const char	*c = p, *e = c + n, *q;
 	char		 before;
 
@@ -836,11 +839,7 @@ static int
 body_cb(void *arg, int (*put)(void *, const char *, size_t), void *pa)
 {
 	struct up_msg	*m = arg;
-	struct {
-		int	(*put)(void *, const char *, size_t);
-		void	 *pa;
-		char	  prev;
-	}		 em;
+	struct up_emit	 em;
 
 	em.put = put;
 	em.pa = pa;
